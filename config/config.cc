@@ -1,0 +1,270 @@
+#include "config/config.hh"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace dnsxl::config {
+
+namespace {
+
+class Reader {
+public:
+  explicit Reader(const std::filesystem::path& file) : d_file(file) {}
+
+  [[noreturn]] void fail(const toml::node& node, const std::string& what) const {
+    throw ConfigError(fmt::format("{}:{}: {}", d_file.string(), node.source().begin.line, what));
+  }
+
+  void onlyKeys(const toml::table& t, std::string_view where,
+                std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [k, v] : t) {
+      bool ok = false;
+      for (auto a : allowed) ok = ok || k.str() == a;
+      if (!ok) {
+        std::string list;
+        for (auto a : allowed) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
+        fail(v, fmt::format("unknown key '{}' in {} (known: {})", k.str(), where, list));
+      }
+    }
+  }
+
+  std::string string(const toml::node& n, std::string_view key) const {
+    auto s = n.value<std::string>();
+    if (!s || !n.is_string()) fail(n, fmt::format("'{}' must be a string", key));
+    return *s;
+  }
+
+  uint32_t u32(const toml::node& n, std::string_view key, uint64_t max = 0x7fffffff) const {
+    auto v = n.value<int64_t>();
+    if (!v || !n.is_integer() || *v < 0 || static_cast<uint64_t>(*v) > max)
+      fail(n, fmt::format("'{}' must be an integer from 0 to {}", key, max));
+    return static_cast<uint32_t>(*v);
+  }
+
+  bool boolean(const toml::node& n, std::string_view key) const {
+    if (!n.is_boolean()) fail(n, fmt::format("'{}' must be true or false", key));
+    return *n.value<bool>();
+  }
+
+  std::vector<std::string> strings(const toml::node& n, std::string_view key) const {
+    const auto* arr = n.as_array();
+    if (!arr) fail(n, fmt::format("'{}' must be an array of strings", key));
+    std::vector<std::string> out;
+    for (const auto& e : *arr) out.push_back(string(e, key));
+    return out;
+  }
+
+  std::filesystem::path path(const std::string& p) const {
+    std::filesystem::path fp(p);
+    if (fp.is_absolute()) return fp;
+    return d_file.parent_path() / fp;
+  }
+
+  std::string domain(const toml::node& n, std::string_view key) const {
+    auto s = string(n, key);
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    if (s.empty() || s.size() > 253) fail(n, fmt::format("'{}' is not a domain name", key));
+    size_t label = 0;
+    for (char& c : s) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c == '.') {
+        if (label == 0) fail(n, fmt::format("'{}': empty label in '{}'", key, s));
+        label = 0;
+      } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+        fail(n, fmt::format("'{}': invalid character in '{}'", key, s));
+      } else if (++label > 63) {
+        fail(n, fmt::format("'{}': label longer than 63 bytes in '{}'", key, s));
+      }
+    }
+    if (label == 0) fail(n, fmt::format("'{}': empty label in '{}'", key, s));
+    return s;
+  }
+
+private:
+  std::filesystem::path d_file;
+};
+
+uint32_t parseA(const Reader& r, const toml::node& n) {
+  auto s = r.string(n, "a");
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) r.fail(n, fmt::format("'a' = '{}' is not an IPv4 address", s));
+  uint32_t v = ntohl(a.s_addr);
+  if ((v >> 24) != 127) r.fail(n, fmt::format("'a' = '{}' is outside 127.0.0.0/8 (RFC 5782 §2.3)", s));
+  return v;
+}
+
+} // namespace
+
+std::optional<Listen> parseListen(std::string_view text) {
+  Listen l;
+  std::string_view host = text, portText;
+  bool hasPort = false;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return std::nullopt;
+      portText = rest.substr(1);
+      hasPort = true;
+    }
+  } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+    host = text.substr(0, colon);
+    portText = text.substr(colon + 1);
+    hasPort = true;
+  }
+  std::string h(host);
+  unsigned char buf[16];
+  bool v6 = !text.empty() && text[0] == '[';
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, h.c_str(), buf) != 1) return std::nullopt;
+  if (hasPort) {
+    if (portText.empty() || portText.size() > 5) return std::nullopt;
+    uint32_t p = 0;
+    for (char c : portText) {
+      if (c < '0' || c > '9') return std::nullopt;
+      p = p * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (p > 65535) return std::nullopt;
+    l.port = static_cast<uint16_t>(p);
+  }
+  l.address = h;
+  return l;
+}
+
+Config parse(std::string_view text, const std::filesystem::path& file) {
+  toml::table root;
+  try {
+    root = toml::parse(text, file.string());
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}: {}", file.string(), e.source().begin.line, e.description()));
+  }
+  Reader r(file);
+  Config cfg;
+  cfg.file = file;
+  r.onlyKeys(root, "the config", {"server", "zone"});
+
+  const auto* server = root["server"].as_table();
+  if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
+  r.onlyKeys(*server, "[server]",
+             {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
+              "edns_udp_max", "map_size_mb"});
+  if (auto n = (*server)["listen"]; n) {
+    for (const auto& s : r.strings(*n.node(), "listen")) {
+      auto l = parseListen(s);
+      if (!l)
+        r.fail(*n.node(), fmt::format("listen address '{}' is not ADDRESS:PORT or [IPv6]:PORT", s));
+      cfg.server.listen.push_back(*l);
+    }
+  }
+  if (cfg.server.listen.empty()) cfg.server.listen.push_back({"127.0.0.1", 53});
+  if (auto n = (*server)["store"]; n) cfg.server.store = r.path(r.string(*n.node(), "store"));
+  else throw ConfigError(fmt::format("{}: [server] needs 'store' (the store directory)", file.string()));
+  if (auto n = (*server)["workers"]; n) cfg.server.workers = r.u32(*n.node(), "workers", 256);
+  if (auto n = (*server)["tcp_idle_timeout_ms"]; n)
+    cfg.server.tcpIdleTimeoutMs = r.u32(*n.node(), "tcp_idle_timeout_ms", 3600000);
+  if (auto n = (*server)["tcp_max_connections"]; n)
+    cfg.server.tcpMaxConnections = r.u32(*n.node(), "tcp_max_connections", 1000000);
+  if (auto n = (*server)["edns_udp_max"]; n) {
+    auto v = r.u32(*n.node(), "edns_udp_max", 65535);
+    if (v < 512) r.fail(*n.node(), "'edns_udp_max' must be at least 512");
+    cfg.server.ednsUdpMax = static_cast<uint16_t>(v);
+  }
+  if (auto n = (*server)["map_size_mb"]; n)
+    cfg.server.mapSize = uint64_t{r.u32(*n.node(), "map_size_mb", 1 << 24)} << 20;
+
+  std::set<std::string> zoneNames;
+  if (auto zn = root["zone"]; zn) {
+    const auto* zones = zn.as_array();
+    if (!zones) r.fail(*zn.node(), "'zone' must be an array of tables ([[zone]])");
+    for (const auto& znode : *zones) {
+      const auto* zt = znode.as_table();
+      if (!zt) r.fail(znode, "each [[zone]] must be a table");
+      r.onlyKeys(*zt, "[[zone]]", {"name", "ns", "soa", "ttl", "dataset"});
+      Zone z;
+      if (auto n = (*zt)["name"]; n) z.name = r.domain(*n.node(), "name");
+      else r.fail(znode, "[[zone]] needs 'name'");
+      if (!zoneNames.insert(z.name).second) r.fail(znode, fmt::format("zone '{}' is defined twice", z.name));
+      if (auto n = (*zt)["ns"]; n) {
+        const auto* arr = n.as_array();
+        if (!arr) r.fail(*n.node(), "'ns' must be an array of names");
+        for (const auto& e : *arr) z.ns.push_back(r.domain(e, "ns"));
+      }
+      if (auto n = (*zt)["ttl"]; n) z.ttl = r.u32(*n.node(), "ttl");
+      if (auto n = (*zt)["soa"]; n) {
+        Soa soa;
+        soa.mname = z.ns.empty() ? "" : z.ns.front();
+        soa.rname = "hostmaster." + z.name;
+        const auto* st = n.as_table();
+        if (!st) r.fail(*n.node(), "'soa' must be a table");
+        r.onlyKeys(*st, "soa", {"mname", "rname", "refresh", "retry", "expire", "minimum", "ttl"});
+        if (auto m = (*st)["mname"]; m) soa.mname = r.domain(*m.node(), "mname");
+        if (auto m = (*st)["rname"]; m) soa.rname = r.domain(*m.node(), "rname");
+        if (auto m = (*st)["refresh"]; m) soa.refresh = r.u32(*m.node(), "refresh");
+        if (auto m = (*st)["retry"]; m) soa.retry = r.u32(*m.node(), "retry");
+        if (auto m = (*st)["expire"]; m) soa.expire = r.u32(*m.node(), "expire");
+        if (auto m = (*st)["minimum"]; m) soa.minimum = r.u32(*m.node(), "minimum");
+        if (auto m = (*st)["ttl"]; m) soa.ttl = r.u32(*m.node(), "ttl");
+        if (soa.mname.empty()) r.fail(*n.node(), "soa needs 'mname' when the zone has no 'ns'");
+        z.soa = soa;
+      }
+      std::set<std::string> dsNames;
+      if (auto dn = (*zt)["dataset"]; dn) {
+        const auto* dss = dn.as_array();
+        if (!dss) r.fail(*dn.node(), "'dataset' must be an array of tables ([[zone.dataset]])");
+        for (const auto& dnode : *dss) {
+          const auto* dt = dnode.as_table();
+          if (!dt) r.fail(dnode, "each [[zone.dataset]] must be a table");
+          r.onlyKeys(*dt, "[[zone.dataset]]",
+                     {"name", "format", "files", "a", "txt", "ttl", "on_bad_line",
+                      "allow_host_bits"});
+          Dataset d;
+          if (auto n = (*dt)["name"]; n) d.name = r.string(*n.node(), "name");
+          else r.fail(dnode, "[[zone.dataset]] needs 'name'");
+          if (!dsNames.insert(d.name).second)
+            r.fail(dnode, fmt::format("dataset '{}' is defined twice in zone '{}'", d.name, z.name));
+          if (auto n = (*dt)["format"]; n) {
+            d.format = r.string(*n.node(), "format");
+            if (d.format != "ip4set" && d.format != "ip4trie" && d.format != "ip6trie" &&
+                d.format != "dnset" && d.format != "list")
+              r.fail(*n.node(), fmt::format("unknown format '{}' (ip4set, ip4trie, ip6trie, dnset, list)",
+                                            d.format));
+          } else {
+            r.fail(dnode, "[[zone.dataset]] needs 'format'");
+          }
+          if (auto n = (*dt)["files"]; n)
+            for (const auto& f : r.strings(*n.node(), "files")) d.files.push_back(r.path(f));
+          if (auto n = (*dt)["a"]; n) d.a = parseA(r, *n.node());
+          if (auto n = (*dt)["txt"]; n) d.txt = r.string(*n.node(), "txt");
+          if (auto n = (*dt)["ttl"]; n) d.ttl = r.u32(*n.node(), "ttl");
+          if (auto n = (*dt)["on_bad_line"]; n) {
+            auto v = r.string(*n.node(), "on_bad_line");
+            if (v != "refuse" && v != "skip")
+              r.fail(*n.node(), "'on_bad_line' must be \"refuse\" or \"skip\"");
+            d.skipBadLines = v == "skip";
+          }
+          if (auto n = (*dt)["allow_host_bits"]; n) d.allowHostBits = r.boolean(*n.node(), "allow_host_bits");
+          z.datasets.push_back(std::move(d));
+        }
+      }
+      cfg.zones.push_back(std::move(z));
+    }
+  }
+  return cfg;
+}
+
+Config load(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open config file", file.string()));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  auto abs = std::filesystem::absolute(file);
+  return parse(ss.str(), abs);
+}
+
+} // namespace dnsxl::config

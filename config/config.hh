@@ -1,0 +1,70 @@
+// The TOML configuration shared by `dnsxl` and `dnsxld` (README "Configuration").
+// Parses and validates only: unknown keys, bad values and missing fields are errors naming
+// file:line; relative paths are resolved against the config file's directory.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dnsxl::config {
+
+class ConfigError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Listen {
+  std::string address; // numeric IPv4 or IPv6
+  uint16_t port = 53;
+};
+// "127.0.0.1:5353", "[::1]:5353", "127.0.0.1" (port 53)
+std::optional<Listen> parseListen(std::string_view text);
+
+struct Server {
+  std::vector<Listen> listen;
+  std::filesystem::path store;
+  unsigned workers = 0; // 0 = one per core
+  uint32_t tcpIdleTimeoutMs = 10000;
+  unsigned tcpMaxConnections = 150;
+  uint16_t ednsUdpMax = 1232;
+  uint64_t mapSize = uint64_t{16} << 30;
+};
+
+struct Soa {
+  std::string mname, rname;
+  uint32_t refresh = 3600, retry = 600, expire = 604800, minimum = 300, ttl = 3600;
+};
+
+struct Dataset {
+  std::string name;
+  std::string format;
+  std::vector<std::filesystem::path> files;
+  uint32_t a = 0x7f000002;
+  std::optional<std::string> txt;
+  std::optional<uint32_t> ttl;
+  bool skipBadLines = false;  // rbldnsd-style: warn about a bad line and go on
+  bool allowHostBits = false; // 10.0.0.1/24 means 10.0.0.0/24 (rbldnsd -e)
+};
+
+struct Zone {
+  std::string name;
+  std::vector<std::string> ns;
+  std::optional<Soa> soa;
+  uint32_t ttl = 2100;
+  std::vector<Dataset> datasets;
+};
+
+struct Config {
+  std::filesystem::path file;
+  Server server;
+  std::vector<Zone> zones;
+};
+
+Config load(const std::filesystem::path& file);
+Config parse(std::string_view text, const std::filesystem::path& file);
+
+} // namespace dnsxl::config

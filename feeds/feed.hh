@@ -1,0 +1,110 @@
+// Feed parsers: rbldnsd data files (ip4set, ip4trie, ip6trie, dnset) and the plain list format,
+// turned into entries with their values and origin (file:line). No overlap resolution here
+// (zonegen does it) and no I/O beyond reading the named file; every bad line is a diagnostic.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace dnsxl::feeds {
+
+enum class Format { Ip4set, Ip4trie, Ip6trie, Dnset, List };
+std::optional<Format> parseFormat(std::string_view name);
+std::string_view formatName(Format format);
+
+__extension__ typedef unsigned __int128 U128;
+
+// An answer value: A code and optional TXT template (rbldnsd `:A:TXT`).
+struct Value {
+  uint32_t a = 0x7f000002; // 127.0.0.2
+  std::optional<std::string> txt;
+  bool operator==(const Value&) const = default;
+};
+
+inline constexpr uint32_t kExclusion = 0xffffffffU; // value index of an `!` entry
+
+struct Origin {
+  uint32_t file = 0; // index into Feed::files
+  uint32_t line = 0;
+};
+
+struct Ip4Entry {
+  uint32_t lo = 0, hi = 0;
+  uint32_t value = 0; // index into Feed::values, or kExclusion
+  Origin at;
+};
+
+struct Ip6Entry {
+  U128 lo = 0, hi = 0;
+  uint32_t value = 0;
+  Origin at;
+};
+
+enum class Scope : uint8_t { Exact, Below, ExactAndBelow }; // name, *.name, .name
+
+struct DomainEntry {
+  std::string name; // lower case, no trailing dot, relative to the zone
+  Scope scope = Scope::Exact;
+  uint32_t value = 0;
+  Origin at;
+};
+
+struct SoaLine {
+  uint32_t ttl = 0;
+  std::string mname, rname;
+  uint32_t serial = 0, refresh = 0, retry = 0, expire = 0, minimum = 0;
+};
+
+// Everything read for one dataset, from one or more files.
+struct Feed {
+  std::vector<std::string> files;
+  std::vector<Value> values;
+  std::vector<Ip4Entry> ip4;
+  std::vector<Ip6Entry> ip6;
+  std::vector<DomainEntry> domains;
+  std::optional<SoaLine> soa;
+  std::vector<std::string> ns;
+  uint32_t nsTtl = 0;
+  std::optional<uint32_t> ttl;
+  std::array<std::optional<std::string>, 10> vars;
+  std::vector<std::string> diagnostics; // "file:line: what is wrong"
+  uint64_t linesRead = 0;
+
+  uint32_t internValue(const Value& v);
+  std::string where(const Origin& at) const;
+
+private:
+  std::unordered_map<std::string, uint32_t> d_valueIndex;
+};
+
+struct ParseOptions {
+  Format format = Format::Ip4set;
+  Value initialDefault;       // the default value at the start of every file
+  bool allowHostBits = false; // accept 10.0.0.1/24 as 10.0.0.0/24 (rbldnsd -e)
+};
+
+// Parses text as if read from a file named displayName.
+void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,
+               Feed& feed);
+// Reads and parses a file; an unreadable file is a diagnostic.
+void parseFile(const std::string& path, const ParseOptions& options, Feed& feed);
+
+// Pieces shared with other parts (and tested on their own).
+// An inet_aton-style A value: "5" = 127.0.0.5, "1.2" = 1.0.0.2, full dotted quads.
+std::optional<uint32_t> parseAValue(std::string_view text);
+// A full dotted-quad IPv4 address.
+std::optional<uint32_t> parseIp4(std::string_view text);
+std::optional<U128> parseIp6(std::string_view text);
+// A time value with an optional unit (s, m, h, d, w).
+std::optional<uint32_t> parseTime(std::string_view text);
+// Checks a domain name (lower-cases it); returns an error text or empty.
+std::string checkDomain(std::string& name);
+std::string formatIp4(uint32_t addr);
+std::string formatIp6(U128 addr);
+
+} // namespace dnsxl::feeds

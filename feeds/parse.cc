@@ -1,0 +1,608 @@
+#include "feeds/feed.hh"
+
+#include <arpa/inet.h>
+#include <algorithm>
+#include <charconv>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace dnsxl::feeds {
+
+namespace {
+
+constexpr uint32_t kMaxTtl = 0x7fffffffU; // RFC 2181 §8
+
+bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && isBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isBlank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+std::optional<uint32_t> parseNumber(std::string_view s, uint32_t max) {
+  if (s.empty() || s.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// "a.b.c" → value with the given octets left-aligned, and how many octets were written.
+struct Octets {
+  uint32_t value = 0;
+  int count = 0;
+};
+std::optional<Octets> parseOctets(std::string_view s) {
+  Octets o;
+  size_t pos = 0;
+  for (;;) {
+    size_t dot = s.find('.', pos);
+    auto part = s.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
+    if (part.size() > 3) return std::nullopt;
+    auto n = parseNumber(part, 255);
+    if (!n || o.count == 4) return std::nullopt;
+    o.value |= *n << (8 * (3 - o.count));
+    ++o.count;
+    if (dot == std::string_view::npos) break;
+    pos = dot + 1;
+  }
+  return o;
+}
+
+uint32_t maskOf(int bits) { return bits == 0 ? 0 : ~uint32_t{0} << (32 - bits); }
+U128 mask6(int bits) { return bits == 0 ? U128{0} : ~U128{0} << (128 - bits); }
+
+struct Ip4Range {
+  uint32_t lo = 0, hi = 0;
+};
+
+class Parser {
+public:
+  Parser(const ParseOptions& options, Feed& feed, uint32_t file)
+      : d_opt(options), d_feed(feed), d_file(file), d_default(options.initialDefault) {}
+
+  void line(std::string_view raw, uint32_t lineNo);
+
+private:
+  void error(const std::string& what) {
+    d_feed.diagnostics.push_back(
+        fmt::format("{}:{}: {}", d_feed.files[d_file], d_lineNo, what));
+  }
+  void special(std::string_view s);
+  bool parseValue(std::string_view rest, Value& out, bool defaultLine);
+  std::optional<Ip4Range> ip4Key(std::string_view key, bool ranges, bool shortForms);
+  std::optional<std::pair<U128, U128>> ip6Key(std::string_view key, bool rbldnsdForm);
+  void entry(std::string_view s);
+
+  const ParseOptions& d_opt;
+  Feed& d_feed;
+  uint32_t d_file;
+  uint32_t d_lineNo = 0;
+  Value d_default;
+};
+
+bool Parser::parseValue(std::string_view rest, Value& out, bool defaultLine) {
+  // rest is what follows the key (or the whole default line), blanks trimmed.
+  if (rest.empty() || (!defaultLine && (rest[0] == '#' || rest[0] == ';'))) {
+    out = d_default;
+    return true;
+  }
+  if (rest[0] != ':') {
+    out.a = d_default.a;
+    out.txt = std::string(rest);
+    return true;
+  }
+  rest.remove_prefix(1);
+  size_t colon = rest.find(':');
+  auto aText = trim(rest.substr(0, colon));
+  auto a = parseAValue(aText);
+  if (!a) {
+    error(fmt::format("invalid A value '{}' (expected e.g. 127.0.0.2 or 2)", aText));
+    return false;
+  }
+  if ((*a >> 24) != 127) {
+    error(fmt::format("A value {} is outside 127.0.0.0/8 (RFC 5782 §2.3)", formatIp4(*a)));
+    return false;
+  }
+  out.a = *a;
+  if (colon == std::string_view::npos)
+    out.txt = defaultLine ? std::nullopt : d_default.txt; // `:A` keeps the default TXT
+  else if (auto txt = rest.substr(colon + 1); txt.empty())
+    out.txt.reset(); // `:A:` = no TXT
+  else
+    out.txt = std::string(txt);
+  return true;
+}
+
+std::optional<Ip4Range> Parser::ip4Key(std::string_view key, bool ranges, bool shortForms) {
+  size_t slash = key.find('/');
+  size_t dash = key.find('-');
+  if (slash != std::string_view::npos) {
+    auto o = parseOctets(key.substr(0, slash));
+    auto bits = parseNumber(key.substr(slash + 1), 32);
+    if (!o || !bits || key.substr(slash + 1).size() > 2) {
+      error(fmt::format("invalid CIDR '{}'", key));
+      return std::nullopt;
+    }
+    if (!shortForms && o->count != 4) {
+      error(fmt::format("invalid CIDR '{}' (write all four octets)", key));
+      return std::nullopt;
+    }
+    if (*bits == 0) {
+      error(fmt::format("'{}' would list every IPv4 address", key));
+      return std::nullopt;
+    }
+    uint32_t m = maskOf(static_cast<int>(*bits));
+    if ((o->value & ~m) != 0) {
+      if (!d_opt.allowHostBits) {
+        error(fmt::format("host bits set in '{}' (did you mean {}/{}?)", key,
+                          formatIp4(o->value & m), *bits));
+        return std::nullopt;
+      }
+    }
+    return Ip4Range{o->value & m, (o->value & m) | ~m};
+  }
+  if (dash != std::string_view::npos) {
+    if (!ranges) {
+      error(fmt::format("ranges are not allowed in this format: '{}'", key));
+      return std::nullopt;
+    }
+    auto a = parseOctets(key.substr(0, dash));
+    auto b = parseOctets(key.substr(dash + 1));
+    if (!a || !b) {
+      error(fmt::format("invalid range '{}'", key));
+      return std::nullopt;
+    }
+    if (!shortForms && (a->count != 4 || b->count != 4)) {
+      error(fmt::format("invalid range '{}' (write two full addresses)", key));
+      return std::nullopt;
+    }
+    uint32_t hi;
+    if (b->count == 1 && a->count > 1) {
+      // last-octet shorthand: 10.5.0.1-5, 127.16-31
+      int shift = 8 * (4 - a->count);
+      uint32_t keep = a->value & ~(uint32_t{0xff} << shift) & maskOf(8 * (a->count - 1));
+      hi = keep | (b->value >> 24 << shift);
+    } else if (b->count == a->count) {
+      hi = b->value;
+    } else {
+      error(fmt::format("range '{}' has ends with different numbers of octets", key));
+      return std::nullopt;
+    }
+    hi |= ~maskOf(8 * a->count);
+    if (hi < a->value) {
+      error(fmt::format("range '{}' ends before it starts", key));
+      return std::nullopt;
+    }
+    return Ip4Range{a->value, hi};
+  }
+  auto o = parseOctets(key);
+  if (!o) {
+    error(fmt::format("invalid IPv4 address '{}'", key));
+    return std::nullopt;
+  }
+  if (o->count != 4 && !shortForms) {
+    error(fmt::format("invalid IPv4 address '{}'", key));
+    return std::nullopt;
+  }
+  if (o->count == 1) {
+    error(fmt::format("bare number '{}' is not an address (write {}/8)", key, key));
+    return std::nullopt;
+  }
+  return Ip4Range{o->value, o->value | ~maskOf(8 * o->count)};
+}
+
+std::optional<std::pair<U128, U128>> Parser::ip6Key(std::string_view key, bool rbldnsdForm) {
+  size_t slash = key.find('/');
+  auto addrText = key.substr(0, slash);
+  int bits = -1;
+  if (slash != std::string_view::npos) {
+    auto b = parseNumber(key.substr(slash + 1), 128);
+    if (!b || key.substr(slash + 1).size() > 3) {
+      error(fmt::format("invalid IPv6 prefix length in '{}'", key));
+      return std::nullopt;
+    }
+    bits = static_cast<int>(*b);
+  }
+  U128 addr = 0;
+  if (addrText.find("::") != std::string_view::npos || !rbldnsdForm) {
+    auto a = parseIp6(addrText);
+    if (!a) {
+      error(fmt::format("invalid IPv6 address '{}'", key));
+      return std::nullopt;
+    }
+    addr = *a;
+    if (bits < 0) bits = 128;
+  } else {
+    // rbldnsd form: groups written without "::", length 16 per group unless /bits
+    int groups = 0;
+    size_t pos = 0;
+    for (;;) {
+      size_t c = addrText.find(':', pos);
+      auto g = addrText.substr(pos, c == std::string_view::npos ? std::string_view::npos : c - pos);
+      uint32_t v = 0;
+      if (g.empty() || g.size() > 4 || groups == 8 ||
+          std::from_chars(g.data(), g.data() + g.size(), v, 16).ptr != g.data() + g.size()) {
+        error(fmt::format("invalid IPv6 address '{}'", key));
+        return std::nullopt;
+      }
+      addr |= U128{v} << (16 * (7 - groups));
+      ++groups;
+      if (c == std::string_view::npos) break;
+      pos = c + 1;
+    }
+    if (bits < 0) {
+      if (groups == 1) {
+        error(fmt::format("single IPv6 group '{}' needs a /length", key));
+        return std::nullopt;
+      }
+      bits = 16 * groups;
+    }
+  }
+  if (bits == 0) {
+    error(fmt::format("'{}' would list every IPv6 address", key));
+    return std::nullopt;
+  }
+  U128 m = mask6(bits);
+  if ((addr & ~m) != 0 && !d_opt.allowHostBits) {
+    error(fmt::format("host bits set in '{}' (did you mean {}/{}?)", key, formatIp6(addr & m),
+                      bits));
+    return std::nullopt;
+  }
+  return std::pair{addr & m, (addr & m) | ~m};
+}
+
+void Parser::special(std::string_view s) {
+  // s starts after '$'
+  size_t sp = 0;
+  while (sp < s.size() && !isBlank(s[sp])) ++sp;
+  auto kw = s.substr(0, sp);
+  auto args = trim(s.substr(sp));
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < args.size();) {
+    while (i < args.size() && isBlank(args[i])) ++i;
+    size_t j = i;
+    while (j < args.size() && !isBlank(args[j])) ++j;
+    if (j > i) words.push_back(args.substr(i, j - i));
+    i = j;
+  }
+  if (kw.size() == 1 && kw[0] >= '0' && kw[0] <= '9') {
+    auto& var = d_feed.vars[static_cast<size_t>(kw[0] - '0')];
+    if (!var) var = std::string(args); // first definition wins
+    return;
+  }
+  if (iequals(kw, "TTL")) {
+    auto t = words.size() == 1 ? parseTime(words[0]) : std::nullopt;
+    if (!t) return error("invalid $TTL (expected $TTL time, e.g. $TTL 35m)");
+    d_feed.ttl = *t;
+    return;
+  }
+  if (iequals(kw, "SOA")) {
+    if (words.size() != 8) return error("invalid $SOA (expected 8 fields)");
+    if (d_feed.soa) return; // only the first $SOA counts
+    SoaLine soa;
+    auto ttl = parseTime(words[0]);
+    auto serial = parseNumber(words[3], 0xffffffffU);
+    auto refresh = parseTime(words[4]), retry = parseTime(words[5]), expire = parseTime(words[6]),
+         minimum = parseTime(words[7]);
+    if (!ttl || !serial || !refresh || !retry || !expire || !minimum)
+      return error("invalid number or time in $SOA");
+    soa.ttl = *ttl;
+    soa.mname = std::string(words[1]);
+    soa.rname = std::string(words[2]);
+    for (auto* n : {&soa.mname, &soa.rname})
+      if (auto e = checkDomain(*n); !e.empty()) return error("$SOA: " + e);
+    soa.serial = *serial;
+    soa.refresh = *refresh;
+    soa.retry = *retry;
+    soa.expire = *expire;
+    soa.minimum = *minimum;
+    d_feed.soa = soa;
+    return;
+  }
+  if (iequals(kw, "NS") || iequals(kw, "NAMESERVER")) {
+    if (words.size() < 2) return error("invalid $NS (expected $NS ttl name...)");
+    if (!d_feed.ns.empty()) return; // only the first $NS line counts
+    auto ttl = parseTime(words[0]);
+    if (!ttl) return error("invalid TTL in $NS");
+    d_feed.nsTtl = *ttl;
+    for (size_t i = 1; i < words.size(); ++i) {
+      if (words[i][0] == '-') continue; // commented out
+      std::string n(words[i]);
+      if (auto e = checkDomain(n); !e.empty()) return error("$NS: " + e);
+      d_feed.ns.push_back(n);
+    }
+    return;
+  }
+  for (auto later : {"=", "MAXRANGE4", "TIMESTAMP", "DATASET"})
+    if (iequals(kw, later))
+      return error(fmt::format("${} is not supported yet by dnsxl", kw));
+  error(fmt::format("unrecognized special entry ${}", kw));
+}
+
+void Parser::entry(std::string_view s) {
+  bool exclude = false;
+  if (s[0] == '!') {
+    exclude = true;
+    s.remove_prefix(1);
+  }
+  const Format f = d_opt.format;
+  // The key ends at a blank; for IPv4 and domain keys also at ':' (10.0.0.1:127.0.0.2:text).
+  bool maybeIp6 = f == Format::Ip6trie;
+  if (f == Format::List) {
+    size_t blank = 0;
+    while (blank < s.size() && !isBlank(s[blank])) ++blank;
+    auto word = s.substr(0, blank);
+    auto head = word.substr(0, word.find(':'));
+    maybeIp6 = word.starts_with("::") ||
+               (std::count(word.begin(), word.end(), ':') >= 2 && head.size() <= 4 &&
+                head.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos);
+  }
+  size_t end = 0;
+  while (end < s.size() && !isBlank(s[end]) && (maybeIp6 || s[end] != ':')) ++end;
+  auto key = s.substr(0, end);
+  auto rest = trim(s.substr(end));
+  if (key.empty()) return error("missing key");
+  Value value;
+  if (!exclude && !parseValue(rest, value, false)) return;
+  if (value.txt && value.txt->size() > 0xffff) return error("TXT text too long");
+  uint32_t vi = exclude ? kExclusion : d_feed.internValue(value);
+  Origin at{d_file, d_lineNo};
+
+  auto addDomain = [&](std::string_view k) {
+    DomainEntry e;
+    e.value = vi;
+    e.at = at;
+    if (k.starts_with("*.")) {
+      e.scope = Scope::Below;
+      k.remove_prefix(2);
+    } else if (k.starts_with(".")) {
+      e.scope = Scope::ExactAndBelow;
+      k.remove_prefix(1);
+    }
+    e.name = std::string(k);
+    if (auto err = checkDomain(e.name); !err.empty()) return error(err);
+    d_feed.domains.push_back(std::move(e));
+  };
+
+  switch (f) {
+  case Format::Ip4set:
+  case Format::Ip4trie:
+    if (auto r = ip4Key(key, f == Format::Ip4set, true))
+      d_feed.ip4.push_back({r->lo, r->hi, vi, at});
+    return;
+  case Format::Ip6trie:
+    if (auto r = ip6Key(key, true)) d_feed.ip6.push_back({r->first, r->second, vi, at});
+    return;
+  case Format::Dnset:
+    return addDomain(key);
+  case Format::List:
+    if (maybeIp6) {
+      if (size_t dash = key.find('-'); dash != std::string_view::npos) {
+        auto a = parseIp6(key.substr(0, dash)), b = parseIp6(key.substr(dash + 1));
+        if (!a || !b || *b < *a) return error(fmt::format("invalid IPv6 range '{}'", key));
+        d_feed.ip6.push_back({*a, *b, vi, at});
+      } else if (auto r = ip6Key(key, false)) {
+        d_feed.ip6.push_back({r->first, r->second, vi, at});
+      }
+      return;
+    }
+    if (key.find_first_not_of("0123456789./-") == std::string_view::npos) {
+      if (auto r = ip4Key(key, true, false)) d_feed.ip4.push_back({r->lo, r->hi, vi, at});
+      return;
+    }
+    return addDomain(key);
+  }
+}
+
+void Parser::line(std::string_view raw, uint32_t lineNo) {
+  d_lineNo = lineNo;
+  auto s = trim(raw);
+  if (s.empty()) return;
+  if (s[0] == '$') return special(s.substr(1));
+  if (s.size() > 1 && (s[0] == '#' || s[0] == ';' || s[0] == ':') && s[1] == '$')
+    return special(s.substr(2));
+  if (s[0] == '#' || s[0] == ';') return;
+  if (s[0] == ':' && !(s.size() > 1 && s[1] == ':' && d_opt.format != Format::Dnset)) {
+    Value v;
+    if (parseValue(s, v, true)) d_default = v;
+    return;
+  }
+  entry(s);
+}
+
+} // namespace
+
+uint32_t Feed::internValue(const Value& v) {
+  std::string key = fmt::format("{}:{}{}", v.a, v.txt ? "t" : "n", v.txt ? *v.txt : "");
+  auto [it, inserted] = d_valueIndex.try_emplace(key, static_cast<uint32_t>(values.size()));
+  if (inserted) values.push_back(v);
+  return it->second;
+}
+
+std::string Feed::where(const Origin& at) const {
+  return fmt::format("{}:{}", at.file < files.size() ? files[at.file] : "?", at.line);
+}
+
+std::optional<Format> parseFormat(std::string_view name) {
+  if (name == "ip4set") return Format::Ip4set;
+  if (name == "ip4trie") return Format::Ip4trie;
+  if (name == "ip6trie") return Format::Ip6trie;
+  if (name == "dnset") return Format::Dnset;
+  if (name == "list") return Format::List;
+  return std::nullopt;
+}
+
+std::string_view formatName(Format f) {
+  switch (f) {
+  case Format::Ip4set: return "ip4set";
+  case Format::Ip4trie: return "ip4trie";
+  case Format::Ip6trie: return "ip6trie";
+  case Format::Dnset: return "dnset";
+  case Format::List: return "list";
+  }
+  return "?";
+}
+
+void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,
+               Feed& feed) {
+  feed.files.emplace_back(displayName);
+  Parser p(options, feed, static_cast<uint32_t>(feed.files.size() - 1));
+  uint32_t lineNo = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    auto line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    ++lineNo;
+    ++feed.linesRead;
+    if (line.find('\0') != std::string_view::npos) {
+      feed.diagnostics.push_back(fmt::format("{}:{}: NUL byte in line (binary file?)",
+                                             displayName, lineNo));
+    } else {
+      p.line(line, lineNo);
+    }
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+}
+
+void parseFile(const std::string& path, const ParseOptions& options, Feed& feed) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    feed.files.push_back(path);
+    feed.diagnostics.push_back(fmt::format("{}: cannot open file", path));
+    return;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    feed.files.push_back(path);
+    feed.diagnostics.push_back(fmt::format("{}: read error", path));
+    return;
+  }
+  parseText(ss.str(), path, options, feed);
+}
+
+std::optional<uint32_t> parseAValue(std::string_view t) {
+  if (t.empty()) return std::nullopt;
+  uint32_t parts[4];
+  int n = 0;
+  size_t pos = 0;
+  for (;;) {
+    size_t dot = t.find('.', pos);
+    auto p = t.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
+    auto v = parseNumber(p, 0xffffffffU);
+    if (!v || n == 4) return std::nullopt;
+    parts[n++] = *v;
+    if (dot == std::string_view::npos) break;
+    pos = dot + 1;
+  }
+  uint32_t a = 0;
+  switch (n) {
+  case 1:
+    if (parts[0] > 255) return std::nullopt;
+    a = 0x7f000000U | parts[0];
+    break;
+  case 2:
+    if (parts[0] > 255 || parts[1] > 0xffffff) return std::nullopt;
+    a = parts[0] << 24 | parts[1];
+    break;
+  case 3:
+    if (parts[0] > 255 || parts[1] > 255 || parts[2] > 0xffff) return std::nullopt;
+    a = parts[0] << 24 | parts[1] << 16 | parts[2];
+    break;
+  default:
+    for (int i = 0; i < 4; ++i)
+      if (parts[i] > 255) return std::nullopt;
+    a = parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3];
+  }
+  if (a == 0) return std::nullopt;
+  return a;
+}
+
+std::optional<uint32_t> parseIp4(std::string_view text) {
+  auto o = parseOctets(text);
+  if (!o || o->count != 4) return std::nullopt;
+  return o->value;
+}
+
+std::optional<U128> parseIp6(std::string_view text) {
+  if (text.empty() || text.size() > 45) return std::nullopt;
+  char buf[46];
+  text.copy(buf, text.size());
+  buf[text.size()] = '\0';
+  unsigned char b[16];
+  if (inet_pton(AF_INET6, buf, b) != 1) return std::nullopt;
+  U128 v = 0;
+  for (unsigned char c : b) v = v << 8 | c;
+  return v;
+}
+
+std::optional<uint32_t> parseTime(std::string_view t) {
+  if (t.empty()) return std::nullopt;
+  uint64_t mult = 1;
+  switch (lower(t.back())) {
+  case 's': mult = 1; break;
+  case 'm': mult = 60; break;
+  case 'h': mult = 3600; break;
+  case 'd': mult = 86400; break;
+  case 'w': mult = 604800; break;
+  default: mult = 0;
+  }
+  if (mult != 0) t.remove_suffix(1);
+  else mult = 1;
+  auto n = parseNumber(t, 0xffffffffU);
+  if (!n || *n * mult > kMaxTtl) return std::nullopt;
+  return static_cast<uint32_t>(*n * mult);
+}
+
+std::string checkDomain(std::string& name) {
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  if (name.empty()) return "empty domain name";
+  if (name.size() > 253) return fmt::format("domain name '{}' is longer than 253 bytes", name);
+  size_t labelLen = 0;
+  for (char& c : name) {
+    c = lower(c);
+    if (c == '.') {
+      if (labelLen == 0) return fmt::format("empty label in domain name '{}'", name);
+      labelLen = 0;
+      continue;
+    }
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return fmt::format("invalid character '{}' in domain name '{}'", c, name);
+    if (++labelLen > 63) return fmt::format("label longer than 63 bytes in '{}'", name);
+  }
+  if (labelLen == 0) return fmt::format("empty label in domain name '{}'", name);
+  return {};
+}
+
+std::string formatIp4(uint32_t a) {
+  return fmt::format("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+std::string formatIp6(U128 a) {
+  unsigned char b[16];
+  for (int i = 15; i >= 0; --i) {
+    b[i] = static_cast<unsigned char>(a & 0xff);
+    a >>= 8;
+  }
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, b, buf, sizeof buf);
+  return buf;
+}
+
+} // namespace dnsxl::feeds

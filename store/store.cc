@@ -1,0 +1,530 @@
+#include "store/store.hh"
+
+#include <cstring>
+#include <lmdb.h>
+#include <string>
+#include <unordered_map>
+
+namespace dnsxl::store {
+
+namespace {
+
+enum Table : int { kMeta = 0, kZones, kIp4Table, kIp6Table, kDom, kValues, kTableCount };
+constexpr std::array<const char*, kTableCount> kTableNames = {"meta",  "zones", "ip4",
+                                                              "ip6",   "dom",   "values"};
+
+[[noreturn]] void fail(const char* call, int rc) {
+  throw StoreError(std::string("LMDB ") + call + ": " + mdb_strerror(rc));
+}
+void check(const char* call, int rc) {
+  if (rc != MDB_SUCCESS) fail(call, rc);
+}
+
+void putBe32(std::string& out, uint32_t v) {
+  const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                     static_cast<char>(v >> 8), static_cast<char>(v)};
+  out.append(b, 4);
+}
+void putBe16(std::string& out, uint16_t v) {
+  const char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
+  out.append(b, 2);
+}
+uint32_t getBe32(const void* p) {
+  uint8_t b[4];
+  std::memcpy(b, p, 4);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+uint16_t getBe16(const void* p) {
+  uint8_t b[2];
+  std::memcpy(b, p, 2);
+  return static_cast<uint16_t>((b[0] << 8) | b[1]);
+}
+uint64_t getBe64(const void* p) {
+  const auto* c = static_cast<const uint8_t*>(p);
+  return (uint64_t{getBe32(c)} << 32) | getBe32(c + 4);
+}
+void putBe64(std::string& out, uint64_t v) {
+  putBe32(out, static_cast<uint32_t>(v >> 32));
+  putBe32(out, static_cast<uint32_t>(v));
+}
+
+MDB_val val(const void* data, size_t size) { return MDB_val{size, const_cast<void*>(data)}; }
+std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+// A bounds-checked reader for our own encodings; throws StoreError on corrupt records.
+class Decoder {
+public:
+  explicit Decoder(std::string_view b) : d_b(b) {}
+  uint32_t u32() {
+    need(4);
+    auto v = getBe32(d_b.data() + d_pos);
+    d_pos += 4;
+    return v;
+  }
+  uint16_t u16() {
+    need(2);
+    auto v = getBe16(d_b.data() + d_pos);
+    d_pos += 2;
+    return v;
+  }
+  uint8_t u8() {
+    need(1);
+    return static_cast<uint8_t>(d_b[d_pos++]);
+  }
+  std::string str() {
+    auto n = u16();
+    need(n);
+    std::string s(d_b.substr(d_pos, n));
+    d_pos += n;
+    return s;
+  }
+
+private:
+  void need(size_t n) const {
+    if (d_b.size() - d_pos < n) throw StoreError("corrupt zone record in store");
+  }
+  std::string_view d_b;
+  size_t d_pos = 0;
+};
+
+void putStr(std::string& out, std::string_view s) {
+  if (s.size() > 0xffff) throw StoreError("string too long for the store: " + std::string(s));
+  putBe16(out, static_cast<uint16_t>(s.size()));
+  out.append(s);
+}
+
+std::string ip4Key(uint32_t dataset, uint32_t addr) {
+  std::string k;
+  putBe32(k, dataset);
+  putBe32(k, addr);
+  return k;
+}
+
+} // namespace
+
+std::string
+encodeValueSet(std::span<const std::pair<uint32_t, std::optional<std::string>>> values) {
+  std::string out;
+  for (const auto& [a, txt] : values) {
+    putBe32(out, a);
+    out.push_back(txt ? '\1' : '\0');
+    if (txt) {
+      if (txt->size() > 0xffff) throw StoreError("TXT template longer than 65535 bytes");
+      putBe16(out, static_cast<uint16_t>(txt->size()));
+      out.append(*txt);
+    }
+  }
+  return out;
+}
+
+bool ValueSetReader::next(ValueView& out) {
+  if (d_bytes.size() - d_pos < 5) return false;
+  out.a = getBe32(d_bytes.data() + d_pos);
+  out.hasTxt = d_bytes[d_pos + 4] != 0;
+  d_pos += 5;
+  out.txt = {};
+  if (out.hasTxt) {
+    if (d_bytes.size() - d_pos < 2) return false;
+    size_t n = getBe16(d_bytes.data() + d_pos);
+    d_pos += 2;
+    if (d_bytes.size() - d_pos < n) return false;
+    out.txt = d_bytes.substr(d_pos, n);
+    d_pos += n;
+  }
+  return true;
+}
+
+std::string encodeZone(const ZoneRecord& z) {
+  std::string out;
+  putStr(out, z.name);
+  putStr(out, z.soa.mname);
+  putStr(out, z.soa.rname);
+  for (uint32_t v : {z.soa.serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum,
+                     z.soa.ttl, z.nsTtl})
+    putBe32(out, v);
+  putBe16(out, static_cast<uint16_t>(z.ns.size()));
+  for (const auto& n : z.ns) putStr(out, n);
+  putBe16(out, static_cast<uint16_t>(z.datasets.size()));
+  for (const auto& d : z.datasets) {
+    putBe32(out, d.id);
+    putStr(out, d.name);
+    out.push_back(static_cast<char>(d.kinds));
+    putBe32(out, d.ttl);
+    for (const auto& v : d.vars) putStr(out, v);
+  }
+  return out;
+}
+
+ZoneRecord decodeZone(std::string_view bytes) {
+  Decoder d(bytes);
+  ZoneRecord z;
+  z.name = d.str();
+  z.soa.mname = d.str();
+  z.soa.rname = d.str();
+  z.soa.serial = d.u32();
+  z.soa.refresh = d.u32();
+  z.soa.retry = d.u32();
+  z.soa.expire = d.u32();
+  z.soa.minimum = d.u32();
+  z.soa.ttl = d.u32();
+  z.nsTtl = d.u32();
+  for (auto n = d.u16(); n > 0; --n) z.ns.push_back(d.str());
+  for (auto n = d.u16(); n > 0; --n) {
+    DatasetRecord ds;
+    ds.id = d.u32();
+    ds.name = d.str();
+    ds.kinds = d.u8();
+    ds.ttl = d.u32();
+    for (auto& v : ds.vars) v = d.str();
+    z.datasets.push_back(std::move(ds));
+  }
+  return z;
+}
+
+bool domainKey(std::string_view name, std::string& out) {
+  out.clear();
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (name.empty()) return true;
+  size_t end = name.size();
+  for (;;) {
+    size_t dot = name.rfind('.', end - 1);
+    size_t start = dot == std::string_view::npos ? 0 : dot + 1;
+    if (start == end) return false;
+    for (size_t i = start; i < end; ++i) {
+      char c = name[i];
+      if (c == '\0') return false;
+      out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+    out.push_back('\0');
+    if (dot == std::string_view::npos) return true;
+    end = dot;
+    if (end == 0) return false;
+  }
+}
+
+Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options.readOnly) {
+  if (!options.readOnly) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw StoreError("cannot create store directory " + dir.string() + ": " + ec.message());
+  } else if (!std::filesystem::exists(dir / "data.mdb")) {
+    throw StoreError("no store at " + dir.string() + " (run `dnsxl import` first)");
+  }
+  check("mdb_env_create", mdb_env_create(&d_env));
+  try {
+    check("mdb_env_set_maxdbs", mdb_env_set_maxdbs(d_env, 16));
+    check("mdb_env_set_mapsize", mdb_env_set_mapsize(d_env, options.mapSize));
+    check("mdb_env_set_maxreaders", mdb_env_set_maxreaders(d_env, 512));
+    unsigned flags = MDB_NOTLS | (options.readOnly ? MDB_RDONLY : 0U);
+    int rc = mdb_env_open(d_env, dir.c_str(), flags, 0644);
+    if (rc != MDB_SUCCESS)
+      throw StoreError("LMDB mdb_env_open " + dir.string() + ": " + mdb_strerror(rc));
+
+    MDB_txn* txn = nullptr;
+    check("mdb_txn_begin", mdb_txn_begin(d_env, nullptr, options.readOnly ? MDB_RDONLY : 0, &txn));
+    try {
+      for (int t = 0; t < kTableCount; ++t) {
+        unsigned f = options.readOnly ? 0U : MDB_CREATE;
+        int r = mdb_dbi_open(txn, kTableNames[static_cast<size_t>(t)], f,
+                             &d_dbi[static_cast<size_t>(t)]);
+        if (r == MDB_NOTFOUND)
+          throw StoreError("store at " + dir.string() + " has no table " +
+                           kTableNames[static_cast<size_t>(t)] + " (not a dnsxl store?)");
+        check("mdb_dbi_open", r);
+      }
+      MDB_val k = val("schema", 6), v;
+      int r = mdb_get(txn, d_dbi[kMeta], &k, &v);
+      if (r == MDB_NOTFOUND) {
+        if (options.readOnly)
+          throw StoreError("store at " + dir.string() + " has no schema version");
+        std::string ver;
+        putBe32(ver, kSchemaVersion);
+        MDB_val nv = val(ver.data(), ver.size());
+        check("mdb_put", mdb_put(txn, d_dbi[kMeta], &k, &nv, 0));
+      } else {
+        check("mdb_get", r);
+        uint32_t found = v.mv_size == 4 ? getBe32(v.mv_data) : 0;
+        if (found != kSchemaVersion)
+          throw StoreError("store at " + dir.string() + " has schema version " +
+                           std::to_string(found) + "; this dnsxl reads version " +
+                           std::to_string(kSchemaVersion));
+      }
+      check("mdb_txn_commit", mdb_txn_commit(txn));
+    } catch (...) {
+      mdb_txn_abort(txn);
+      throw;
+    }
+  } catch (...) {
+    mdb_env_close(d_env);
+    throw;
+  }
+}
+
+Env::~Env() { mdb_env_close(d_env); }
+
+void Env::copyTo(const std::filesystem::path& dir) const {
+  check("mdb_env_copy2", mdb_env_copy2(d_env, dir.c_str(), MDB_CP_COMPACT));
+}
+
+// ---- Writer ----
+
+Writer::Writer(Env& env) : d_env(env) {
+  if (env.readOnly()) throw StoreError("store opened read-only");
+  check("mdb_txn_begin", mdb_txn_begin(env.raw(), nullptr, 0, &d_txn));
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, env.dbi(kValues), &c));
+  MDB_val k, v;
+  if (mdb_cursor_get(c, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 4)
+    d_nextValueId = getBe32(k.mv_data) + 1;
+  mdb_cursor_close(c);
+}
+
+Writer::~Writer() {
+  if (d_txn) mdb_txn_abort(d_txn);
+}
+
+std::optional<ZoneRecord> Writer::zone(std::string_view name) {
+  MDB_val k = val(name.data(), name.size()), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kZones), &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check("mdb_get", rc);
+  return decodeZone(view(v));
+}
+
+std::vector<ZoneRecord> Writer::zones() {
+  std::vector<ZoneRecord> out;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kZones), &c));
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    out.push_back(decodeZone(view(v)));
+  mdb_cursor_close(c);
+  return out;
+}
+
+void Writer::clearData() {
+  for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues})
+    check("mdb_drop", mdb_drop(d_txn, d_env.dbi(t), 0));
+  d_nextValueId = 1;
+  d_valueIds.clear();
+}
+
+void Writer::putZone(const ZoneRecord& zone) {
+  auto bytes = encodeZone(zone);
+  MDB_val k = val(zone.name.data(), zone.name.size()), v = val(bytes.data(), bytes.size());
+  check("mdb_put zones", mdb_put(d_txn, d_env.dbi(kZones), &k, &v, 0));
+}
+
+uint32_t Writer::internValueSet(std::string_view encoded) {
+  auto [it, inserted] = d_valueIds.try_emplace(std::string(encoded), d_nextValueId);
+  if (!inserted) return it->second;
+  std::string key;
+  putBe32(key, d_nextValueId);
+  MDB_val k = val(key.data(), key.size()), v = val(encoded.data(), encoded.size());
+  check("mdb_put values", mdb_put(d_txn, d_env.dbi(kValues), &k, &v, MDB_APPEND));
+  return d_nextValueId++;
+}
+
+void Writer::putIp4(uint32_t dataset, const IpInterval4& iv) {
+  auto key = ip4Key(dataset, iv.start);
+  std::string value;
+  putBe32(value, iv.end);
+  putBe32(value, iv.valueSet);
+  MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
+  check("mdb_put ip4", mdb_put(d_txn, d_env.dbi(kIp4Table), &k, &v, 0));
+}
+
+void Writer::putIp6(uint32_t dataset, const IpInterval6& iv) {
+  std::string key;
+  putBe32(key, dataset);
+  key.append(reinterpret_cast<const char*>(iv.start.data()), 16);
+  std::string value(reinterpret_cast<const char*>(iv.end.data()), 16);
+  putBe32(value, iv.valueSet);
+  MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
+  check("mdb_put ip6", mdb_put(d_txn, d_env.dbi(kIp6Table), &k, &v, 0));
+}
+
+void Writer::putDomain(uint32_t dataset, std::string_view dkey, DomainEntry entry) {
+  std::string key;
+  putBe32(key, dataset);
+  key.append(dkey);
+  if (key.size() > 511) throw StoreError("domain name too long for the store");
+  std::string value;
+  putBe32(value, entry.exact);
+  putBe32(value, entry.wild);
+  MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
+  check("mdb_put dom", mdb_put(d_txn, d_env.dbi(kDom), &k, &v, 0));
+}
+
+void Writer::commit() {
+  MDB_val k = val("generation", 10), v;
+  uint64_t gen = 0;
+  if (mdb_get(d_txn, d_env.dbi(kMeta), &k, &v) == MDB_SUCCESS && v.mv_size == 8)
+    gen = getBe64(v.mv_data);
+  std::string g;
+  putBe64(g, gen + 1);
+  MDB_val nv = val(g.data(), g.size());
+  check("mdb_put meta", mdb_put(d_txn, d_env.dbi(kMeta), &k, &nv, 0));
+  int rc = mdb_txn_commit(d_txn);
+  d_txn = nullptr;
+  check("mdb_txn_commit", rc);
+}
+
+// ---- Snapshot ----
+
+Snapshot::Snapshot(Env& env) : d_env(env) {
+  check("mdb_txn_begin", mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &d_txn));
+  const int tables[3] = {kIp4Table, kIp6Table, kDom};
+  for (size_t i = 0; i < 3; ++i)
+    check("mdb_cursor_open", mdb_cursor_open(d_txn, env.dbi(tables[i]), &d_cursors[i]));
+  d_live = true;
+}
+
+Snapshot::~Snapshot() {
+  for (auto* c : d_cursors) mdb_cursor_close(c);
+  mdb_txn_abort(d_txn);
+}
+
+void Snapshot::renew() {
+  if (d_live) mdb_txn_reset(d_txn);
+  check("mdb_txn_renew", mdb_txn_renew(d_txn));
+  for (auto* c : d_cursors) check("mdb_cursor_renew", mdb_cursor_renew(d_txn, c));
+  d_live = true;
+}
+
+void Snapshot::reset() {
+  if (d_live) mdb_txn_reset(d_txn);
+  d_live = false;
+}
+
+uint64_t Snapshot::generation() {
+  MDB_val k = val("generation", 10), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kMeta), &k, &v);
+  if (rc == MDB_NOTFOUND) return 0;
+  check("mdb_get", rc);
+  return v.mv_size == 8 ? getBe64(v.mv_data) : 0;
+}
+
+std::vector<ZoneRecord> Snapshot::zones() {
+  std::vector<ZoneRecord> out;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kZones), &c));
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    out.push_back(decodeZone(view(v)));
+  mdb_cursor_close(c);
+  return out;
+}
+
+namespace {
+
+// Positions c on the greatest key <= (prefix ‖ addr) that has the same 4-byte dataset prefix.
+bool seekLessOrEqual(MDB_cursor* c, const uint8_t* key, size_t keyLen, MDB_val& k, MDB_val& v) {
+  k = val(key, keyLen);
+  int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_SUCCESS) {
+    if (k.mv_size == keyLen && std::memcmp(k.mv_data, key, keyLen) == 0) return true;
+    rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+  } else if (rc == MDB_NOTFOUND) {
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+  }
+  if (rc == MDB_NOTFOUND) return false;
+  check("mdb_cursor_get", rc);
+  return k.mv_size == keyLen && std::memcmp(k.mv_data, key, 4) == 0;
+}
+
+void be32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+} // namespace
+
+std::optional<IpInterval4> Snapshot::ip4(uint32_t dataset, uint32_t addr) {
+  uint8_t key[8];
+  be32(key, dataset);
+  be32(key + 4, addr);
+  MDB_val k, v;
+  if (!seekLessOrEqual(d_cursors[0], key, 8, k, v) || v.mv_size != 8) return std::nullopt;
+  IpInterval4 iv{getBe32(static_cast<const uint8_t*>(k.mv_data) + 4), getBe32(v.mv_data),
+                 getBe32(static_cast<const uint8_t*>(v.mv_data) + 4)};
+  if (iv.end < addr) return std::nullopt;
+  return iv;
+}
+
+bool Snapshot::ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi) {
+  uint8_t key[8];
+  be32(key, dataset);
+  be32(key + 4, hi);
+  MDB_val k, v;
+  if (!seekLessOrEqual(d_cursors[0], key, 8, k, v) || v.mv_size != 8) return false;
+  return getBe32(v.mv_data) >= lo;
+}
+
+std::optional<IpInterval6> Snapshot::ip6(uint32_t dataset, const Ip6& addr) {
+  uint8_t key[20];
+  be32(key, dataset);
+  std::memcpy(key + 4, addr.data(), 16);
+  MDB_val k, v;
+  if (!seekLessOrEqual(d_cursors[1], key, 20, k, v) || v.mv_size != 20) return std::nullopt;
+  IpInterval6 iv;
+  std::memcpy(iv.start.data(), static_cast<const uint8_t*>(k.mv_data) + 4, 16);
+  std::memcpy(iv.end.data(), v.mv_data, 16);
+  iv.valueSet = getBe32(static_cast<const uint8_t*>(v.mv_data) + 16);
+  if (std::memcmp(iv.end.data(), addr.data(), 16) < 0) return std::nullopt;
+  return iv;
+}
+
+bool Snapshot::ip6Any(uint32_t dataset, const Ip6& lo, const Ip6& hi) {
+  uint8_t key[20];
+  be32(key, dataset);
+  std::memcpy(key + 4, hi.data(), 16);
+  MDB_val k, v;
+  if (!seekLessOrEqual(d_cursors[1], key, 20, k, v) || v.mv_size != 20) return false;
+  return std::memcmp(v.mv_data, lo.data(), 16) >= 0;
+}
+
+std::optional<DomainEntry> Snapshot::domain(uint32_t dataset, std::string_view dkey) {
+  uint8_t key[512];
+  if (dkey.size() + 4 > sizeof key) return std::nullopt;
+  be32(key, dataset);
+  std::memcpy(key + 4, dkey.data(), dkey.size());
+  MDB_val k = val(key, dkey.size() + 4), v;
+  int rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_SET_KEY);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check("mdb_cursor_get", rc);
+  if (v.mv_size != 8) return std::nullopt;
+  const auto* p = static_cast<const uint8_t*>(v.mv_data);
+  return DomainEntry{getBe32(p), getBe32(p + 4)};
+}
+
+bool Snapshot::domainBelow(uint32_t dataset, std::string_view dkey) {
+  uint8_t key[512];
+  if (dkey.size() + 4 > sizeof key) return false;
+  be32(key, dataset);
+  std::memcpy(key + 4, dkey.data(), dkey.size());
+  size_t len = dkey.size() + 4;
+  MDB_val k = val(key, len), v;
+  int rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_SUCCESS && k.mv_size == len && std::memcmp(k.mv_data, key, len) == 0)
+    rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_NEXT);
+  if (rc == MDB_NOTFOUND) return false;
+  check("mdb_cursor_get", rc);
+  return k.mv_size > len && std::memcmp(k.mv_data, key, len) == 0;
+}
+
+std::string_view Snapshot::valueSet(uint32_t id) {
+  uint8_t key[4];
+  be32(key, id);
+  MDB_val k = val(key, 4), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kValues), &k, &v);
+  if (rc == MDB_NOTFOUND) return {};
+  check("mdb_get", rc);
+  return view(v);
+}
+
+} // namespace dnsxl::store

@@ -1,0 +1,191 @@
+// The LMDB store: the only code that includes <lmdb.h>. Schema version 1 (see README "Store").
+// Writer changes everything in one write transaction; Snapshot reads one consistent view.
+// Refuses: opening a store of an unknown schema version, keys longer than LMDB allows.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+struct MDB_env;
+struct MDB_txn;
+struct MDB_cursor;
+
+namespace dnsxl::store {
+
+inline constexpr uint32_t kSchemaVersion = 1;
+// Value-set id 0 means "nothing"; kExcluded marks a domain key that is excluded ("!name").
+inline constexpr uint32_t kNoValue = 0;
+inline constexpr uint32_t kExcluded = 0xffffffffU;
+
+using Ip6 = std::array<uint8_t, 16>;
+
+class StoreError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Soa {
+  std::string mname; // absolute, lower case, no trailing dot
+  std::string rname;
+  uint32_t serial = 0;
+  uint32_t refresh = 3600;
+  uint32_t retry = 600;
+  uint32_t expire = 604800;
+  uint32_t minimum = 300;
+  uint32_t ttl = 3600;
+};
+
+enum DataKind : uint8_t { kIp4 = 1, kIp6 = 2, kDomain = 4 };
+
+struct DatasetRecord {
+  uint32_t id = 0;
+  std::string name;
+  uint8_t kinds = 0; // DataKind bits: which tables hold data of this dataset
+  uint32_t ttl = 0;
+  std::array<std::string, 10> vars; // rbldnsd $0..$9 substitution variables
+};
+
+struct ZoneRecord {
+  std::string name; // lower case, no trailing dot
+  Soa soa;
+  std::vector<std::string> ns;
+  uint32_t nsTtl = 3600;
+  std::vector<DatasetRecord> datasets;
+};
+
+// One value of a value set: the A code and an optional TXT template.
+struct ValueView {
+  uint32_t a = 0;
+  bool hasTxt = false;
+  std::string_view txt;
+};
+
+// Encodes a value set (the values an address or name answers with) for the values table.
+std::string encodeValueSet(std::span<const std::pair<uint32_t, std::optional<std::string>>> values);
+
+// Iterates an encoded value set without copying. The bytes must outlive the iteration.
+class ValueSetReader {
+public:
+  explicit ValueSetReader(std::string_view bytes) : d_bytes(bytes) {}
+  // Returns false at the end or on a malformed record.
+  bool next(ValueView& out);
+
+private:
+  std::string_view d_bytes;
+  size_t d_pos = 0;
+};
+
+std::string encodeZone(const ZoneRecord& zone);
+ZoneRecord decodeZone(std::string_view bytes);
+
+// Domain keys: labels from the root down, lower case, each followed by '\0' ("com\0example\0").
+// Returns false if a label is empty or contains '\0'.
+bool domainKey(std::string_view dottedName, std::string& out);
+
+class Env {
+public:
+  struct Options {
+    bool readOnly = false;
+    size_t mapSize = size_t{16} << 30;
+  };
+  Env(const std::filesystem::path& dir, Options options);
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  MDB_env* raw() const { return d_env; }
+  unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
+  bool readOnly() const { return d_readOnly; }
+  // Compacting copy into an empty directory (used by snapshots and tests).
+  void copyTo(const std::filesystem::path& dir) const;
+
+private:
+  MDB_env* d_env = nullptr;
+  std::array<unsigned, 8> d_dbi{};
+  bool d_readOnly = false;
+};
+
+struct IpInterval4 {
+  uint32_t start, end, valueSet;
+};
+struct IpInterval6 {
+  Ip6 start, end;
+  uint32_t valueSet;
+};
+struct DomainEntry {
+  uint32_t exact = kNoValue; // value set, kExcluded or kNoValue
+  uint32_t wild = kNoValue;  // the same for "*.name" (everything below the name)
+};
+
+// All changes of one import: committed together, or not at all.
+class Writer {
+public:
+  explicit Writer(Env& env);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  std::optional<ZoneRecord> zone(std::string_view name);
+  std::vector<ZoneRecord> zones();
+  // Removes every zone, dataset and value: an import replaces the whole served state.
+  void clearData();
+  void putZone(const ZoneRecord& zone);
+  // Interns an encoded value set and returns its id (deduplicated within the store).
+  uint32_t internValueSet(std::string_view encoded);
+  // Intervals must be appended in increasing start order per dataset, non-overlapping.
+  void putIp4(uint32_t dataset, const IpInterval4& interval);
+  void putIp6(uint32_t dataset, const IpInterval6& interval);
+  void putDomain(uint32_t dataset, std::string_view key, DomainEntry entry);
+  void commit();
+
+private:
+  Env& d_env;
+  MDB_txn* d_txn = nullptr;
+  uint32_t d_nextValueId = 1;
+  std::unordered_map<std::string, uint32_t> d_valueIds;
+};
+
+// A consistent read-only view. renew() moves it to the newest committed state; reset() releases
+// it. Lookups return views into LMDB memory, valid until the next reset/renew.
+class Snapshot {
+public:
+  explicit Snapshot(Env& env);
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  void renew();
+  void reset();
+
+  // Changes with every commit; lets readers cache decoded zone records.
+  uint64_t generation();
+  std::vector<ZoneRecord> zones();
+
+  // The interval containing addr, if any.
+  std::optional<IpInterval4> ip4(uint32_t dataset, uint32_t addr);
+  std::optional<IpInterval6> ip6(uint32_t dataset, const Ip6& addr);
+  // Whether any listed address lies in [lo, hi] (one seek).
+  bool ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi);
+  bool ip6Any(uint32_t dataset, const Ip6& lo, const Ip6& hi);
+  std::optional<DomainEntry> domain(uint32_t dataset, std::string_view key);
+  // Whether some key of the dataset lies strictly below key.
+  bool domainBelow(uint32_t dataset, std::string_view key);
+  // The encoded value set; empty if the id is unknown.
+  std::string_view valueSet(uint32_t id);
+
+private:
+  Env& d_env;
+  MDB_txn* d_txn = nullptr;
+  std::array<MDB_cursor*, 3> d_cursors{};
+  bool d_live = false;
+};
+
+} // namespace dnsxl::store

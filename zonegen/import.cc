@@ -1,0 +1,241 @@
+#include "zonegen/import.hh"
+
+#include "feeds/feed.hh"
+#include "store/store.hh"
+#include "zonegen/compile.hh"
+
+#include <chrono>
+#include <ctime>
+#include <fmt/format.h>
+#include <map>
+
+namespace dnsxl::zonegen {
+
+namespace {
+
+constexpr uint32_t kLoopback1 = 0x7f000001;
+constexpr U128 kMapped = U128{0xffff} << 32;
+constexpr const char* kTestTxt = "Test entry: $ is always listed (RFC 5782 section 5)";
+
+struct Loaded {
+  const config::Dataset* cfg = nullptr;
+  feeds::Format format{};
+  feeds::Feed feed;
+  CompiledDataset compiled;
+};
+
+store::Ip6 toIp6(U128 v) {
+  store::Ip6 out{};
+  for (int i = 15; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = static_cast<uint8_t>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+// RFC 5782 §5: 127.0.0.1, ::ffff:127.0.0.1 and `invalid` are never listed.
+void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& errors) {
+  const auto& f = l.feed;
+  auto complain = [&](const feeds::Origin& at, const std::string& what) {
+    errors.push_back(fmt::format("{}: {} lists {}, which must never be listed (RFC 5782 §5); "
+                                 "narrow it or add an exclusion",
+                                 f.where(at), zone, what));
+  };
+  if (findIp4(l.compiled, kLoopback1) != kNoSet) {
+    for (const auto& e : f.ip4)
+      if (e.value != feeds::kExclusion && e.lo <= kLoopback1 && e.hi >= kLoopback1)
+        complain(e.at, "127.0.0.1");
+  }
+  if (findIp6(l.compiled, kMapped | kLoopback1) != kNoSet) {
+    for (const auto& e : f.ip6)
+      if (e.value != feeds::kExclusion && e.lo <= (kMapped | kLoopback1) &&
+          e.hi >= (kMapped | kLoopback1))
+        complain(e.at, "::ffff:127.0.0.1");
+  }
+  if (auto it = l.compiled.domains.find(std::string("invalid\0", 8));
+      it != l.compiled.domains.end() && it->second.exact != kNoSet &&
+      it->second.exact != kExcludedSet) {
+    for (const auto& e : f.domains)
+      if (e.name == "invalid" && e.scope != feeds::Scope::Below && e.value != feeds::kExclusion)
+        complain(e.at, "the name 'invalid'");
+  }
+}
+
+uint8_t kindsOf(const Loaded& l) {
+  switch (l.format) {
+  case feeds::Format::Ip4set:
+  case feeds::Format::Ip4trie: return store::kIp4;
+  case feeds::Format::Ip6trie: return store::kIp6;
+  case feeds::Format::Dnset: return store::kDomain;
+  case feeds::Format::List: break;
+  }
+  return static_cast<uint8_t>((l.compiled.ip4.empty() ? 0 : store::kIp4) |
+                              (l.compiled.ip6.empty() ? 0 : store::kIp6) |
+                              (l.compiled.domains.empty() ? 0 : store::kDomain));
+}
+
+bool serialGreater(uint32_t a, uint32_t b) {
+  return a != b && static_cast<uint32_t>(a - b) < 0x80000000U;
+}
+
+} // namespace
+
+uint32_t nextSerial(uint32_t old, uint32_t now) {
+  return serialGreater(now, old) ? now : old + 1;
+}
+
+ImportResult runImport(const config::Config& cfg, const ImportOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  ImportResult res;
+  std::vector<std::vector<Loaded>> zones(cfg.zones.size());
+
+  for (size_t zi = 0; zi < cfg.zones.size(); ++zi) {
+    const auto& z = cfg.zones[zi];
+    for (const auto& d : z.datasets) {
+      Loaded l;
+      l.cfg = &d;
+      l.format = *feeds::parseFormat(d.format);
+      feeds::ParseOptions po;
+      po.format = l.format;
+      po.initialDefault.a = d.a;
+      po.initialDefault.txt = d.txt;
+      po.allowHostBits = d.allowHostBits;
+      for (const auto& file : d.files) {
+        size_t before = l.feed.diagnostics.size();
+        feeds::parseFile(file.string(), po, l.feed);
+        for (size_t i = before; i < l.feed.diagnostics.size(); ++i) {
+          const auto& msg = l.feed.diagnostics[i];
+          bool fatal = msg.ends_with("cannot open file") || msg.ends_with("read error");
+          (d.skipBadLines && !fatal ? res.warnings : res.errors).push_back(msg);
+        }
+      }
+      l.compiled = compile(l.feed, l.format);
+      guard(l, z.name, res.errors);
+      DatasetSummary s;
+      s.zone = z.name;
+      s.dataset = d.name;
+      s.format = d.format;
+      s.lines = l.feed.linesRead;
+      s.entries = l.feed.ip4.size() + l.feed.ip6.size() + l.feed.domains.size();
+      s.ip4Intervals = l.compiled.ip4.size();
+      s.ip6Intervals = l.compiled.ip6.size();
+      s.domains = l.compiled.domains.size();
+      s.valueSets = l.compiled.sets.size() - 1;
+      res.datasets.push_back(s);
+      zones[zi].push_back(std::move(l));
+    }
+  }
+
+  // Zone records: SOA and NS from the config, else from the first dataset's $SOA / $NS.
+  std::vector<store::ZoneRecord> records;
+  uint32_t nextId = 1;
+  for (size_t zi = 0; zi < cfg.zones.size(); ++zi) {
+    const auto& z = cfg.zones[zi];
+    store::ZoneRecord rec;
+    rec.name = z.name;
+    rec.ns = z.ns;
+    rec.nsTtl = z.soa ? z.soa->ttl : 3600;
+    for (const auto& l : zones[zi]) {
+      if (rec.ns.empty() && !l.feed.ns.empty()) {
+        rec.ns = l.feed.ns;
+        rec.nsTtl = l.feed.nsTtl ? l.feed.nsTtl : z.ttl;
+      }
+    }
+    if (rec.ns.empty())
+      res.errors.push_back(fmt::format("{}: zone {} has no name servers: set ns = [...] (or $NS in a "
+                                       "data file)",
+                                       cfg.file.string(), z.name));
+    if (z.soa) {
+      rec.soa = {z.soa->mname, z.soa->rname, 0, z.soa->refresh, z.soa->retry,
+                 z.soa->expire, z.soa->minimum, z.soa->ttl};
+    } else {
+      rec.soa.mname = rec.ns.empty() ? z.name : rec.ns.front();
+      rec.soa.rname = "hostmaster." + z.name;
+      for (const auto& l : zones[zi]) {
+        if (l.feed.soa) {
+          const auto& s = *l.feed.soa;
+          rec.soa = {s.mname, s.rname, 0, s.refresh, s.retry, s.expire, s.minimum,
+                     s.ttl ? s.ttl : z.ttl};
+          break;
+        }
+      }
+    }
+    store::DatasetRecord test;
+    test.id = nextId++;
+    test.name = "rfc5782-test-points";
+    test.kinds = store::kIp4 | store::kIp6 | store::kDomain;
+    test.ttl = z.ttl;
+    rec.datasets.push_back(test);
+    for (const auto& l : zones[zi]) {
+      store::DatasetRecord d;
+      d.id = nextId++;
+      d.name = l.cfg->name;
+      d.kinds = kindsOf(l);
+      d.ttl = l.cfg->ttl ? *l.cfg->ttl : (l.feed.ttl ? *l.feed.ttl : z.ttl);
+      for (size_t i = 0; i < 10; ++i)
+        if (l.feed.vars[i]) d.vars[i] = *l.feed.vars[i];
+      rec.datasets.push_back(d);
+    }
+    records.push_back(std::move(rec));
+  }
+
+  if (!res.errors.empty() || options.dryRun) {
+    res.ok = res.errors.empty();
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return res;
+  }
+
+  store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+  store::Writer w(env);
+  std::map<std::string, uint32_t> oldSerials;
+  for (const auto& z : w.zones()) oldSerials[z.name] = z.soa.serial;
+  w.clearData();
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+
+  auto writeSets = [&](const CompiledDataset& ds, const feeds::Feed& feed) {
+    std::vector<uint32_t> ids(ds.sets.size(), store::kNoValue);
+    std::vector<std::pair<uint32_t, std::optional<std::string>>> vals;
+    for (size_t i = 1; i < ds.sets.size(); ++i) {
+      vals.clear();
+      for (uint32_t vi : ds.sets[i]) vals.emplace_back(feed.values[vi].a, feed.values[vi].txt);
+      ids[i] = w.internValueSet(store::encodeValueSet(vals));
+    }
+    return ids;
+  };
+  auto mapSet = [](const std::vector<uint32_t>& ids, uint32_t s) {
+    if (s == kExcludedSet) return store::kExcluded;
+    return s == kNoSet ? store::kNoValue : ids[s];
+  };
+
+  for (size_t zi = 0; zi < records.size(); ++zi) {
+    auto& rec = records[zi];
+    auto it = oldSerials.find(rec.name);
+    rec.soa.serial = it == oldSerials.end() ? now : nextSerial(it->second, now);
+    res.serials.emplace_back(rec.name, rec.soa.serial);
+    w.putZone(rec);
+
+    // the RFC 5782 §5 test points
+    std::pair<uint32_t, std::optional<std::string>> tv{0x7f000002, kTestTxt};
+    uint32_t testSet = w.internValueSet(store::encodeValueSet({&tv, 1}));
+    uint32_t testId = rec.datasets[0].id;
+    w.putIp4(testId, {0x7f000002, 0x7f000002, testSet});
+    w.putIp6(testId, {toIp6(kMapped | 0x7f000002), toIp6(kMapped | 0x7f000002), testSet});
+    w.putDomain(testId, std::string("test\0", 5), {testSet, store::kNoValue});
+
+    for (size_t di = 0; di < zones[zi].size(); ++di) {
+      const auto& l = zones[zi][di];
+      uint32_t id = rec.datasets[di + 1].id;
+      auto ids = writeSets(l.compiled, l.feed);
+      for (const auto& iv : l.compiled.ip4) w.putIp4(id, {iv.lo, iv.hi, ids[iv.set]});
+      for (const auto& iv : l.compiled.ip6) w.putIp6(id, {toIp6(iv.lo), toIp6(iv.hi), ids[iv.set]});
+      for (const auto& [key, sets] : l.compiled.domains)
+        w.putDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
+    }
+  }
+  w.commit();
+  res.ok = true;
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return res;
+}
+
+} // namespace dnsxl::zonegen

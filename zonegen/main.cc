@@ -1,0 +1,89 @@
+// dnsxl: the operator's command line. `import` compiles the configured feeds into the store in one
+// transaction; `check` does the same without writing. Exit status 0 on success, 1 on refused data,
+// 2 on usage errors.
+#include "config/config.hh"
+#include "store/store.hh"
+#include "zonegen/import.hh"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+
+namespace {
+
+int importCommand(const std::string& configPath, bool dryRun, bool quiet) {
+  using namespace dnsxl;
+  config::Config cfg;
+  try {
+    cfg = config::load(configPath);
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "dnsxl: {}\n", e.what());
+    return 1;
+  }
+  zonegen::ImportResult res;
+  try {
+    res = zonegen::runImport(cfg, {.dryRun = dryRun});
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dnsxl: import failed, the store is unchanged: {}\n", e.what());
+    return 1;
+  }
+  constexpr size_t kMaxShown = 50;
+  for (size_t i = 0; i < res.warnings.size() && i < kMaxShown; ++i)
+    fmt::print(stderr, "warning: {} (line skipped)\n", res.warnings[i]);
+  if (res.warnings.size() > kMaxShown)
+    fmt::print(stderr, "warning: {} more skipped lines\n", res.warnings.size() - kMaxShown);
+  for (size_t i = 0; i < res.errors.size() && i < kMaxShown; ++i)
+    fmt::print(stderr, "error: {}\n", res.errors[i]);
+  if (res.errors.size() > kMaxShown)
+    fmt::print(stderr, "error: ... and {} more\n", res.errors.size() - kMaxShown);
+  if (!res.ok) {
+    fmt::print(stderr, "dnsxl: import refused ({} errors); the store is unchanged\n",
+               res.errors.size());
+    return 1;
+  }
+  if (!quiet) {
+    for (const auto& d : res.datasets)
+      fmt::print("{:<24} {:<16} {:<8} {:>9} lines {:>9} entries -> {:>9} ip4 + {:>9} ip6 "
+                 "intervals, {:>9} names, {} values\n",
+                 d.zone, d.dataset, d.format, d.lines, d.entries, d.ip4Intervals, d.ip6Intervals,
+                 d.domains, d.valueSets);
+    if (dryRun) {
+      fmt::print("check passed in {:.3f} s; nothing written (--dry-run)\n", res.seconds);
+    } else {
+      for (const auto& [zone, serial] : res.serials)
+        fmt::print("zone {} serial {}\n", zone, serial);
+      fmt::print("imported in {:.3f} s into {}\n", res.seconds, cfg.server.store.string());
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dnsxl - import DNSBL/RHSBL feeds into the dnsxl store"};
+  app.require_subcommand(1);
+  std::string configPath;
+  bool dryRun = false, quiet = false;
+
+  auto* imp = app.add_subcommand("import", "compile the configured feeds into the store (one transaction)");
+  imp->add_option("-c,--config", configPath, "TOML config file")->required();
+  imp->add_flag("-n,--dry-run", dryRun, "parse and check everything, write nothing");
+  imp->add_flag("-q,--quiet", quiet, "print errors only");
+
+  auto* chk = app.add_subcommand("check", "parse and check the configured feeds; write nothing");
+  chk->add_option("-c,--config", configPath, "TOML config file")->required();
+
+  app.add_flag_callback("-V,--version", [] {
+    fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
+    std::exit(0);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*imp) return importCommand(configPath, dryRun, quiet);
+  if (*chk) return importCommand(configPath, true, quiet);
+  return 2;
+}
