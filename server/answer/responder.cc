@@ -1,0 +1,438 @@
+#include "server/answer/responder.hh"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cstring>
+
+namespace dnsxl::answer {
+
+namespace {
+
+using dns::Writer;
+
+constexpr size_t kMaxRecords = 64;  // A or TXT records merged into one answer
+constexpr size_t kMaxTxt = 4000;    // bytes of one expanded TXT record
+constexpr size_t kMaxLabels = 128;
+constexpr size_t kOptSize = 11;
+
+struct TxtItem {
+  std::string_view tmpl;
+  std::string_view subject;
+  const Responder::Dataset* ds;
+};
+
+struct Found {
+  std::array<uint32_t, kMaxRecords> a{};
+  size_t nA = 0;
+  std::array<TxtItem, kMaxRecords> txt{};
+  size_t nTxt = 0;
+  uint32_t ttl = 0xffffffffU;
+  bool listed = false;
+
+  void add(std::string_view valueSet, std::string_view subject, const Responder::Dataset& ds) {
+    store::ValueSetReader r(valueSet);
+    store::ValueView v;
+    bool any = false;
+    while (r.next(v)) {
+      any = true;
+      if (nA < kMaxRecords && std::find(a.begin(), a.begin() + static_cast<long>(nA), v.a) ==
+                                  a.begin() + static_cast<long>(nA))
+        a[nA++] = v.a;
+      if (v.hasTxt && nTxt < kMaxRecords) txt[nTxt++] = {v.txt, subject, &ds};
+    }
+    if (any) {
+      listed = true;
+      ttl = std::min(ttl, ds.ttl);
+    }
+  }
+};
+
+// Expands an rbldnsd TXT template: $ = subject, $$ = '$', $0..$9 = dataset variables
+// (left as written when undefined).
+size_t expand(const TxtItem& t, char* out, size_t cap) {
+  size_t n = 0;
+  auto put = [&](std::string_view s) {
+    size_t k = std::min(s.size(), cap - n);
+    std::memcpy(out + n, s.data(), k);
+    n += k;
+  };
+  const auto& tmpl = t.tmpl;
+  for (size_t i = 0; i < tmpl.size() && n < cap; ++i) {
+    char c = tmpl[i];
+    if (c != '$') {
+      out[n++] = c;
+      continue;
+    }
+    char next = i + 1 < tmpl.size() ? tmpl[i + 1] : '\0';
+    if (next == '$') {
+      out[n++] = '$';
+      ++i;
+    } else if (next >= '0' && next <= '9') {
+      const auto& var = t.ds->vars[static_cast<size_t>(next - '0')];
+      if (var.empty()) put(tmpl.substr(i, 2));
+      else put(var);
+      ++i;
+    } else {
+      put(t.subject);
+    }
+  }
+  return n;
+}
+
+struct Labels {
+  std::array<uint8_t, kMaxLabels> off{}; // offsets of each label's length byte in the name
+  size_t count = 0;
+};
+
+bool decimalLabel(const uint8_t* name, uint8_t off, uint32_t& v) {
+  uint8_t len = name[off];
+  if (len == 0 || len > 3) return false;
+  v = 0;
+  for (uint8_t i = 1; i <= len; ++i) {
+    uint8_t c = name[off + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  return v <= 255;
+}
+
+bool nibbleLabel(const uint8_t* name, uint8_t off, uint8_t& v) {
+  if (name[off] != 1) return false;
+  uint8_t c = name[off + 1];
+  if (c >= '0' && c <= '9') v = static_cast<uint8_t>(c - '0');
+  else if (c >= 'a' && c <= 'f') v = static_cast<uint8_t>(c - 'a' + 10);
+  else return false;
+  return true;
+}
+
+void putRecordHeader(Writer& w, size_t ownerOffset, uint16_t type, uint32_t ttl, bool& ok) {
+  ok = ok && w.pointer(ownerOffset) && w.u16(type) && w.u16(dns::kClassIN) && w.u32(ttl);
+}
+
+bool writeTxt(Writer& w, uint32_t ttl, const char* text, size_t len) {
+  size_t mark = w.size();
+  bool ok = true;
+  putRecordHeader(w, dns::kHeaderSize, dns::kTypeTXT, ttl, ok);
+  size_t chunks = len == 0 ? 1 : (len + 254) / 255;
+  ok = ok && w.u16(static_cast<uint16_t>(len + chunks));
+  for (size_t i = 0; ok && i < chunks; ++i) {
+    size_t k = std::min<size_t>(255, len - i * 255);
+    ok = w.u8(static_cast<uint8_t>(k)) && w.bytes(text + i * 255, k);
+  }
+  if (!ok) w.truncate(mark);
+  return ok;
+}
+
+} // namespace
+
+Responder::Responder(store::Env& env, Options options) : d_snap(env), d_opt(options) {
+  d_snap.reset();
+}
+
+void Responder::begin() {
+  d_snap.renew();
+  if (d_snap.generation() != d_generation) refreshZones();
+}
+
+void Responder::end() { d_snap.reset(); }
+
+void Responder::refreshZones() {
+  d_generation = d_snap.generation();
+  d_zones.clear();
+  for (const auto& z : d_snap.zones()) {
+    Zone c;
+    if (!dns::encodeName(z.name, c.wire)) continue;
+    dns::lowerName(reinterpret_cast<const uint8_t*>(c.wire.data()), c.wire.size(),
+                   reinterpret_cast<uint8_t*>(c.wire.data()));
+    std::string rd;
+    dns::encodeName(z.soa.mname, rd);
+    dns::encodeName(z.soa.rname, rd);
+    for (uint32_t v : {z.soa.serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum})
+      for (int s = 24; s >= 0; s -= 8) rd.push_back(static_cast<char>(v >> s));
+    c.soaRdata = rd;
+    c.soaTtl = z.soa.ttl;
+    c.negTtl = std::min(z.soa.ttl, z.soa.minimum); // RFC 2308 §3
+    for (const auto& ns : z.ns) {
+      std::string n;
+      if (dns::encodeName(ns, n)) c.nsRdata.push_back(n);
+    }
+    c.nsTtl = z.nsTtl;
+    for (const auto& d : z.datasets) c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars});
+    d_zones.push_back(std::move(c));
+  }
+}
+
+size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out,
+                         Transport transport) {
+  dns::Query q;
+  auto status = dns::parseQuery(packet, q);
+  if (status == dns::ParseStatus::Drop || out.size() < 512) return 0;
+
+  Writer w(out.data(), out.size());
+  size_t limit = transport == Transport::Tcp ? 65535 : 512;
+  if (transport == Transport::Udp && q.edns)
+    limit = std::clamp<size_t>(q.ednsUdpSize, 512, std::max<size_t>(512, d_opt.ednsUdpMax));
+  w.setLimit(limit - (q.edns ? kOptSize : 0));
+
+  uint16_t flags = static_cast<uint16_t>(dns::kFlagQR | (q.flags & dns::kFlagRD));
+  uint16_t counts[4] = {0, 0, 0, 0};
+  uint16_t extRcode = 0;
+  w.u16(q.id);
+  w.u16(0);
+  for (int i = 0; i < 4; ++i) w.u16(0);
+
+  auto finish = [&](uint8_t rcode, bool withOpt) {
+    w.setLimit(limit);
+    if (withOpt && q.edns) {
+      // RFC 6891 §6.1.1: root owner, our payload size in CLASS, ext-rcode/version/flags in TTL.
+      w.u8(0);
+      w.u16(dns::kTypeOPT);
+      w.u16(d_opt.ednsUdpMax);
+      w.u32(uint32_t{static_cast<uint8_t>(extRcode >> 4)} << 24);
+      w.u16(0);
+      ++counts[3];
+    }
+    w.put16At(2, static_cast<uint16_t>(flags | rcode));
+    for (int i = 0; i < 4; ++i) w.put16At(4 + 2 * static_cast<size_t>(i), counts[i]);
+    return w.size();
+  };
+
+  if (status == dns::ParseStatus::NotImp) {
+    flags = static_cast<uint16_t>(flags | (q.opcode << 11));
+    return finish(dns::kNotImp, false);
+  }
+  if (q.questionEnd != 0) {
+    w.bytes(packet.data() + dns::kHeaderSize, q.questionEnd - dns::kHeaderSize);
+    counts[0] = 1;
+  }
+  if (status == dns::ParseStatus::FormErr) return finish(dns::kFormErr, true);
+  if (q.ednsVersion != 0) {
+    extRcode = dns::kBadVers; // RFC 6891 §6.1.3
+    return finish(0, true);
+  }
+  switch (q.qtype) {
+  case dns::kTypeAXFR:
+  case dns::kTypeIXFR:
+  case dns::kTypeMAILA:
+  case dns::kTypeMAILB:
+  case dns::kTypeTSIG:
+  case dns::kTypeTKEY: return finish(dns::kNotImp, true);
+  default: break;
+  }
+  if (q.qclass != dns::kClassIN && q.qclass != dns::kClassANY) return finish(dns::kRefused, true);
+
+  // Find the zone: the longest zone name that is a suffix of the query name.
+  uint8_t lname[dns::kMaxName];
+  dns::lowerName(q.qname, q.qnameLen, lname);
+  Labels labels;
+  const Zone* zone = nullptr;
+  size_t zoneOff = 0;
+  for (size_t off = 0; off < q.qnameLen && !zone; off += lname[off] + 1U) {
+    for (const auto& z : d_zones) {
+      if (z.wire.size() == q.qnameLen - off &&
+          std::memcmp(z.wire.data(), lname + off, z.wire.size()) == 0) {
+        zone = &z;
+        zoneOff = off;
+        break;
+      }
+    }
+    if (!zone && labels.count < kMaxLabels) labels.off[labels.count++] = static_cast<uint8_t>(off);
+    if (lname[off] == 0) break;
+  }
+  if (!zone) return finish(dns::kRefused, true);
+  flags |= dns::kFlagAA;
+  const size_t zoneOwner = dns::kHeaderSize + zoneOff;
+
+  auto soaRecord = [&](uint32_t ttl) {
+    bool ok = true;
+    putRecordHeader(w, zoneOwner, dns::kTypeSOA, ttl, ok);
+    return ok && w.u16(static_cast<uint16_t>(zone->soaRdata.size())) &&
+           w.bytes(zone->soaRdata.data(), zone->soaRdata.size());
+  };
+  auto negative = [&](uint8_t rcode) {
+    size_t mark = w.size();
+    if (soaRecord(zone->negTtl)) counts[2] = 1;
+    else w.truncate(mark); // authority data is optional (RFC 2181 §9)
+    return finish(rcode, true);
+  };
+  auto truncated = [&]() {
+    w.truncate(q.questionEnd);
+    counts[1] = 0;
+    flags |= dns::kFlagTC;
+    return finish(dns::kNoError, true);
+  };
+
+  // The apex: SOA, NS (RFC 1034 §4.3.2).
+  if (labels.count == 0) {
+    bool wantSoa = q.qtype == dns::kTypeSOA || q.qtype == dns::kTypeANY;
+    bool wantNs = q.qtype == dns::kTypeNS || q.qtype == dns::kTypeANY;
+    if (!wantSoa && !wantNs) return negative(dns::kNoError);
+    if (wantSoa) {
+      if (!soaRecord(zone->soaTtl)) return truncated();
+      ++counts[1];
+    }
+    if (wantNs) {
+      for (const auto& ns : zone->nsRdata) {
+        bool ok = true;
+        putRecordHeader(w, zoneOwner, dns::kTypeNS, zone->nsTtl, ok);
+        if (!(ok && w.u16(static_cast<uint16_t>(ns.size())) && w.bytes(ns.data(), ns.size())))
+          return truncated();
+        ++counts[1];
+      }
+    }
+    return finish(dns::kNoError, true);
+  }
+
+  // What the name is: an IPv4 address (4 decimal labels), an IPv6 address (32 nibbles), a
+  // prefix of either (fewer labels), and/or a domain name.
+  const size_t n = labels.count;
+  bool allDecimal = n <= 4, allNibbles = n <= 32;
+  uint32_t v4 = 0;
+  store::Ip6 v6{};
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t off = labels.off[n - 1 - i]; // from the rightmost label: most significant first
+    uint32_t octet = 0;
+    uint8_t nib = 0;
+    if (allDecimal && decimalLabel(lname, off, octet)) v4 |= octet << (24 - 8 * i);
+    else allDecimal = false;
+    if (allNibbles && nibbleLabel(lname, off, nib))
+      v6[i / 2] = static_cast<uint8_t>(v6[i / 2] | (i % 2 == 0 ? nib << 4 : nib));
+    else allNibbles = false;
+  }
+  const bool isV4 = allDecimal && n == 4, isV6 = allNibbles && n == 32;
+
+  // The domain form: dotted text of the relative name and its store key.
+  char dotted[dns::kMaxName];
+  size_t dottedLen = 0;
+  std::array<size_t, kMaxLabels> dottedStart{};
+  char key[dns::kMaxName];
+  size_t keyLen = 0;
+  std::array<size_t, kMaxLabels> keyEnd{}; // key length covering labels i..n-1
+  bool domainOk = true;
+  for (size_t i = 0; i < n && domainOk; ++i) {
+    uint8_t off = labels.off[i];
+    uint8_t len = lname[off];
+    const uint8_t* p = lname + off + 1;
+    for (uint8_t j = 0; j < len; ++j)
+      if (p[j] == '.' || p[j] == 0) domainOk = false;
+    if (i) dotted[dottedLen++] = '.';
+    dottedStart[i] = dottedLen;
+    std::memcpy(dotted + dottedLen, p, len);
+    dottedLen += len;
+  }
+  if (domainOk) {
+    for (size_t i = n; i-- > 0;) {
+      uint8_t off = labels.off[i];
+      std::memcpy(key + keyLen, lname + off + 1, lname[off]);
+      keyLen += lname[off];
+      key[keyLen++] = '\0';
+      keyEnd[i] = keyLen;
+    }
+  }
+
+  char subjectBuf[INET6_ADDRSTRLEN];
+  std::string_view ipSubject;
+  if (isV4) {
+    in_addr a{htonl(v4)};
+    inet_ntop(AF_INET, &a, subjectBuf, sizeof subjectBuf);
+    ipSubject = subjectBuf;
+  } else if (isV6) {
+    inet_ntop(AF_INET6, v6.data(), subjectBuf, sizeof subjectBuf);
+    ipSubject = subjectBuf;
+  }
+
+  Found found;
+  for (const auto& ds : zone->datasets) {
+    if (isV4 && (ds.kinds & store::kIp4)) {
+      if (auto iv = d_snap.ip4(ds.id, v4)) found.add(d_snap.valueSet(iv->valueSet), ipSubject, ds);
+    }
+    if (isV6 && (ds.kinds & store::kIp6)) {
+      if (auto iv = d_snap.ip6(ds.id, v6)) found.add(d_snap.valueSet(iv->valueSet), ipSubject, ds);
+    }
+    if (domainOk && (ds.kinds & store::kDomain)) {
+      // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
+      auto exact = d_snap.domain(ds.id, {key, keyLen});
+      uint32_t set = store::kNoValue;
+      size_t matchLabel = 0;
+      if (exact && exact->exact != store::kNoValue) {
+        set = exact->exact;
+      } else {
+        for (size_t i = 1; i < n; ++i) {
+          auto e = d_snap.domain(ds.id, {key, keyEnd[i]});
+          if (e && e->wild != store::kNoValue) {
+            set = e->wild;
+            matchLabel = i;
+            break;
+          }
+        }
+      }
+      if (set != store::kNoValue && set != store::kExcluded)
+        found.add(d_snap.valueSet(set),
+                  {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds);
+    }
+  }
+
+  if (!found.listed) {
+    // Empty non-terminals exist (RFC 8020): a prefix of a listed address or a parent of a name.
+    bool exists = false;
+    for (const auto& ds : zone->datasets) {
+      if (exists) break;
+      if (allDecimal && n < 4 && (ds.kinds & store::kIp4)) {
+        uint32_t size = 32 - 8 * static_cast<uint32_t>(n);
+        exists = d_snap.ip4Any(ds.id, v4, v4 | ((uint32_t{1} << size) - 1));
+      }
+      if (!exists && allNibbles && n < 32 && (ds.kinds & store::kIp6)) {
+        store::Ip6 hi = v6;
+        for (size_t i = n; i < 32; ++i)
+          hi[i / 2] = static_cast<uint8_t>(hi[i / 2] | (i % 2 == 0 ? 0xf0 : 0x0f));
+        exists = d_snap.ip6Any(ds.id, v6, hi);
+      }
+      if (!exists && domainOk && (ds.kinds & store::kDomain))
+        exists = d_snap.domainBelow(ds.id, {key, keyLen});
+    }
+    return negative(exists ? dns::kNoError : dns::kNxDomain);
+  }
+
+  const bool wantA = q.qtype == dns::kTypeA || q.qtype == dns::kTypeANY;
+  const bool wantTxt = q.qtype == dns::kTypeTXT || q.qtype == dns::kTypeANY;
+  if (wantA) {
+    for (size_t i = 0; i < found.nA; ++i) {
+      bool ok = true;
+      putRecordHeader(w, dns::kHeaderSize, dns::kTypeA, found.ttl, ok);
+      if (!(ok && w.u16(4) && w.u32(found.a[i]))) return truncated();
+      ++counts[1];
+    }
+  }
+  if (wantTxt) {
+    char scratch[kMaxTxt];
+    // Identical texts from several datasets go out once (RFC 2181 §5).
+    std::array<std::pair<size_t, size_t>, kMaxRecords> written{}; // (offset in reply, length)
+    size_t nWritten = 0;
+    for (size_t i = 0; i < found.nTxt; ++i) {
+      size_t len = expand(found.txt[i], scratch, sizeof scratch);
+      bool dup = false;
+      for (size_t j = 0; j < nWritten && !dup; ++j) {
+        const auto& [off, wlen] = written[j];
+        if (wlen != len) continue;
+        // compare against the chunked rdata we wrote
+        size_t pos = off, k = 0;
+        dup = true;
+        while (k < len && dup) {
+          size_t chunk = w.data()[pos];
+          dup = std::memcmp(w.data() + pos + 1, scratch + k, chunk) == 0;
+          pos += chunk + 1;
+          k += chunk;
+        }
+      }
+      if (dup) continue;
+      size_t rdataOff = w.size() + 12;
+      if (!writeTxt(w, found.ttl, scratch, len)) return truncated();
+      written[nWritten++] = {rdataOff, len};
+      ++counts[1];
+    }
+  }
+  if (counts[1] == 0) return negative(dns::kNoError); // listed, but no data of this type
+  return finish(dns::kNoError, true);
+}
+
+} // namespace dnsxl::answer

@@ -1,0 +1,66 @@
+// The pure responder: one query in, one reply out, from one consistent store snapshot.
+// No sockets, no threads, no allocation per query (zone metadata is decoded once per store
+// generation). Follows RFC 1034 §4.3.2, RFC 2308, RFC 5782, RFC 6891, RFC 8020 (README "Answers").
+#pragma once
+
+#include "server/dns/wire.hh"
+#include "store/store.hh"
+
+#include <array>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dnsxl::answer {
+
+struct Options {
+  uint16_t ednsUdpMax = 1232; // our cap on UDP replies (dnsflagday.net/2020)
+};
+
+enum class Transport { Udp, Tcp };
+
+class Responder {
+public:
+  Responder(store::Env& env, Options options);
+
+  // Takes the newest committed store state; call before a batch of answers.
+  void begin();
+  // Releases the snapshot (so LMDB can reuse pages); call after the batch.
+  void end();
+
+  // Writes the reply to query into out and returns its length; 0 means "send nothing".
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport);
+
+  // Convenience for tests and tools: begin, answer, end.
+  size_t answerOne(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport) {
+    begin();
+    size_t n = answer(query, out, transport);
+    end();
+    return n;
+  }
+
+  struct Dataset {
+    uint32_t id;
+    uint8_t kinds;
+    uint32_t ttl;
+    std::array<std::string, 10> vars;
+  };
+  struct Zone {
+    std::string wire; // lower-case wire name
+    std::string soaRdata;
+    uint32_t soaTtl, negTtl;
+    std::vector<std::string> nsRdata;
+    uint32_t nsTtl;
+    std::vector<Dataset> datasets;
+  };
+
+private:
+  void refreshZones();
+
+  store::Snapshot d_snap;
+  Options d_opt;
+  uint64_t d_generation = ~uint64_t{0};
+  std::vector<Zone> d_zones;
+};
+
+} // namespace dnsxl::answer

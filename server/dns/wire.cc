@@ -1,0 +1,126 @@
+#include "server/dns/wire.hh"
+
+#include <cstring>
+#include <string>
+
+namespace dnsxl::dns {
+
+namespace {
+
+uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
+// Skips a possibly compressed name starting at pos; pointers must point backwards and stay in
+// bounds, at most 255 bytes long uncompressed. Returns the offset after the name or 0.
+size_t skipName(std::span<const uint8_t> pkt, size_t pos) {
+  size_t end = 0, total = 0;
+  size_t hops = 0;
+  for (;;) {
+    if (pos >= pkt.size()) return 0;
+    uint8_t len = pkt[pos];
+    if ((len & 0xc0) == 0xc0) {
+      if (pos + 1 >= pkt.size()) return 0;
+      size_t target = ((len & 0x3fU) << 8) | pkt[pos + 1];
+      if (target >= pos || ++hops > 127) return 0;
+      if (end == 0) end = pos + 2;
+      pos = target;
+      continue;
+    }
+    if ((len & 0xc0) != 0) return 0; // 0x40 / 0x80 label types
+    total += len + 1U;
+    if (total > kMaxName) return 0;
+    if (len == 0) return end ? end : pos + 1;
+    pos += len + 1U;
+  }
+}
+
+} // namespace
+
+ParseStatus parseQuery(std::span<const uint8_t> pkt, Query& q) {
+  q = Query{};
+  if (pkt.size() < kHeaderSize) return ParseStatus::Drop;
+  q.id = get16(pkt.data());
+  q.flags = get16(pkt.data() + 2);
+  if (q.flags & kFlagQR) return ParseStatus::Drop;
+  q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0xf);
+  uint16_t qd = get16(pkt.data() + 4), an = get16(pkt.data() + 6), ns = get16(pkt.data() + 8),
+           ar = get16(pkt.data() + 10);
+  if (q.opcode != 0) return ParseStatus::NotImp;
+  if (qd != 1) return ParseStatus::FormErr; // RFC 9619 §4
+
+  // The question name: uncompressed labels only (nothing precedes it to point to).
+  size_t pos = kHeaderSize;
+  size_t total = 0;
+  for (;;) {
+    if (pos >= pkt.size()) return ParseStatus::FormErr;
+    uint8_t len = pkt[pos];
+    if (len & 0xc0) return ParseStatus::FormErr;
+    total += len + 1U;
+    if (total > kMaxName) return ParseStatus::FormErr;
+    if (len == 0) break;
+    if (pos + 1 + len > pkt.size()) return ParseStatus::FormErr;
+    pos += len + 1U;
+  }
+  ++pos;
+  if (pos + 4 > pkt.size()) return ParseStatus::FormErr;
+  q.qname = pkt.data() + kHeaderSize;
+  q.qnameLen = pos - kHeaderSize;
+  q.qtype = get16(pkt.data() + pos);
+  q.qclass = get16(pkt.data() + pos + 2);
+  pos += 4;
+  q.questionEnd = pos;
+
+  // The other sections: skipped, except the OPT record (RFC 6891 §6.1.1).
+  unsigned opts = 0;
+  bool badOpt = false;
+  for (unsigned i = 0, n = unsigned{an} + ns + ar; i < n; ++i) {
+    size_t owner = pos;
+    pos = skipName(pkt, pos);
+    if (pos == 0 || pos + 10 > pkt.size()) return ParseStatus::FormErr;
+    uint16_t type = get16(pkt.data() + pos);
+    uint16_t rdlen = get16(pkt.data() + pos + 8);
+    size_t rdata = pos + 10;
+    if (rdata + rdlen > pkt.size()) return ParseStatus::FormErr;
+    if (type == kTypeOPT) {
+      ++opts;
+      bool inAdditional = i >= unsigned{an} + ns;
+      if (!inAdditional || pkt[owner] != 0) badOpt = true;
+      q.ednsUdpSize = get16(pkt.data() + pos + 2);
+      q.ednsVersion = pkt[pos + 5];
+      for (size_t o = rdata; o < rdata + rdlen;) {
+        if (o + 4 > rdata + rdlen) {
+          badOpt = true;
+          break;
+        }
+        o += 4U + get16(pkt.data() + o + 2);
+        if (o > rdata + rdlen) badOpt = true;
+      }
+    }
+    pos = rdata + rdlen;
+  }
+  if (opts > 0) q.edns = true;
+  if (opts > 1 || badOpt) return ParseStatus::FormErr; // RFC 6891 §6.1.1, §7
+  if (pos != pkt.size()) return ParseStatus::FormErr;  // trailing garbage (checklist K-11)
+  return ParseStatus::Ok;
+}
+
+void lowerName(const uint8_t* name, size_t len, uint8_t* out) {
+  for (size_t i = 0; i < len; ++i) {
+    uint8_t c = name[i];
+    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
+  }
+}
+
+bool Writer::bytes(const void* p, size_t n) {
+  if (n > d_limit - d_len || n > d_cap - d_len) return false;
+  std::memcpy(d_buf + d_len, p, n);
+  d_len += n;
+  return true;
+}
+
+bool Writer::dottedName(std::string_view name) {
+  std::string wire;
+  if (!encodeName(name, wire)) return false;
+  return bytes(wire.data(), wire.size());
+}
+
+} // namespace dnsxl::dns

@@ -1,0 +1,110 @@
+// DNS wire format: a bounds-checked query parser and an append-only message writer.
+// No I/O, no LMDB, no allocation: everything works in caller-supplied buffers. Never throws on
+// untrusted input; a parse returns a status (RFC 1035 §4.1, RFC 6891 §6, RFC 9619).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace dnsxl::dns {
+
+inline constexpr uint16_t kTypeA = 1, kTypeNS = 2, kTypeSOA = 6, kTypeTXT = 16, kTypeAAAA = 28,
+                          kTypeOPT = 41, kTypeTKEY = 249, kTypeTSIG = 250, kTypeIXFR = 251,
+                          kTypeAXFR = 252, kTypeMAILB = 253, kTypeMAILA = 254, kTypeANY = 255;
+inline constexpr uint16_t kClassIN = 1, kClassCH = 3, kClassANY = 255;
+
+enum Rcode : uint8_t { kNoError = 0, kFormErr = 1, kServFail = 2, kNxDomain = 3, kNotImp = 4,
+                       kRefused = 5 };
+inline constexpr uint16_t kBadVers = 16; // extended RCODE, RFC 6891 §6.1.3
+
+inline constexpr uint16_t kFlagQR = 0x8000, kFlagAA = 0x0400, kFlagTC = 0x0200, kFlagRD = 0x0100;
+inline constexpr size_t kHeaderSize = 12;
+inline constexpr size_t kMaxName = 255;
+
+struct Query {
+  uint16_t id = 0;
+  uint16_t flags = 0;
+  uint8_t opcode = 0;
+  // The question name as received (uncompressed wire form, original case), inside the packet.
+  const uint8_t* qname = nullptr;
+  size_t qnameLen = 0;
+  uint16_t qtype = 0, qclass = 0;
+  size_t questionEnd = 0; // offset just past QCLASS; 0 if there is no usable question
+  bool edns = false;
+  uint16_t ednsUdpSize = 0;
+  uint8_t ednsVersion = 0;
+};
+
+enum class ParseStatus {
+  Ok,
+  Drop,    // no reply: not a query (QR set) or too short for a header (RFC 1035 §4.1.1)
+  FormErr, // reply FORMERR (question echoed if questionEnd != 0; OPT added if q.edns)
+  NotImp,  // opcode other than QUERY: reply NOTIMP with the opcode echoed (RFC 8906 §3.1.4)
+};
+
+ParseStatus parseQuery(std::span<const uint8_t> packet, Query& q);
+
+// Lower-cases an uncompressed wire name into out (which holds kMaxName bytes).
+void lowerName(const uint8_t* name, size_t len, uint8_t* out);
+
+// Appends to a fixed buffer; every write fails (and leaves the buffer as it was) past the limit.
+class Writer {
+public:
+  Writer(uint8_t* buf, size_t capacity) : d_buf(buf), d_cap(capacity) {}
+
+  size_t size() const { return d_len; }
+  size_t limit() const { return d_limit; }
+  void setLimit(size_t limit) { d_limit = limit < d_cap ? limit : d_cap; }
+  void truncate(size_t len) { d_len = len; }
+  uint8_t* data() { return d_buf; }
+
+  bool u8(uint8_t v) { return bytes(&v, 1); }
+  bool u16(uint16_t v) {
+    const uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    return bytes(b, 2);
+  }
+  bool u32(uint32_t v) {
+    const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    return bytes(b, 4);
+  }
+  bool bytes(const void* p, size_t n);
+  void put16At(size_t offset, uint16_t v) {
+    d_buf[offset] = static_cast<uint8_t>(v >> 8);
+    d_buf[offset + 1] = static_cast<uint8_t>(v);
+  }
+  // A compression pointer to an earlier name at offset (RFC 1035 §4.1.4).
+  bool pointer(size_t offset) { return u16(static_cast<uint16_t>(0xc000 | offset)); }
+  // A dotted name ("ns1.example.org") in wire form, uncompressed.
+  bool dottedName(std::string_view name);
+
+private:
+  uint8_t* d_buf;
+  size_t d_cap;
+  size_t d_len = 0;
+  size_t d_limit = SIZE_MAX;
+};
+
+// Appends the wire form of a dotted name to out (a std::string-like byte container).
+template <typename Out>
+bool encodeName(std::string_view dotted, Out& out) {
+  if (!dotted.empty() && dotted.back() == '.') dotted.remove_suffix(1);
+  size_t total = 1;
+  while (!dotted.empty()) {
+    size_t dot = dotted.find('.');
+    auto label = dotted.substr(0, dot);
+    if (label.empty() || label.size() > 63) return false;
+    total += label.size() + 1;
+    if (total > kMaxName) return false;
+    out.push_back(static_cast<char>(label.size()));
+    for (char c : label) out.push_back(c);
+    if (dot == std::string_view::npos) break;
+    dotted.remove_prefix(dot + 1);
+  }
+  out.push_back('\0');
+  return true;
+}
+
+} // namespace dnsxl::dns

@@ -1,0 +1,90 @@
+// dnsxld: serves the zones of a dnsxl store over UDP and TCP. Reads the [server] section of the
+// TOML config; the zones themselves come from the store, so a new import is served without a
+// restart. SIGTERM/SIGINT stop it cleanly.
+#include "config/config.hh"
+#include "server/net/server.hh"
+#include "store/store.hh"
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <thread>
+
+int main(int argc, char** argv) {
+  using namespace dnsxl;
+  CLI::App app{"dnsxld - authoritative DNSBL/RHSBL server for a dnsxl store"};
+  std::string configPath;
+  std::vector<std::string> listenOverride;
+  unsigned workers = 0;
+  bool workersSet = false;
+  app.add_option("-c,--config", configPath, "TOML config file")->required();
+  app.add_option("-l,--listen", listenOverride,
+                 "listen on ADDRESS:PORT or [IPv6]:PORT instead of the config's addresses "
+                 "(repeatable; port 0 picks a free port)");
+  app.add_option_function<unsigned>(
+         "-w,--workers", [&](unsigned v) { workers = v, workersSet = true; },
+         "worker threads (default: the config's, else one per core)")
+      ->check(CLI::Range(1U, 256U));
+  app.add_flag_callback("-V,--version", [] {
+    fmt::print("dnsxld {}\n", DNSXL_VERSION);
+    std::exit(0);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  config::Config cfg;
+  try {
+    cfg = config::load(configPath);
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "dnsxld: {}\n", e.what());
+    return 1;
+  }
+  net::Options opt;
+  if (!listenOverride.empty()) {
+    for (const auto& s : listenOverride) {
+      auto l = config::parseListen(s);
+      if (!l) {
+        fmt::print(stderr, "dnsxld: --listen '{}' is not ADDRESS:PORT or [IPv6]:PORT\n", s);
+        return 2;
+      }
+      opt.listen.push_back({l->address, l->port});
+    }
+  } else {
+    for (const auto& l : cfg.server.listen) opt.listen.push_back({l.address, l.port});
+  }
+  opt.workers = workersSet ? workers : cfg.server.workers;
+  opt.tcpIdleTimeoutMs = cfg.server.tcpIdleTimeoutMs;
+  opt.tcpMaxConnections = cfg.server.tcpMaxConnections;
+  opt.answer.ednsUdpMax = cfg.server.ednsUdpMax;
+
+  // Signals are taken by one thread with sigwait; the workers never see them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
+    net::Server server(env, opt);
+    for (const auto& b : server.bind()) fmt::print(stderr, "dnsxld: listening on {} (udp, tcp)\n", b);
+    std::thread signals([&] {
+      int sig = 0;
+      sigwait(&sigs, &sig);
+      fmt::print(stderr, "dnsxld: signal {}, stopping\n", sig);
+      server.stop();
+    });
+    server.run();
+    // run() returns only after stop(); the signal thread has finished or is about to.
+    signals.join();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dnsxld: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

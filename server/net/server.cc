@@ -1,0 +1,231 @@
+#include "server/net/server.hh"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <thread>
+
+namespace dnsxl::net {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using asio::ip::udp;
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+
+namespace {
+
+constexpr size_t kUdpBatch = 64; // queries answered under one read transaction
+
+void reusePort(int fd) {
+  int one = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    throw std::runtime_error("setsockopt SO_REUSEPORT failed");
+}
+
+struct Worker {
+  Worker(store::Env& env, const Options& opt) : responder(env, opt.answer), options(opt) {}
+  asio::io_context io{1};
+  answer::Responder responder;
+  const Options& options;
+  std::vector<std::unique_ptr<udp::socket>> udpSockets;
+  std::vector<std::unique_ptr<tcp::acceptor>> tcpAcceptors;
+  unsigned tcpConnections = 0;
+  unsigned tcpLimit = 1;
+};
+
+awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
+  auto in = std::make_unique<std::array<uint8_t, 65536>>();
+  auto out = std::make_unique<std::array<uint8_t, 65536>>();
+  sock.non_blocking(true);
+  for (;;) {
+    auto [ec] = co_await sock.async_wait(udp::socket::wait_read, kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !sock.is_open()) co_return;
+      continue;
+    }
+    bool begun = false;
+    for (size_t i = 0; i < kUdpBatch; ++i) {
+      udp::endpoint from;
+      boost::system::error_code rec;
+      size_t n = sock.receive_from(asio::buffer(*in), from, 0, rec);
+      if (rec) break; // would_block: the batch is done
+      if (!begun) {
+        w.responder.begin();
+        begun = true;
+      }
+      size_t len = w.responder.answer({in->data(), n}, {out->data(), out->size()},
+                                      answer::Transport::Udp);
+      if (len) sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
+    }
+    if (begun) w.responder.end();
+  }
+}
+
+struct TcpSession {
+  explicit TcpSession(tcp::socket s) : sock(std::move(s)), timer(sock.get_executor()) {}
+  tcp::socket sock;
+  asio::steady_timer timer;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// Closes the connection once it has been idle (no complete query) for the timeout (RFC 7766 §6.2.3).
+awaitable<void> idleWatch(std::shared_ptr<TcpSession> s) {
+  while (s->sock.is_open()) {
+    s->timer.expires_at(s->deadline);
+    co_await s->timer.async_wait(kTuple);
+    if (std::chrono::steady_clock::now() >= s->deadline) {
+      boost::system::error_code ignored;
+      s->sock.close(ignored);
+    }
+  }
+}
+
+awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
+  auto idle = std::chrono::milliseconds(w.options.tcpIdleTimeoutMs);
+  s->deadline = std::chrono::steady_clock::now() + idle;
+  asio::co_spawn(w.io, idleWatch(s), asio::detached);
+  std::vector<uint8_t> in(65535), out(65537);
+  for (;;) {
+    std::array<uint8_t, 2> lenBuf{};
+    auto [ec1, n1] = co_await asio::async_read(s->sock, asio::buffer(lenBuf), kTuple);
+    if (ec1) break;
+    size_t len = size_t{lenBuf[0]} << 8 | lenBuf[1];
+    auto [ec2, n2] = co_await asio::async_read(s->sock, asio::buffer(in.data(), len), kTuple);
+    if (ec2) break;
+    s->deadline = std::chrono::steady_clock::now() + idle;
+    size_t rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
+                                        answer::Transport::Tcp);
+    if (rlen == 0) continue;
+    out[0] = static_cast<uint8_t>(rlen >> 8);
+    out[1] = static_cast<uint8_t>(rlen);
+    auto [ec3, n3] = co_await asio::async_write(s->sock, asio::buffer(out.data(), rlen + 2), kTuple);
+    if (ec3) break;
+  }
+  boost::system::error_code ignored;
+  s->sock.close(ignored);
+  s->timer.cancel();
+  --w.tcpConnections;
+}
+
+awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acc) {
+  for (;;) {
+    auto [ec, sock] = co_await acc.async_accept(kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
+      continue;
+    }
+    if (w.tcpConnections >= w.tcpLimit) {
+      boost::system::error_code ignored;
+      sock.close(ignored); // at the limit (RFC 9210 §4.2)
+      continue;
+    }
+    ++w.tcpConnections;
+    asio::co_spawn(w.io, tcpSession(w, std::make_shared<TcpSession>(std::move(sock))),
+                   asio::detached);
+  }
+}
+
+} // namespace
+
+struct Server::Impl {
+  Impl(store::Env& e, Options o) : env(e), options(std::move(o)) {}
+  store::Env& env;
+  Options options;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::atomic<bool> stopped{false};
+};
+
+Server::Server(store::Env& env, Options options)
+    : d_impl(std::make_unique<Impl>(env, std::move(options))) {
+  auto& o = d_impl->options;
+  if (o.workers == 0) o.workers = std::max(1U, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < o.workers; ++i) {
+    d_impl->workers.push_back(std::make_unique<Worker>(env, o));
+    d_impl->workers.back()->tcpLimit =
+        std::max(1U, (o.tcpMaxConnections + o.workers - 1 - i) / o.workers);
+  }
+}
+
+Server::~Server() = default;
+
+std::vector<std::string> Server::bind() {
+  std::vector<std::string> bound;
+  for (const auto& l : d_impl->options.listen) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(l.address, ec);
+    if (ec) throw std::runtime_error("not an IP address: " + l.address);
+    uint16_t port = l.port;
+    for (int attempt = 0;; ++attempt) {
+      try {
+        uint16_t p = port;
+        std::vector<std::unique_ptr<udp::socket>> us;
+        std::vector<std::unique_ptr<tcp::acceptor>> ts;
+        for (auto& w : d_impl->workers) {
+          auto u = std::make_unique<udp::socket>(w->io);
+          u->open(addr.is_v6() ? udp::v6() : udp::v4());
+          reusePort(u->native_handle());
+          if (addr.is_v6()) u->set_option(asio::ip::v6_only(true));
+          u->bind({addr, p});
+          p = u->local_endpoint().port();
+          auto t = std::make_unique<tcp::acceptor>(w->io);
+          t->open(addr.is_v6() ? tcp::v6() : tcp::v4());
+          t->set_option(tcp::acceptor::reuse_address(true));
+          reusePort(t->native_handle());
+          if (addr.is_v6()) t->set_option(asio::ip::v6_only(true));
+          t->bind({addr, p});
+          t->listen(asio::socket_base::max_listen_connections);
+          us.push_back(std::move(u));
+          ts.push_back(std::move(t));
+        }
+        for (size_t i = 0; i < d_impl->workers.size(); ++i) {
+          d_impl->workers[i]->udpSockets.push_back(std::move(us[i]));
+          d_impl->workers[i]->tcpAcceptors.push_back(std::move(ts[i]));
+        }
+        bound.push_back(addr.is_v6() ? fmt::format("[{}]:{}", l.address, p)
+                                     : fmt::format("{}:{}", l.address, p));
+        break;
+      } catch (const boost::system::system_error& e) {
+        // With port 0 the UDP port may be taken for TCP: try another free port.
+        if (port != 0 || attempt >= 20)
+          throw std::runtime_error(fmt::format("cannot listen on {} port {}: {}", l.address,
+                                               l.port, e.code().message()));
+      }
+    }
+  }
+  return bound;
+}
+
+void Server::run() {
+  std::vector<std::thread> threads;
+  for (auto& w : d_impl->workers) {
+    for (auto& u : w->udpSockets) asio::co_spawn(w->io, udpLoop(*w, *u), asio::detached);
+    for (auto& t : w->tcpAcceptors) asio::co_spawn(w->io, acceptLoop(*w, *t), asio::detached);
+  }
+  for (size_t i = 1; i < d_impl->workers.size(); ++i)
+    threads.emplace_back([w = d_impl->workers[i].get()] { w->io.run(); });
+  d_impl->workers[0]->io.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::stop() {
+  if (d_impl->stopped.exchange(true)) return;
+  for (auto& w : d_impl->workers) w->io.stop();
+}
+
+} // namespace dnsxl::net

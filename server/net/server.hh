@@ -1,0 +1,48 @@
+// The network side of dnsxld: the only code that includes Asio. Each worker thread owns an
+// io_context, a Responder (its own LMDB read transaction) and SO_REUSEPORT UDP sockets and TCP
+// acceptors on every listen address, so workers share no mutable state.
+// TCP follows RFC 7766: 2-byte framing, pipelined queries, idle timeout, connection limit.
+#pragma once
+
+#include "server/answer/responder.hh"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dnsxl::net {
+
+struct ListenAddress {
+  std::string address; // numeric
+  uint16_t port = 53;  // 0 = any free port (the same one for UDP and TCP)
+};
+
+struct Options {
+  std::vector<ListenAddress> listen;
+  unsigned workers = 1;
+  uint32_t tcpIdleTimeoutMs = 10000;
+  unsigned tcpMaxConnections = 150; // in all; split evenly between workers
+  answer::Options answer;
+};
+
+class Server {
+public:
+  Server(store::Env& env, Options options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every socket; throws std::runtime_error naming the address on failure.
+  // Returns the bound addresses as "ADDRESS:PORT" ("[v6]:PORT").
+  std::vector<std::string> bind();
+  // Serves until stop() (or a fatal error). Blocks.
+  void run();
+  // Safe to call from any thread or a signal handler's io_context.
+  void stop();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> d_impl;
+};
+
+} // namespace dnsxl::net
