@@ -341,7 +341,7 @@ void Parser::entry(std::string_view s) {
     s.remove_prefix(1);
   }
   const Format f = d_opt.format;
-  // The key ends at a blank; for IPv4 and domain keys also at ':' (10.0.0.1:127.0.0.2:text).
+  // The key ends at a blank; an IPv4 key also at ':' (10.0.0.1:127.0.0.2:text), as in rbldnsd.
   bool maybeIp6 = f == Format::Ip6trie;
   if (f == Format::List) {
     size_t blank = 0;
@@ -353,7 +353,8 @@ void Parser::entry(std::string_view s) {
                 head.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos);
   }
   size_t end = 0;
-  while (end < s.size() && !isBlank(s[end]) && (maybeIp6 || s[end] != ':')) ++end;
+  const bool blankOnly = maybeIp6 || f == Format::Dnset; // ':' may be part of these keys
+  while (end < s.size() && !isBlank(s[end]) && (blankOnly || s[end] != ':')) ++end;
   auto key = s.substr(0, end);
   auto rest = trim(s.substr(end));
   if (key.empty()) return error("missing key");

@@ -1,0 +1,172 @@
+// The real dnsxld on 127.0.0.1, a free port and a temporary store, queried over real sockets.
+#include "tests/support/fixture.hh"
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <thread>
+
+using namespace dnsxl;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kZones = R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+soa = { mname = "ns1.bl.test", rname = "hostmaster.bl.test", minimum = 300, ttl = 3600 }
+
+  [[zone.dataset]]
+  name = "main"
+  format = "ip4set"
+  files = ["a.txt"]
+  txt = "Listed: $"
+)";
+
+struct Running {
+  test::Fixture fixture;
+  std::unique_ptr<test::Daemon> daemon;
+  explicit Running(const std::string& serverExtra = "", std::vector<std::string> args = {},
+                   std::vector<std::string> listen = {"127.0.0.1:0"})
+      : fixture(serverExtra + kZones, {{"a.txt", "192.0.2.0/24\n"}}) {
+    fixture.importOk();
+    daemon = std::make_unique<test::Daemon>(fixture.configPath, args, listen);
+  }
+  uint16_t port() const { return daemon->port(); }
+};
+
+constexpr uint16_t A = 1, SOA = 6, TXT = 16;
+
+} // namespace
+
+TEST_CASE("UDP and TCP answer the same (K-22, K-24)", "[server]") {
+  Running r;
+  auto u = test::udpQuery(r.port(), "1.2.0.192.bl.test", TXT);
+  auto t = test::tcpQuery(r.port(), "1.2.0.192.bl.test", TXT);
+  REQUIRE(u.parsed);
+  REQUIRE(t.parsed);
+  CHECK(u.txt == std::vector<std::string>{"Listed: 192.0.2.1"});
+  CHECK(t.txt == u.txt);
+  CHECK(test::udpQuery(r.port(), "1.2.0.198.bl.test", A).rcode == 3);
+  CHECK(test::tcpQuery(r.port(), "1.2.0.198.bl.test", A).rcode == 3);
+  auto soa = test::tcpQuery(r.port(), "bl.test", SOA);
+  CHECK(soa.aa);
+  CHECK(soa.answer.size() == 1);
+}
+
+TEST_CASE("TCP: pipelined queries, split frames, reuse (K-23, K-25, K-27)", "[server]") {
+  Running r;
+  test::TcpClient c(r.port());
+  REQUIRE(c.connected());
+  std::vector<uint8_t> batch;
+  for (uint16_t id = 1; id <= 3; ++id) {
+    test::QueryOptions o;
+    o.id = id;
+    auto q = test::makeQuery(std::to_string(id) + ".2.0.192.bl.test", TXT, o);
+    batch.push_back(static_cast<uint8_t>(q.size() >> 8));
+    batch.push_back(static_cast<uint8_t>(q.size()));
+    batch.insert(batch.end(), q.begin(), q.end());
+  }
+  REQUIRE(c.send(batch));
+  std::set<uint16_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto m = c.receive();
+    REQUIRE(m);
+    auto rep = test::parseReply(*m);
+    ids.insert(rep.id);
+    CHECK(rep.txt == std::vector<std::string>{"Listed: 192.0.2." + std::to_string(rep.id)});
+  }
+  CHECK(ids == std::set<uint16_t>{1, 2, 3});
+  // One byte at a time: the server waits for the whole message.
+  auto q = test::makeQuery("9.2.0.192.bl.test", A);
+  std::vector<uint8_t> framed = {static_cast<uint8_t>(q.size() >> 8), static_cast<uint8_t>(q.size())};
+  framed.insert(framed.end(), q.begin(), q.end());
+  for (auto b : framed) {
+    REQUIRE(c.send({b}));
+    std::this_thread::sleep_for(2ms);
+  }
+  auto m = c.receive();
+  REQUIRE(m);
+  CHECK(test::parseReply(*m).a == std::vector<std::string>{"127.0.0.2"});
+}
+
+TEST_CASE("TCP: idle timeout and connection limit (K-28, K-29, K-32)", "[server]") {
+  test::Fixture fixture(kZones, {{"a.txt", "192.0.2.0/24\n"}});
+  // Rewrite the config with small limits.
+  fixture.dir.write("dnsxl.toml", "[server]\nstore = \"store\"\ntcp_idle_timeout_ms = 300\n"
+                                  "tcp_max_connections = 2\n" +
+                                      std::string(kZones));
+  fixture.importOk();
+  test::Daemon d(fixture.configPath);
+  {
+    test::TcpClient idle(d.port());
+    REQUIRE(idle.connected());
+    CHECK(idle.closedWithin(3s)); // closed by the server after 300 ms of silence
+  }
+  {
+    test::TcpClient c1(d.port()), c2(d.port());
+    REQUIRE(c1.sendFramed(test::makeQuery("1.2.0.192.bl.test", A)));
+    REQUIRE(c1.receive());
+    REQUIRE(c2.sendFramed(test::makeQuery("1.2.0.192.bl.test", A)));
+    REQUIRE(c2.receive());
+    test::TcpClient c3(d.port());
+    CHECK(c3.closedWithin(2s)); // over the limit: closed at once
+  }
+  {
+    // A client that sends a query and closes without reading does not hurt the server.
+    test::TcpClient gone(d.port());
+    gone.sendFramed(test::makeQuery("1.2.0.192.bl.test", A));
+  }
+  std::this_thread::sleep_for(400ms);
+  CHECK(test::tcpQuery(d.port(), "1.2.0.192.bl.test", A).a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("a new import is served without a restart; a refused one changes nothing", "[server]") {
+  Running r;
+  CHECK(test::udpQuery(r.port(), "1.2.0.192.bl.test", A).rcode == 0);
+  CHECK(test::udpQuery(r.port(), "1.100.51.198.bl.test", A).rcode == 3);
+  auto serialBefore = test::udpQuery(r.port(), "bl.test", SOA).answer.at(0);
+
+  r.fixture.dir.write("a.txt", "198.51.100.0/24\n");
+  r.fixture.importOk();
+  CHECK(test::udpQuery(r.port(), "1.100.51.198.bl.test", A).rcode == 0);
+  CHECK(test::udpQuery(r.port(), "1.2.0.192.bl.test", A).rcode == 3);
+  CHECK(test::udpQuery(r.port(), "bl.test", SOA).answer.at(0) != serialBefore);
+
+  r.fixture.dir.write("a.txt", "203.0.113.0/24\nnot-an-address\n");
+  CHECK_FALSE(r.fixture.import().ok);
+  CHECK(test::udpQuery(r.port(), "1.100.51.198.bl.test", A).rcode == 0);
+  CHECK(test::udpQuery(r.port(), "1.113.0.203.bl.test", A).rcode == 3);
+}
+
+TEST_CASE("the dnsxl command: import, dry run, refusal exit codes", "[server]") {
+  test::Fixture f(kZones, {{"a.txt", "192.0.2.0/24\n"}});
+  auto dry = test::run({test::dnsxlBinary(), "import", "--config", f.configPath.string(), "--dry-run"});
+  CHECK(dry.status == 0);
+  CHECK(dry.out.find("nothing written") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.store() / "data.mdb"));
+  auto ok = test::run({test::dnsxlBinary(), "import", "--config", f.configPath.string()});
+  CHECK(ok.status == 0);
+  CHECK(ok.out.find("zone bl.test serial ") != std::string::npos);
+  f.dir.write("a.txt", "192.0.2.0/24\n127.0.0.0/8\n");
+  auto bad = test::run({test::dnsxlBinary(), "import", "--config", f.configPath.string()});
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find((f.dir / "a.txt").string() + ":2: bl.test lists 127.0.0.1") != std::string::npos);
+  CHECK(bad.err.find("the store is unchanged") != std::string::npos);
+  auto usage = test::run({test::dnsxlBinary(), "import"});
+  CHECK(usage.status == 2);
+  auto noStore = test::run({test::dnsxldBinary(), "--config", (f.dir / "nope.toml").string()});
+  CHECK(noStore.status == 1);
+  CHECK(noStore.err.find("cannot open config file") != std::string::npos);
+}
+
+TEST_CASE("several workers and both address families; SIGTERM stops cleanly", "[server]") {
+  Running r("", {"--workers", "2"}, {"127.0.0.1:0", "[::1]:0"});
+  REQUIRE(r.daemon->ports().size() == 2);
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(test::udpQuery(r.port(), std::to_string(i) + ".2.0.192.bl.test", A).a ==
+            std::vector<std::string>{"127.0.0.2"});
+  CHECK(r.daemon->stop() == 0);
+  CHECK(r.daemon->stderrText().find("stopping") != std::string::npos);
+}

@@ -1,0 +1,362 @@
+#include "tests/support/support.hh"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <ldns/ldns.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <regex>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace dnsxl::test {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int remainingMs(Clock::time_point deadline) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return ms < 0 ? 0 : static_cast<int>(ms);
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return sa;
+}
+
+bool readExact(int fd, uint8_t* buf, size_t n, Clock::time_point deadline) {
+  size_t got = 0;
+  while (got < n) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, remainingMs(deadline)) <= 0) return false;
+    ssize_t r = ::read(fd, buf + got, n - got);
+    if (r <= 0) return false;
+    got += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+} // namespace
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "dnsxl-test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  d_path = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(d_path, ec);
+}
+
+std::filesystem::path TempDir::write(const std::string& name, const std::string& content) const {
+  auto p = d_path / name;
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+RunResult run(const std::vector<std::string>& argv) {
+  int outPipe[2], errPipe[2];
+  if (::pipe(outPipe) != 0 || ::pipe(errPipe) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(outPipe[1], 1);
+    ::dup2(errPipe[1], 2);
+    ::close(outPipe[0]);
+    ::close(errPipe[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(outPipe[1]);
+  ::close(errPipe[1]);
+  RunResult r;
+  pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
+  int open = 2;
+  while (open > 0) {
+    ::poll(fds, 2, -1);
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return r;
+}
+
+std::string dnsxlBinary() { return DNSXL_BIN; }
+std::string dnsxldBinary() { return DNSXLD_BIN; }
+
+Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> extraArgs,
+               std::vector<std::string> listen) {
+  int errPipe[2];
+  if (::pipe(errPipe) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> argv = {dnsxldBinary(), "--config", config.string()};
+  for (const auto& l : listen) {
+    argv.push_back("--listen");
+    argv.push_back(l);
+  }
+  bool hasWorkers = false;
+  for (const auto& a : extraArgs) hasWorkers = hasWorkers || a == "--workers";
+  if (!hasWorkers) argv.insert(argv.end(), {"--workers", "1"});
+  argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
+  d_pid = ::fork();
+  if (d_pid == 0) {
+    ::dup2(errPipe[1], 2);
+    ::close(errPipe[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(errPipe[1]);
+  d_errFd = errPipe[0];
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  static const std::regex kListening(R"(listening on (\[[^\]]+\]|[0-9.]+):([0-9]+))");
+  while (d_ports.size() < listen.size()) {
+    pollfd p{d_errFd, POLLIN, 0};
+    if (::poll(&p, 1, remainingMs(deadline)) <= 0) break;
+    char buf[4096];
+    ssize_t n = ::read(d_errFd, buf, sizeof buf);
+    if (n <= 0) break;
+    d_err.append(buf, static_cast<size_t>(n));
+    d_ports.clear();
+    for (std::sregex_iterator it(d_err.begin(), d_err.end(), kListening), end; it != end; ++it)
+      d_ports.push_back(static_cast<uint16_t>(std::stoi((*it)[2].str())));
+  }
+  if (d_ports.size() < listen.size()) {
+    stop();
+    throw std::runtime_error("dnsxld did not start: " + d_err);
+  }
+}
+
+int Daemon::stop() {
+  if (d_pid <= 0) return -1;
+  ::kill(d_pid, SIGTERM);
+  int status = 0;
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (::waitpid(d_pid, &status, WNOHANG) == 0) {
+    if (Clock::now() > deadline) {
+      ::kill(d_pid, SIGKILL);
+      ::waitpid(d_pid, &status, 0);
+      break;
+    }
+    ::usleep(5000);
+  }
+  d_pid = -1;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(d_errFd, buf, sizeof buf)) > 0) d_err.append(buf, static_cast<size_t>(n));
+  ::close(d_errFd);
+  d_errFd = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+Daemon::~Daemon() { stop(); }
+
+std::vector<uint8_t> makeQuery(const std::string& name, uint16_t type, const QueryOptions& o) {
+  ldns_rdf* owner = nullptr;
+  if (ldns_str2rdf_dname(&owner, name.c_str()) != LDNS_STATUS_OK)
+    throw std::runtime_error("bad name " + name);
+  ldns_pkt* pkt = ldns_pkt_query_new(owner, static_cast<ldns_rr_type>(type),
+                                     static_cast<ldns_rr_class>(o.qclass), o.rd ? LDNS_RD : 0);
+  ldns_pkt_set_id(pkt, o.id);
+  if (o.edns) {
+    ldns_pkt_set_edns_udp_size(pkt, o.udpSize);
+    ldns_pkt_set_edns_version(pkt, o.ednsVersion);
+  }
+  uint8_t* wire = nullptr;
+  size_t size = 0;
+  ldns_pkt2wire(&wire, pkt, &size);
+  std::vector<uint8_t> out(wire, wire + size);
+  std::free(wire);
+  ldns_pkt_free(pkt);
+  return out;
+}
+
+Reply parseReply(const std::vector<uint8_t>& wire) {
+  Reply r;
+  r.size = wire.size();
+  ldns_pkt* pkt = nullptr;
+  if (ldns_wire2pkt(&pkt, wire.data(), wire.size()) != LDNS_STATUS_OK) return r;
+  r.parsed = true;
+  r.id = ldns_pkt_id(pkt);
+  r.opcode = ldns_pkt_get_opcode(pkt);
+  r.qr = ldns_pkt_qr(pkt);
+  r.aa = ldns_pkt_aa(pkt);
+  r.tc = ldns_pkt_tc(pkt);
+  r.rd = ldns_pkt_rd(pkt);
+  r.ra = ldns_pkt_ra(pkt);
+  r.ad = ldns_pkt_ad(pkt);
+  r.cd = ldns_pkt_cd(pkt);
+  r.opt = ldns_pkt_edns(pkt);
+  r.rcode = ldns_pkt_get_rcode(pkt) | (r.opt ? ldns_pkt_edns_extended_rcode(pkt) << 4 : 0);
+  if (r.opt) {
+    r.optUdpSize = ldns_pkt_edns_udp_size(pkt);
+    r.ednsVersion = ldns_pkt_edns_version(pkt);
+  }
+  auto text = [](ldns_rdf* rdf) {
+    char* s = ldns_rdf2str(rdf);
+    std::string out = s ? s : "";
+    std::free(s);
+    return out;
+  };
+  auto rrText = [](const ldns_rr* rr) {
+    char* s = ldns_rr2str(rr);
+    std::string out = s ? s : "";
+    std::free(s);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  };
+  ldns_rr_list* q = ldns_pkt_question(pkt);
+  r.questionCount = static_cast<int>(ldns_rr_list_rr_count(q));
+  if (r.questionCount > 0) r.question = text(ldns_rr_owner(ldns_rr_list_rr(q, 0)));
+  ldns_rr_list* an = ldns_pkt_answer(pkt);
+  for (size_t i = 0; i < ldns_rr_list_rr_count(an); ++i) {
+    ldns_rr* rr = ldns_rr_list_rr(an, i);
+    r.answer.push_back(rrText(rr));
+    r.answerOwners.push_back(text(ldns_rr_owner(rr)));
+    r.answerTtls.push_back(ldns_rr_ttl(rr));
+    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A) r.a.push_back(text(ldns_rr_rdf(rr, 0)));
+    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT) {
+      std::string joined;
+      std::vector<std::string> parts;
+      for (size_t k = 0; k < ldns_rr_rd_count(rr); ++k) {
+        const ldns_rdf* rdf = ldns_rr_rdf(rr, k);
+        const uint8_t* d = ldns_rdf_data(rdf);
+        std::string part(reinterpret_cast<const char*>(d + 1), d[0]);
+        parts.push_back(part);
+        joined += part;
+      }
+      r.txt.push_back(joined);
+      r.txtStrings.push_back(parts);
+    }
+  }
+  ldns_rr_list* au = ldns_pkt_authority(pkt);
+  for (size_t i = 0; i < ldns_rr_list_rr_count(au); ++i) {
+    ldns_rr* rr = ldns_rr_list_rr(au, i);
+    r.authority.push_back(rrText(rr));
+    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+      ++r.authoritySoa;
+      r.authoritySoaTtl = ldns_rr_ttl(rr);
+    }
+  }
+  // ldns folds the OPT record into the packet's EDNS fields; count OPT records by hand.
+  if (wire.size() >= 12) {
+    uint16_t arcount = static_cast<uint16_t>(wire[10] << 8 | wire[11]);
+    size_t extra = ldns_rr_list_rr_count(ldns_pkt_additional(pkt));
+    r.optCount = static_cast<int>(arcount - extra);
+  }
+  ldns_pkt_free(pkt);
+  return r;
+}
+
+std::optional<std::vector<uint8_t>> udpExchange(uint16_t port, const std::vector<uint8_t>& query,
+                                                std::chrono::milliseconds timeout) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  auto sa = loopback(port);
+  ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  ::send(fd, query.data(), query.size(), 0);
+  std::optional<std::vector<uint8_t>> out;
+  auto deadline = Clock::now() + timeout;
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, remainingMs(deadline)) > 0) {
+    std::vector<uint8_t> buf(65536);
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n >= 0) {
+      buf.resize(static_cast<size_t>(n));
+      out = std::move(buf);
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+TcpClient::TcpClient(uint16_t port) {
+  d_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  auto sa = loopback(port);
+  if (::connect(d_fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(d_fd);
+    d_fd = -1;
+  }
+}
+
+TcpClient::~TcpClient() {
+  if (d_fd >= 0) ::close(d_fd);
+}
+
+bool TcpClient::send(const std::vector<uint8_t>& bytes) {
+  if (d_fd < 0) return false;
+  return ::send(d_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+bool TcpClient::sendFramed(const std::vector<uint8_t>& m) {
+  std::vector<uint8_t> framed = {static_cast<uint8_t>(m.size() >> 8), static_cast<uint8_t>(m.size())};
+  framed.insert(framed.end(), m.begin(), m.end());
+  return send(framed);
+}
+
+std::optional<std::vector<uint8_t>> TcpClient::receive(std::chrono::milliseconds timeout) {
+  if (d_fd < 0) return std::nullopt;
+  auto deadline = Clock::now() + timeout;
+  uint8_t len[2];
+  if (!readExact(d_fd, len, 2, deadline)) return std::nullopt;
+  std::vector<uint8_t> msg(static_cast<size_t>(len[0] << 8 | len[1]));
+  if (!readExact(d_fd, msg.data(), msg.size(), deadline)) return std::nullopt;
+  return msg;
+}
+
+bool TcpClient::closedWithin(std::chrono::milliseconds timeout) {
+  if (d_fd < 0) return true;
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    pollfd p{d_fd, POLLIN, 0};
+    if (::poll(&p, 1, remainingMs(deadline)) <= 0) return false;
+    char c;
+    ssize_t n = ::recv(d_fd, &c, 1, 0);
+    if (n <= 0) return true;
+  }
+}
+
+std::optional<std::vector<uint8_t>> tcpExchange(uint16_t port, const std::vector<uint8_t>& query) {
+  TcpClient c(port);
+  if (!c.sendFramed(query)) return std::nullopt;
+  return c.receive();
+}
+
+Reply udpQuery(uint16_t port, const std::string& name, uint16_t type, const QueryOptions& o) {
+  auto r = udpExchange(port, makeQuery(name, type, o));
+  return r ? parseReply(*r) : Reply{};
+}
+
+Reply tcpQuery(uint16_t port, const std::string& name, uint16_t type, const QueryOptions& o) {
+  auto r = tcpExchange(port, makeQuery(name, type, o));
+  return r ? parseReply(*r) : Reply{};
+}
+
+} // namespace dnsxl::test

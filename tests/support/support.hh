@@ -1,0 +1,123 @@
+// Test support: temporary directories, running dnsxl/dnsxld, and a DNS client whose replies are
+// parsed by ldns (an independent oracle), never by our own codec.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dnsxl::test {
+
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return d_path; }
+  std::filesystem::path operator/(const std::string& name) const { return d_path / name; }
+  // Writes a file below the directory and returns its path.
+  std::filesystem::path write(const std::string& name, const std::string& content) const;
+
+private:
+  std::filesystem::path d_path;
+};
+
+struct RunResult {
+  int status = -1; // exit status, or -signal
+  std::string out, err;
+};
+// Runs a program to completion (no shell).
+RunResult run(const std::vector<std::string>& argv);
+
+std::string dnsxlBinary();
+std::string dnsxldBinary();
+
+// A running dnsxld on 127.0.0.1 (port 0 → a free port); stopped with SIGTERM on destruction.
+class Daemon {
+public:
+  explicit Daemon(const std::filesystem::path& config, std::vector<std::string> extraArgs = {},
+                  std::vector<std::string> listen = {"127.0.0.1:0"});
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  uint16_t port() const { return d_ports.at(0); }
+  const std::vector<uint16_t>& ports() const { return d_ports; }
+  // Sends SIGTERM and returns the exit status (0 for a clean stop).
+  int stop();
+  std::string stderrText() const { return d_err; }
+
+private:
+  int d_pid = -1;
+  int d_errFd = -1;
+  std::vector<uint16_t> d_ports;
+  std::string d_err;
+};
+
+struct QueryOptions {
+  bool edns = false;
+  uint16_t udpSize = 1232;
+  uint8_t ednsVersion = 0;
+  bool rd = false;
+  uint16_t qclass = 1;
+  uint16_t id = 0x1234;
+};
+std::vector<uint8_t> makeQuery(const std::string& name, uint16_t type, const QueryOptions& o = {});
+
+struct Reply {
+  bool parsed = false;
+  size_t size = 0;
+  uint16_t id = 0;
+  int rcode = -1; // including the extended RCODE from OPT
+  int opcode = -1;
+  bool qr = false, aa = false, tc = false, rd = false, ra = false, ad = false, cd = false;
+  std::string question;     // owner name as received, with the case we got back
+  int questionCount = 0;
+  std::vector<std::string> a;                  // A addresses, in answer order
+  std::vector<std::string> txt;                // each TXT record, strings concatenated
+  std::vector<std::vector<std::string>> txtStrings;
+  std::vector<std::string> answerOwners;
+  std::vector<uint32_t> answerTtls;
+  std::vector<std::string> answer;             // whole answer records as text
+  std::vector<std::string> authority;          // authority records as text
+  int authoritySoa = 0;
+  uint32_t authoritySoaTtl = 0;
+  bool opt = false;
+  int optCount = 0;
+  uint16_t optUdpSize = 0;
+  int ednsVersion = -1;
+};
+Reply parseReply(const std::vector<uint8_t>& wire);
+
+// One UDP exchange with 127.0.0.1:port; nullopt when no reply came within the timeout.
+std::optional<std::vector<uint8_t>> udpExchange(uint16_t port, const std::vector<uint8_t>& query,
+                                                std::chrono::milliseconds timeout =
+                                                    std::chrono::milliseconds(2000));
+// One TCP exchange on a new connection (2-byte framing).
+std::optional<std::vector<uint8_t>> tcpExchange(uint16_t port, const std::vector<uint8_t>& query);
+
+Reply udpQuery(uint16_t port, const std::string& name, uint16_t type, const QueryOptions& o = {});
+Reply tcpQuery(uint16_t port, const std::string& name, uint16_t type, const QueryOptions& o = {});
+
+// A connected TCP client for pipelining and timeout tests.
+class TcpClient {
+public:
+  explicit TcpClient(uint16_t port);
+  ~TcpClient();
+  bool send(const std::vector<uint8_t>& bytes); // raw bytes, caller frames
+  bool sendFramed(const std::vector<uint8_t>& message);
+  // Reads one framed message; nullopt on EOF or timeout.
+  std::optional<std::vector<uint8_t>> receive(std::chrono::milliseconds timeout =
+                                                  std::chrono::milliseconds(3000));
+  // True if the server closed the connection within the timeout.
+  bool closedWithin(std::chrono::milliseconds timeout);
+  bool connected() const { return d_fd >= 0; }
+
+private:
+  int d_fd = -1;
+};
+
+} // namespace dnsxl::test

@@ -1,0 +1,90 @@
+#include "config/config.hh"
+
+#include <catch2/catch.hpp>
+
+using namespace dnsxl::config;
+
+namespace {
+
+Config parseText(const std::string& text) { return parse(text, "/etc/dnsxl/dnsxl.toml"); }
+
+const char* kGood = R"(
+[server]
+listen = ["127.0.0.1:5353", "[::1]:5353", "192.0.2.1"]
+store = "var/store"
+workers = 2
+
+[[zone]]
+name = "BL.Example.org."
+ns = ["ns1.example.org", "ns2.example.org"]
+soa = { mname = "ns1.example.org", rname = "hostmaster.example.org", refresh = 3600, retry = 600, expire = 604800, minimum = 300, ttl = 3600 }
+ttl = 2100
+
+  [[zone.dataset]]
+  name = "dynamic"
+  format = "ip4set"
+  files = ["feeds/dynamic.txt", "/abs/other.txt"]
+  a = "127.0.0.10"
+  txt = "Dynamic IP space $"
+  on_bad_line = "skip"
+)";
+
+} // namespace
+
+TEST_CASE("the documented config shape parses", "[config]") {
+  auto c = parseText(kGood);
+  REQUIRE(c.server.listen.size() == 3);
+  CHECK(c.server.listen[0].address == "127.0.0.1");
+  CHECK(c.server.listen[0].port == 5353);
+  CHECK(c.server.listen[1].address == "::1");
+  CHECK(c.server.listen[2].port == 53);
+  CHECK(c.server.store == "/etc/dnsxl/var/store");
+  CHECK(c.server.workers == 2);
+  REQUIRE(c.zones.size() == 1);
+  const auto& z = c.zones[0];
+  CHECK(z.name == "bl.example.org");
+  CHECK(z.soa->minimum == 300);
+  CHECK(z.ttl == 2100);
+  REQUIRE(z.datasets.size() == 1);
+  CHECK(z.datasets[0].files[0] == "/etc/dnsxl/feeds/dynamic.txt");
+  CHECK(z.datasets[0].files[1] == "/abs/other.txt");
+  CHECK(z.datasets[0].a == 0x7f00000a);
+  CHECK(z.datasets[0].skipBadLines);
+}
+
+TEST_CASE("config errors name the file and line", "[config]") {
+  auto fails = [](const std::string& text, const std::string& message) {
+    INFO(text);
+    CHECK_THROWS_WITH(parseText(text), message);
+  };
+  fails("[server]\nstore = \"s\"\nlisten = [\"localhost:53\"]\n",
+        "/etc/dnsxl/dnsxl.toml:3: listen address 'localhost:53' is not ADDRESS:PORT or [IPv6]:PORT");
+  fails("[server]\nstore = \"s\"\nstroe = 1\n",
+        "/etc/dnsxl/dnsxl.toml:3: unknown key 'stroe' in [server] (known: listen, store, workers, "
+        "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb)");
+  fails("[server]\n", "/etc/dnsxl/dnsxl.toml: [server] needs 'store' (the store directory)");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"a..b\"\n",
+        "/etc/dnsxl/dnsxl.toml:4: 'name': empty label in 'a..b'");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"csv\"\n",
+        "/etc/dnsxl/dnsxl.toml:7: unknown format 'csv' (ip4set, ip4trie, ip6trie, dnset, list)");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"list\"\na = \"10.0.0.1\"\n",
+        "/etc/dnsxl/dnsxl.toml:8: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 §2.3)");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\nttl = -1\n",
+        "/etc/dnsxl/dnsxl.toml:5: 'ttl' must be an integer from 0 to 2147483647");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone]]\nname = \"Z\"\n",
+        "/etc/dnsxl/dnsxl.toml:5: zone 'z' is defined twice");
+  fails("[server\n", "/etc/dnsxl/dnsxl.toml:1: Error while parsing table header: expected ']', "
+                     "saw '\\n'");
+}
+
+TEST_CASE("listen addresses", "[config]") {
+  CHECK(parseListen("127.0.0.1:0")->port == 0);
+  CHECK(parseListen("[2001:db8::1]:53")->address == "2001:db8::1");
+  CHECK(parseListen("[::1]")->port == 53);
+  CHECK_FALSE(parseListen("::1:53"));
+  CHECK_FALSE(parseListen("127.0.0.1:65536"));
+  CHECK_FALSE(parseListen("127.0.0.1:"));
+  CHECK_FALSE(parseListen("[::1]53"));
+}

@@ -1,0 +1,237 @@
+#include "feeds/feed.hh"
+
+#include <catch2/catch.hpp>
+
+using namespace dnsxl::feeds;
+
+namespace {
+
+Feed parse(const std::string& text, Format format, bool hostBits = false) {
+  Feed f;
+  ParseOptions o;
+  o.format = format;
+  o.allowHostBits = hostBits;
+  parseText(text, "data.txt", o, f);
+  return f;
+}
+
+std::pair<std::string, std::string> range4(const Feed& f, size_t i) {
+  return {formatIp4(f.ip4.at(i).lo), formatIp4(f.ip4.at(i).hi)};
+}
+
+} // namespace
+
+TEST_CASE("ip4set key forms", "[feeds]") {
+  auto f = parse("10.0.0.7\n10.2.3\n10.3/16\n10.0.0.0/24\n127/8\n10.1.2.3-10.1.2.50\n"
+                 "10.5.0.1-5\n127.16-31\n127.0.0-127.0.1\n10.4.0.0-10.4.255.255\n",
+                 Format::Ip4set);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.ip4.size() == 10);
+  CHECK(range4(f, 0) == std::pair<std::string, std::string>{"10.0.0.7", "10.0.0.7"});
+  CHECK(range4(f, 1) == std::pair<std::string, std::string>{"10.2.3.0", "10.2.3.255"});
+  CHECK(range4(f, 2) == std::pair<std::string, std::string>{"10.3.0.0", "10.3.255.255"});
+  CHECK(range4(f, 3) == std::pair<std::string, std::string>{"10.0.0.0", "10.0.0.255"});
+  CHECK(range4(f, 4) == std::pair<std::string, std::string>{"127.0.0.0", "127.255.255.255"});
+  CHECK(range4(f, 5) == std::pair<std::string, std::string>{"10.1.2.3", "10.1.2.50"});
+  CHECK(range4(f, 6) == std::pair<std::string, std::string>{"10.5.0.1", "10.5.0.5"});
+  CHECK(range4(f, 7) == std::pair<std::string, std::string>{"127.16.0.0", "127.31.255.255"});
+  CHECK(range4(f, 8) == std::pair<std::string, std::string>{"127.0.0.0", "127.0.1.255"});
+  CHECK(range4(f, 9) == std::pair<std::string, std::string>{"10.4.0.0", "10.4.255.255"});
+}
+
+TEST_CASE("ip4set rejects bad keys with file:line", "[feeds]") {
+  struct Case {
+    const char* line;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"11", "data.txt:1: bare number '11' is not an address (write 11/8)"},
+      {"0/0", "data.txt:1: '0/0' would list every IPv4 address"},
+      {"10.10.0.1/24", "data.txt:1: host bits set in '10.10.0.1/24' (did you mean 10.10.0.0/24?)"},
+      {"127.3-127.3.0", "data.txt:1: range '127.3-127.3.0' has ends with different numbers of octets"},
+      {"10.0.0.9-10.0.0.1", "data.txt:1: range '10.0.0.9-10.0.0.1' ends before it starts"},
+      {"10.0.0.256", "data.txt:1: invalid IPv4 address '10.0.0.256'"},
+      {"10.0.0.1/33", "data.txt:1: invalid CIDR '10.0.0.1/33'"},
+      {"10.0.0.1 :0.0.0.0:x", "data.txt:1: invalid A value '0.0.0.0' (expected e.g. 127.0.0.2 or 2)"},
+      {"10.0.0.1 :10.0.0.1:x", "data.txt:1: A value 10.0.0.1 is outside 127.0.0.0/8 (RFC 5782 §2.3)"},
+      {"$FOO bar", "data.txt:1: unrecognized special entry $FOO"},
+      {"$TIMESTAMP 2026:01:01", "data.txt:1: $TIMESTAMP is not supported yet by dnsxl"},
+  };
+  for (const auto& c : cases) {
+    auto f = parse(c.line, Format::Ip4set);
+    INFO(c.line);
+    REQUIRE(f.diagnostics.size() == 1);
+    CHECK(f.diagnostics[0] == c.message);
+    CHECK(f.ip4.empty());
+  }
+  auto later = parse("10.0.0.1\n\n# comment\nbogus\n", Format::Ip4set);
+  REQUIRE(later.diagnostics.size() == 1);
+  CHECK(later.diagnostics[0] == "data.txt:4: invalid IPv4 address 'bogus'");
+}
+
+TEST_CASE("host bits are masked when allowed (rbldnsd -e)", "[feeds]") {
+  auto f = parse("10.10.0.1/24\n", Format::Ip4set, true);
+  REQUIRE(f.diagnostics.empty());
+  CHECK(range4(f, 0) == std::pair<std::string, std::string>{"10.10.0.0", "10.10.0.255"});
+}
+
+TEST_CASE("values: :A vs :A:, defaults, text, per-file reset", "[feeds]") {
+  Feed f;
+  ParseOptions o;
+  o.format = Format::Ip4set;
+  parseText("10.0.0.1\n"
+            ":127.0.0.3:default $\n"
+            "10.0.0.2\n"
+            "10.0.0.3 :5\n"
+            "10.0.0.4 :6:\n"
+            "10.0.0.5 own text\n"
+            "10.0.0.6:127.0.0.9:no space\n"
+            "10.0.0.7 # a comment, not a text\n"
+            ":4\n"
+            "10.0.0.8\n"
+            "!10.0.0.9 :7:ignored\n",
+            "a.txt", o, f);
+  parseText("10.1.0.1\n", "b.txt", o, f);
+  REQUIRE(f.diagnostics.empty());
+  auto value = [&](size_t i) { return f.values.at(f.ip4.at(i).value); };
+  CHECK(value(0) == Value{0x7f000002, std::nullopt});
+  CHECK(value(1) == Value{0x7f000003, "default $"});
+  CHECK(value(2) == Value{0x7f000005, "default $"});
+  CHECK(value(3) == Value{0x7f000006, std::nullopt});
+  CHECK(value(4) == Value{0x7f000003, "own text"});
+  CHECK(value(5) == Value{0x7f000009, "no space"});
+  CHECK(value(6) == Value{0x7f000003, "default $"});
+  CHECK(value(7) == Value{0x7f000004, std::nullopt}); // `:A` default line: no TXT
+  CHECK(f.ip4.at(8).value == kExclusion);
+  CHECK(value(9) == Value{0x7f000002, std::nullopt}); // reset at the start of b.txt
+  CHECK(f.where(f.ip4.at(9).at) == "b.txt:1");
+  CHECK(f.values.size() == 7); // equal values are stored once
+}
+
+TEST_CASE("A values are parsed like inet_aton", "[feeds]") {
+  CHECK(parseAValue("5") == 0x7f000005U);
+  CHECK(parseAValue("127.0.0.10") == 0x7f00000aU);
+  CHECK(parseAValue("1.2") == 0x01000002U);
+  CHECK(parseAValue("127.1.2") == 0x7f010002U);
+  CHECK_FALSE(parseAValue("0.0.0.0"));
+  CHECK_FALSE(parseAValue("256"));
+  CHECK_FALSE(parseAValue("x"));
+}
+
+TEST_CASE("specials: $SOA, $NS, $TTL, variables", "[feeds]") {
+  auto f = parse("$TTL 5m\n"
+                 "$SOA 1h ns1.bl.test hostmaster.bl.test 0 600 300 1d 300\n"
+                 "$SOA 1h other.test x.test 1 1 1 1 1\n"
+                 "$NS 3600 ns1.bl.test -ns9.bl.test NS2.Elsewhere.Test.\n"
+                 "#$1 first\n"
+                 "$1 second\n"
+                 ":$2 two\n",
+                 Format::Ip4set);
+  REQUIRE(f.diagnostics.empty());
+  CHECK(f.ttl == 300U);
+  REQUIRE(f.soa);
+  CHECK(f.soa->mname == "ns1.bl.test");
+  CHECK(f.soa->ttl == 3600);
+  CHECK(f.soa->expire == 86400);
+  CHECK(f.ns == std::vector<std::string>{"ns1.bl.test", "ns2.elsewhere.test"});
+  CHECK(f.vars[1] == "first");
+  CHECK(f.vars[2] == "two");
+}
+
+TEST_CASE("ip4trie takes prefixes, not ranges", "[feeds]") {
+  auto f = parse("172.16.0.0/12\n172.18.2 :7:x\n172.18.1.1\n172.20.0.0-172.20.0.255\n",
+                 Format::Ip4trie);
+  REQUIRE(f.ip4.size() == 3);
+  CHECK(range4(f, 1) == std::pair<std::string, std::string>{"172.18.2.0", "172.18.2.255"});
+  REQUIRE(f.diagnostics.size() == 1);
+  CHECK(f.diagnostics[0] ==
+        "data.txt:4: ranges are not allowed in this format: '172.20.0.0-172.20.0.255'");
+}
+
+TEST_CASE("ip6trie key forms", "[feeds]") {
+  auto f = parse("2001:db8::/32\n!2001:db8::1\n2001:db8:1:2\n2001:21ab:c000/36\n"
+                 ":127.0.0.12:v6 $\n::ffff:7f00:5 :5:mapped\n",
+                 Format::Ip6trie);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.ip6.size() == 5);
+  CHECK(formatIp6(f.ip6[0].lo) == "2001:db8::");
+  CHECK(formatIp6(f.ip6[0].hi) == "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+  CHECK(f.ip6[1].value == kExclusion);
+  CHECK(formatIp6(f.ip6[1].hi) == "2001:db8::1");
+  CHECK(formatIp6(f.ip6[2].lo) == "2001:db8:1:2::");
+  CHECK(formatIp6(f.ip6[2].hi) == "2001:db8:1:2:ffff:ffff:ffff:ffff");
+  CHECK(formatIp6(f.ip6[3].lo) == "2001:21ab:c000::");
+  CHECK(formatIp6(f.ip6[4].lo) == "::ffff:127.0.0.5");
+  auto bad = parse("2001\n2001:db8::1/64\nzz::1\n", Format::Ip6trie);
+  REQUIRE(bad.diagnostics.size() == 3);
+  CHECK(bad.diagnostics[0] == "data.txt:1: single IPv6 group '2001' needs a /length");
+  CHECK(bad.diagnostics[1] ==
+        "data.txt:2: host bits set in '2001:db8::1/64' (did you mean 2001:db8::/64?)");
+  CHECK(bad.diagnostics[2] == "data.txt:3: invalid IPv6 address 'zz::1'");
+}
+
+TEST_CASE("dnset key forms", "[feeds]") {
+  auto f = parse("Example.COM.\n*.wild.test :127.0.1.3:wild $\n.both.test\n!good.wild.test\n"
+                 "bad..name\nsp ace.test\n",
+                 Format::Dnset);
+  REQUIRE(f.domains.size() == 5);
+  CHECK(f.domains[0].name == "example.com");
+  CHECK(f.domains[0].scope == Scope::Exact);
+  CHECK(f.domains[1].name == "wild.test");
+  CHECK(f.domains[1].scope == Scope::Below);
+  CHECK(f.domains[2].scope == Scope::ExactAndBelow);
+  CHECK(f.domains[3].value == kExclusion);
+  REQUIRE(f.diagnostics.size() == 1);
+  CHECK(f.diagnostics[0] == "data.txt:5: empty label in domain name 'bad..name'");
+  // "sp ace.test": the key is "sp", the rest its TXT text: a valid (if odd) line.
+  CHECK(f.domains[4].name == "sp");
+  CHECK(f.values.at(f.domains[4].value).txt == "ace.test");
+  // A domain key ends at a blank only, as in rbldnsd: "name:value" is not a name.
+  auto glued = parse("evil.test:127.0.0.3:text\n", Format::Dnset);
+  REQUIRE(glued.diagnostics.size() == 1);
+  CHECK(glued.diagnostics[0] ==
+        "data.txt:1: invalid character ':' in domain name 'evil.test:127.0.0.3:text'");
+}
+
+TEST_CASE("plain list: addresses, CIDRs, ranges, domains, reasons", "[feeds]") {
+  auto f = parse("# abusers\n"
+                 "192.0.2.1 spam trap hit\n"
+                 "192.0.2.0/28 ; SBL123\n"
+                 "198.51.100.1-198.51.100.9\n"
+                 "2001:db8::25 compromised\n"
+                 "2001:db8:1::/48\n"
+                 "evil.example scam\n"
+                 "10.0.0.1:127.0.0.3:with value\n"
+                 "10.1\n",
+                 Format::List);
+  REQUIRE(f.ip4.size() == 4);
+  REQUIRE(f.ip6.size() == 2);
+  REQUIRE(f.domains.size() == 1);
+  CHECK(f.values.at(f.ip4[0].value).txt == "spam trap hit");
+  CHECK_FALSE(f.values.at(f.ip4[1].value).txt); // "; SBL123" is a comment
+  CHECK(f.values.at(f.ip4[3].value) == Value{0x7f000003, "with value"});
+  CHECK(f.values.at(f.ip6[0].value).txt == "compromised");
+  CHECK(f.domains[0].name == "evil.example");
+  REQUIRE(f.diagnostics.size() == 1);
+  CHECK(f.diagnostics[0] == "data.txt:9: invalid IPv4 address '10.1'");
+}
+
+TEST_CASE("unreadable files and binary lines are diagnostics", "[feeds]") {
+  Feed f;
+  ParseOptions o;
+  parseFile("/nonexistent/dnsxl/feed.txt", o, f);
+  REQUIRE(f.diagnostics.size() == 1);
+  CHECK(f.diagnostics[0] == "/nonexistent/dnsxl/feed.txt: cannot open file");
+  auto b = parse(std::string("10.0.0.1\n10.0.0.2\0x\n", 20), Format::Ip4set);
+  REQUIRE(b.diagnostics.size() == 1);
+  CHECK(b.diagnostics[0] == "data.txt:2: NUL byte in line (binary file?)");
+}
+
+TEST_CASE("time values", "[feeds]") {
+  CHECK(parseTime("35m") == 2100U);
+  CHECK(parseTime("1w") == 604800U);
+  CHECK(parseTime("300") == 300U);
+  CHECK_FALSE(parseTime("3x"));
+  CHECK_FALSE(parseTime("99999999999"));
+  CHECK_FALSE(parseTime("4000000000"));
+}

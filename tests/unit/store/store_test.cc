@@ -1,0 +1,184 @@
+#include "store/store.hh"
+#include "tests/support/support.hh"
+
+#include <catch2/catch.hpp>
+#include <lmdb.h>
+
+using namespace dnsxl;
+using namespace dnsxl::store;
+
+namespace {
+
+Ip6 ip6(uint8_t last, uint8_t first = 0x20) {
+  Ip6 a{};
+  a[0] = first;
+  a[15] = last;
+  return a;
+}
+
+} // namespace
+
+TEST_CASE("an empty store answers nothing", "[store]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  Snapshot s(env);
+  CHECK(s.generation() == 0);
+  CHECK(s.zones().empty());
+  CHECK_FALSE(s.ip4(1, 0));
+  CHECK_FALSE(s.ip4(1, 0xffffffff));
+  CHECK_FALSE(s.ip6(1, ip6(1)));
+  CHECK_FALSE(s.ip4Any(1, 0, 0xffffffff));
+  CHECK_FALSE(s.domain(1, std::string("com\0", 4)));
+  CHECK_FALSE(s.domainBelow(1, std::string("com\0", 4)));
+  CHECK(s.valueSet(1).empty());
+}
+
+TEST_CASE("interval lookups at the edges, per dataset", "[store]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  {
+    Writer w(env);
+    std::pair<uint32_t, std::optional<std::string>> v{0x7f000002, "why $"};
+    uint32_t vs = w.internValueSet(encodeValueSet({&v, 1}));
+    CHECK(w.internValueSet(encodeValueSet({&v, 1})) == vs); // deduplicated
+    w.putIp4(1, {0, 0, vs});
+    w.putIp4(1, {100, 199, vs});
+    w.putIp4(1, {0xfffffff0, 0xffffffff, vs});
+    w.putIp4(2, {150, 150, vs});
+    w.putIp6(1, {ip6(0x10), ip6(0x1f), vs});
+    w.putDomain(1, std::string("com\0example\0", 12), {vs, kNoValue});
+    w.putDomain(1, std::string("org\0", 4), {kNoValue, kExcluded});
+    w.commit();
+  }
+  Snapshot s(env);
+  s.renew();
+  CHECK(s.generation() == 1);
+  CHECK(s.ip4(1, 0));
+  CHECK_FALSE(s.ip4(1, 1));
+  CHECK_FALSE(s.ip4(1, 99));
+  REQUIRE(s.ip4(1, 100));
+  CHECK(s.ip4(1, 100)->end == 199);
+  CHECK(s.ip4(1, 199));
+  CHECK_FALSE(s.ip4(1, 200));
+  CHECK(s.ip4(1, 0xffffffff));
+  CHECK_FALSE(s.ip4(1, 0xffffffef));
+  CHECK_FALSE(s.ip4(2, 149));
+  CHECK(s.ip4(2, 150));
+  CHECK_FALSE(s.ip4(2, 151));
+  CHECK_FALSE(s.ip4(3, 150)); // another dataset
+  CHECK(s.ip4Any(1, 50, 100));
+  CHECK_FALSE(s.ip4Any(1, 50, 99));
+  CHECK(s.ip4Any(1, 199, 250));
+  CHECK_FALSE(s.ip4Any(1, 200, 250));
+  CHECK(s.ip6(1, ip6(0x10)));
+  CHECK(s.ip6(1, ip6(0x1f)));
+  CHECK_FALSE(s.ip6(1, ip6(0x20)));
+  CHECK_FALSE(s.ip6(1, ip6(0x0f)));
+  CHECK(s.ip6Any(1, ip6(0), ip6(0x10)));
+  CHECK_FALSE(s.ip6Any(1, ip6(0x20), ip6(0xff)));
+  auto d = s.domain(1, std::string("com\0example\0", 12));
+  REQUIRE(d);
+  CHECK(d->exact != kNoValue);
+  CHECK(s.domainBelow(1, std::string("com\0", 4)));
+  CHECK_FALSE(s.domainBelow(1, std::string("com\0example\0", 12)));
+  CHECK_FALSE(s.domainBelow(1, std::string("co\0", 3)));
+  CHECK(s.domain(1, std::string("org\0", 4))->wild == kExcluded);
+
+  ValueSetReader r(s.valueSet(s.ip4(1, 150)->valueSet));
+  ValueView v;
+  REQUIRE(r.next(v));
+  CHECK(v.a == 0x7f000002);
+  CHECK(v.txt == "why $");
+  CHECK_FALSE(r.next(v));
+}
+
+TEST_CASE("a snapshot sees one committed state; an aborted writer changes nothing", "[store]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  {
+    Writer w(env);
+    w.putIp4(1, {10, 10, 1});
+    w.commit();
+  }
+  Snapshot s(env);
+  s.renew();
+  {
+    Writer w(env);
+    w.clearData();
+    w.putIp4(1, {20, 20, 1});
+    // destroyed without commit
+  }
+  {
+    Writer w(env);
+    w.clearData();
+    w.putIp4(1, {30, 30, 1});
+    w.commit();
+  }
+  CHECK(s.ip4(1, 10)); // the old snapshot until renewed
+  CHECK_FALSE(s.ip4(1, 30));
+  s.renew();
+  CHECK_FALSE(s.ip4(1, 10));
+  CHECK_FALSE(s.ip4(1, 20));
+  CHECK(s.ip4(1, 30));
+  CHECK(s.generation() == 2);
+}
+
+TEST_CASE("zone records round-trip", "[store]") {
+  ZoneRecord z;
+  z.name = "bl.example.org";
+  z.soa = {"ns1.example.org", "hostmaster.example.org", 42, 1, 2, 3, 4, 5};
+  z.ns = {"ns1.example.org", "ns2.example.org"};
+  z.nsTtl = 77;
+  DatasetRecord d;
+  d.id = 9;
+  d.name = "dyn";
+  d.kinds = kIp4 | kDomain;
+  d.ttl = 300;
+  d.vars[3] = "three";
+  z.datasets.push_back(d);
+  auto back = decodeZone(encodeZone(z));
+  CHECK(back.name == z.name);
+  CHECK(back.soa.serial == 42);
+  CHECK(back.soa.ttl == 5);
+  CHECK(back.ns == z.ns);
+  CHECK(back.nsTtl == 77);
+  REQUIRE(back.datasets.size() == 1);
+  CHECK(back.datasets[0].kinds == (kIp4 | kDomain));
+  CHECK(back.datasets[0].vars[3] == "three");
+  CHECK_THROWS_AS(decodeZone(encodeZone(z).substr(0, 10)), StoreError);
+}
+
+TEST_CASE("opening checks the schema version", "[store]") {
+  test::TempDir dir;
+  CHECK_THROWS_WITH(Env(dir.path() / "missing", {.readOnly = true}),
+                    Catch::Contains("no store at") && Catch::Contains("dnsxl import"));
+  { Env env(dir.path(), {}); }
+  {
+    // Write a future schema version behind the store's back.
+    MDB_env* e = nullptr;
+    mdb_env_create(&e);
+    mdb_env_set_maxdbs(e, 16);
+    REQUIRE(mdb_env_open(e, dir.path().c_str(), 0, 0644) == 0);
+    MDB_txn* t = nullptr;
+    mdb_txn_begin(e, nullptr, 0, &t);
+    MDB_dbi dbi;
+    mdb_dbi_open(t, "meta", 0, &dbi);
+    uint8_t ver[4] = {0, 0, 0, 2};
+    MDB_val k{6, const_cast<char*>("schema")}, v{4, ver};
+    mdb_put(t, dbi, &k, &v, 0);
+    mdb_txn_commit(t);
+    mdb_env_close(e);
+  }
+  CHECK_THROWS_WITH(Env(dir.path(), {}), Catch::Contains("has schema version 2") &&
+                                              Catch::Contains("reads version 1"));
+}
+
+TEST_CASE("domain keys", "[store]") {
+  std::string k;
+  CHECK(domainKey("Example.COM.", k));
+  CHECK(k == std::string("com\0example\0", 12));
+  CHECK(domainKey("", k));
+  CHECK(k.empty());
+  CHECK_FALSE(domainKey("a..b", k));
+  CHECK_FALSE(domainKey(std::string("a\0b", 3), k));
+}

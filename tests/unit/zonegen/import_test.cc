@@ -1,0 +1,174 @@
+#include "store/store.hh"
+#include "tests/support/fixture.hh"
+
+#include <catch2/catch.hpp>
+
+using namespace dnsxl;
+using test::Fixture;
+
+namespace {
+
+const char* kZone = R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+soa = { mname = "ns1.bl.test", rname = "hostmaster.bl.test", minimum = 300, ttl = 3600 }
+
+  [[zone.dataset]]
+  name = "main"
+  format = "ip4set"
+  files = ["a.txt"]
+)";
+
+// Whether addr is listed by any dataset of the zone in the store.
+bool listed(const std::filesystem::path& store, const std::string& zone, uint32_t addr) {
+  store::Env env(store, {.readOnly = true});
+  store::Snapshot s(env);
+  s.renew();
+  for (const auto& z : s.zones())
+    if (z.name == zone)
+      for (const auto& d : z.datasets)
+        if (s.ip4(d.id, addr)) return true;
+  return false;
+}
+
+uint32_t serialOf(const std::filesystem::path& store, const std::string& zone) {
+  store::Env env(store, {.readOnly = true});
+  store::Snapshot s(env);
+  s.renew();
+  for (const auto& z : s.zones())
+    if (z.name == zone) return z.soa.serial;
+  return 0;
+}
+
+} // namespace
+
+TEST_CASE("an import writes the zone, test points included, and bumps the serial", "[import]") {
+  Fixture f(kZone, {{"a.txt", "10.0.0.0/24\n"}});
+  f.importOk();
+  CHECK(listed(f.store(), "bl.test", 0x0a000001));
+  CHECK(listed(f.store(), "bl.test", 0x7f000002)); // RFC 5782 §5 test point
+  CHECK_FALSE(listed(f.store(), "bl.test", 0x7f000001));
+  auto first = serialOf(f.store(), "bl.test");
+  f.importOk();
+  auto second = serialOf(f.store(), "bl.test");
+  CHECK(second != first);
+  CHECK(static_cast<uint32_t>(second - first) < 0x80000000U); // greater in RFC 1982 terms
+}
+
+TEST_CASE("a bad line refuses the whole import and leaves the store as it was", "[import]") {
+  Fixture f(kZone + std::string(R"(
+  [[zone.dataset]]
+  name = "second"
+  format = "list"
+  files = ["b.txt"]
+)"),
+            {{"a.txt", "10.0.0.0/24\n"}, {"b.txt", "192.0.2.1\n"}});
+  f.importOk();
+  auto serial = serialOf(f.store(), "bl.test");
+  f.dir.write("a.txt", "10.9.0.0/24\n");
+  f.dir.write("b.txt", "192.0.2.1\n192.0.2.300 bad\n");
+  auto r = f.import();
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0] == (f.dir / "b.txt").string() + ":2: invalid IPv4 address '192.0.2.300'");
+  CHECK(listed(f.store(), "bl.test", 0x0a000001));  // old data still there
+  CHECK_FALSE(listed(f.store(), "bl.test", 0x0a090001)); // new data not
+  CHECK(serialOf(f.store(), "bl.test") == serial);
+}
+
+TEST_CASE("data listing 127.0.0.1, ::ffff:127.0.0.1 or 'invalid' is refused", "[import]") {
+  Fixture f(kZone + std::string(R"(
+  [[zone.dataset]]
+  name = "v6"
+  format = "ip6trie"
+  files = ["v6.txt"]
+
+  [[zone.dataset]]
+  name = "dom"
+  format = "dnset"
+  files = ["d.txt"]
+)"),
+            {{"a.txt", "10.0.0.1\n127.0.0.0/8\n"},
+             {"v6.txt", "::ffff:0:0/96\n"},
+             {"d.txt", "ok.test\n.invalid\n"}});
+  auto r = f.import();
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0] == (f.dir / "a.txt").string() +
+                           ":2: bl.test lists 127.0.0.1, which must never be listed (RFC 5782 "
+                           "§5); narrow it or add an exclusion");
+  CHECK(r.errors[1].find("v6.txt:1: bl.test lists ::ffff:127.0.0.1") != std::string::npos);
+  CHECK(r.errors[2].find("d.txt:2: bl.test lists the name 'invalid'") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.store() / "data.mdb")); // nothing was written
+
+  f.dir.write("a.txt", "127.0.0.0/8\n!127.0.0.1\n");
+  f.dir.write("v6.txt", "::ffff:0:0/96\n!::ffff:127.0.0.1\n");
+  f.dir.write("d.txt", "*.invalid\n");
+  f.importOk(); // excluded, or only below the name: accepted
+}
+
+TEST_CASE("on_bad_line = skip turns bad lines into warnings; missing files stay errors",
+          "[import]") {
+  Fixture f(R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+
+  [[zone.dataset]]
+  name = "main"
+  format = "ip4set"
+  files = ["a.txt"]
+  on_bad_line = "skip"
+)",
+            {{"a.txt", "10.0.0.1\n11\n10.0.0.2\n"}});
+  auto r = f.import();
+  CHECK(r.ok);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].ends_with("a.txt:2: bare number '11' is not an address (write 11/8)"));
+  std::filesystem::remove(f.dir / "a.txt");
+  r = f.import();
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].ends_with("a.txt: cannot open file"));
+}
+
+TEST_CASE("$SOA and $NS from the data fill in what the config leaves out", "[import]") {
+  Fixture f(R"(
+[[zone]]
+name = "bl.test"
+
+  [[zone.dataset]]
+  name = "main"
+  format = "ip4set"
+  files = ["a.txt"]
+)",
+            {{"a.txt", "$SOA 1h ns9.bl.test admin.bl.test 0 2h 1h 1w 5m\n$NS 1h ns9.bl.test\n"
+                       "$TTL 120\n10.0.0.1\n"}});
+  f.importOk();
+  store::Env env(f.store(), {.readOnly = true});
+  store::Snapshot s(env);
+  s.renew();
+  auto zones = s.zones();
+  REQUIRE(zones.size() == 1);
+  CHECK(zones[0].soa.mname == "ns9.bl.test");
+  CHECK(zones[0].soa.minimum == 300);
+  CHECK(zones[0].ns == std::vector<std::string>{"ns9.bl.test"});
+  CHECK(zones[0].datasets.at(1).ttl == 120);
+}
+
+TEST_CASE("a zone without name servers is refused", "[import]") {
+  Fixture f("[[zone]]\nname = \"bl.test\"\n", {});
+  auto r = f.import();
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find("zone bl.test has no name servers") != std::string::npos);
+}
+
+TEST_CASE("serials follow RFC 1982", "[import]") {
+  CHECK(zonegen::nextSerial(5, 1000) == 1000);
+  CHECK(zonegen::nextSerial(1000, 1000) == 1001);
+  CHECK(zonegen::nextSerial(2000, 1000) == 2001);
+  CHECK(zonegen::nextSerial(0xffffffffU, 5) == 5);       // wraps forward
+  CHECK(zonegen::nextSerial(0xffffffffU, 0x7fffffff) == 0); // not "greater": old + 1
+}
