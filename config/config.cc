@@ -24,10 +24,12 @@ public:
                 std::initializer_list<std::string_view> allowed) const {
     for (auto&& [k, v] : t) {
       bool ok = false;
-      for (auto a : allowed) ok = ok || k.str() == a;
+      for (auto a : allowed)
+        ok = ok || k.str() == a;
       if (!ok) {
         std::string list;
-        for (auto a : allowed) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
+        for (auto a : allowed)
+          list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
         fail(v, fmt::format("unknown key '{}' in {} (known: {})", k.str(), where, list));
       }
     }
@@ -55,14 +57,15 @@ public:
     const auto* arr = n.as_array();
     if (!arr) fail(n, fmt::format("'{}' must be an array of strings", key));
     std::vector<std::string> out;
-    for (const auto& e : *arr) out.push_back(string(e, key));
+    for (const auto& e : *arr)
+      out.push_back(string(e, key));
     return out;
   }
 
   std::filesystem::path path(const std::string& p) const {
     std::filesystem::path fp(p);
     if (fp.is_absolute()) return fp;
-    return d_file.parent_path() / fp;
+    return (d_file.parent_path() / fp).lexically_normal();
   }
 
   std::string domain(const toml::node& n, std::string_view key) const {
@@ -92,9 +95,11 @@ private:
 uint32_t parseA(const Reader& r, const toml::node& n) {
   auto s = r.string(n, "a");
   in_addr a{};
-  if (inet_pton(AF_INET, s.c_str(), &a) != 1) r.fail(n, fmt::format("'a' = '{}' is not an IPv4 address", s));
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1)
+    r.fail(n, fmt::format("'a' = '{}' is not an IPv4 address", s));
   uint32_t v = ntohl(a.s_addr);
-  if ((v >> 24) != 127) r.fail(n, fmt::format("'a' = '{}' is outside 127.0.0.0/8 (RFC 5782 §2.3)", s));
+  if ((v >> 24) != 127)
+    r.fail(n, fmt::format("'a' = '{}' is outside 127.0.0.0/8 (RFC 5782 §2.3)", s));
   return v;
 }
 
@@ -142,7 +147,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   try {
     root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
-    throw ConfigError(fmt::format("{}:{}: {}", file.string(), e.source().begin.line, e.description()));
+    throw ConfigError(
+        fmt::format("{}:{}: {}", file.string(), e.source().begin.line, e.description()));
   }
   Reader r(file);
   Config cfg;
@@ -163,8 +169,11 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
     }
   }
   if (cfg.server.listen.empty()) cfg.server.listen.push_back({"127.0.0.1", 53});
-  if (auto n = (*server)["store"]; n) cfg.server.store = r.path(r.string(*n.node(), "store"));
-  else throw ConfigError(fmt::format("{}: [server] needs 'store' (the store directory)", file.string()));
+  if (auto n = (*server)["store"]; n)
+    cfg.server.store = r.path(r.string(*n.node(), "store"));
+  else
+    throw ConfigError(
+        fmt::format("{}: [server] needs 'store' (the store directory)", file.string()));
   if (auto n = (*server)["workers"]; n) cfg.server.workers = r.u32(*n.node(), "workers", 256);
   if (auto n = (*server)["tcp_idle_timeout_ms"]; n)
     cfg.server.tcpIdleTimeoutMs = r.u32(*n.node(), "tcp_idle_timeout_ms", 3600000);
@@ -187,13 +196,17 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
       if (!zt) r.fail(znode, "each [[zone]] must be a table");
       r.onlyKeys(*zt, "[[zone]]", {"name", "ns", "soa", "ttl", "dataset"});
       Zone z;
-      if (auto n = (*zt)["name"]; n) z.name = r.domain(*n.node(), "name");
-      else r.fail(znode, "[[zone]] needs 'name'");
-      if (!zoneNames.insert(z.name).second) r.fail(znode, fmt::format("zone '{}' is defined twice", z.name));
+      if (auto n = (*zt)["name"]; n)
+        z.name = r.domain(*n.node(), "name");
+      else
+        r.fail(znode, "[[zone]] needs 'name'");
+      if (!zoneNames.insert(z.name).second)
+        r.fail(znode, fmt::format("zone '{}' is defined twice", z.name));
       if (auto n = (*zt)["ns"]; n) {
         const auto* arr = n.as_array();
         if (!arr) r.fail(*n.node(), "'ns' must be an array of names");
-        for (const auto& e : *arr) z.ns.push_back(r.domain(e, "ns"));
+        for (const auto& e : *arr)
+          z.ns.push_back(r.domain(e, "ns"));
       }
       if (auto n = (*zt)["ttl"]; n) z.ttl = r.u32(*n.node(), "ttl");
       if (auto n = (*zt)["soa"]; n) {
@@ -220,25 +233,30 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
         for (const auto& dnode : *dss) {
           const auto* dt = dnode.as_table();
           if (!dt) r.fail(dnode, "each [[zone.dataset]] must be a table");
-          r.onlyKeys(*dt, "[[zone.dataset]]",
-                     {"name", "format", "files", "a", "txt", "ttl", "on_bad_line",
-                      "allow_host_bits"});
+          r.onlyKeys(
+              *dt, "[[zone.dataset]]",
+              {"name", "format", "files", "a", "txt", "ttl", "on_bad_line", "allow_host_bits"});
           Dataset d;
-          if (auto n = (*dt)["name"]; n) d.name = r.string(*n.node(), "name");
-          else r.fail(dnode, "[[zone.dataset]] needs 'name'");
+          if (auto n = (*dt)["name"]; n)
+            d.name = r.string(*n.node(), "name");
+          else
+            r.fail(dnode, "[[zone.dataset]] needs 'name'");
           if (!dsNames.insert(d.name).second)
-            r.fail(dnode, fmt::format("dataset '{}' is defined twice in zone '{}'", d.name, z.name));
+            r.fail(dnode,
+                   fmt::format("dataset '{}' is defined twice in zone '{}'", d.name, z.name));
           if (auto n = (*dt)["format"]; n) {
             d.format = r.string(*n.node(), "format");
             if (d.format != "ip4set" && d.format != "ip4trie" && d.format != "ip6trie" &&
                 d.format != "dnset" && d.format != "list")
-              r.fail(*n.node(), fmt::format("unknown format '{}' (ip4set, ip4trie, ip6trie, dnset, list)",
-                                            d.format));
+              r.fail(*n.node(),
+                     fmt::format("unknown format '{}' (ip4set, ip4trie, ip6trie, dnset, list)",
+                                 d.format));
           } else {
             r.fail(dnode, "[[zone.dataset]] needs 'format'");
           }
           if (auto n = (*dt)["files"]; n)
-            for (const auto& f : r.strings(*n.node(), "files")) d.files.push_back(r.path(f));
+            for (const auto& f : r.strings(*n.node(), "files"))
+              d.files.push_back(r.path(f));
           if (auto n = (*dt)["a"]; n) d.a = parseA(r, *n.node());
           if (auto n = (*dt)["txt"]; n) d.txt = r.string(*n.node(), "txt");
           if (auto n = (*dt)["ttl"]; n) d.ttl = r.u32(*n.node(), "ttl");
@@ -248,7 +266,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
               r.fail(*n.node(), "'on_bad_line' must be \"refuse\" or \"skip\"");
             d.skipBadLines = v == "skip";
           }
-          if (auto n = (*dt)["allow_host_bits"]; n) d.allowHostBits = r.boolean(*n.node(), "allow_host_bits");
+          if (auto n = (*dt)["allow_host_bits"]; n)
+            d.allowHostBits = r.boolean(*n.node(), "allow_host_bits");
           z.datasets.push_back(std::move(d));
         }
       }

@@ -1,7 +1,7 @@
 #include "feeds/feed.hh"
 
-#include <arpa/inet.h>
 #include <algorithm>
+#include <arpa/inet.h>
 #include <charconv>
 #include <fmt/format.h>
 #include <fstream>
@@ -13,15 +13,21 @@ namespace {
 
 constexpr uint32_t kMaxTtl = 0x7fffffffU; // RFC 2181 §8
 
-bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool isBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && isBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isBlank(s.back())) s.remove_suffix(1);
+  while (!s.empty() && isBlank(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && isBlank(s.back()))
+    s.remove_suffix(1);
   return s;
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -63,8 +69,12 @@ std::optional<Octets> parseOctets(std::string_view s) {
   return o;
 }
 
-uint32_t maskOf(int bits) { return bits == 0 ? 0 : ~uint32_t{0} << (32 - bits); }
-U128 mask6(int bits) { return bits == 0 ? U128{0} : ~U128{0} << (128 - bits); }
+uint32_t maskOf(int bits) {
+  return bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
+}
+U128 mask6(int bits) {
+  return bits == 0 ? U128{0} : ~U128{0} << (128 - bits);
+}
 
 struct Ip4Range {
   uint32_t lo = 0, hi = 0;
@@ -79,8 +89,7 @@ public:
 
 private:
   void error(const std::string& what) {
-    d_feed.diagnostics.push_back(
-        fmt::format("{}:{}: {}", d_feed.files[d_file], d_lineNo, what));
+    d_feed.diagnostics.push_back(fmt::format("{}:{}: {}", d_feed.files[d_file], d_lineNo, what));
   }
   void special(std::string_view s);
   bool parseValue(std::string_view rest, Value& out, bool defaultLine);
@@ -259,8 +268,8 @@ std::optional<std::pair<U128, U128>> Parser::ip6Key(std::string_view key, bool r
   }
   U128 m = mask6(bits);
   if ((addr & ~m) != 0 && !d_opt.allowHostBits) {
-    error(fmt::format("host bits set in '{}' (did you mean {}/{}?)", key, formatIp6(addr & m),
-                      bits));
+    error(
+        fmt::format("host bits set in '{}' (did you mean {}/{}?)", key, formatIp6(addr & m), bits));
     return std::nullopt;
   }
   return std::pair{addr & m, (addr & m) | ~m};
@@ -269,14 +278,17 @@ std::optional<std::pair<U128, U128>> Parser::ip6Key(std::string_view key, bool r
 void Parser::special(std::string_view s) {
   // s starts after '$'
   size_t sp = 0;
-  while (sp < s.size() && !isBlank(s[sp])) ++sp;
+  while (sp < s.size() && !isBlank(s[sp]))
+    ++sp;
   auto kw = s.substr(0, sp);
   auto args = trim(s.substr(sp));
   std::vector<std::string_view> words;
   for (size_t i = 0; i < args.size();) {
-    while (i < args.size() && isBlank(args[i])) ++i;
+    while (i < args.size() && isBlank(args[i]))
+      ++i;
     size_t j = i;
-    while (j < args.size() && !isBlank(args[j])) ++j;
+    while (j < args.size() && !isBlank(args[j]))
+      ++j;
     if (j > i) words.push_back(args.substr(i, j - i));
     i = j;
   }
@@ -329,8 +341,7 @@ void Parser::special(std::string_view s) {
     return;
   }
   for (auto later : {"=", "MAXRANGE4", "TIMESTAMP", "DATASET"})
-    if (iequals(kw, later))
-      return error(fmt::format("${} is not supported yet by dnsxl", kw));
+    if (iequals(kw, later)) return error(fmt::format("${} is not supported yet by dnsxl", kw));
   error(fmt::format("unrecognized special entry ${}", kw));
 }
 
@@ -345,7 +356,8 @@ void Parser::entry(std::string_view s) {
   bool maybeIp6 = f == Format::Ip6trie;
   if (f == Format::List) {
     size_t blank = 0;
-    while (blank < s.size() && !isBlank(s[blank])) ++blank;
+    while (blank < s.size() && !isBlank(s[blank]))
+      ++blank;
     auto word = s.substr(0, blank);
     auto head = word.substr(0, word.find(':'));
     maybeIp6 = word.starts_with("::") ||
@@ -354,7 +366,8 @@ void Parser::entry(std::string_view s) {
   }
   size_t end = 0;
   const bool blankOnly = maybeIp6 || f == Format::Dnset; // ':' may be part of these keys
-  while (end < s.size() && !isBlank(s[end]) && (blankOnly || s[end] != ':')) ++end;
+  while (end < s.size() && !isBlank(s[end]) && (blankOnly || s[end] != ':'))
+    ++end;
   auto key = s.substr(0, end);
   auto rest = trim(s.substr(end));
   if (key.empty()) return error("missing key");
@@ -450,11 +463,16 @@ std::optional<Format> parseFormat(std::string_view name) {
 
 std::string_view formatName(Format f) {
   switch (f) {
-  case Format::Ip4set: return "ip4set";
-  case Format::Ip4trie: return "ip4trie";
-  case Format::Ip6trie: return "ip6trie";
-  case Format::Dnset: return "dnset";
-  case Format::List: return "list";
+  case Format::Ip4set:
+    return "ip4set";
+  case Format::Ip4trie:
+    return "ip4trie";
+  case Format::Ip6trie:
+    return "ip6trie";
+  case Format::Dnset:
+    return "dnset";
+  case Format::List:
+    return "list";
   }
   return "?";
 }
@@ -471,8 +489,8 @@ void parseText(std::string_view text, std::string_view displayName, const ParseO
     ++lineNo;
     ++feed.linesRead;
     if (line.find('\0') != std::string_view::npos) {
-      feed.diagnostics.push_back(fmt::format("{}:{}: NUL byte in line (binary file?)",
-                                             displayName, lineNo));
+      feed.diagnostics.push_back(
+          fmt::format("{}:{}: NUL byte in line (binary file?)", displayName, lineNo));
     } else {
       p.line(line, lineNo);
     }
@@ -549,7 +567,8 @@ std::optional<U128> parseIp6(std::string_view text) {
   unsigned char b[16];
   if (inet_pton(AF_INET6, buf, b) != 1) return std::nullopt;
   U128 v = 0;
-  for (unsigned char c : b) v = v << 8 | c;
+  for (unsigned char c : b)
+    v = v << 8 | c;
   return v;
 }
 
@@ -557,15 +576,28 @@ std::optional<uint32_t> parseTime(std::string_view t) {
   if (t.empty()) return std::nullopt;
   uint64_t mult = 1;
   switch (lower(t.back())) {
-  case 's': mult = 1; break;
-  case 'm': mult = 60; break;
-  case 'h': mult = 3600; break;
-  case 'd': mult = 86400; break;
-  case 'w': mult = 604800; break;
-  default: mult = 0;
+  case 's':
+    mult = 1;
+    break;
+  case 'm':
+    mult = 60;
+    break;
+  case 'h':
+    mult = 3600;
+    break;
+  case 'd':
+    mult = 86400;
+    break;
+  case 'w':
+    mult = 604800;
+    break;
+  default:
+    mult = 0;
   }
-  if (mult != 0) t.remove_suffix(1);
-  else mult = 1;
+  if (mult != 0)
+    t.remove_suffix(1);
+  else
+    mult = 1;
   auto n = parseNumber(t, 0xffffffffU);
   if (!n || *n * mult > kMaxTtl) return std::nullopt;
   return static_cast<uint32_t>(*n * mult);

@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
       opt.listen.push_back({l->address, l->port});
     }
   } else {
-    for (const auto& l : cfg.server.listen) opt.listen.push_back({l.address, l.port});
+    for (const auto& l : cfg.server.listen)
+      opt.listen.push_back({l.address, l.port});
   }
   opt.workers = workersSet ? workers : cfg.server.workers;
   opt.tcpIdleTimeoutMs = cfg.server.tcpIdleTimeoutMs;
@@ -72,7 +73,8 @@ int main(int argc, char** argv) {
   try {
     store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
     net::Server server(env, opt);
-    for (const auto& b : server.bind()) fmt::print(stderr, "dnsxld: listening on {} (udp, tcp)\n", b);
+    for (const auto& b : server.bind())
+      fmt::print(stderr, "dnsxld: listening on {} (udp, tcp)\n", b);
     std::thread signals([&] {
       int sig = 0;
       sigwait(&sigs, &sig);

@@ -10,8 +10,8 @@ namespace dnsxl::store {
 namespace {
 
 enum Table : int { kMeta = 0, kZones, kIp4Table, kIp6Table, kDom, kValues, kTableCount };
-constexpr std::array<const char*, kTableCount> kTableNames = {"meta",  "zones", "ip4",
-                                                              "ip6",   "dom",   "values"};
+constexpr std::array<const char*, kTableCount> kTableNames = {"meta", "zones", "ip4",
+                                                              "ip6",  "dom",   "values"};
 
 [[noreturn]] void fail(const char* call, int rc) {
   throw StoreError(std::string("LMDB ") + call + ": " + mdb_strerror(rc));
@@ -48,8 +48,12 @@ void putBe64(std::string& out, uint64_t v) {
   putBe32(out, static_cast<uint32_t>(v));
 }
 
-MDB_val val(const void* data, size_t size) { return MDB_val{size, const_cast<void*>(data)}; }
-std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+MDB_val val(const void* data, size_t size) {
+  return MDB_val{size, const_cast<void*>(data)};
+}
+std::string_view view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
 
 // A bounds-checked reader for our own encodings; throws StoreError on corrupt records.
 class Decoder {
@@ -139,18 +143,20 @@ std::string encodeZone(const ZoneRecord& z) {
   putStr(out, z.name);
   putStr(out, z.soa.mname);
   putStr(out, z.soa.rname);
-  for (uint32_t v : {z.soa.serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum,
-                     z.soa.ttl, z.nsTtl})
+  for (uint32_t v :
+       {z.soa.serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum, z.soa.ttl, z.nsTtl})
     putBe32(out, v);
   putBe16(out, static_cast<uint16_t>(z.ns.size()));
-  for (const auto& n : z.ns) putStr(out, n);
+  for (const auto& n : z.ns)
+    putStr(out, n);
   putBe16(out, static_cast<uint16_t>(z.datasets.size()));
   for (const auto& d : z.datasets) {
     putBe32(out, d.id);
     putStr(out, d.name);
     out.push_back(static_cast<char>(d.kinds));
     putBe32(out, d.ttl);
-    for (const auto& v : d.vars) putStr(out, v);
+    for (const auto& v : d.vars)
+      putStr(out, v);
   }
   return out;
 }
@@ -168,14 +174,16 @@ ZoneRecord decodeZone(std::string_view bytes) {
   z.soa.minimum = d.u32();
   z.soa.ttl = d.u32();
   z.nsTtl = d.u32();
-  for (auto n = d.u16(); n > 0; --n) z.ns.push_back(d.str());
+  for (auto n = d.u16(); n > 0; --n)
+    z.ns.push_back(d.str());
   for (auto n = d.u16(); n > 0; --n) {
     DatasetRecord ds;
     ds.id = d.u32();
     ds.name = d.str();
     ds.kinds = d.u8();
     ds.ttl = d.u32();
-    for (auto& v : ds.vars) v = d.str();
+    for (auto& v : ds.vars)
+      v = d.str();
     z.datasets.push_back(std::move(ds));
   }
   return z;
@@ -260,7 +268,9 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
   }
 }
 
-Env::~Env() { mdb_env_close(d_env); }
+Env::~Env() {
+  mdb_env_close(d_env);
+}
 
 void Env::copyTo(const std::filesystem::path& dir) const {
   check("mdb_env_copy2", mdb_env_copy2(d_env, dir.c_str(), MDB_CP_COMPACT));
@@ -382,14 +392,16 @@ Snapshot::Snapshot(Env& env) : d_env(env) {
 }
 
 Snapshot::~Snapshot() {
-  for (auto* c : d_cursors) mdb_cursor_close(c);
+  for (auto* c : d_cursors)
+    mdb_cursor_close(c);
   mdb_txn_abort(d_txn);
 }
 
 void Snapshot::renew() {
   if (d_live) mdb_txn_reset(d_txn);
   check("mdb_txn_renew", mdb_txn_renew(d_txn));
-  for (auto* c : d_cursors) check("mdb_cursor_renew", mdb_cursor_renew(d_txn, c));
+  for (auto* c : d_cursors)
+    check("mdb_cursor_renew", mdb_cursor_renew(d_txn, c));
   d_live = true;
 }
 

@@ -53,8 +53,10 @@ struct Cell {
   bool excluded = false;
   std::vector<uint32_t> values;
   void add(uint32_t v) {
-    if (v == feeds::kExclusion) excluded = true;
-    else if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
+    if (v == feeds::kExclusion)
+      excluded = true;
+    else if (std::find(values.begin(), values.end(), v) == values.end())
+      values.push_back(v);
   }
 };
 
@@ -103,11 +105,13 @@ std::vector<Interval<Addr>> compileRanges(const std::vector<Entry>& entries, boo
   }
   std::vector<std::pair<Addr, std::pair<Addr, Addr>>> order; // (size, range)
   order.reserve(cells.size());
-  for (const auto& [range, cell] : cells) order.push_back({range.second - range.first, range});
+  for (const auto& [range, cell] : cells)
+    order.push_back({range.second - range.first, range});
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   Painter<Addr> p;
-  for (const auto& [size, range] : order) p.assign(range.first, range.second, setFor(ds, cells[range]));
+  for (const auto& [size, range] : order)
+    p.assign(range.first, range.second, setFor(ds, cells[range]));
   return p.intervals();
 }
 
@@ -145,14 +149,21 @@ uint32_t CompiledDataset::internSet(const std::vector<uint32_t>& values) {
 CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
   CompiledDataset ds;
   switch (format) {
-  case feeds::Format::Ip4set: compileIp4set(feed, ds); break;
-  case feeds::Format::Ip4trie: ds.ip4 = compileRanges<uint32_t>(feed.ip4, false, ds); break;
-  case feeds::Format::Ip6trie: ds.ip6 = compileRanges<U128>(feed.ip6, false, ds); break;
+  case feeds::Format::Ip4set:
+    compileIp4set(feed, ds);
+    break;
+  case feeds::Format::Ip4trie:
+    ds.ip4 = compileRanges<uint32_t>(feed.ip4, false, ds);
+    break;
+  case feeds::Format::Ip6trie:
+    ds.ip6 = compileRanges<U128>(feed.ip6, false, ds);
+    break;
   case feeds::Format::List:
     ds.ip4 = compileRanges<uint32_t>(feed.ip4, true, ds);
     ds.ip6 = compileRanges<U128>(feed.ip6, true, ds);
     break;
-  case feeds::Format::Dnset: break;
+  case feeds::Format::Dnset:
+    break;
   }
   std::map<std::string, std::pair<Cell, Cell>> names;
   for (const auto& e : feed.domains) {
@@ -174,7 +185,11 @@ CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
   return ds;
 }
 
-uint32_t findIp4(const CompiledDataset& ds, uint32_t addr) { return find(ds.ip4, addr); }
-uint32_t findIp6(const CompiledDataset& ds, U128 addr) { return find(ds.ip6, addr); }
+uint32_t findIp4(const CompiledDataset& ds, uint32_t addr) {
+  return find(ds.ip4, addr);
+}
+uint32_t findIp6(const CompiledDataset& ds, U128 addr) {
+  return find(ds.ip6, addr);
+}
 
 } // namespace dnsxl::zonegen

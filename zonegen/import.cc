@@ -64,10 +64,14 @@ void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& e
 uint8_t kindsOf(const Loaded& l) {
   switch (l.format) {
   case feeds::Format::Ip4set:
-  case feeds::Format::Ip4trie: return store::kIp4;
-  case feeds::Format::Ip6trie: return store::kIp6;
-  case feeds::Format::Dnset: return store::kDomain;
-  case feeds::Format::List: break;
+  case feeds::Format::Ip4trie:
+    return store::kIp4;
+  case feeds::Format::Ip6trie:
+    return store::kIp6;
+  case feeds::Format::Dnset:
+    return store::kDomain;
+  case feeds::Format::List:
+    break;
   }
   return static_cast<uint8_t>((l.compiled.ip4.empty() ? 0 : store::kIp4) |
                               (l.compiled.ip6.empty() ? 0 : store::kIp6) |
@@ -142,11 +146,12 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       }
     }
     if (rec.ns.empty())
-      res.errors.push_back(fmt::format("{}: zone {} has no name servers: set ns = [...] (or $NS in a "
-                                       "data file)",
-                                       cfg.file.string(), z.name));
+      res.errors.push_back(
+          fmt::format("{}: zone {} has no name servers: set ns = [...] (or $NS in a "
+                      "data file)",
+                      cfg.file.string(), z.name));
     if (z.soa) {
-      rec.soa = {z.soa->mname, z.soa->rname, 0, z.soa->refresh, z.soa->retry,
+      rec.soa = {z.soa->mname,  z.soa->rname,   0,         z.soa->refresh, z.soa->retry,
                  z.soa->expire, z.soa->minimum, z.soa->ttl};
     } else {
       rec.soa.mname = rec.ns.empty() ? z.name : rec.ns.front();
@@ -154,8 +159,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (const auto& l : zones[zi]) {
         if (l.feed.soa) {
           const auto& s = *l.feed.soa;
-          rec.soa = {s.mname, s.rname, 0, s.refresh, s.retry, s.expire, s.minimum,
-                     s.ttl ? s.ttl : z.ttl};
+          rec.soa = {s.mname, s.rname,  0,         s.refresh,
+                     s.retry, s.expire, s.minimum, s.ttl ? s.ttl : z.ttl};
           break;
         }
       }
@@ -188,7 +193,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
   store::Writer w(env);
   std::map<std::string, uint32_t> oldSerials;
-  for (const auto& z : w.zones()) oldSerials[z.name] = z.soa.serial;
+  for (const auto& z : w.zones())
+    oldSerials[z.name] = z.soa.serial;
   w.clearData();
   const auto now = static_cast<uint32_t>(std::time(nullptr));
 
@@ -197,7 +203,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     std::vector<std::pair<uint32_t, std::optional<std::string>>> vals;
     for (size_t i = 1; i < ds.sets.size(); ++i) {
       vals.clear();
-      for (uint32_t vi : ds.sets[i]) vals.emplace_back(feed.values[vi].a, feed.values[vi].txt);
+      for (uint32_t vi : ds.sets[i])
+        vals.emplace_back(feed.values[vi].a, feed.values[vi].txt);
       ids[i] = w.internValueSet(store::encodeValueSet(vals));
     }
     return ids;
@@ -226,8 +233,10 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       const auto& l = zones[zi][di];
       uint32_t id = rec.datasets[di + 1].id;
       auto ids = writeSets(l.compiled, l.feed);
-      for (const auto& iv : l.compiled.ip4) w.putIp4(id, {iv.lo, iv.hi, ids[iv.set]});
-      for (const auto& iv : l.compiled.ip6) w.putIp6(id, {toIp6(iv.lo), toIp6(iv.hi), ids[iv.set]});
+      for (const auto& iv : l.compiled.ip4)
+        w.putIp4(id, {iv.lo, iv.hi, ids[iv.set]});
+      for (const auto& iv : l.compiled.ip6)
+        w.putIp6(id, {toIp6(iv.lo), toIp6(iv.hi), ids[iv.set]});
       for (const auto& [key, sets] : l.compiled.domains)
         w.putDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
     }

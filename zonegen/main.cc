@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   std::string configPath;
   bool dryRun = false, quiet = false;
 
-  auto* imp = app.add_subcommand("import", "compile the configured feeds into the store (one transaction)");
+  auto* imp =
+      app.add_subcommand("import", "compile the configured feeds into the store (one transaction)");
   imp->add_option("-c,--config", configPath, "TOML config file")->required();
   imp->add_flag("-n,--dry-run", dryRun, "parse and check everything, write nothing");
   imp->add_flag("-q,--quiet", quiet, "print errors only");

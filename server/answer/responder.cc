@@ -10,8 +10,8 @@ namespace {
 
 using dns::Writer;
 
-constexpr size_t kMaxRecords = 64;  // A or TXT records merged into one answer
-constexpr size_t kMaxTxt = 4000;    // bytes of one expanded TXT record
+constexpr size_t kMaxRecords = 64; // A or TXT records merged into one answer
+constexpr size_t kMaxTxt = 4000;   // bytes of one expanded TXT record
 constexpr size_t kMaxLabels = 128;
 constexpr size_t kOptSize = 11;
 
@@ -69,8 +69,10 @@ size_t expand(const TxtItem& t, char* out, size_t cap) {
       ++i;
     } else if (next >= '0' && next <= '9') {
       const auto& var = t.ds->vars[static_cast<size_t>(next - '0')];
-      if (var.empty()) put(tmpl.substr(i, 2));
-      else put(var);
+      if (var.empty())
+        put(tmpl.substr(i, 2));
+      else
+        put(var);
       ++i;
     } else {
       put(t.subject);
@@ -99,9 +101,12 @@ bool decimalLabel(const uint8_t* name, uint8_t off, uint32_t& v) {
 bool nibbleLabel(const uint8_t* name, uint8_t off, uint8_t& v) {
   if (name[off] != 1) return false;
   uint8_t c = name[off + 1];
-  if (c >= '0' && c <= '9') v = static_cast<uint8_t>(c - '0');
-  else if (c >= 'a' && c <= 'f') v = static_cast<uint8_t>(c - 'a' + 10);
-  else return false;
+  if (c >= '0' && c <= '9')
+    v = static_cast<uint8_t>(c - '0');
+  else if (c >= 'a' && c <= 'f')
+    v = static_cast<uint8_t>(c - 'a' + 10);
+  else
+    return false;
   return true;
 }
 
@@ -134,7 +139,9 @@ void Responder::begin() {
   if (d_snap.generation() != d_generation) refreshZones();
 }
 
-void Responder::end() { d_snap.reset(); }
+void Responder::end() {
+  d_snap.reset();
+}
 
 void Responder::refreshZones() {
   d_generation = d_snap.generation();
@@ -148,7 +155,8 @@ void Responder::refreshZones() {
     dns::encodeName(z.soa.mname, rd);
     dns::encodeName(z.soa.rname, rd);
     for (uint32_t v : {z.soa.serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum})
-      for (int s = 24; s >= 0; s -= 8) rd.push_back(static_cast<char>(v >> s));
+      for (int s = 24; s >= 0; s -= 8)
+        rd.push_back(static_cast<char>(v >> s));
     c.soaRdata = rd;
     c.soaTtl = z.soa.ttl;
     c.negTtl = std::min(z.soa.ttl, z.soa.minimum); // RFC 2308 §3
@@ -157,7 +165,8 @@ void Responder::refreshZones() {
       if (dns::encodeName(ns, n)) c.nsRdata.push_back(n);
     }
     c.nsTtl = z.nsTtl;
-    for (const auto& d : z.datasets) c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars});
+    for (const auto& d : z.datasets)
+      c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars});
     d_zones.push_back(std::move(c));
   }
 }
@@ -179,7 +188,8 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   uint16_t extRcode = 0;
   w.u16(q.id);
   w.u16(0);
-  for (int i = 0; i < 4; ++i) w.u16(0);
+  for (int i = 0; i < 4; ++i)
+    w.u16(0);
 
   auto finish = [&](uint8_t rcode, bool withOpt) {
     w.setLimit(limit);
@@ -193,7 +203,8 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
       ++counts[3];
     }
     w.put16At(2, static_cast<uint16_t>(flags | rcode));
-    for (int i = 0; i < 4; ++i) w.put16At(4 + 2 * static_cast<size_t>(i), counts[i]);
+    for (int i = 0; i < 4; ++i)
+      w.put16At(4 + 2 * static_cast<size_t>(i), counts[i]);
     return w.size();
   };
 
@@ -216,8 +227,10 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   case dns::kTypeMAILA:
   case dns::kTypeMAILB:
   case dns::kTypeTSIG:
-  case dns::kTypeTKEY: return finish(dns::kNotImp, true);
-  default: break;
+  case dns::kTypeTKEY:
+    return finish(dns::kNotImp, true);
+  default:
+    break;
   }
   if (q.qclass != dns::kClassIN && q.qclass != dns::kClassANY) return finish(dns::kRefused, true);
 
@@ -251,8 +264,10 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   };
   auto negative = [&](uint8_t rcode) {
     size_t mark = w.size();
-    if (soaRecord(zone->negTtl)) counts[2] = 1;
-    else w.truncate(mark); // authority data is optional (RFC 2181 §9)
+    if (soaRecord(zone->negTtl))
+      counts[2] = 1;
+    else
+      w.truncate(mark); // authority data is optional (RFC 2181 §9)
     return finish(rcode, true);
   };
   auto truncated = [&]() {
@@ -293,11 +308,14 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
     uint8_t off = labels.off[n - 1 - i]; // from the rightmost label: most significant first
     uint32_t octet = 0;
     uint8_t nib = 0;
-    if (allDecimal && decimalLabel(lname, off, octet)) v4 |= octet << (24 - 8 * i);
-    else allDecimal = false;
+    if (allDecimal && decimalLabel(lname, off, octet))
+      v4 |= octet << (24 - 8 * i);
+    else
+      allDecimal = false;
     if (allNibbles && nibbleLabel(lname, off, nib))
       v6[i / 2] = static_cast<uint8_t>(v6[i / 2] | (i % 2 == 0 ? nib << 4 : nib));
-    else allNibbles = false;
+    else
+      allNibbles = false;
   }
   const bool isV4 = allDecimal && n == 4, isV6 = allNibbles && n == 32;
 

@@ -15,8 +15,14 @@ inline constexpr uint16_t kTypeA = 1, kTypeNS = 2, kTypeSOA = 6, kTypeTXT = 16, 
                           kTypeAXFR = 252, kTypeMAILB = 253, kTypeMAILA = 254, kTypeANY = 255;
 inline constexpr uint16_t kClassIN = 1, kClassCH = 3, kClassANY = 255;
 
-enum Rcode : uint8_t { kNoError = 0, kFormErr = 1, kServFail = 2, kNxDomain = 3, kNotImp = 4,
-                       kRefused = 5 };
+enum Rcode : uint8_t {
+  kNoError = 0,
+  kFormErr = 1,
+  kServFail = 2,
+  kNxDomain = 3,
+  kNotImp = 4,
+  kRefused = 5
+};
 inline constexpr uint16_t kBadVers = 16; // extended RCODE, RFC 6891 §6.1.3
 
 inline constexpr uint16_t kFlagQR = 0x8000, kFlagAA = 0x0400, kFlagTC = 0x0200, kFlagRD = 0x0100;
@@ -99,7 +105,8 @@ bool encodeName(std::string_view dotted, Out& out) {
     total += label.size() + 1;
     if (total > kMaxName) return false;
     out.push_back(static_cast<char>(label.size()));
-    for (char c : label) out.push_back(c);
+    for (char c : label)
+      out.push_back(c);
     if (dot == std::string_view::npos) break;
     dotted.remove_prefix(dot + 1);
   }

@@ -32,6 +32,13 @@ namespace {
 
 constexpr size_t kUdpBatch = 64; // queries answered under one read transaction
 
+// A store failure (LMDB error) while answering: the query goes unanswered and the first few
+// failures are logged; serving goes on with the next query.
+void reportStoreError(const std::exception& e) {
+  static std::atomic<unsigned> reported{0};
+  if (reported.fetch_add(1) < 10) fmt::print(stderr, "dnsxld: store error: {}\n", e.what());
+}
+
 void reusePort(int fd) {
   int one = 1;
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
@@ -60,18 +67,22 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
       continue;
     }
     bool begun = false;
-    for (size_t i = 0; i < kUdpBatch; ++i) {
-      udp::endpoint from;
-      boost::system::error_code rec;
-      size_t n = sock.receive_from(asio::buffer(*in), from, 0, rec);
-      if (rec) break; // would_block: the batch is done
-      if (!begun) {
-        w.responder.begin();
-        begun = true;
+    try {
+      for (size_t i = 0; i < kUdpBatch; ++i) {
+        udp::endpoint from;
+        boost::system::error_code rec;
+        size_t n = sock.receive_from(asio::buffer(*in), from, 0, rec);
+        if (rec) break; // would_block: the batch is done
+        if (!begun) {
+          w.responder.begin();
+          begun = true;
+        }
+        size_t len =
+            w.responder.answer({in->data(), n}, {out->data(), out->size()}, answer::Transport::Udp);
+        if (len) sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
       }
-      size_t len = w.responder.answer({in->data(), n}, {out->data(), out->size()},
-                                      answer::Transport::Udp);
-      if (len) sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
+    } catch (const std::exception& e) {
+      reportStoreError(e);
     }
     if (begun) w.responder.end();
   }
@@ -84,7 +95,8 @@ struct TcpSession {
   std::chrono::steady_clock::time_point deadline;
 };
 
-// Closes the connection once it has been idle (no complete query) for the timeout (RFC 7766 §6.2.3).
+// Closes the connection once it has been idle (no complete query) for the timeout (RFC 7766
+// §6.2.3).
 awaitable<void> idleWatch(std::shared_ptr<TcpSession> s) {
   while (s->sock.is_open()) {
     s->timer.expires_at(s->deadline);
@@ -109,12 +121,19 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     auto [ec2, n2] = co_await asio::async_read(s->sock, asio::buffer(in.data(), len), kTuple);
     if (ec2) break;
     s->deadline = std::chrono::steady_clock::now() + idle;
-    size_t rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
-                                        answer::Transport::Tcp);
+    size_t rlen = 0;
+    try {
+      rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
+                                   answer::Transport::Tcp);
+    } catch (const std::exception& e) {
+      w.responder.end();
+      reportStoreError(e);
+    }
     if (rlen == 0) continue;
     out[0] = static_cast<uint8_t>(rlen >> 8);
     out[1] = static_cast<uint8_t>(rlen);
-    auto [ec3, n3] = co_await asio::async_write(s->sock, asio::buffer(out.data(), rlen + 2), kTuple);
+    auto [ec3, n3] =
+        co_await asio::async_write(s->sock, asio::buffer(out.data(), rlen + 2), kTuple);
     if (ec3) break;
   }
   boost::system::error_code ignored;
@@ -203,8 +222,8 @@ std::vector<std::string> Server::bind() {
       } catch (const boost::system::system_error& e) {
         // With port 0 the UDP port may be taken for TCP: try another free port.
         if (port != 0 || attempt >= 20)
-          throw std::runtime_error(fmt::format("cannot listen on {} port {}: {}", l.address,
-                                               l.port, e.code().message()));
+          throw std::runtime_error(fmt::format("cannot listen on {} port {}: {}", l.address, l.port,
+                                               e.code().message()));
       }
     }
   }
@@ -214,18 +233,22 @@ std::vector<std::string> Server::bind() {
 void Server::run() {
   std::vector<std::thread> threads;
   for (auto& w : d_impl->workers) {
-    for (auto& u : w->udpSockets) asio::co_spawn(w->io, udpLoop(*w, *u), asio::detached);
-    for (auto& t : w->tcpAcceptors) asio::co_spawn(w->io, acceptLoop(*w, *t), asio::detached);
+    for (auto& u : w->udpSockets)
+      asio::co_spawn(w->io, udpLoop(*w, *u), asio::detached);
+    for (auto& t : w->tcpAcceptors)
+      asio::co_spawn(w->io, acceptLoop(*w, *t), asio::detached);
   }
   for (size_t i = 1; i < d_impl->workers.size(); ++i)
     threads.emplace_back([w = d_impl->workers[i].get()] { w->io.run(); });
   d_impl->workers[0]->io.run();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
 }
 
 void Server::stop() {
   if (d_impl->stopped.exchange(true)) return;
-  for (auto& w : d_impl->workers) w->io.stop();
+  for (auto& w : d_impl->workers)
+    w->io.stop();
 }
 
 } // namespace dnsxl::net

@@ -49,14 +49,15 @@ class Rbldnsd {
 public:
   Rbldnsd(const std::filesystem::path& dir, const std::vector<std::string>& zones) {
     d_port = freeUdpPort();
-    std::vector<std::string> argv = {kRbldnsd, "-n", "-b", fmt::format("127.0.0.1/{}", d_port),
-                                     "-w", dir.string()};
+    std::vector<std::string> argv = {
+        kRbldnsd, "-n", "-b", fmt::format("127.0.0.1/{}", d_port), "-w", dir.string()};
     if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
     argv.insert(argv.end(), zones.begin(), zones.end());
     d_pid = ::fork();
     if (d_pid == 0) {
       std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
+      for (auto& a : argv)
+        args.push_back(a.data());
       args.push_back(nullptr);
       ::execv(kRbldnsd, args.data());
       ::_exit(127);
@@ -94,12 +95,18 @@ struct Rng {
 
 std::string randomValue(Rng& rng, int i) {
   switch (rng() % 6) {
-  case 0: return "";
-  case 1: return fmt::format(" :{}", 2 + rng() % 20);
-  case 2: return fmt::format(" :{}:", 2 + rng() % 20);
-  case 3: return fmt::format(" :{}:entry {} for $", 2 + rng() % 20, i);
-  case 4: return fmt::format(" text {} about $ and $$", i);
-  default: return fmt::format(":127.0.0.{}:tight {}", 2 + rng() % 20, i);
+  case 0:
+    return "";
+  case 1:
+    return fmt::format(" :{}", 2 + rng() % 20);
+  case 2:
+    return fmt::format(" :{}:", 2 + rng() % 20);
+  case 3:
+    return fmt::format(" :{}:entry {} for $", 2 + rng() % 20, i);
+  case 4:
+    return fmt::format(" text {} about $ and $$", i);
+  default:
+    return fmt::format(":127.0.0.{}:tight {}", 2 + rng() % 20, i);
   }
 }
 
@@ -114,7 +121,8 @@ Generated generate(unsigned seed) {
   auto ask4 = [&](const std::string& zone, uint32_t a) {
     g.questions.push_back({rev4(a) + "." + zone, static_cast<uint16_t>(rng() % 3 == 0 ? 16 : 255)});
   };
-  // ip4set: addresses, prefixes, CIDRs, both range forms, exclusions and default lines in 10.100/16.
+  // ip4set: addresses, prefixes, CIDRs, both range forms, exclusions and default lines
+  // in 10.100/16.
   const uint32_t base = 0x0a640000;
   for (int i = 0; i < 400; ++i) {
     if (rng() % 25 == 0) g.ip4set += fmt::format(":{}:default {} $\n", 2 + rng() % 20, i);
@@ -122,7 +130,9 @@ Generated generate(unsigned seed) {
     uint32_t lo = a, hi = a;
     std::string key;
     switch (rng() % 6) {
-    case 0: key = ip4(a); break;
+    case 0:
+      key = ip4(a);
+      break;
     case 1:
       lo = a & 0xffffff00, hi = lo | 0xff;
       key = fmt::format("{}.{}.{}", lo >> 24, (lo >> 16) & 255, (lo >> 8) & 255);
@@ -144,15 +154,19 @@ Generated generate(unsigned seed) {
       hi = std::min<uint32_t>(base | 0xffff, a + rng() % 700);
       key = fmt::format("{}-{}", ip4(a), ip4(hi));
       break;
-    default: key = "!" + ip4(a & (rng() % 2 ? 0xffffff00 : 0xffffffff));
+    default:
+      key = "!" + ip4(a & (rng() % 2 ? 0xffffff00 : 0xffffffff));
     }
     g.ip4set += key + (key[0] == '!' ? "" : randomValue(rng, i)) + "\n";
-    for (uint32_t q : {lo - 1, lo, hi, hi + 1}) ask4("gen.test", q);
+    for (uint32_t q : {lo - 1, lo, hi, hi + 1})
+      ask4("gen.test", q);
   }
-  for (int i = 0; i < 600; ++i) ask4("gen.test", base | (rng() & 0xffff));
+  for (int i = 0; i < 600; ++i)
+    ask4("gen.test", base | (rng() & 0xffff));
   for (int i = 0; i < 60; ++i) {
     uint32_t a = base | (rng() & 0xffff);
-    g.questions.push_back({fmt::format("{}.{}.10.gen.test", (a >> 8) & 255, (a >> 16) & 255), 1, true});
+    g.questions.push_back(
+        {fmt::format("{}.{}.10.gen.test", (a >> 8) & 255, (a >> 16) & 255), 1, true});
   }
 
   // ip4trie: prefixes /12../32 in 172.16/12, exclusions, duplicates.
@@ -164,9 +178,11 @@ Generated generate(unsigned seed) {
     std::string key = fmt::format("{}/{}", ip4(lo), bits);
     bool excl = rng() % 5 == 0;
     g.ip4trie += (excl ? "!" : "") + key + (excl ? "" : randomValue(rng, i)) + "\n";
-    for (uint32_t q : {lo - 1, lo, lo | ~m, (lo | ~m) + 1}) ask4("gtrie.test", q);
+    for (uint32_t q : {lo - 1, lo, lo | ~m, (lo | ~m) + 1})
+      ask4("gtrie.test", q);
   }
-  for (int i = 0; i < 400; ++i) ask4("gtrie.test", tbase | (rng() & 0xfffff));
+  for (int i = 0; i < 400; ++i)
+    ask4("gtrie.test", tbase | (rng() & 0xfffff));
 
   // dnset: exact, *.name, .name, exclusions, several values per name.
   const char* words[] = {"spam", "evil", "shop", "mail", "cdn", "login", "pay", "x"};
@@ -211,8 +227,10 @@ Generated generate(unsigned seed) {
   for (int i = 0; i < 150; ++i) {
     int bits = 32 + static_cast<int>(rng() % 25) * 4;
     std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};
-    for (size_t k = 4; k < 16; ++k) a[k] = static_cast<uint8_t>(rng());
-    for (int b = bits; b < 128; ++b) a[static_cast<size_t>(b / 8)] &= static_cast<uint8_t>(~(0x80 >> (b % 8)));
+    for (size_t k = 4; k < 16; ++k)
+      a[k] = static_cast<uint8_t>(rng());
+    for (int b = bits; b < 128; ++b)
+      a[static_cast<size_t>(b / 8)] &= static_cast<uint8_t>(~(0x80 >> (b % 8)));
     char text[64];
     inet_ntop(AF_INET6, a.data(), text, sizeof text);
     bool excl = rng() % 5 == 0;
@@ -229,21 +247,24 @@ Generated generate(unsigned seed) {
 
 std::vector<Question> probeQuestions() {
   std::vector<Question> q;
-  for (auto n : {"1.0.0.10", "7.0.0.10", "9.0.0.10", "3.2.1.10", "51.2.1.10", "99.3.2.10",
-                 "5.4.3.10", "5.0.5.10", "6.0.5.10", "127.2.0.192", "128.2.0.192", "5.0.6.10",
-                 "6.0.6.10", "7.0.6.10", "8.0.6.10", "1.0.7.10", "5.1.8.10", "5.2.8.10",
-                 "5.5.9.10", "6.1.9.10", "5.1.9.10", "1.0.12.10", "1.0.13.10", "2.0.13.10",
-                 "1.0.10.10", "01.0.0.10", "1.1.0.0.10", "foo", "256.0.0.10", "1.0.11.10"})
-    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}, uint16_t{28}}) q.push_back({std::string(n) + ".bl.test", t});
+  for (auto n : {"1.0.0.10",  "7.0.0.10",  "9.0.0.10",   "3.2.1.10",    "51.2.1.10",   "99.3.2.10",
+                 "5.4.3.10",  "5.0.5.10",  "6.0.5.10",   "127.2.0.192", "128.2.0.192", "5.0.6.10",
+                 "6.0.6.10",  "7.0.6.10",  "8.0.6.10",   "1.0.7.10",    "5.1.8.10",    "5.2.8.10",
+                 "5.5.9.10",  "6.1.9.10",  "5.1.9.10",   "1.0.12.10",   "1.0.13.10",   "2.0.13.10",
+                 "1.0.10.10", "01.0.0.10", "1.1.0.0.10", "foo",         "256.0.0.10",  "1.0.11.10"})
+    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}, uint16_t{28}})
+      q.push_back({std::string(n) + ".bl.test", t});
   q.push_back({"0.0.10.bl.test", 1, true});
   q.push_back({"1.0.0.10.BL.Test", 1});
   for (auto n : {"1.0.16.172", "1.5.16.172", "129.5.16.172", "1.0.17.172", "1.1.18.172",
                  "9.2.18.172", "1.0.19.172", "1.0.32.172", "1.0.20.172"})
-    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}}) q.push_back({std::string(n) + ".trie.bl.test", t});
+    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}})
+      q.push_back({std::string(n) + ".trie.bl.test", t});
   for (auto n : {"example.com", "sub.example.com", "foo.wild.test", "a.b.wild.test", "wild.test",
                  "both.test", "x.both.test", "good.wild.test", "a.good.wild.test", "evil.net",
                  "www.evil.net", "MiXeD.case.TEST", "two.test", "nothing.test"})
-    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}}) q.push_back({std::string(n) + ".dbl.test", t, std::string(n) == "wild.test"});
+    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}})
+      q.push_back({std::string(n) + ".dbl.test", t, std::string(n) == "wild.test"});
   q.push_back({"com.dbl.test", 1, true});
   return q;
 }
@@ -258,7 +279,8 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
 TEST_CASE("dnsxld answers like rbldnsd on the same data files", "[rbldnsd]") {
   if (::access(kRbldnsd, X_OK) != 0) FAIL("rbldnsd is not installed (apt-get install rbldnsd)");
   auto g = generate(20261129);
-  const std::filesystem::path probe = std::filesystem::path(DNSXL_SOURCE_DIR) / "tests/data/rbldnsd-probe";
+  const std::filesystem::path probe =
+      std::filesystem::path(DNSXL_SOURCE_DIR) / "tests/data/rbldnsd-probe";
   test::Fixture f(R"(
 [[zone]]
 name = "bl.test"
@@ -316,22 +338,22 @@ ns = ["ns1.gen.test"]
   format = "ip6trie"
   files = ["gen6.txt"]
 )",
-            {{"gen4set.txt", g.ip4set},
-             {"gen4trie.txt", g.ip4trie},
-             {"gendom.txt", g.dnset},
-             {"gen6.txt", g.ip6trie}});
+                  {{"gen4set.txt", g.ip4set},
+                   {"gen4trie.txt", g.ip4trie},
+                   {"gendom.txt", g.dnset},
+                   {"gen6.txt", g.ip6trie}});
   for (auto name : {"ip4set.txt", "ip4set2.txt", "ip4trie.txt", "dnset.txt"})
     std::filesystem::copy_file(probe / name, f.dir / name);
   auto imported = f.import();
-  for (const auto& e : imported.errors) INFO(e);
+  for (const auto& e : imported.errors)
+    INFO(e);
   REQUIRE(imported.ok);
 
   // rbldnsd drops privileges to nobody: let it read the files.
-  std::filesystem::permissions(f.dir.path(), std::filesystem::perms::owner_all |
-                                                 std::filesystem::perms::group_read |
-                                                 std::filesystem::perms::group_exec |
-                                                 std::filesystem::perms::others_read |
-                                                 std::filesystem::perms::others_exec);
+  std::filesystem::permissions(
+      f.dir.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                        std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                        std::filesystem::perms::others_exec);
   for (const auto& e : std::filesystem::directory_iterator(f.dir.path()))
     if (e.is_regular_file())
       std::filesystem::permissions(e.path(), std::filesystem::perms::others_read,

@@ -79,7 +79,8 @@ TEST_CASE("TCP: pipelined queries, split frames, reuse (K-23, K-25, K-27)", "[se
   CHECK(ids == std::set<uint16_t>{1, 2, 3});
   // One byte at a time: the server waits for the whole message.
   auto q = test::makeQuery("9.2.0.192.bl.test", A);
-  std::vector<uint8_t> framed = {static_cast<uint8_t>(q.size() >> 8), static_cast<uint8_t>(q.size())};
+  std::vector<uint8_t> framed = {static_cast<uint8_t>(q.size() >> 8),
+                                 static_cast<uint8_t>(q.size())};
   framed.insert(framed.end(), q.begin(), q.end());
   for (auto b : framed) {
     REQUIRE(c.send({b}));
@@ -118,7 +119,8 @@ TEST_CASE("TCP: idle timeout and connection limit (K-28, K-29, K-32)", "[server]
     gone.sendFramed(test::makeQuery("1.2.0.192.bl.test", A));
   }
   std::this_thread::sleep_for(400ms);
-  CHECK(test::tcpQuery(d.port(), "1.2.0.192.bl.test", A).a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(test::tcpQuery(d.port(), "1.2.0.192.bl.test", A).a ==
+        std::vector<std::string>{"127.0.0.2"});
   CHECK(d.stop() == 0);
 }
 
@@ -142,7 +144,8 @@ TEST_CASE("a new import is served without a restart; a refused one changes nothi
 
 TEST_CASE("the dnsxl command: import, dry run, refusal exit codes", "[server]") {
   test::Fixture f(kZones, {{"a.txt", "192.0.2.0/24\n"}});
-  auto dry = test::run({test::dnsxlBinary(), "import", "--config", f.configPath.string(), "--dry-run"});
+  auto dry =
+      test::run({test::dnsxlBinary(), "import", "--config", f.configPath.string(), "--dry-run"});
   CHECK(dry.status == 0);
   CHECK(dry.out.find("nothing written") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(f.store() / "data.mdb"));
@@ -152,7 +155,8 @@ TEST_CASE("the dnsxl command: import, dry run, refusal exit codes", "[server]") 
   f.dir.write("a.txt", "192.0.2.0/24\n127.0.0.0/8\n");
   auto bad = test::run({test::dnsxlBinary(), "import", "--config", f.configPath.string()});
   CHECK(bad.status == 1);
-  CHECK(bad.err.find((f.dir / "a.txt").string() + ":2: bl.test lists 127.0.0.1") != std::string::npos);
+  CHECK(bad.err.find((f.dir / "a.txt").string() + ":2: bl.test lists 127.0.0.1") !=
+        std::string::npos);
   CHECK(bad.err.find("the store is unchanged") != std::string::npos);
   auto usage = test::run({test::dnsxlBinary(), "import"});
   CHECK(usage.status == 2);

@@ -16,7 +16,8 @@ struct Fixture {
 
   // Writes the files and the config ([server] with store = "store" is prepended).
   Fixture(const std::string& zones, const std::map<std::string, std::string>& files) {
-    for (const auto& [name, content] : files) dir.write(name, content);
+    for (const auto& [name, content] : files)
+      dir.write(name, content);
     configPath = dir.write("dnsxl.toml", "[server]\nstore = \"store\"\n" + zones);
   }
   config::Config config() const { return config::load(configPath); }

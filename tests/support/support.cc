@@ -77,7 +77,8 @@ RunResult run(const std::vector<std::string>& argv) {
     ::close(outPipe[0]);
     ::close(errPipe[0]);
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -108,8 +109,12 @@ RunResult run(const std::vector<std::string>& argv) {
   return r;
 }
 
-std::string dnsxlBinary() { return DNSXL_BIN; }
-std::string dnsxldBinary() { return DNSXLD_BIN; }
+std::string dnsxlBinary() {
+  return DNSXL_BIN;
+}
+std::string dnsxldBinary() {
+  return DNSXLD_BIN;
+}
 
 Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> extraArgs,
                std::vector<std::string> listen) {
@@ -121,7 +126,8 @@ Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> ext
     argv.push_back(l);
   }
   bool hasWorkers = false;
-  for (const auto& a : extraArgs) hasWorkers = hasWorkers || a == "--workers";
+  for (const auto& a : extraArgs)
+    hasWorkers = hasWorkers || a == "--workers";
   if (!hasWorkers) argv.insert(argv.end(), {"--workers", "1"});
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
   d_pid = ::fork();
@@ -129,7 +135,8 @@ Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> ext
     ::dup2(errPipe[1], 2);
     ::close(errPipe[0]);
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -171,13 +178,16 @@ int Daemon::stop() {
   d_pid = -1;
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(d_errFd, buf, sizeof buf)) > 0) d_err.append(buf, static_cast<size_t>(n));
+  while ((n = ::read(d_errFd, buf, sizeof buf)) > 0)
+    d_err.append(buf, static_cast<size_t>(n));
   ::close(d_errFd);
   d_errFd = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-Daemon::~Daemon() { stop(); }
+Daemon::~Daemon() {
+  stop();
+}
 
 std::vector<uint8_t> makeQuery(const std::string& name, uint16_t type, const QueryOptions& o) {
   ldns_rdf* owner = nullptr;
@@ -230,7 +240,8 @@ Reply parseReply(const std::vector<uint8_t>& wire) {
     char* s = ldns_rr2str(rr);
     std::string out = s ? s : "";
     std::free(s);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
+    while (!out.empty() && out.back() == '\n')
+      out.pop_back();
     return out;
   };
   ldns_rr_list* q = ldns_pkt_question(pkt);
@@ -312,11 +323,13 @@ TcpClient::~TcpClient() {
 
 bool TcpClient::send(const std::vector<uint8_t>& bytes) {
   if (d_fd < 0) return false;
-  return ::send(d_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  return ::send(d_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(bytes.size());
 }
 
 bool TcpClient::sendFramed(const std::vector<uint8_t>& m) {
-  std::vector<uint8_t> framed = {static_cast<uint8_t>(m.size() >> 8), static_cast<uint8_t>(m.size())};
+  std::vector<uint8_t> framed = {static_cast<uint8_t>(m.size() >> 8),
+                                 static_cast<uint8_t>(m.size())};
   framed.insert(framed.end(), m.begin(), m.end());
   return send(framed);
 }

@@ -74,15 +74,15 @@ struct Reply {
   int rcode = -1; // including the extended RCODE from OPT
   int opcode = -1;
   bool qr = false, aa = false, tc = false, rd = false, ra = false, ad = false, cd = false;
-  std::string question;     // owner name as received, with the case we got back
+  std::string question; // owner name as received, with the case we got back
   int questionCount = 0;
-  std::vector<std::string> a;                  // A addresses, in answer order
-  std::vector<std::string> txt;                // each TXT record, strings concatenated
+  std::vector<std::string> a;   // A addresses, in answer order
+  std::vector<std::string> txt; // each TXT record, strings concatenated
   std::vector<std::vector<std::string>> txtStrings;
   std::vector<std::string> answerOwners;
   std::vector<uint32_t> answerTtls;
-  std::vector<std::string> answer;             // whole answer records as text
-  std::vector<std::string> authority;          // authority records as text
+  std::vector<std::string> answer;    // whole answer records as text
+  std::vector<std::string> authority; // authority records as text
   int authoritySoa = 0;
   uint32_t authoritySoaTtl = 0;
   bool opt = false;
@@ -93,9 +93,9 @@ struct Reply {
 Reply parseReply(const std::vector<uint8_t>& wire);
 
 // One UDP exchange with 127.0.0.1:port; nullopt when no reply came within the timeout.
-std::optional<std::vector<uint8_t>> udpExchange(uint16_t port, const std::vector<uint8_t>& query,
-                                                std::chrono::milliseconds timeout =
-                                                    std::chrono::milliseconds(2000));
+std::optional<std::vector<uint8_t>>
+udpExchange(uint16_t port, const std::vector<uint8_t>& query,
+            std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 // One TCP exchange on a new connection (2-byte framing).
 std::optional<std::vector<uint8_t>> tcpExchange(uint16_t port, const std::vector<uint8_t>& query);
 
@@ -110,8 +110,8 @@ public:
   bool send(const std::vector<uint8_t>& bytes); // raw bytes, caller frames
   bool sendFramed(const std::vector<uint8_t>& message);
   // Reads one framed message; nullopt on EOF or timeout.
-  std::optional<std::vector<uint8_t>> receive(std::chrono::milliseconds timeout =
-                                                  std::chrono::milliseconds(3000));
+  std::optional<std::vector<uint8_t>>
+  receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
   // True if the server closed the connection within the timeout.
   bool closedWithin(std::chrono::milliseconds timeout);
   bool connected() const { return d_fd >= 0; }

@@ -67,10 +67,16 @@ ns = ["ns1.empty.test"]
   files = ["empty.txt"]
 )";
 
+// Built twice: answer_responder_test calls the responder in-process; answer_network_test
+// (DNSXL_OVER_NETWORK) asks the same questions of a real dnsxld over UDP and TCP.
 struct Env {
   test::Fixture fixture;
+#ifdef DNSXL_OVER_NETWORK
+  std::unique_ptr<test::Daemon> daemon;
+#else
   std::unique_ptr<store::Env> env;
   std::unique_ptr<answer::Responder> responder;
+#endif
 
   Env()
       : fixture(kConfig,
@@ -100,16 +106,27 @@ struct Env {
                                "*.evil.net :127.0.1.6:subs-of-evil $\n"},
                  {"empty.txt", ""}}) {
     fixture.importOk();
+#ifdef DNSXL_OVER_NETWORK
+    daemon = std::make_unique<test::Daemon>(fixture.configPath);
+#else
     env = std::make_unique<store::Env>(fixture.store(), store::Env::Options{.readOnly = true});
     responder = std::make_unique<answer::Responder>(*env, answer::Options{});
+#endif
   }
 
   std::vector<uint8_t> raw(const std::vector<uint8_t>& query,
                            answer::Transport t = answer::Transport::Udp) {
+#ifdef DNSXL_OVER_NETWORK
+    auto reply = t == answer::Transport::Tcp
+                     ? test::tcpExchange(daemon->port(), query)
+                     : test::udpExchange(daemon->port(), query, std::chrono::milliseconds(300));
+    return reply ? *reply : std::vector<uint8_t>{};
+#else
     std::vector<uint8_t> out(65536);
     size_t n = responder->answerOne(query, out, t);
     out.resize(n);
     return out;
+#endif
   }
   Reply ask(const std::string& name, uint16_t type, const test::QueryOptions& o = {},
             answer::Transport t = answer::Transport::Udp) {
@@ -134,8 +151,7 @@ std::string v6name(const std::string& nibblesReversed, const std::string& zone =
 }
 
 // 2001:db8:1:2:3:4:567:89ab reversed
-const std::string kV6Listed =
-    "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2";
+const std::string kV6Listed = "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2";
 
 void requireNx(const Reply& r, uint32_t negTtl = 300) {
   CHECK(r.rcode == NXDOMAIN);
@@ -165,7 +181,8 @@ TEST_CASE("Q-1 Q-2 A-2 A-5: listed IPv4 addresses answer A and their reason", "[
     CHECK(env().ask(name, A).a == std::vector<std::string>{"127.0.0.2"});
   auto t = env().ask("99.2.0.192.bl.test", TXT);
   // Two datasets list it with the same text: sent once (A-10).
-  CHECK(t.txt == std::vector<std::string>{"Listed: 192.0.2.99 see http://bl.test/lookup?ip=192.0.2.99"});
+  CHECK(t.txt ==
+        std::vector<std::string>{"Listed: 192.0.2.99 see http://bl.test/lookup?ip=192.0.2.99"});
   auto s = env().ask("7.0.0.10.bl.test", ANY);
   CHECK(s.a == std::vector<std::string>{"127.0.0.4"});
   CHECK(s.txt == std::vector<std::string>{"Host 10.0.0.7 is special"});
@@ -176,7 +193,8 @@ TEST_CASE("A-9 A-10: merged answers carry one TTL and no duplicates", "[answer]"
   CHECK(r.answerTtls == std::vector<uint32_t>{600});
   auto m = env().ask("5.2.0.192.bl.test", ANY); // set (2100) and trie (600)
   CHECK(m.a == std::vector<std::string>{"127.0.0.2"});
-  for (auto ttl : m.answerTtls) CHECK(ttl == 600);
+  for (auto ttl : m.answerTtls)
+    CHECK(ttl == 600);
   auto multi = env().ask("8.0.6.10.bl.test", ANY);
   CHECK(multi.a == std::vector<std::string>{"127.0.0.7", "127.0.0.8"});
   CHECK(multi.txt == std::vector<std::string>{"multi one", "multi two"});
@@ -201,17 +219,22 @@ TEST_CASE("Q-4 Q-5 Q-6 Q-7: IPv6 names", "[answer]") {
   auto r = env().ask(v6name(kV6Listed), ANY);
   CHECK(r.a == std::vector<std::string>{"127.0.0.2"});
   CHECK(r.txt == std::vector<std::string>{"one host"});
-  auto prefix = env().ask(v6name("2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"), TXT);
+  auto prefix =
+      env().ask(v6name("2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"), TXT);
   CHECK(prefix.txt == std::vector<std::string>{"IPv6 2001:db8::2 listed"});
-  auto upper = env().ask(v6name("2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"), A);
+  auto upper =
+      env().ask(v6name("2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"), A);
   CHECK(upper.a == std::vector<std::string>{"127.0.0.12"});
-  requireNx(env().ask(v6name("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"), A));
-  requireNx(env().ask(v6name("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.b.d.0.1.0.0.2"), A));
+  requireNx(
+      env().ask(v6name("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"), A));
+  requireNx(
+      env().ask(v6name("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.b.d.0.1.0.0.2"), A));
 }
 
 TEST_CASE("Q-8: an IPv4 /8 does not leak into IPv6 names", "[answer]") {
   CHECK(env().ask("1.0.0.3.bl.test", A).a == std::vector<std::string>{"127.0.0.5"});
-  requireNx(env().ask(v6name("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3"), A));
+  requireNx(
+      env().ask(v6name("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3"), A));
 }
 
 TEST_CASE("Q-9 N-6: malformed IPv4 names are not addresses", "[answer]") {
@@ -241,10 +264,16 @@ TEST_CASE("T-1..T-9: RFC 5782 test points hold in every zone, even an empty one"
     REQUIRE(t1.txt.size() == 1);
     CHECK(t1.txt[0].find("127.0.0.2") != std::string::npos);
     requireNx(env().ask(std::string("1.0.0.127.") + zone, A));
-    CHECK(env().ask(std::string("2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.") + zone, A).a ==
-          std::vector<std::string>{"127.0.0.2"});
-    CHECK(env().ask(std::string("1.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.") + zone, A).rcode ==
-          NXDOMAIN);
+    CHECK(env()
+              .ask(std::string("2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.") +
+                       zone,
+                   A)
+              .a == std::vector<std::string>{"127.0.0.2"});
+    CHECK(env()
+              .ask(std::string("1.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.") +
+                       zone,
+                   A)
+              .rcode == NXDOMAIN);
     CHECK(env().ask(std::string("test.") + zone, A).a == std::vector<std::string>{"127.0.0.2"});
     auto inv = env().ask(std::string("invalid.") + zone, A);
     CHECK(inv.a.empty());
@@ -398,7 +427,7 @@ TEST_CASE("K-19 K-21 E-9 E-10 E-11 E-13: sizes and truncation", "[answer]") {
   auto tcp = env().ask(name, TXT, {}, answer::Transport::Tcp);
   CHECK_FALSE(tcp.tc);
   CHECK(tcp.txt.size() == 20);
-  CHECK(tcp.size > 4096); // E-13: TCP is not capped at a UDP size
+  CHECK(tcp.size > 4096);      // E-13: TCP is not capped at a UDP size
   auto a = env().ask(name, A); // the A RRset fits
   CHECK_FALSE(a.tc);
   CHECK(a.a == std::vector<std::string>{"127.0.0.3"});

@@ -6,7 +6,9 @@ using namespace dnsxl::config;
 
 namespace {
 
-Config parseText(const std::string& text) { return parse(text, "/etc/dnsxl/dnsxl.toml"); }
+Config parseText(const std::string& text) {
+  return parse(text, "/etc/dnsxl/dnsxl.toml");
+}
 
 const char* kGood = R"(
 [server]
@@ -57,8 +59,9 @@ TEST_CASE("config errors name the file and line", "[config]") {
     INFO(text);
     CHECK_THROWS_WITH(parseText(text), message);
   };
-  fails("[server]\nstore = \"s\"\nlisten = [\"localhost:53\"]\n",
-        "/etc/dnsxl/dnsxl.toml:3: listen address 'localhost:53' is not ADDRESS:PORT or [IPv6]:PORT");
+  fails(
+      "[server]\nstore = \"s\"\nlisten = [\"localhost:53\"]\n",
+      "/etc/dnsxl/dnsxl.toml:3: listen address 'localhost:53' is not ADDRESS:PORT or [IPv6]:PORT");
   fails("[server]\nstore = \"s\"\nstroe = 1\n",
         "/etc/dnsxl/dnsxl.toml:3: unknown key 'stroe' in [server] (known: listen, store, workers, "
         "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb)");

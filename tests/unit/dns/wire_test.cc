@@ -15,7 +15,9 @@ std::vector<uint8_t> query(const std::string& name = "2.0.0.127.bl.test", uint16
   return test::makeQuery(name, type, o);
 }
 
-ParseStatus parse(const std::vector<uint8_t>& p, dns::Query& q) { return dns::parseQuery(p, q); }
+ParseStatus parse(const std::vector<uint8_t>& p, dns::Query& q) {
+  return dns::parseQuery(p, q);
+}
 
 } // namespace
 
@@ -38,7 +40,7 @@ TEST_CASE("a well-formed query parses in place", "[dns]") {
 TEST_CASE("what is dropped, what is FORMERR, what is NOTIMP", "[dns]") {
   dns::Query q;
   auto p = query();
-  CHECK(parse({p.begin(), p.begin() + 5}, q) == ParseStatus::Drop);   // shorter than a header
+  CHECK(parse({p.begin(), p.begin() + 5}, q) == ParseStatus::Drop);     // shorter than a header
   CHECK(parse({p.begin(), p.begin() + 12}, q) == ParseStatus::FormErr); // question missing
   auto resp = p;
   resp[2] |= 0x80; // QR: a response

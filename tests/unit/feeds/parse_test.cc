@@ -48,12 +48,15 @@ TEST_CASE("ip4set rejects bad keys with file:line", "[feeds]") {
       {"11", "data.txt:1: bare number '11' is not an address (write 11/8)"},
       {"0/0", "data.txt:1: '0/0' would list every IPv4 address"},
       {"10.10.0.1/24", "data.txt:1: host bits set in '10.10.0.1/24' (did you mean 10.10.0.0/24?)"},
-      {"127.3-127.3.0", "data.txt:1: range '127.3-127.3.0' has ends with different numbers of octets"},
+      {"127.3-127.3.0",
+       "data.txt:1: range '127.3-127.3.0' has ends with different numbers of octets"},
       {"10.0.0.9-10.0.0.1", "data.txt:1: range '10.0.0.9-10.0.0.1' ends before it starts"},
       {"10.0.0.256", "data.txt:1: invalid IPv4 address '10.0.0.256'"},
       {"10.0.0.1/33", "data.txt:1: invalid CIDR '10.0.0.1/33'"},
-      {"10.0.0.1 :0.0.0.0:x", "data.txt:1: invalid A value '0.0.0.0' (expected e.g. 127.0.0.2 or 2)"},
-      {"10.0.0.1 :10.0.0.1:x", "data.txt:1: A value 10.0.0.1 is outside 127.0.0.0/8 (RFC 5782 §2.3)"},
+      {"10.0.0.1 :0.0.0.0:x",
+       "data.txt:1: invalid A value '0.0.0.0' (expected e.g. 127.0.0.2 or 2)"},
+      {"10.0.0.1 :10.0.0.1:x",
+       "data.txt:1: A value 10.0.0.1 is outside 127.0.0.0/8 (RFC 5782 §2.3)"},
       {"$FOO bar", "data.txt:1: unrecognized special entry $FOO"},
       {"$TIMESTAMP 2026:01:01", "data.txt:1: $TIMESTAMP is not supported yet by dnsxl"},
   };
@@ -139,8 +142,8 @@ TEST_CASE("specials: $SOA, $NS, $TTL, variables", "[feeds]") {
 }
 
 TEST_CASE("ip4trie takes prefixes, not ranges", "[feeds]") {
-  auto f = parse("172.16.0.0/12\n172.18.2 :7:x\n172.18.1.1\n172.20.0.0-172.20.0.255\n",
-                 Format::Ip4trie);
+  auto f =
+      parse("172.16.0.0/12\n172.18.2 :7:x\n172.18.1.1\n172.20.0.0-172.20.0.255\n", Format::Ip4trie);
   REQUIRE(f.ip4.size() == 3);
   CHECK(range4(f, 1) == std::pair<std::string, std::string>{"172.18.2.0", "172.18.2.255"});
   REQUIRE(f.diagnostics.size() == 1);

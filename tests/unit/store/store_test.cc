@@ -169,8 +169,8 @@ TEST_CASE("opening checks the schema version", "[store]") {
     mdb_txn_commit(t);
     mdb_env_close(e);
   }
-  CHECK_THROWS_WITH(Env(dir.path(), {}), Catch::Contains("has schema version 2") &&
-                                              Catch::Contains("reads version 1"));
+  CHECK_THROWS_WITH(Env(dir.path(), {}),
+                    Catch::Contains("has schema version 2") && Catch::Contains("reads version 1"));
 }
 
 TEST_CASE("domain keys", "[store]") {

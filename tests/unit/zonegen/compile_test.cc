@@ -79,7 +79,7 @@ TEST_CASE("ip4set: an unaligned range is cut into octet-level pieces", "[zonegen
   auto c = build("10.1.2.3-10.1.2.50\n!10.1.2.0/24\n10.1.0.0/16 :3:wide\n", feeds::Format::Ip4set);
   CHECK(c.at4("10.1.2.3").size() == 1);
   CHECK(c.at4("10.1.2.50").size() == 1);
-  CHECK(c.at4("10.1.2.51").empty());   // the /24 exclusion decides
+  CHECK(c.at4("10.1.2.51").empty()); // the /24 exclusion decides
   CHECK(c.at4("10.1.2.2").empty());
   CHECK(c.at4("10.1.3.1") == V{"127.0.0.3/wide"});
 }

@@ -72,7 +72,7 @@ TEST_CASE("a bad line refuses the whole import and leaves the store as it was", 
   CHECK_FALSE(r.ok);
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0] == (f.dir / "b.txt").string() + ":2: invalid IPv4 address '192.0.2.300'");
-  CHECK(listed(f.store(), "bl.test", 0x0a000001));  // old data still there
+  CHECK(listed(f.store(), "bl.test", 0x0a000001));       // old data still there
   CHECK_FALSE(listed(f.store(), "bl.test", 0x0a090001)); // new data not
   CHECK(serialOf(f.store(), "bl.test") == serial);
 }
@@ -169,6 +169,6 @@ TEST_CASE("serials follow RFC 1982", "[import]") {
   CHECK(zonegen::nextSerial(5, 1000) == 1000);
   CHECK(zonegen::nextSerial(1000, 1000) == 1001);
   CHECK(zonegen::nextSerial(2000, 1000) == 2001);
-  CHECK(zonegen::nextSerial(0xffffffffU, 5) == 5);       // wraps forward
+  CHECK(zonegen::nextSerial(0xffffffffU, 5) == 5);          // wraps forward
   CHECK(zonegen::nextSerial(0xffffffffU, 0x7fffffff) == 0); // not "greater": old + 1
 }
