@@ -97,6 +97,30 @@ void putStr(std::string& out, std::string_view s) {
   out.append(s);
 }
 
+std::vector<ZoneRecord> readZones(MDB_txn* txn, MDB_dbi dbi) {
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  struct Close {
+    MDB_cursor* c;
+    ~Close() { mdb_cursor_close(c); }
+  } closer{c};
+  std::vector<ZoneRecord> out;
+  MDB_val k, v;
+  int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    out.push_back(decodeZone(view(v)));
+  if (rc != MDB_NOTFOUND) fail("mdb_cursor_get zones", rc);
+  return out;
+}
+
+uint64_t readGeneration(MDB_txn* txn, MDB_dbi dbi) {
+  MDB_val k = val("generation", 10), v;
+  int rc = mdb_get(txn, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return 0;
+  check("mdb_get generation", rc);
+  return v.mv_size == 8 ? getBe64(v.mv_data) : 0;
+}
+
 std::string ip4Key(uint32_t dataset, uint32_t addr) {
   std::string k;
   putBe32(k, dataset);
@@ -293,24 +317,8 @@ Writer::~Writer() {
   if (d_txn) mdb_txn_abort(d_txn);
 }
 
-std::optional<ZoneRecord> Writer::zone(std::string_view name) {
-  MDB_val k = val(name.data(), name.size()), v;
-  int rc = mdb_get(d_txn, d_env.dbi(kZones), &k, &v);
-  if (rc == MDB_NOTFOUND) return std::nullopt;
-  check("mdb_get", rc);
-  return decodeZone(view(v));
-}
-
 std::vector<ZoneRecord> Writer::zones() {
-  std::vector<ZoneRecord> out;
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kZones), &c));
-  MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-    out.push_back(decodeZone(view(v)));
-  mdb_cursor_close(c);
-  return out;
+  return readZones(d_txn, d_env.dbi(kZones));
 }
 
 void Writer::clearData() {
@@ -368,12 +376,9 @@ void Writer::putDomain(uint32_t dataset, std::string_view dkey, DomainEntry entr
 }
 
 void Writer::commit() {
-  MDB_val k = val("generation", 10), v;
-  uint64_t gen = 0;
-  if (mdb_get(d_txn, d_env.dbi(kMeta), &k, &v) == MDB_SUCCESS && v.mv_size == 8)
-    gen = getBe64(v.mv_data);
+  MDB_val k = val("generation", 10);
   std::string g;
-  putBe64(g, gen + 1);
+  putBe64(g, readGeneration(d_txn, d_env.dbi(kMeta)) + 1);
   MDB_val nv = val(g.data(), g.size());
   check("mdb_put meta", mdb_put(d_txn, d_env.dbi(kMeta), &k, &nv, 0));
   int rc = mdb_txn_commit(d_txn);
@@ -411,23 +416,11 @@ void Snapshot::reset() {
 }
 
 uint64_t Snapshot::generation() {
-  MDB_val k = val("generation", 10), v;
-  int rc = mdb_get(d_txn, d_env.dbi(kMeta), &k, &v);
-  if (rc == MDB_NOTFOUND) return 0;
-  check("mdb_get", rc);
-  return v.mv_size == 8 ? getBe64(v.mv_data) : 0;
+  return readGeneration(d_txn, d_env.dbi(kMeta));
 }
 
 std::vector<ZoneRecord> Snapshot::zones() {
-  std::vector<ZoneRecord> out;
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kZones), &c));
-  MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-    out.push_back(decodeZone(view(v)));
-  mdb_cursor_close(c);
-  return out;
+  return readZones(d_txn, d_env.dbi(kZones));
 }
 
 namespace {

@@ -133,7 +133,6 @@ public:
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  std::optional<ZoneRecord> zone(std::string_view name);
   std::vector<ZoneRecord> zones();
   // Removes every zone, dataset and value: an import replaces the whole served state.
   void clearData();

@@ -1,7 +1,6 @@
 #include "server/dns/wire.hh"
 
 #include <cstring>
-#include <string>
 
 namespace dnsxl::dns {
 
@@ -117,12 +116,6 @@ bool Writer::bytes(const void* p, size_t n) {
   std::memcpy(d_buf + d_len, p, n);
   d_len += n;
   return true;
-}
-
-bool Writer::dottedName(std::string_view name) {
-  std::string wire;
-  if (!encodeName(name, wire)) return false;
-  return bytes(wire.data(), wire.size());
 }
 
 } // namespace dnsxl::dns

@@ -83,8 +83,6 @@ public:
   }
   // A compression pointer to an earlier name at offset (RFC 1035 §4.1.4).
   bool pointer(size_t offset) { return u16(static_cast<uint16_t>(0xc000 | offset)); }
-  // A dotted name ("ns1.example.org") in wire form, uncompressed.
-  bool dottedName(std::string_view name);
 
 private:
   uint8_t* d_buf;
@@ -104,13 +102,14 @@ bool encodeName(std::string_view dotted, Out& out) {
     if (label.empty() || label.size() > 63) return false;
     total += label.size() + 1;
     if (total > kMaxName) return false;
-    out.push_back(static_cast<char>(label.size()));
+    using Byte = typename Out::value_type;
+    out.push_back(static_cast<Byte>(label.size()));
     for (char c : label)
-      out.push_back(c);
+      out.push_back(static_cast<Byte>(c));
     if (dot == std::string_view::npos) break;
     dotted.remove_prefix(dot + 1);
   }
-  out.push_back('\0');
+  out.push_back(typename Out::value_type{0});
   return true;
 }
 

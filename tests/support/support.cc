@@ -47,6 +47,23 @@ bool readExact(int fd, uint8_t* buf, size_t n, Clock::time_point deadline) {
   return true;
 }
 
+// Starts argv[0] with stdout/stderr on the write ends of the given pipes (if any).
+pid_t spawn(const std::vector<std::string>& argv, const int* outPipe, const int* errPipe) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  for (auto [p, fd] : {std::pair{outPipe, 1}, std::pair{errPipe, 2}}) {
+    if (!p) continue;
+    ::dup2(p[1], fd);
+    ::close(p[0]);
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+
 } // namespace
 
 TempDir::TempDir() {
@@ -70,19 +87,7 @@ std::filesystem::path TempDir::write(const std::string& name, const std::string&
 RunResult run(const std::vector<std::string>& argv) {
   int outPipe[2], errPipe[2];
   if (::pipe(outPipe) != 0 || ::pipe(errPipe) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(outPipe[1], 1);
-    ::dup2(errPipe[1], 2);
-    ::close(outPipe[0]);
-    ::close(errPipe[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  pid_t pid = spawn(argv, outPipe, errPipe);
   ::close(outPipe[1]);
   ::close(errPipe[1]);
   RunResult r;
@@ -130,17 +135,7 @@ Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> ext
     hasWorkers = hasWorkers || a == "--workers";
   if (!hasWorkers) argv.insert(argv.end(), {"--workers", "1"});
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
-  d_pid = ::fork();
-  if (d_pid == 0) {
-    ::dup2(errPipe[1], 2);
-    ::close(errPipe[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  d_pid = spawn(argv, nullptr, errPipe);
   ::close(errPipe[1]);
   d_errFd = errPipe[0];
   auto deadline = Clock::now() + std::chrono::seconds(10);

@@ -91,3 +91,12 @@ TEST_CASE("listen addresses", "[config]") {
   CHECK_FALSE(parseListen("127.0.0.1:"));
   CHECK_FALSE(parseListen("[::1]53"));
 }
+
+TEST_CASE("the shipped configs parse", "[config]") {
+  for (auto name : {"deploy/demo.toml", "deploy/dnsxl.toml"}) {
+    INFO(name);
+    auto c = load(std::filesystem::path(DNSXL_SOURCE_DIR) / name);
+    CHECK(c.zones.size() == 2);
+    CHECK(c.server.listen.size() == 2);
+  }
+}
