@@ -238,3 +238,39 @@ TEST_CASE("time values", "[feeds]") {
   CHECK_FALSE(parseTime("99999999999"));
   CHECK_FALSE(parseTime("4000000000"));
 }
+
+TEST_CASE("every other error message names file:line", "[feeds]") {
+  struct Case {
+    Format format;
+    std::string line;
+    std::string message;
+  };
+  const std::string longName = std::string(250, 'a') + ".test";
+  const Case cases[] = {
+      {Format::List, "10.1/16", "invalid CIDR '10.1/16' (write all four octets)"},
+      {Format::List, "10.0.0.1-10.0.1",
+       "invalid range '10.0.0.1-10.0.1' (write two full addresses)"},
+      {Format::Ip4set, "10.0.0.1-x", "invalid range '10.0.0.1-x'"},
+      {Format::Ip6trie, "2001:db8::/129", "invalid IPv6 prefix length in '2001:db8::/129'"},
+      {Format::Ip6trie, "::/0", "'::/0' would list every IPv6 address"},
+      {Format::List, "2001:db8::9-2001:db8::1", "invalid IPv6 range '2001:db8::9-2001:db8::1'"},
+      {Format::Ip4set, "!", "missing key"},
+      {Format::Ip4set, "$TTL x", "invalid $TTL (expected $TTL time, e.g. $TTL 35m)"},
+      {Format::Ip4set, "$SOA 1 a b 1", "invalid $SOA (expected 8 fields)"},
+      {Format::Ip4set, "$SOA 1 a b x 1 1 1 1", "invalid number or time in $SOA"},
+      {Format::Ip4set, "$SOA 1 a..b c 1 1 1 1 1", "$SOA: empty label in domain name 'a..b'"},
+      {Format::Ip4set, "$NS 1", "invalid $NS (expected $NS ttl name...)"},
+      {Format::Ip4set, "$NS x ns1.test", "invalid TTL in $NS"},
+      {Format::Ip4set, "$NS 1 ns1!.test", "$NS: invalid character '!' in domain name 'ns1!.test'"},
+      {Format::Dnset, longName, "domain name '" + longName + "' is longer than 253 bytes"},
+      {Format::Dnset, std::string(64, 'a') + ".test",
+       "label longer than 63 bytes in '" + std::string(64, 'a') + ".test'"},
+      {Format::Dnset, "*.", "empty domain name"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.line);
+    auto f = parse(c.line, c.format);
+    REQUIRE(f.diagnostics.size() == 1);
+    CHECK(f.diagnostics[0] == "data.txt:1: " + c.message);
+  }
+}
