@@ -8,6 +8,7 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <map>
+#include <set>
 
 namespace dnsxl::zonegen {
 
@@ -221,13 +222,23 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     res.serials.emplace_back(rec.name, rec.soa.serial);
     w.putZone(rec);
 
-    // the RFC 5782 §5 test points
-    std::pair<uint32_t, std::optional<std::string>> tv{0x7f000002, kTestTxt};
-    uint32_t testSet = w.internValueSet(store::encodeValueSet({&tv, 1}));
-    uint32_t testId = rec.datasets[0].id;
-    w.putIp4(testId, {0x7f000002, 0x7f000002, testSet});
-    w.putIp6(testId, {toIp6(kMapped | 0x7f000002), toIp6(kMapped | 0x7f000002), testSet});
-    w.putDomain(testId, std::string("test\0", 5), {testSet, store::kNoValue});
+    // The RFC 5782 §5 test points: 127.0.0.2, ::ffff:127.0.0.2 and `test`; and, for every other
+    // A value the zone answers with, that address answering exactly that value (checklist T-7).
+    const uint32_t testId = rec.datasets[0].id;
+    auto testSet = [&](uint32_t a) {
+      std::pair<uint32_t, std::optional<std::string>> tv{a, kTestTxt};
+      return w.internValueSet(store::encodeValueSet({&tv, 1}));
+    };
+    std::set<uint32_t> codes = {0x7f000002};
+    for (const auto& l : zones[zi])
+      for (const auto& set : l.compiled.sets)
+        for (uint32_t vi : set)
+          codes.insert(l.feed.values[vi].a);
+    for (uint32_t a : codes)
+      if ((a >> 24) == 127 && a != kLoopback1) w.putIp4(testId, {a, a, testSet(a)});
+    const uint32_t two = testSet(0x7f000002);
+    w.putIp6(testId, {toIp6(kMapped | 0x7f000002), toIp6(kMapped | 0x7f000002), two});
+    w.putDomain(testId, std::string("test\0", 5), {two, store::kNoValue});
 
     for (size_t di = 0; di < zones[zi].size(); ++di) {
       const auto& l = zones[zi][di];

@@ -156,6 +156,7 @@ const std::string kV6Listed = "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8
 void requireNx(const Reply& r, uint32_t negTtl = 300) {
   CHECK(r.rcode == NXDOMAIN);
   CHECK(r.aa);
+  CHECK_FALSE(r.ra); // N-8
   CHECK(r.answer.empty());
   CHECK(r.authoritySoa == 1);
   CHECK(r.authoritySoaTtl == negTtl);
@@ -164,6 +165,7 @@ void requireNx(const Reply& r, uint32_t negTtl = 300) {
 void requireNoData(const Reply& r, uint32_t negTtl = 300) {
   CHECK(r.rcode == NOERROR);
   CHECK(r.aa);
+  CHECK_FALSE(r.ra); // N-8
   CHECK(r.answer.empty());
   CHECK(r.authoritySoa == 1);
   CHECK(r.authoritySoaTtl == negTtl);
@@ -203,7 +205,7 @@ TEST_CASE("A-9 A-10: merged answers carry one TTL and no duplicates", "[answer]"
 TEST_CASE("Q-3 N-1 N-2 N-5: unlisted → NXDOMAIN, SOA TTL = min(TTL, minimum)", "[answer]") {
   requireNx(env().ask("1.2.0.198.bl.test", A));
   requireNx(env().ask("1.2.0.198.bl.test", TXT));
-  requireNx(env().ask("3.0.0.127.bl.test", A));
+  requireNx(env().ask("99.0.0.127.bl.test", A)); // 127.0.0.3 is a return value: a test entry
   requireNx(env().ask("nosuch.dbl.test", A), 300); // dbl: ttl 300 < minimum 600
 }
 
@@ -281,6 +283,20 @@ TEST_CASE("T-1..T-9: RFC 5782 test points hold in every zone, even an empty one"
     CHECK(inv.rcode == (zone == std::string("dbl.test") ? NOERROR : NXDOMAIN));
     CHECK(env().ask(std::string("q7r2x9.") + zone, A).rcode == NXDOMAIN); // T-8 random label
   }
+}
+
+TEST_CASE("T-7: every return value has a test entry answering exactly that value", "[answer]") {
+  // bl.test answers 127.0.0.2..6, 12, 13 (and 7, 8 for 10.6.0.8); dbl.test 127.0.1.2..6.
+  for (auto code : {"127.0.0.4", "127.0.0.5", "127.0.0.13"}) {
+    std::string name = std::string(code);
+    std::string rev = name.substr(name.rfind('.') + 1) + ".0.0.127.bl.test";
+    auto r = env().ask(rev, ANY);
+    CHECK(r.a == std::vector<std::string>{code});
+    CHECK(r.txt.size() == 1);
+  }
+  CHECK(env().ask("5.1.0.127.dbl.test", A).a == std::vector<std::string>{"127.0.1.5"});
+  requireNx(env().ask("99.0.0.127.bl.test", A)); // not a value of the zone
+  requireNx(env().ask("5.1.0.127.bl.test", A));  // a value of another zone
 }
 
 TEST_CASE("Q-10 Q-11: domain lists follow rbldnsd dnset", "[answer]") {
