@@ -205,7 +205,7 @@ TEST_CASE("A-9 A-10: merged answers carry one TTL and no duplicates", "[answer]"
 TEST_CASE("Q-3 N-1 N-2 N-5: unlisted → NXDOMAIN, SOA TTL = min(TTL, minimum)", "[answer]") {
   requireNx(env().ask("1.2.0.198.bl.test", A));
   requireNx(env().ask("1.2.0.198.bl.test", TXT));
-  requireNx(env().ask("99.0.0.127.bl.test", A)); // 127.0.0.3 is a return value: a test entry
+  requireNx(env().ask("99.0.0.127.bl.test", A));   // 127.0.0.3 is a return value: a test entry
   requireNx(env().ask("nosuch.dbl.test", A), 300); // dbl: ttl 300 < minimum 600
 }
 
