@@ -159,7 +159,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
   r.onlyKeys(*server, "[server]",
              {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
-              "edns_udp_max", "map_size_mb"});
+              "edns_udp_max", "map_size_mb", "version"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -184,6 +184,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
     if (v < 512) r.fail(*n.node(), "'edns_udp_max' must be at least 512");
     cfg.server.ednsUdpMax = static_cast<uint16_t>(v);
   }
+  if (auto n = (*server)["version"]; n) cfg.server.version = r.string(*n.node(), "version");
   if (auto n = (*server)["map_size_mb"]; n)
     cfg.server.mapSize = uint64_t{r.u32(*n.node(), "map_size_mb", 1 << 24)} << 20;
 
@@ -246,10 +247,12 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
                    fmt::format("dataset '{}' is defined twice in zone '{}'", d.name, z.name));
           if (auto n = (*dt)["format"]; n) {
             d.format = r.string(*n.node(), "format");
-            if (d.format != "ip4set" && d.format != "ip4trie" && d.format != "ip6trie" &&
-                d.format != "dnset" && d.format != "list")
+            if (d.format != "ip4set" && d.format != "ip4tset" && d.format != "ip4trie" &&
+                d.format != "ip6trie" && d.format != "ip6tset" && d.format != "dnset" &&
+                d.format != "list")
               r.fail(*n.node(),
-                     fmt::format("unknown format '{}' (ip4set, ip4trie, ip6trie, dnset, list)",
+                     fmt::format("unknown format '{}' (ip4set, ip4tset, ip4trie, ip6trie, "
+                                 "ip6tset, dnset, list)",
                                  d.format));
           } else {
             r.fail(dnode, "[[zone.dataset]] needs 'format'");

@@ -32,6 +32,7 @@ struct Server {
   unsigned tcpMaxConnections = 150;
   uint16_t ednsUdpMax = 1232;
   uint64_t mapSize = uint64_t{16} << 30;
+  std::string version = "dnsxl"; // CH TXT version.bind answer; "" refuses it
 };
 
 struct Soa {

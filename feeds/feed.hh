@@ -13,7 +13,7 @@
 
 namespace dnsxl::feeds {
 
-enum class Format { Ip4set, Ip4trie, Ip6trie, Dnset, List };
+enum class Format { Ip4set, Ip4tset, Ip4trie, Ip6trie, Ip6tset, Dnset, List };
 std::optional<Format> parseFormat(std::string_view name);
 std::string_view formatName(Format format);
 
@@ -26,7 +26,8 @@ struct Value {
   bool operator==(const Value&) const = default;
 };
 
-inline constexpr uint32_t kExclusion = 0xffffffffU; // value index of an `!` entry
+inline constexpr uint32_t kExclusion = 0xffffffffU;   // value index of an `!` entry
+inline constexpr uint32_t kSharedValue = 0xfffffffeU; // ip4tset/ip6tset entry, until finish()
 
 struct Origin {
   uint32_t file = 0; // index into Feed::files
@@ -72,8 +73,21 @@ struct Feed {
   uint32_t nsTtl = 0;
   std::optional<uint32_t> ttl;
   std::array<std::optional<std::string>, 10> vars;
+  std::optional<std::string> baseTemplate; // rbldnsd `$=`: every TXT is built from it
+  std::optional<Value> sharedValue;         // ip4tset/ip6tset: the first default line
+  uint64_t maxRange4 = 0;                   // `$MAXRANGE4`, 0 = no limit (applies to later lines)
+  std::optional<int64_t> timestamp;         // `$TIMESTAMP stamp [expires]`, Unix times
+  std::optional<int64_t> expires;
   std::vector<std::string> diagnostics; // "file:line: what is wrong"
   uint64_t linesRead = 0;
+
+  // Applies `$=` to every value (import does this once all files are read): the TXT becomes the
+  // base template with `$=` replaced by the entry's text (or `$` when it has none); a text
+  // starting with '=' opts out and is used without its '='.
+  void applyBaseTemplate();
+  // Call once all files of the dataset are read: gives ip4tset/ip6tset entries the shared value
+  // (the first default line, else initialDefault) and applies `$=`.
+  void finish(const Value& initialDefault);
 
   uint32_t internValue(const Value& v);
   std::string where(const Origin& at) const;
@@ -102,6 +116,9 @@ std::optional<uint32_t> parseIp4(std::string_view text);
 std::optional<U128> parseIp6(std::string_view text);
 // A time value with an optional unit (s, m, h, d, w).
 std::optional<uint32_t> parseTime(std::string_view text);
+// An rbldnsd `$TIMESTAMP` time: yyyy[:mm[:dd[:hh[:mi[:ss]]]]] with ':' or '-' separators (or
+// none), UTC, years 1970..9999; returns Unix time.
+std::optional<int64_t> parseStamp(std::string_view text);
 // Checks a domain name (lower-cases it); returns an error text or empty.
 std::string checkDomain(std::string& name);
 std::string formatIp4(uint32_t addr);

@@ -96,6 +96,13 @@ private:
   std::optional<Ip4Range> ip4Key(std::string_view key, bool ranges, bool shortForms);
   std::optional<std::pair<U128, U128>> ip6Key(std::string_view key, bool rbldnsdForm);
   void entry(std::string_view s);
+  bool withinMaxRange(std::string_view key, const Ip4Range& r) {
+    uint64_t n = uint64_t{r.hi} - r.lo + 1;
+    if (d_feed.maxRange4 == 0 || n <= d_feed.maxRange4) return true;
+    error(fmt::format("'{}' covers {} addresses, more than $MAXRANGE4 {}", key, n,
+                      d_feed.maxRange4));
+    return false;
+  }
 
   const ParseOptions& d_opt;
   Feed& d_feed;
@@ -340,8 +347,47 @@ void Parser::special(std::string_view s) {
     }
     return;
   }
-  for (auto later : {"=", "MAXRANGE4", "TIMESTAMP", "DATASET"})
-    if (iequals(kw, later)) return error(fmt::format("${} is not supported yet by dnsxl", kw));
+  if (kw == "=") {
+    if (!d_feed.baseTemplate) d_feed.baseTemplate = std::string(args);
+    return;
+  }
+  if (iequals(kw, "MAXRANGE4")) {
+    std::optional<uint64_t> n;
+    if (words.size() == 1 && words[0].starts_with("/")) {
+      if (auto bits = parseNumber(words[0].substr(1), 32); bits && *bits > 0)
+        n = uint64_t{1} << (32 - *bits);
+    } else if (words.size() == 1) {
+      if (auto v = parseNumber(words[0], 0xffffffffU); v && *v > 0) n = *v;
+    }
+    if (!n) return error("invalid $MAXRANGE4 (expected a number of addresses or /bits)");
+    if (d_feed.maxRange4 != 0 && *n > d_feed.maxRange4)
+      return error(fmt::format("$MAXRANGE4 may only be lowered (it is {})", d_feed.maxRange4));
+    d_feed.maxRange4 = *n;
+    return;
+  }
+  if (iequals(kw, "TIMESTAMP")) {
+    if (words.empty() || words.size() > 2)
+      return error("invalid $TIMESTAMP (expected $TIMESTAMP stamp [expires])");
+    auto unset = [](std::string_view w) { return w == "0" || w == "-"; };
+    std::optional<int64_t> stamp, expires;
+    if (!unset(words[0]) && !(stamp = parseStamp(words[0])))
+      return error(
+          fmt::format("invalid $TIMESTAMP time '{}' (yyyy:mm:dd[:hh[:mi[:ss]]])", words[0]));
+    if (words.size() == 2 && !unset(words[1])) {
+      if (words[1][0] == '+') {
+        auto rel = parseTime(words[1].substr(1));
+        if (!rel || !stamp) return error(fmt::format("invalid $TIMESTAMP expiry '{}'", words[1]));
+        expires = *stamp + *rel;
+      } else if (!(expires = parseStamp(words[1]))) {
+        return error(fmt::format("invalid $TIMESTAMP expiry '{}'", words[1]));
+      }
+    }
+    if (stamp && (!d_feed.timestamp || *stamp > *d_feed.timestamp)) d_feed.timestamp = stamp;
+    if (expires && (!d_feed.expires || *expires < *d_feed.expires)) d_feed.expires = expires;
+    return;
+  }
+  if (iequals(kw, "DATASET"))
+    return error("$DATASET belongs in combined data files (not supported yet by dnsxl)");
   error(fmt::format("unrecognized special entry ${}", kw));
 }
 
@@ -353,7 +399,7 @@ void Parser::entry(std::string_view s) {
   }
   const Format f = d_opt.format;
   // The key ends at a blank; an IPv4 key also at ':' (10.0.0.1:127.0.0.2:text), as in rbldnsd.
-  bool maybeIp6 = f == Format::Ip6trie;
+  bool maybeIp6 = f == Format::Ip6trie || f == Format::Ip6tset;
   if (f == Format::List) {
     size_t blank = 0;
     while (blank < s.size() && !isBlank(s[blank]))
@@ -372,9 +418,10 @@ void Parser::entry(std::string_view s) {
   auto rest = trim(s.substr(end));
   if (key.empty()) return error("missing key");
   Value value;
-  if (!exclude && !parseValue(rest, value, false)) return;
+  const bool tset = f == Format::Ip4tset || f == Format::Ip6tset;
+  if (!exclude && !tset && !parseValue(rest, value, false)) return;
   if (value.txt && value.txt->size() > 0xffff) return error("TXT text too long");
-  uint32_t vi = exclude ? kExclusion : d_feed.internValue(value);
+  uint32_t vi = exclude || tset ? kExclusion : d_feed.internValue(value);
   Origin at{d_file, d_lineNo};
 
   auto addDomain = [&](std::string_view k) {
@@ -396,8 +443,25 @@ void Parser::entry(std::string_view s) {
   switch (f) {
   case Format::Ip4set:
   case Format::Ip4trie:
-    if (auto r = ip4Key(key, f == Format::Ip4set, true))
+    if (auto r = ip4Key(key, f == Format::Ip4set, true); r && withinMaxRange(key, *r))
       d_feed.ip4.push_back({r->lo, r->hi, vi, at});
+    return;
+  case Format::Ip4tset: // full addresses only; every entry answers the dataset's shared value
+    if (auto a = exclude ? std::nullopt : parseIp4(key))
+      d_feed.ip4.push_back({*a, *a, kSharedValue, at});
+    else
+      error(fmt::format("invalid address '{}{}' (ip4tset takes full IPv4 addresses only)",
+                        exclude ? "!" : "", key));
+    return;
+  case Format::Ip6tset: // /64 prefixes (4 groups), exclusions of single addresses
+    if (auto r = ip6Key(key, true)) {
+      auto size = r->second - r->first;
+      if (exclude ? size != 0 : size != ~(~U128{0} << 64))
+        return error(fmt::format("ip6tset takes {} only: '{}{}'",
+                                 exclude ? "single-address exclusions" : "/64 prefixes (4 groups)",
+                                 exclude ? "!" : "", key));
+      d_feed.ip6.push_back({r->first, r->second, exclude ? kExclusion : kSharedValue, at});
+    }
     return;
   case Format::Ip6trie:
     if (auto r = ip6Key(key, true)) d_feed.ip6.push_back({r->first, r->second, vi, at});
@@ -416,7 +480,8 @@ void Parser::entry(std::string_view s) {
       return;
     }
     if (key.find_first_not_of("0123456789./-") == std::string_view::npos) {
-      if (auto r = ip4Key(key, true, false)) d_feed.ip4.push_back({r->lo, r->hi, vi, at});
+      if (auto r = ip4Key(key, true, false); r && withinMaxRange(key, *r))
+        d_feed.ip4.push_back({r->lo, r->hi, vi, at});
       return;
     }
     return addDomain(key);
@@ -433,7 +498,10 @@ void Parser::line(std::string_view raw, uint32_t lineNo) {
   if (s[0] == '#' || s[0] == ';') return;
   if (s[0] == ':' && !(s.size() > 1 && s[1] == ':' && d_opt.format != Format::Dnset)) {
     Value v;
-    if (parseValue(s, v, true)) d_default = v;
+    if (parseValue(s, v, true)) {
+      d_default = v;
+      if (!d_feed.sharedValue) d_feed.sharedValue = v;
+    }
     return;
   }
   entry(s);
@@ -454,6 +522,8 @@ std::string Feed::where(const Origin& at) const {
 
 std::optional<Format> parseFormat(std::string_view name) {
   if (name == "ip4set") return Format::Ip4set;
+  if (name == "ip4tset") return Format::Ip4tset;
+  if (name == "ip6tset") return Format::Ip6tset;
   if (name == "ip4trie") return Format::Ip4trie;
   if (name == "ip6trie") return Format::Ip6trie;
   if (name == "dnset") return Format::Dnset;
@@ -465,6 +535,10 @@ std::string_view formatName(Format f) {
   switch (f) {
   case Format::Ip4set:
     return "ip4set";
+  case Format::Ip4tset:
+    return "ip4tset";
+  case Format::Ip6tset:
+    return "ip6tset";
   case Format::Ip4trie:
     return "ip4trie";
   case Format::Ip6trie:
@@ -601,6 +675,63 @@ std::optional<uint32_t> parseTime(std::string_view t) {
   auto n = parseNumber(t, 0xffffffffU);
   if (!n || *n * mult > kMaxTtl) return std::nullopt;
   return static_cast<uint32_t>(*n * mult);
+}
+
+std::optional<int64_t> parseStamp(std::string_view t) {
+  std::string digits;
+  for (char c : t) {
+    if (c >= '0' && c <= '9') digits.push_back(c);
+    else if (c != ':' && c != '-') return std::nullopt;
+  }
+  // yyyy mm dd [hh [mi [ss]]]
+  if (digits.size() < 8 || digits.size() > 14 || digits.size() % 2 != 0) return std::nullopt;
+  auto field = [&](size_t pos, size_t len) {
+    return pos + len <= digits.size() ? std::stoi(digits.substr(pos, len)) : 0;
+  };
+  int y = field(0, 4), mo = field(4, 2), d = field(6, 2), h = field(8, 2), mi = field(10, 2),
+      sec = field(12, 2);
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || sec > 59)
+    return std::nullopt;
+  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return std::nullopt;
+  // days since the epoch in the proleptic Gregorian calendar
+  int yy = mo <= 2 ? y - 1 : y;
+  int era = yy / 400;
+  int yoe = yy - era * 400;
+  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = int64_t{era} * 146097 + doe - 719468;
+  return days * 86400 + h * 3600 + mi * 60 + sec;
+}
+
+void Feed::finish(const Value& initialDefault) {
+  uint32_t shared = internValue(sharedValue.value_or(initialDefault));
+  for (auto& e : ip4)
+    if (e.value == kSharedValue) e.value = shared;
+  for (auto& e : ip6)
+    if (e.value == kSharedValue) e.value = shared;
+  applyBaseTemplate();
+}
+
+void Feed::applyBaseTemplate() {
+  if (!baseTemplate) return;
+  for (auto& v : values) {
+    if (v.txt && v.txt->starts_with('=')) {
+      v.txt->erase(0, 1);
+      continue;
+    }
+    std::string out;
+    const std::string& b = *baseTemplate;
+    for (size_t i = 0; i < b.size(); ++i) {
+      if (b[i] == '$' && i + 1 < b.size() && (b[i + 1] == '=' || b[i + 1] == '$')) {
+        out += b[i + 1] == '=' ? (v.txt ? *v.txt : "$") : "$$";
+        ++i;
+      } else {
+        out.push_back(b[i]);
+      }
+    }
+    v.txt = std::move(out);
+  }
 }
 
 std::string checkDomain(std::string& name) {

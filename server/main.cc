@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   opt.tcpIdleTimeoutMs = cfg.server.tcpIdleTimeoutMs;
   opt.tcpMaxConnections = cfg.server.tcpMaxConnections;
   opt.answer.ednsUdpMax = cfg.server.ednsUdpMax;
+  opt.answer.version = cfg.server.version;
 
   // Signals are taken by one thread with sigwait; the workers never see them.
   sigset_t sigs;

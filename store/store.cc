@@ -71,6 +71,10 @@ public:
     d_pos += 2;
     return v;
   }
+  uint64_t u64() {
+    uint64_t hi = u32();
+    return hi << 32 | u32();
+  }
   uint8_t u8() {
     need(1);
     return static_cast<uint8_t>(d_b[d_pos++]);
@@ -181,6 +185,7 @@ std::string encodeZone(const ZoneRecord& z) {
     putBe32(out, d.ttl);
     for (const auto& v : d.vars)
       putStr(out, v);
+    putBe64(out, static_cast<uint64_t>(d.expires));
   }
   return out;
 }
@@ -208,6 +213,7 @@ ZoneRecord decodeZone(std::string_view bytes) {
     ds.ttl = d.u32();
     for (auto& v : ds.vars)
       v = d.str();
+    ds.expires = static_cast<int64_t>(d.u64());
     z.datasets.push_back(std::move(ds));
   }
   return z;

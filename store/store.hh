@@ -51,6 +51,7 @@ struct DatasetRecord {
   uint8_t kinds = 0; // DataKind bits: which tables hold data of this dataset
   uint32_t ttl = 0;
   std::array<std::string, 10> vars; // rbldnsd $0..$9 substitution variables
+  int64_t expires = 0;              // Unix time after which the zone is not served; 0 = never
 };
 
 struct ZoneRecord {

@@ -153,9 +153,11 @@ CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
     compileIp4set(feed, ds);
     break;
   case feeds::Format::Ip4trie:
+  case feeds::Format::Ip4tset:
     ds.ip4 = compileRanges<uint32_t>(feed.ip4, false, ds);
     break;
   case feeds::Format::Ip6trie:
+  case feeds::Format::Ip6tset:
     ds.ip6 = compileRanges<U128>(feed.ip6, false, ds);
     break;
   case feeds::Format::List:

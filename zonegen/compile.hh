@@ -45,6 +45,7 @@ private:
 //  ip4set  — the most specific octet level (/32, /24, /16, /8) with an entry decides; all values
 //            at that level are returned; an exclusion at that level wins (rbldnsd ip4set);
 //  ip4trie, ip6trie — longest prefix; a duplicate prefix keeps its first value;
+//  ip4tset, ip6tset — membership (an ip6tset /128 exclusion inside a /64);
 //  list    — the smallest range containing the address decides; equal ranges merge values;
 //  dnset   — per name an exact entry and a "below" entry; values of equal keys merge.
 CompiledDataset compile(const feeds::Feed& feed, feeds::Format format);

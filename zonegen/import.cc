@@ -62,12 +62,33 @@ void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& e
   }
 }
 
+// rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
+// is data already past its expiry: serving it would list or delist on stale information.
+void checkTimestamp(const Loaded& l, int64_t now, std::vector<std::string>& errors) {
+  auto when = [](int64_t t) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&tt));
+    return std::string(buf);
+  };
+  const auto& files = l.feed.files;
+  std::string where = files.empty() ? l.cfg->name : files.front();
+  if (l.feed.timestamp && *l.feed.timestamp > now)
+    errors.push_back(fmt::format("{}: $TIMESTAMP {} is {} s in the future", where,
+                                 when(*l.feed.timestamp), *l.feed.timestamp - now));
+  if (l.feed.expires && *l.feed.expires <= now)
+    errors.push_back(fmt::format("{}: the data expired at {} ($TIMESTAMP)", where,
+                                 when(*l.feed.expires)));
+}
+
 uint8_t kindsOf(const Loaded& l) {
   switch (l.format) {
   case feeds::Format::Ip4set:
   case feeds::Format::Ip4trie:
+  case feeds::Format::Ip4tset:
     return store::kIp4;
   case feeds::Format::Ip6trie:
+  case feeds::Format::Ip6tset:
     return store::kIp6;
   case feeds::Format::Dnset:
     return store::kDomain;
@@ -91,6 +112,7 @@ uint32_t nextSerial(uint32_t old, uint32_t now) {
 
 ImportResult runImport(const config::Config& cfg, const ImportOptions& options) {
   auto started = std::chrono::steady_clock::now();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
   ImportResult res;
   std::vector<std::vector<Loaded>> zones(cfg.zones.size());
 
@@ -114,6 +136,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
           (d.skipBadLines && !fatal ? res.warnings : res.errors).push_back(msg);
         }
       }
+      l.feed.finish(po.initialDefault);
+      checkTimestamp(l, now, res.errors);
       l.compiled = compile(l.feed, l.format);
       guard(l, z.name, res.errors);
       DatasetSummary s;
@@ -180,6 +204,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       d.ttl = l.cfg->ttl ? *l.cfg->ttl : (l.feed.ttl ? *l.feed.ttl : z.ttl);
       for (size_t i = 0; i < 10; ++i)
         if (l.feed.vars[i]) d.vars[i] = *l.feed.vars[i];
+      d.expires = l.feed.expires.value_or(0);
       rec.datasets.push_back(d);
     }
     records.push_back(std::move(rec));
@@ -197,7 +222,6 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   for (const auto& z : w.zones())
     oldSerials[z.name] = z.soa.serial;
   w.clearData();
-  const auto now = static_cast<uint32_t>(std::time(nullptr));
 
   auto writeSets = [&](const CompiledDataset& ds, const feeds::Feed& feed) {
     std::vector<uint32_t> ids(ds.sets.size(), store::kNoValue);
@@ -218,11 +242,12 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   for (size_t zi = 0; zi < records.size(); ++zi) {
     auto& rec = records[zi];
     auto it = oldSerials.find(rec.name);
-    rec.soa.serial = it == oldSerials.end() ? now : nextSerial(it->second, now);
+    const auto now32 = static_cast<uint32_t>(now);
+    rec.soa.serial = it == oldSerials.end() ? now32 : nextSerial(it->second, now32);
     res.serials.emplace_back(rec.name, rec.soa.serial);
     w.putZone(rec);
 
-    // The RFC 5782 §5 test points: 127.0.0.2, ::ffff:127.0.0.2 and `test`; and, for every other
+    // The RFC 5782 §5 test points: 127.0.0.2 (::ffff:127.0.0.2 maps to it) and `test`; for every other
     // A value the zone answers with, that address answering exactly that value (checklist T-7).
     const uint32_t testId = rec.datasets[0].id;
     auto testSet = [&](uint32_t a) {
@@ -237,7 +262,6 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     for (uint32_t a : codes)
       if ((a >> 24) == 127 && a != kLoopback1) w.putIp4(testId, {a, a, testSet(a)});
     const uint32_t two = testSet(0x7f000002);
-    w.putIp6(testId, {toIp6(kMapped | 0x7f000002), toIp6(kMapped | 0x7f000002), two});
     w.putDomain(testId, std::string("test\0", 5), {two, store::kNoValue});
 
     for (size_t di = 0; di < zones[zi].size(); ++di) {

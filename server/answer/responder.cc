@@ -130,11 +130,35 @@ bool writeTxt(Writer& w, uint32_t ttl, const char* text, size_t len) {
 
 } // namespace
 
+template <typename Finish>
+size_t Responder::chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, Finish& finish) {
+  // CH TXT version.bind / version.server (RFC 4892 §2 practice): the configured version string.
+  static constexpr uint8_t kBind[] = "\7version\4bind";
+  static constexpr uint8_t kServer[] = "\7version\6server";
+  uint8_t lname[dns::kMaxName];
+  dns::lowerName(q.qname, q.qnameLen, lname);
+  auto is = [&](const uint8_t* name, size_t len) {
+    return q.qnameLen == len && std::memcmp(lname, name, len) == 0;
+  };
+  bool versionName = is(kBind, sizeof kBind) || is(kServer, sizeof kServer);
+  if (!versionName || d_opt.version.empty() ||
+      (q.qtype != dns::kTypeTXT && q.qtype != dns::kTypeANY))
+    return finish(dns::kRefused, true);
+  const auto& v = d_opt.version;
+  size_t len = std::min<size_t>(v.size(), 255);
+  bool ok = w.pointer(dns::kHeaderSize) && w.u16(dns::kTypeTXT) && w.u16(dns::kClassCH) &&
+            w.u32(0) && w.u16(static_cast<uint16_t>(len + 1)) &&
+            w.u8(static_cast<uint8_t>(len)) && w.bytes(v.data(), len);
+  if (ok) counts[1] = 1;
+  return finish(dns::kNoError, true);
+}
+
 Responder::Responder(store::Env& env, Options options) : d_snap(env), d_opt(options) {
   d_snap.reset();
 }
 
 void Responder::begin() {
+  d_now = static_cast<int64_t>(std::time(nullptr));
   d_snap.renew();
   if (d_snap.generation() != d_generation) refreshZones();
 }
@@ -167,6 +191,9 @@ void Responder::refreshZones() {
     c.nsTtl = z.nsTtl;
     for (const auto& d : z.datasets)
       c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars});
+    c.expires = 0;
+    for (const auto& d : z.datasets)
+      if (d.expires != 0 && (c.expires == 0 || d.expires < c.expires)) c.expires = d.expires;
     d_zones.push_back(std::move(c));
   }
 }
@@ -232,6 +259,7 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   default:
     break;
   }
+  if (q.qclass == dns::kClassCH) return chaos(q, w, counts, finish);
   if (q.qclass != dns::kClassIN && q.qclass != dns::kClassANY) return finish(dns::kRefused, true);
 
   // Find the zone: the longest zone name that is a suffix of the query name.
@@ -253,6 +281,8 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
     if (lname[off] == 0) break;
   }
   if (!zone) return finish(dns::kRefused, true);
+  // Data past its $TIMESTAMP expiry is not served: SERVFAIL, as rbldnsd does, until new data.
+  if (zone->expires != 0 && zone->expires <= d_now) return finish(dns::kServFail, true);
   flags |= dns::kFlagAA;
   const size_t zoneOwner = dns::kHeaderSize + zoneOff;
 
@@ -348,24 +378,38 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
     }
   }
 
-  char subjectBuf[INET6_ADDRSTRLEN];
-  std::string_view ipSubject;
-  if (isV4) {
+  // IPv4 inside IPv6 names (rbldnsd §6.4): v4-mapped ::ffff:a.b.c.d and 6to4 2002:aabb:ccdd::/48
+  // are also looked up as IPv4. Unlike rbldnsd, the IPv6 data is asked too (its bug #27).
+  bool mapped4 = false;
+  if (isV6) {
+    static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(v6.data(), kMappedPrefix, 12) == 0) {
+      v4 = uint32_t{v6[12]} << 24 | uint32_t{v6[13]} << 16 | uint32_t{v6[14]} << 8 | v6[15];
+      mapped4 = true;
+    } else if (v6[0] == 0x20 && v6[1] == 0x02) {
+      v4 = uint32_t{v6[2]} << 24 | uint32_t{v6[3]} << 16 | uint32_t{v6[4]} << 8 | v6[5];
+      mapped4 = true;
+    }
+  }
+  char subject4[INET_ADDRSTRLEN], subject6[INET6_ADDRSTRLEN];
+  std::string_view ip4Subject, ip6Subject;
+  if (isV4 || mapped4) {
     in_addr a{htonl(v4)};
-    inet_ntop(AF_INET, &a, subjectBuf, sizeof subjectBuf);
-    ipSubject = subjectBuf;
-  } else if (isV6) {
-    inet_ntop(AF_INET6, v6.data(), subjectBuf, sizeof subjectBuf);
-    ipSubject = subjectBuf;
+    inet_ntop(AF_INET, &a, subject4, sizeof subject4);
+    ip4Subject = subject4;
+  }
+  if (isV6) {
+    inet_ntop(AF_INET6, v6.data(), subject6, sizeof subject6);
+    ip6Subject = subject6;
   }
 
   Found found;
   for (const auto& ds : zone->datasets) {
-    if (isV4 && (ds.kinds & store::kIp4)) {
-      if (auto iv = d_snap.ip4(ds.id, v4)) found.add(d_snap.valueSet(iv->valueSet), ipSubject, ds);
+    if ((isV4 || mapped4) && (ds.kinds & store::kIp4)) {
+      if (auto iv = d_snap.ip4(ds.id, v4)) found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds);
     }
     if (isV6 && (ds.kinds & store::kIp6)) {
-      if (auto iv = d_snap.ip6(ds.id, v6)) found.add(d_snap.valueSet(iv->valueSet), ipSubject, ds);
+      if (auto iv = d_snap.ip6(ds.id, v6)) found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds);
     }
     if (domainOk && (ds.kinds & store::kDomain)) {
       // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.

@@ -15,6 +15,8 @@ namespace dnsxl::answer {
 
 struct Options {
   uint16_t ednsUdpMax = 1232; // our cap on UDP replies (dnsflagday.net/2020)
+  // CH TXT version.bind / version.server answer; empty = REFUSED like any other CH query.
+  std::string version;
 };
 
 enum class Transport { Udp, Tcp };
@@ -52,14 +54,18 @@ public:
     std::vector<std::string> nsRdata;
     uint32_t nsTtl;
     std::vector<Dataset> datasets;
+    int64_t expires; // the earliest dataset expiry ($TIMESTAMP), 0 = never
   };
 
 private:
   void refreshZones();
+  template <typename Finish>
+  size_t chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, Finish& finish);
 
   store::Snapshot d_snap;
   Options d_opt;
   uint64_t d_generation = ~uint64_t{0};
+  int64_t d_now = 0; // Unix time, read once per batch
   std::vector<Zone> d_zones;
 };
 

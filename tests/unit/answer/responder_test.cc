@@ -3,6 +3,7 @@
 #include "server/answer/responder.hh"
 #include "tests/support/fixture.hh"
 
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
 
 using namespace dnsxl;
@@ -58,6 +59,25 @@ soa = { minimum = 600, ttl = 300 }
   files = ["dnset.txt"]
 
 [[zone]]
+name = "tset.test"
+ns = ["ns1.tset.test"]
+
+  [[zone.dataset]]
+  name = "t4"
+  format = "ip4tset"
+  files = ["t4.txt"]
+
+  [[zone.dataset]]
+  name = "t6"
+  format = "ip6tset"
+  files = ["t6.txt"]
+
+  [[zone.dataset]]
+  name = "base"
+  format = "ip4set"
+  files = ["base.txt"]
+
+[[zone]]
 name = "empty.test"
 ns = ["ns1.empty.test"]
 
@@ -104,6 +124,10 @@ struct Env {
                                "!good.wild.test\n"
                                "evil.net :127.0.1.5:evil\n"
                                "*.evil.net :127.0.1.6:subs-of-evil $\n"},
+                 {"t4.txt", "10.50.0.1\n:127.0.0.20:tset $\n10.50.0.2 :22:ignored\n"},
+                 {"t6.txt", ":127.0.0.14:v6 tset $\n2001:db8:1:2\n!2001:db8:1:2::5\n"},
+                 {"base.txt", "$= See http://bl.test/why?$= ($) for details\n"
+                              ":127.0.0.2:default-text\n10.80.0.1 r123\n10.80.0.3 =Other: $\n"},
                  {"empty.txt", ""}}) {
     fixture.importOk();
 #ifdef DNSXL_OVER_NETWORK
@@ -299,6 +323,40 @@ TEST_CASE("T-7: every return value has a test entry answering exactly that value
   requireNx(env().ask("5.1.0.127.bl.test", A));  // a value of another zone
 }
 
+// The reversed 32-nibble name of an IPv6 address.
+std::string nibbles(const char* text, const std::string& zone) {
+  std::array<uint8_t, 16> a{};
+  inet_pton(AF_INET6, text, a.data());
+  std::string s;
+  for (int i = 31; i >= 0; --i) {
+    int nib = (a[static_cast<size_t>(i / 2)] >> (i % 2 ? 0 : 4)) & 15;
+    s += "0123456789abcdef"[nib];
+    s += '.';
+  }
+  return s + zone;
+}
+
+TEST_CASE("ip4tset, ip6tset, $= and IPv4 inside IPv6 names (rbldnsd §5.2, §5.5, §4.3, §6.4)",
+          "[answer]") {
+  auto t = env().ask("1.0.50.10.tset.test", ANY);
+  CHECK(t.a == std::vector<std::string>{"127.0.0.20"});
+  CHECK(t.txt == std::vector<std::string>{"tset 10.50.0.1"});
+  CHECK(env().ask("2.0.50.10.tset.test", A).a == std::vector<std::string>{"127.0.0.20"});
+  requireNx(env().ask("3.0.50.10.tset.test", A));
+  CHECK(env().ask(nibbles("2001:db8:1:2::7", "tset.test"), TXT).txt ==
+        std::vector<std::string>{"v6 tset 2001:db8:1:2::7"});
+  requireNx(env().ask(nibbles("2001:db8:1:2::5", "tset.test"), A));
+  // v4-mapped and 6to4 names reach the IPv4 data, with the IPv4 address as `$`
+  CHECK(env().ask(nibbles("::ffff:10.50.0.1", "tset.test"), TXT).txt ==
+        std::vector<std::string>{"tset 10.50.0.1"});
+  CHECK(env().ask(nibbles("2002:a32:2::1", "tset.test"), A).a ==
+        std::vector<std::string>{"127.0.0.20"});
+  requireNx(env().ask(nibbles("::ffff:10.50.0.3", "tset.test"), A));
+  CHECK(env().ask("1.0.80.10.tset.test", TXT).txt ==
+        std::vector<std::string>{"See http://bl.test/why?r123 (10.80.0.1) for details"});
+  CHECK(env().ask("3.0.80.10.tset.test", TXT).txt == std::vector<std::string>{"Other: 10.80.0.3"});
+}
+
 TEST_CASE("Q-10 Q-11: domain lists follow rbldnsd dnset", "[answer]") {
   auto r = env().ask("example.com.dbl.test", ANY);
   CHECK(r.a == std::vector<std::string>{"127.0.1.2"});
@@ -398,7 +456,16 @@ TEST_CASE("K-6 K-10 K-11 K-15 K-16 K-17: refusals and errors", "[answer]") {
   CHECK_FALSE(out.aa);
   test::QueryOptions ch;
   ch.qclass = 3;
-  CHECK(env().ask("version.bind", TXT, ch).rcode == REFUSED);
+#ifdef DNSXL_OVER_NETWORK
+  auto version = env().ask("VERSION.bind", TXT, ch); // dnsxld's default: "dnsxl"
+  CHECK(version.rcode == NOERROR);
+  CHECK(version.txt == std::vector<std::string>{"dnsxl"});
+  CHECK(env().ask("version.server", TXT, ch).txt == std::vector<std::string>{"dnsxl"});
+  CHECK(env().ask("hostname.bind", TXT, ch).rcode == REFUSED);
+  CHECK(env().ask("version.bind", A, ch).rcode == REFUSED);
+#else
+  CHECK(env().ask("version.bind", TXT, ch).rcode == REFUSED); // no version configured
+#endif
   CHECK(env().ask("2.0.0.127.bl.test", A, ch).rcode == REFUSED);
   test::QueryOptions any;
   any.qclass = 255;

@@ -58,7 +58,8 @@ TEST_CASE("ip4set rejects bad keys with file:line", "[feeds]") {
       {"10.0.0.1 :10.0.0.1:x",
        "data.txt:1: A value 10.0.0.1 is outside 127.0.0.0/8 (RFC 5782 §2.3)"},
       {"$FOO bar", "data.txt:1: unrecognized special entry $FOO"},
-      {"$TIMESTAMP 2026:01:01", "data.txt:1: $TIMESTAMP is not supported yet by dnsxl"},
+      {"$DATASET ip4set x", "data.txt:1: $DATASET belongs in combined data files (not supported "
+                            "yet by dnsxl)"},
   };
   for (const auto& c : cases) {
     auto f = parse(c.line, Format::Ip4set);
@@ -273,4 +274,84 @@ TEST_CASE("every other error message names file:line", "[feeds]") {
     REQUIRE(f.diagnostics.size() == 1);
     CHECK(f.diagnostics[0] == "data.txt:1: " + c.message);
   }
+}
+
+TEST_CASE("ip4tset and ip6tset: membership with one shared value", "[feeds]") {
+  auto f = parse("10.50.0.1\n:127.0.0.20:tset $\n:127.0.0.21:second ignored\n"
+                 "10.50.0.2 :22:ignored per-entry value\n10.50.0\n!10.50.0.3\n",
+                 Format::Ip4tset);
+  REQUIRE(f.ip4.size() == 2);
+  REQUIRE(f.diagnostics.size() == 2);
+  CHECK(f.diagnostics[0] ==
+        "data.txt:5: invalid address '10.50.0' (ip4tset takes full IPv4 addresses only)");
+  CHECK(f.diagnostics[1] ==
+        "data.txt:6: invalid address '!10.50.0.3' (ip4tset takes full IPv4 addresses only)");
+  f.finish(Value{});
+  CHECK(f.values.at(f.ip4[0].value) == Value{0x7f000014, "tset $"}); // also the entry before it
+  CHECK(f.ip4[1].value == f.ip4[0].value);
+
+  auto g = parse(":127.0.0.14:v6 tset $\n2001:db8:1:2\n!2001:db8:1:2::5\n2001:db8::/48\n"
+                 "!2001:db8:1:2::/126\n",
+                 Format::Ip6tset);
+  REQUIRE(g.ip6.size() == 2);
+  CHECK(g.ip6[1].value == kExclusion);
+  REQUIRE(g.diagnostics.size() == 2);
+  CHECK(g.diagnostics[0] ==
+        "data.txt:4: ip6tset takes /64 prefixes (4 groups) only: '2001:db8::/48'");
+  CHECK(g.diagnostics[1] ==
+        "data.txt:5: ip6tset takes single-address exclusions only: '!2001:db8:1:2::/126'");
+}
+
+TEST_CASE("$= base template (rbldnsd §4.3)", "[feeds]") {
+  auto f = parse("$= See http://bl.test/why?$= ($) for details\n"
+                 ":127.0.0.2:default-text\n"
+                 "10.80.0.1 r123\n10.80.0.2\n10.80.0.3 =Other lists: $\n10.80.0.4 :6:\n"
+                 "10.80.0.5 :7\n",
+                 Format::Ip4set);
+  REQUIRE(f.diagnostics.empty());
+  f.finish(Value{});
+  auto txt = [&](size_t i) { return f.values.at(f.ip4.at(i).value).txt.value_or("(none)"); };
+  CHECK(txt(0) == "See http://bl.test/why?r123 ($) for details");
+  CHECK(txt(1) == "See http://bl.test/why?default-text ($) for details");
+  CHECK(txt(2) == "Other lists: $");
+  CHECK(txt(3) == "See http://bl.test/why?$ ($) for details"); // `:6:` still gets a TXT
+  CHECK(txt(4) == "See http://bl.test/why?default-text ($) for details");
+}
+
+TEST_CASE("$MAXRANGE4 refuses larger entries on the lines after it", "[feeds]") {
+  auto f = parse("10.0.0.0/16\n$MAXRANGE4 /24\n10.1.0.0/16\n10.2.0.0-10.2.1.255\n10.3.0.0/24\n"
+                 "$MAXRANGE4 16\n10.4.0.0/24\n$MAXRANGE4 /16\n10.5.0.0/28\n",
+                 Format::Ip4set);
+  CHECK(f.ip4.size() == 3);
+  REQUIRE(f.diagnostics.size() == 4);
+  CHECK(f.diagnostics[0] == "data.txt:3: '10.1.0.0/16' covers 65536 addresses, more than "
+                            "$MAXRANGE4 256");
+  CHECK(f.diagnostics[1] == "data.txt:4: '10.2.0.0-10.2.1.255' covers 512 addresses, more than "
+                            "$MAXRANGE4 256");
+  CHECK(f.diagnostics[2] == "data.txt:7: '10.4.0.0/24' covers 256 addresses, more than "
+                            "$MAXRANGE4 16");
+  CHECK(f.diagnostics[3] == "data.txt:8: $MAXRANGE4 may only be lowered (it is 16)");
+}
+
+TEST_CASE("$TIMESTAMP stamps and expiry", "[feeds]") {
+  CHECK(parseStamp("1970:01:01") == 0);
+  CHECK(parseStamp("2026-11-29") == 1795910400);
+  CHECK(parseStamp("2026:11:29:07:20:50") == 1795936850);
+  CHECK(parseStamp("20261129072050") == 1795936850);
+  CHECK(parseStamp("2099:01:01") == 4070908800); // rbldnsd refuses years past 2038
+  CHECK(parseStamp("2024:02:29"));
+  CHECK_FALSE(parseStamp("2023:02:29"));
+  CHECK_FALSE(parseStamp("2026:13:01"));
+  CHECK_FALSE(parseStamp("1969:12:31"));
+  CHECK_FALSE(parseStamp("2026:1:1"));
+  auto f = parse("$TIMESTAMP 2026:01:01 +3650d\n", Format::Ip4set);
+  REQUIRE(f.diagnostics.empty());
+  CHECK(f.timestamp == 1767225600);
+  CHECK(f.expires == 1767225600 + 3650 * 86400LL);
+  auto g = parse("$TIMESTAMP 0 2030:01:01\n$TIMESTAMP 2026:99:01\n", Format::Ip4set);
+  CHECK_FALSE(g.timestamp);
+  CHECK(g.expires == 1893456000);
+  REQUIRE(g.diagnostics.size() == 1);
+  CHECK(g.diagnostics[0] ==
+        "data.txt:2: invalid $TIMESTAMP time '2026:99:01' (yyyy:mm:dd[:hh[:mi[:ss]]])");
 }

@@ -1,7 +1,10 @@
+#include "server/answer/responder.hh"
 #include "store/store.hh"
 #include "tests/support/fixture.hh"
 
 #include <catch2/catch.hpp>
+#include <ctime>
+#include <thread>
 
 using namespace dnsxl;
 using test::Fixture;
@@ -171,4 +174,42 @@ TEST_CASE("serials follow RFC 1982", "[import]") {
   CHECK(zonegen::nextSerial(2000, 1000) == 2001);
   CHECK(zonegen::nextSerial(0xffffffffU, 5) == 5);          // wraps forward
   CHECK(zonegen::nextSerial(0xffffffffU, 0x7fffffff) == 0); // not "greater": old + 1
+}
+
+namespace {
+std::string stampIn(int64_t secondsFromNow) {
+  std::time_t t = std::time(nullptr) + secondsFromNow;
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y:%m:%d:%H:%M:%S", std::gmtime(&t));
+  return buf;
+}
+} // namespace
+
+TEST_CASE("$TIMESTAMP: future or expired data is refused; data that expires stops being served",
+          "[import]") {
+  Fixture f(kZone, {{"a.txt", "$TIMESTAMP " + stampIn(3600) + "\n10.0.0.1\n"}});
+  auto r = f.import();
+  REQUIRE_FALSE(r.ok);
+  CHECK(r.errors.at(0).find("is 3600 s in the future") != std::string::npos);
+  f.dir.write("a.txt", "$TIMESTAMP " + stampIn(-7200) + " " + stampIn(-3600) + "\n10.0.0.1\n");
+  r = f.import();
+  REQUIRE_FALSE(r.ok);
+  CHECK(r.errors.at(0).find("the data expired at") != std::string::npos);
+
+  f.dir.write("a.txt", "$TIMESTAMP " + stampIn(-10) + " +12s\n10.0.0.1\n");
+  f.importOk();
+  store::Env env(f.store(), {.readOnly = true});
+  answer::Responder responder(env, {});
+  std::vector<uint8_t> out(4096);
+  auto ask = [&] {
+    auto q = test::makeQuery("1.0.0.10.bl.test", 1);
+    out.resize(4096);
+    out.resize(responder.answerOne(q, out, answer::Transport::Udp));
+    return test::parseReply(out);
+  };
+  CHECK(ask().a == std::vector<std::string>{"127.0.0.2"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  auto expired = ask();
+  CHECK(expired.rcode == 2); // SERVFAIL, as rbldnsd does for expired data
+  CHECK_FALSE(expired.aa);
 }
