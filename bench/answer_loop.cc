@@ -1,6 +1,6 @@
 // Answers a fixed number of queries in-process, for instruction counts per query:
 //   valgrind --tool=callgrind --toggle-collect='dnsxl::answer::Responder::answer*'
-//       build-bench/bench/dnsxl_answer_loop listed4 100000
+//       build-bench/bin/dnsxl_answer_loop listed4 100000
 // then Ir / 100000 = instructions per answer. Kinds: listed4 unlisted4 listedDomain
 // unlistedDomain. Also prints the import time of the generated data.
 #include "bench/data.hh"

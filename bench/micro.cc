@@ -1,5 +1,5 @@
 // Google Benchmark micro benchmarks: query parsing, and whole answers (parse, LMDB lookup, reply
-// writing) for listed and unlisted IPv4 names and domains. Run: build-bench/bench/dnsxl_micro
+// writing) for listed and unlisted IPv4 names and domains. Run: build-bench/bin/dnsxl_micro
 #include "bench/data.hh"
 #include "server/answer/responder.hh"
 #include "store/store.hh"

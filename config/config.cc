@@ -195,7 +195,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
     for (const auto& znode : *zones) {
       const auto* zt = znode.as_table();
       if (!zt) r.fail(znode, "each [[zone]] must be a table");
-      r.onlyKeys(*zt, "[[zone]]", {"name", "ns", "soa", "ttl", "dataset"});
+      r.onlyKeys(*zt, "[[zone]]",
+                 {"name", "ns", "soa", "ttl", "ttl_min", "ttl_max", "allow_no_ns", "dataset"});
       Zone z;
       if (auto n = (*zt)["name"]; n)
         z.name = r.domain(*n.node(), "name");
@@ -210,6 +211,11 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           z.ns.push_back(r.domain(e, "ns"));
       }
       if (auto n = (*zt)["ttl"]; n) z.ttl = r.u32(*n.node(), "ttl");
+      if (auto n = (*zt)["ttl_min"]; n) z.ttlMin = r.u32(*n.node(), "ttl_min");
+      if (auto n = (*zt)["ttl_max"]; n) z.ttlMax = r.u32(*n.node(), "ttl_max");
+      if (z.ttlMax != 0 && z.ttlMin > z.ttlMax)
+        r.fail(znode, fmt::format("zone '{}': ttl_min is above ttl_max", z.name));
+      if (auto n = (*zt)["allow_no_ns"]; n) z.allowNoNs = r.boolean(*n.node(), "allow_no_ns");
       if (auto n = (*zt)["soa"]; n) {
         Soa soa;
         soa.mname = z.ns.empty() ? "" : z.ns.front();
@@ -234,9 +240,9 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
         for (const auto& dnode : *dss) {
           const auto* dt = dnode.as_table();
           if (!dt) r.fail(dnode, "each [[zone.dataset]] must be a table");
-          r.onlyKeys(
-              *dt, "[[zone.dataset]]",
-              {"name", "format", "files", "a", "txt", "ttl", "on_bad_line", "allow_host_bits"});
+          r.onlyKeys(*dt, "[[zone.dataset]]",
+                     {"name", "format", "files", "a", "txt", "ttl", "on_bad_line",
+                      "allow_host_bits", "gzip"});
           Dataset d;
           if (auto n = (*dt)["name"]; n)
             d.name = r.string(*n.node(), "name");
@@ -271,6 +277,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           }
           if (auto n = (*dt)["allow_host_bits"]; n)
             d.allowHostBits = r.boolean(*n.node(), "allow_host_bits");
+          if (auto n = (*dt)["gzip"]; n) d.gzip = r.boolean(*n.node(), "gzip");
           z.datasets.push_back(std::move(d));
         }
       }

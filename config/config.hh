@@ -49,6 +49,7 @@ struct Dataset {
   std::optional<uint32_t> ttl;
   bool skipBadLines = false;  // rbldnsd-style: warn about a bad line and go on
   bool allowHostBits = false; // 10.0.0.1/24 means 10.0.0.0/24 (rbldnsd -e)
+  bool gzip = true;           // read gzip-compressed files (rbldnsd -C turns this off)
 };
 
 struct Zone {
@@ -56,6 +57,8 @@ struct Zone {
   std::vector<std::string> ns;
   std::optional<Soa> soa;
   uint32_t ttl = 2100;
+  uint32_t ttlMin = 0, ttlMax = 0; // clamps for every TTL of the zone; 0 = none (rbldnsd -t)
+  bool allowNoNs = false;          // serve a zone without NS records (rbldnsd zones without $NS)
   std::vector<Dataset> datasets;
 };
 

@@ -74,11 +74,12 @@ struct Feed {
   std::optional<uint32_t> ttl;
   std::array<std::optional<std::string>, 10> vars;
   std::optional<std::string> baseTemplate; // rbldnsd `$=`: every TXT is built from it
-  std::optional<Value> sharedValue;         // ip4tset/ip6tset: the first default line
-  uint64_t maxRange4 = 0;                   // `$MAXRANGE4`, 0 = no limit (applies to later lines)
-  std::optional<int64_t> timestamp;         // `$TIMESTAMP stamp [expires]`, Unix times
+  std::optional<Value> sharedValue;        // ip4tset/ip6tset: the first default line
+  uint64_t maxRange4 = 0;                  // `$MAXRANGE4`, 0 = no limit (applies to later lines)
+  std::optional<int64_t> timestamp;        // `$TIMESTAMP stamp [expires]`, Unix times
   std::optional<int64_t> expires;
   std::vector<std::string> diagnostics; // "file:line: what is wrong"
+  std::vector<std::string> fileErrors;  // "file: cannot open file" and the like: always fatal
   uint64_t linesRead = 0;
 
   // Applies `$=` to every value (import does this once all files are read): the TXT becomes the
@@ -100,12 +101,13 @@ struct ParseOptions {
   Format format = Format::Ip4set;
   Value initialDefault;       // the default value at the start of every file
   bool allowHostBits = false; // accept 10.0.0.1/24 as 10.0.0.0/24 (rbldnsd -e)
+  bool gzip = true;           // read gzip-compressed files; false: they are an error (rbldnsd -C)
 };
 
 // Parses text as if read from a file named displayName.
 void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,
                Feed& feed);
-// Reads and parses a file; an unreadable file is a diagnostic.
+// Reads and parses a file (gzip-compressed or not); an unreadable file is a diagnostic.
 void parseFile(const std::string& path, const ParseOptions& options, Feed& feed);
 
 // Pieces shared with other parts (and tested on their own).

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <fmt/format.h>
 #include <fstream>
-#include <sstream>
+#include <zlib.h>
 
 namespace dnsxl::feeds {
 
@@ -99,8 +99,8 @@ private:
   bool withinMaxRange(std::string_view key, const Ip4Range& r) {
     uint64_t n = uint64_t{r.hi} - r.lo + 1;
     if (d_feed.maxRange4 == 0 || n <= d_feed.maxRange4) return true;
-    error(fmt::format("'{}' covers {} addresses, more than $MAXRANGE4 {}", key, n,
-                      d_feed.maxRange4));
+    error(
+        fmt::format("'{}' covers {} addresses, more than $MAXRANGE4 {}", key, n, d_feed.maxRange4));
     return false;
   }
 
@@ -574,20 +574,31 @@ void parseText(std::string_view text, std::string_view displayName, const ParseO
 }
 
 void parseFile(const std::string& path, const ParseOptions& options, Feed& feed) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto fail = [&](const char* what) {
     feed.files.push_back(path);
-    feed.diagnostics.push_back(fmt::format("{}: cannot open file", path));
-    return;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    feed.files.push_back(path);
-    feed.diagnostics.push_back(fmt::format("{}: read error", path));
-    return;
-  }
-  parseText(ss.str(), path, options, feed);
+    feed.fileErrors.push_back(fmt::format("{}: {}", path, what));
+  };
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe) return fail("cannot open file");
+  char magic[2] = {0, 0};
+  probe.read(magic, 2);
+  bool compressed = probe.gcount() == 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
+                    static_cast<unsigned char>(magic[1]) == 0x8b;
+  probe.close();
+  if (compressed && !options.gzip) return fail("gzip-compressed file refused (gzip = false)");
+  // zlib reads plain files as they are and decompresses gzip ones.
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (!gz) return fail("cannot open file");
+  std::string text;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(gz, buf, sizeof buf)) > 0)
+    text.append(buf, static_cast<size_t>(n));
+  int err = 0;
+  bool bad = n < 0 || (gzerror(gz, &err), err != Z_OK && err != Z_STREAM_END);
+  gzclose(gz);
+  if (bad) return fail(compressed ? "read error (corrupt gzip data?)" : "read error");
+  parseText(text, path, options, feed);
 }
 
 std::optional<uint32_t> parseAValue(std::string_view t) {
@@ -680,8 +691,10 @@ std::optional<uint32_t> parseTime(std::string_view t) {
 std::optional<int64_t> parseStamp(std::string_view t) {
   std::string digits;
   for (char c : t) {
-    if (c >= '0' && c <= '9') digits.push_back(c);
-    else if (c != ':' && c != '-') return std::nullopt;
+    if (c >= '0' && c <= '9')
+      digits.push_back(c);
+    else if (c != ':' && c != '-')
+      return std::nullopt;
   }
   // yyyy mm dd [hh [mi [ss]]]
   if (digits.size() < 8 || digits.size() > 14 || digits.size() % 2 != 0) return std::nullopt;

@@ -1,8 +1,12 @@
 // dnsxld: serves the zones of a dnsxl store over UDP and TCP. Reads the [server] section of the
 // TOML config; the zones themselves come from the store, so a new import is served without a
-// restart. SIGTERM/SIGINT stop it cleanly.
+// restart. SIGTERM/SIGINT stop it cleanly. Given rbldnsd's command line instead, it runs as a
+// drop-in rbldnsd (rbldnsd_mode.hh).
 #include "config/config.hh"
 #include "server/net/server.hh"
+#include "server/rbldnsd_cli.hh"
+#include "server/rbldnsd_mode.hh"
+#include "server/serve.hh"
 #include "store/store.hh"
 
 #include <CLI/CLI.hpp>
@@ -13,6 +17,9 @@
 
 int main(int argc, char** argv) {
   using namespace dnsxl;
+  blockSignals();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (rbldnsd::looksLikeRbldnsd(args)) return runRbldnsdMode(args, DNSXL_VERSION);
   CLI::App app{"dnsxld - authoritative DNSBL/RHSBL server for a dnsxl store"};
   std::string configPath;
   std::vector<std::string> listenOverride;
@@ -63,31 +70,11 @@ int main(int argc, char** argv) {
   opt.answer.ednsUdpMax = cfg.server.ednsUdpMax;
   opt.answer.version = cfg.server.version;
 
-  // Signals are taken by one thread with sigwait; the workers never see them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
   try {
     store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
-    net::Server server(env, opt);
-    for (const auto& b : server.bind())
-      fmt::print(stderr, "dnsxld: listening on {} (udp, tcp)\n", b);
-    std::thread signals([&] {
-      int sig = 0;
-      sigwait(&sigs, &sig);
-      fmt::print(stderr, "dnsxld: signal {}, stopping\n", sig);
-      server.stop();
-    });
-    server.run();
-    // run() returns only after stop(); the signal thread has finished or is about to.
-    signals.join();
+    return serve(env, opt, nullptr, nullptr);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dnsxld: {}\n", e.what());
     return 1;
   }
-  return 0;
 }

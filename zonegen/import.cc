@@ -77,8 +77,8 @@ void checkTimestamp(const Loaded& l, int64_t now, std::vector<std::string>& erro
     errors.push_back(fmt::format("{}: $TIMESTAMP {} is {} s in the future", where,
                                  when(*l.feed.timestamp), *l.feed.timestamp - now));
   if (l.feed.expires && *l.feed.expires <= now)
-    errors.push_back(fmt::format("{}: the data expired at {} ($TIMESTAMP)", where,
-                                 when(*l.feed.expires)));
+    errors.push_back(
+        fmt::format("{}: the data expired at {} ($TIMESTAMP)", where, when(*l.feed.expires)));
 }
 
 uint8_t kindsOf(const Loaded& l) {
@@ -127,15 +127,13 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       po.initialDefault.a = d.a;
       po.initialDefault.txt = d.txt;
       po.allowHostBits = d.allowHostBits;
-      for (const auto& file : d.files) {
-        size_t before = l.feed.diagnostics.size();
+      po.gzip = d.gzip;
+      for (const auto& file : d.files)
         feeds::parseFile(file.string(), po, l.feed);
-        for (size_t i = before; i < l.feed.diagnostics.size(); ++i) {
-          const auto& msg = l.feed.diagnostics[i];
-          bool fatal = msg.ends_with("cannot open file") || msg.ends_with("read error");
-          (d.skipBadLines && !fatal ? res.warnings : res.errors).push_back(msg);
-        }
-      }
+      for (const auto& msg : l.feed.diagnostics)
+        (d.skipBadLines ? res.warnings : res.errors).push_back(msg);
+      for (const auto& msg : l.feed.fileErrors)
+        res.errors.push_back(msg);
       l.feed.finish(po.initialDefault);
       checkTimestamp(l, now, res.errors);
       l.compiled = compile(l.feed, l.format);
@@ -160,6 +158,12 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   uint32_t nextId = 1;
   for (size_t zi = 0; zi < cfg.zones.size(); ++zi) {
     const auto& z = cfg.zones[zi];
+    // rbldnsd -t def:min:max: every TTL of the zone within [ttl_min, ttl_max]
+    auto clamp = [&z](uint32_t t) {
+      if (z.ttlMin != 0 && t < z.ttlMin) t = z.ttlMin;
+      if (z.ttlMax != 0 && t > z.ttlMax) t = z.ttlMax;
+      return t;
+    };
     store::ZoneRecord rec;
     rec.name = z.name;
     rec.ns = z.ns;
@@ -170,7 +174,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
         rec.nsTtl = l.feed.nsTtl ? l.feed.nsTtl : z.ttl;
       }
     }
-    if (rec.ns.empty())
+    if (rec.ns.empty() && !z.allowNoNs)
       res.errors.push_back(
           fmt::format("{}: zone {} has no name servers: set ns = [...] (or $NS in a "
                       "data file)",
@@ -194,14 +198,16 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     test.id = nextId++;
     test.name = "rfc5782-test-points";
     test.kinds = store::kIp4 | store::kIp6 | store::kDomain;
-    test.ttl = z.ttl;
+    test.ttl = clamp(z.ttl);
+    rec.soa.ttl = clamp(rec.soa.ttl);
+    rec.nsTtl = clamp(rec.nsTtl);
     rec.datasets.push_back(test);
     for (const auto& l : zones[zi]) {
       store::DatasetRecord d;
       d.id = nextId++;
       d.name = l.cfg->name;
       d.kinds = kindsOf(l);
-      d.ttl = l.cfg->ttl ? *l.cfg->ttl : (l.feed.ttl ? *l.feed.ttl : z.ttl);
+      d.ttl = clamp(l.cfg->ttl ? *l.cfg->ttl : (l.feed.ttl.value_or(0) ? *l.feed.ttl : z.ttl));
       for (size_t i = 0; i < 10; ++i)
         if (l.feed.vars[i]) d.vars[i] = *l.feed.vars[i];
       d.expires = l.feed.expires.value_or(0);
@@ -247,8 +253,9 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     res.serials.emplace_back(rec.name, rec.soa.serial);
     w.putZone(rec);
 
-    // The RFC 5782 §5 test points: 127.0.0.2 (::ffff:127.0.0.2 maps to it) and `test`; for every other
-    // A value the zone answers with, that address answering exactly that value (checklist T-7).
+    // The RFC 5782 §5 test points: 127.0.0.2 (::ffff:127.0.0.2 maps to it) and `test`; for every
+    // other A value the zone answers with, that address answering exactly that value (checklist
+    // T-7).
     const uint32_t testId = rec.datasets[0].id;
     auto testSet = [&](uint32_t a) {
       std::pair<uint32_t, std::optional<std::string>> tv{a, kTestTxt};

@@ -147,8 +147,8 @@ size_t Responder::chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, F
   const auto& v = d_opt.version;
   size_t len = std::min<size_t>(v.size(), 255);
   bool ok = w.pointer(dns::kHeaderSize) && w.u16(dns::kTypeTXT) && w.u16(dns::kClassCH) &&
-            w.u32(0) && w.u16(static_cast<uint16_t>(len + 1)) &&
-            w.u8(static_cast<uint8_t>(len)) && w.bytes(v.data(), len);
+            w.u32(0) && w.u16(static_cast<uint16_t>(len + 1)) && w.u8(static_cast<uint8_t>(len)) &&
+            w.bytes(v.data(), len);
   if (ok) counts[1] = 1;
   return finish(dns::kNoError, true);
 }

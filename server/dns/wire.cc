@@ -1,5 +1,7 @@
 #include "server/dns/wire.hh"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace dnsxl::dns {
@@ -102,6 +104,87 @@ ParseStatus parseQuery(std::span<const uint8_t> pkt, Query& q) {
   if (opts > 1 || badOpt) return ParseStatus::FormErr; // RFC 6891 §6.1.1, §7
   if (pos != pkt.size()) return ParseStatus::FormErr;  // trailing garbage (checklist K-11)
   return ParseStatus::Ok;
+}
+
+size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
+                          std::span<const uint8_t> query, std::span<const uint8_t> reply) {
+  Query q;
+  if (parseQuery(query, q) == ParseStatus::Drop || q.questionEnd == 0 || reply.size() < kHeaderSize)
+    return 0;
+  char name[4 * kMaxName + 1];
+  size_t n = 0;
+  for (size_t pos = 0; pos < q.qnameLen && q.qname[pos] != 0; pos += q.qname[pos] + 1U) {
+    if (n) name[n++] = '.';
+    for (size_t i = 1; i <= q.qname[pos]; ++i) {
+      uint8_t c = q.qname[pos + i];
+      if (c > 0x20 && c < 0x7f && c != '.' && c != '\\') {
+        name[n++] = static_cast<char>(c);
+      } else {
+        n += static_cast<size_t>(std::snprintf(name + n, 5, "\\%03u", c));
+      }
+    }
+  }
+  if (n == 0) name[n++] = '.';
+  name[n] = '\0';
+  const char* type = nullptr;
+  switch (q.qtype) {
+  case kTypeA:
+    type = "A";
+    break;
+  case kTypeNS:
+    type = "NS";
+    break;
+  case 5:
+    type = "CNAME";
+    break;
+  case kTypeSOA:
+    type = "SOA";
+    break;
+  case 12:
+    type = "PTR";
+    break;
+  case 15:
+    type = "MX";
+    break;
+  case kTypeTXT:
+    type = "TXT";
+    break;
+  case kTypeAAAA:
+    type = "AAAA";
+    break;
+  case 33:
+    type = "SRV";
+    break;
+  case kTypeIXFR:
+    type = "IXFR";
+    break;
+  case kTypeAXFR:
+    type = "AXFR";
+    break;
+  case kTypeANY:
+    type = "ANY";
+    break;
+  default:
+    break;
+  }
+  const char* cls = q.qclass == kClassIN    ? "IN"
+                    : q.qclass == kClassCH  ? "CH"
+                    : q.qclass == 4         ? "HS"
+                    : q.qclass == kClassANY ? "ANY"
+                                            : nullptr;
+  static constexpr const char* kRcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                            "NXDOMAIN", "NOTIMPL", "REFUSED"};
+  unsigned rcode = reply[3] & 0xfU;
+  unsigned ancount = unsigned{reply[6]} << 8 | reply[7];
+  char typeBuf[16], classBuf[16], rcodeBuf[16];
+  if (!type) std::snprintf(typeBuf, sizeof typeBuf, "type%u", q.qtype);
+  if (!cls) std::snprintf(classBuf, sizeof classBuf, "class%u", q.qclass);
+  if (rcode >= 6) std::snprintf(rcodeBuf, sizeof rcodeBuf, "rcode%u", rcode);
+  int len = std::snprintf(out, cap, "%lld %.*s %s %s %s: %s/%u/%zu\n", static_cast<long long>(now),
+                          static_cast<int>(client.size()), client.data(), name,
+                          type ? type : typeBuf, cls ? cls : classBuf,
+                          rcode < 6 ? kRcodes[rcode] : rcodeBuf, ancount, reply.size());
+  return len < 0 ? 0 : std::min(static_cast<size_t>(len), cap - 1);
 }
 
 void lowerName(const uint8_t* name, size_t len, uint8_t* out) {

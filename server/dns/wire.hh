@@ -52,6 +52,12 @@ enum class ParseStatus {
 
 ParseStatus parseQuery(std::span<const uint8_t> packet, Query& q);
 
+// rbldnsd's query log line for an answered query (its -l format):
+// "<unix-time> <client> <qname> <qtype> <qclass>: <RCODE>/<ancount>/<reply-bytes>\n".
+// Returns the length written to out (0 if the query has no readable question).
+size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
+                          std::span<const uint8_t> query, std::span<const uint8_t> reply);
+
 // Lower-cases an uncompressed wire name into out (which holds kMaxName bytes).
 void lowerName(const uint8_t* name, size_t len, uint8_t* out);
 

@@ -1,5 +1,6 @@
 #include "server/net/server.hh"
 
+#include <arpa/inet.h>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -14,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <ctime>
 #include <fmt/format.h>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -43,6 +45,22 @@ void reusePort(int fd) {
   int one = 1;
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     throw std::runtime_error("setsockopt SO_REUSEPORT failed");
+}
+
+void logQuery(QueryLog& log, const asio::ip::address& client, std::span<const uint8_t> query,
+              std::span<const uint8_t> reply) {
+  char ip[INET6_ADDRSTRLEN];
+  if (client.is_v4()) {
+    auto b = client.to_v4().to_bytes();
+    inet_ntop(AF_INET, b.data(), ip, sizeof ip);
+  } else {
+    auto b = client.to_v6().to_bytes();
+    inet_ntop(AF_INET6, b.data(), ip, sizeof ip);
+  }
+  char line[1400];
+  size_t n = dns::formatQueryLogLine(line, sizeof line, static_cast<int64_t>(std::time(nullptr)),
+                                     ip, query, reply);
+  if (n) log.write(line, n);
 }
 
 struct Worker {
@@ -79,7 +97,11 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
         }
         size_t len =
             w.responder.answer({in->data(), n}, {out->data(), out->size()}, answer::Transport::Udp);
-        if (len) sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
+        if (len) {
+          sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
+          if (w.options.queryLog)
+            logQuery(*w.options.queryLog, from.address(), {in->data(), n}, {out->data(), len});
+        }
       }
     } catch (const std::exception& e) {
       reportStoreError(e);
@@ -130,6 +152,12 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
       reportStoreError(e);
     }
     if (rlen == 0) continue;
+    if (w.options.queryLog) {
+      boost::system::error_code pe;
+      auto peer = s->sock.remote_endpoint(pe);
+      if (!pe)
+        logQuery(*w.options.queryLog, peer.address(), {in.data(), len}, {out.data() + 2, rlen});
+    }
     out[0] = static_cast<uint8_t>(rlen >> 8);
     out[1] = static_cast<uint8_t>(rlen);
     auto [ec3, n3] =
@@ -161,6 +189,33 @@ awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acc) {
 }
 
 } // namespace
+
+QueryLog::QueryLog(std::string path, bool unbuffered)
+    : d_path(std::move(path)), d_unbuffered(unbuffered) {}
+
+QueryLog::~QueryLog() {
+  if (d_file && d_file != stdout) std::fclose(d_file);
+}
+
+bool QueryLog::open() {
+  std::lock_guard lock(d_mutex);
+  if (d_path == "-") {
+    d_file = stdout;
+    return true;
+  }
+  std::FILE* f = std::fopen(d_path.c_str(), "a");
+  if (!f) return false;
+  if (d_file && d_file != stdout) std::fclose(d_file);
+  d_file = f;
+  return true;
+}
+
+void QueryLog::write(const char* line, size_t len) {
+  std::lock_guard lock(d_mutex);
+  if (!d_file) return;
+  std::fwrite(line, 1, len, d_file);
+  if (d_unbuffered) std::fflush(d_file);
+}
 
 struct Server::Impl {
   Impl(store::Env& e, Options o) : env(e), options(std::move(o)) {}

@@ -6,7 +6,9 @@
 
 #include "server/answer/responder.hh"
 
+#include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,12 +19,31 @@ struct ListenAddress {
   uint16_t port = 53;  // 0 = any free port (the same one for UDP and TCP)
 };
 
+// rbldnsd's query log (-l): one line per answered query, shared by the workers. Logging is off
+// the hot path unless asked for; reopen() follows log rotation (SIGHUP).
+class QueryLog {
+public:
+  QueryLog(std::string path, bool unbuffered);
+  ~QueryLog();
+  bool open(); // false (and errno) when the file cannot be opened for appending
+  bool reopen() { return open(); }
+  void write(const char* line, size_t len);
+  const std::string& path() const { return d_path; }
+
+private:
+  std::mutex d_mutex;
+  std::FILE* d_file = nullptr;
+  std::string d_path;
+  bool d_unbuffered;
+};
+
 struct Options {
   std::vector<ListenAddress> listen;
   unsigned workers = 1;
   uint32_t tcpIdleTimeoutMs = 10000;
   unsigned tcpMaxConnections = 150; // in all; split evenly between workers
   answer::Options answer;
+  std::shared_ptr<QueryLog> queryLog; // optional
 };
 
 class Server {

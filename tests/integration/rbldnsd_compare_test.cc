@@ -111,7 +111,7 @@ std::string randomValue(Rng& rng, int i) {
 }
 
 struct Generated {
-  std::string ip4set, ip4trie, dnset, ip6trie;
+  std::string ip4set, ip4trie, dnset, ip6trie, ip4tset, ip6tset;
   std::vector<Question> questions;
 };
 
@@ -242,6 +242,32 @@ Generated generate(unsigned seed) {
     b[15] ^= 1;
     g.questions.push_back({nibbles(b) + "g6.test", 16});
   }
+  // ip4tset: addresses in 10.50/16 sharing the first default line; values after them ignored.
+  g.ip4tset = ":127.0.0.20:tset $\n:127.0.0.21:ignored\n";
+  for (int i = 0; i < 300; ++i) {
+    uint32_t a = 0x0a320000 | (rng() & 0x3ff);
+    g.ip4tset += ip4(a) + (i % 7 == 0 ? " :22:per-entry value, ignored" : "") + "\n";
+    ask4("gtset.test", a);
+    ask4("gtset.test", a + 1);
+  }
+  // ip6tset: /64s in 2001:db8:5::/48 with single-address exclusions.
+  g.ip6tset = ":127.0.0.14:v6 tset $\n";
+  for (int i = 0; i < 100; ++i) {
+    std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8,
+                              0x00, 0x05, 0,    static_cast<uint8_t>(rng() % 64)};
+    char text[64];
+    inet_ntop(AF_INET6, a.data(), text, sizeof text);
+    std::string prefix = fmt::format("2001:db8:5:{:x}", a[7]);
+    g.ip6tset += prefix + "\n";
+    a[15] = static_cast<uint8_t>(rng() % 8);
+    if (i % 3 == 0) {
+      inet_ntop(AF_INET6, a.data(), text, sizeof text);
+      g.ip6tset += std::string("!") + text + "\n";
+    }
+    g.questions.push_back({nibbles(a) + "g6tset.test", 255});
+    a[15] = static_cast<uint8_t>(rng() % 8);
+    g.questions.push_back({nibbles(a) + "g6tset.test", 1});
+  }
   return g;
 }
 
@@ -276,94 +302,44 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
 
 } // namespace
 
-TEST_CASE("dnsxld answers like rbldnsd on the same data files", "[rbldnsd]") {
+TEST_CASE("dnsxld answers like rbldnsd given the same command line and files", "[rbldnsd]") {
   if (::access(kRbldnsd, X_OK) != 0) FAIL("rbldnsd is not installed (apt-get install rbldnsd)");
   auto g = generate(20261129);
   const std::filesystem::path probe =
       std::filesystem::path(DNSXL_SOURCE_DIR) / "tests/data/rbldnsd-probe";
-  test::Fixture f(R"(
-[[zone]]
-name = "bl.test"
-  [[zone.dataset]]
-  name = "set"
-  format = "ip4set"
-  files = ["ip4set.txt", "ip4set2.txt"]
-  on_bad_line = "skip"
-
-[[zone]]
-name = "trie.bl.test"
-ns = ["ns1.bl.test"]
-  [[zone.dataset]]
-  name = "trie"
-  format = "ip4trie"
-  files = ["ip4trie.txt"]
-  on_bad_line = "skip"
-
-[[zone]]
-name = "dbl.test"
-  [[zone.dataset]]
-  name = "dom"
-  format = "dnset"
-  files = ["dnset.txt"]
-
-[[zone]]
-name = "gen.test"
-ns = ["ns1.gen.test"]
-  [[zone.dataset]]
-  name = "gen"
-  format = "ip4set"
-  files = ["gen4set.txt"]
-
-[[zone]]
-name = "gtrie.test"
-ns = ["ns1.gen.test"]
-  [[zone.dataset]]
-  name = "gen"
-  format = "ip4trie"
-  files = ["gen4trie.txt"]
-
-[[zone]]
-name = "gdom.test"
-ns = ["ns1.gen.test"]
-  [[zone.dataset]]
-  name = "gen"
-  format = "dnset"
-  files = ["gendom.txt"]
-
-[[zone]]
-name = "g6.test"
-ns = ["ns1.gen.test"]
-  [[zone.dataset]]
-  name = "gen"
-  format = "ip6trie"
-  files = ["gen6.txt"]
-)",
-                  {{"gen4set.txt", g.ip4set},
-                   {"gen4trie.txt", g.ip4trie},
-                   {"gendom.txt", g.dnset},
-                   {"gen6.txt", g.ip6trie}});
+  test::TempDir dir;
   for (auto name : {"ip4set.txt", "ip4set2.txt", "ip4trie.txt", "dnset.txt"})
-    std::filesystem::copy_file(probe / name, f.dir / name);
-  auto imported = f.import();
-  for (const auto& e : imported.errors)
-    INFO(e);
-  REQUIRE(imported.ok);
-
+    std::filesystem::copy_file(probe / name, dir / name);
+  dir.write("gen4set.txt", g.ip4set);
+  dir.write("gen4trie.txt", g.ip4trie);
+  dir.write("gendom.txt", g.dnset);
+  dir.write("gen6.txt", g.ip6trie);
+  dir.write("gen4tset.txt", g.ip4tset);
+  dir.write("gen6tset.txt", g.ip6tset);
   // rbldnsd drops privileges to nobody: let it read the files.
   std::filesystem::permissions(
-      f.dir.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                        std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                        std::filesystem::perms::others_exec);
-  for (const auto& e : std::filesystem::directory_iterator(f.dir.path()))
+      dir.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                      std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                      std::filesystem::perms::others_exec);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
     if (e.is_regular_file())
       std::filesystem::permissions(e.path(), std::filesystem::perms::others_read,
                                    std::filesystem::perm_options::add);
-  Rbldnsd ref(f.dir.path(), {"bl.test:ip4set:ip4set.txt,ip4set2.txt",
-                             "trie.bl.test:ip4trie:ip4trie.txt", "dbl.test:dnset:dnset.txt",
-                             "gen.test:ip4set:gen4set.txt", "gtrie.test:ip4trie:gen4trie.txt",
-                             "gdom.test:dnset:gendom.txt", "g6.test:ip6trie:gen6.txt"});
+
+  const std::vector<std::string> zones = {"bl.test:ip4set:ip4set.txt,ip4set2.txt",
+                                          "trie.bl.test:ip4trie:ip4trie.txt",
+                                          "dbl.test:dnset:dnset.txt",
+                                          "gen.test:ip4set:gen4set.txt",
+                                          "gtrie.test:ip4trie:gen4trie.txt",
+                                          "gdom.test:dnset:gendom.txt",
+                                          "g6.test:ip6trie:gen6.txt",
+                                          "gtset.test:ip4tset:gen4tset.txt",
+                                          "g6tset.test:ip6tset:gen6tset.txt"};
+  Rbldnsd ref(dir.path(), zones);
   REQUIRE(test::udpQuery(ref.port(), "1.0.0.10.bl.test", 1).parsed);
-  test::Daemon ours(f.configPath);
+  std::vector<std::string> args = {"-n", "-b", "127.0.0.1/0", "-w", dir.path().string()};
+  args.insert(args.end(), zones.begin(), zones.end());
+  test::Daemon ours(args, 1);
 
   auto questions = probeQuestions();
   questions.insert(questions.end(), g.questions.begin(), g.questions.end());

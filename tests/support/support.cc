@@ -123,8 +123,6 @@ std::string dnsxldBinary() {
 
 Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> extraArgs,
                std::vector<std::string> listen) {
-  int errPipe[2];
-  if (::pipe(errPipe) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> argv = {dnsxldBinary(), "--config", config.string()};
   for (const auto& l : listen) {
     argv.push_back("--listen");
@@ -135,12 +133,24 @@ Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> ext
     hasWorkers = hasWorkers || a == "--workers";
   if (!hasWorkers) argv.insert(argv.end(), {"--workers", "1"});
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
+  start(argv, listen.size());
+}
+
+Daemon::Daemon(const std::vector<std::string>& rbldnsdArgs, size_t addresses) {
+  std::vector<std::string> argv = {dnsxldBinary()};
+  argv.insert(argv.end(), rbldnsdArgs.begin(), rbldnsdArgs.end());
+  start(argv, addresses);
+}
+
+void Daemon::start(const std::vector<std::string>& argv, size_t addresses) {
+  int errPipe[2];
+  if (::pipe(errPipe) != 0) throw std::runtime_error("pipe failed");
   d_pid = spawn(argv, nullptr, errPipe);
   ::close(errPipe[1]);
   d_errFd = errPipe[0];
   auto deadline = Clock::now() + std::chrono::seconds(10);
   static const std::regex kListening(R"(listening on (\[[^\]]+\]|[0-9.]+):([0-9]+))");
-  while (d_ports.size() < listen.size()) {
+  while (d_ports.size() < addresses) {
     pollfd p{d_errFd, POLLIN, 0};
     if (::poll(&p, 1, remainingMs(deadline)) <= 0) break;
     char buf[4096];
@@ -151,7 +161,7 @@ Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> ext
     for (std::sregex_iterator it(d_err.begin(), d_err.end(), kListening), end; it != end; ++it)
       d_ports.push_back(static_cast<uint16_t>(std::stoi((*it)[2].str())));
   }
-  if (d_ports.size() < listen.size()) {
+  if (d_ports.size() < addresses) {
     stop();
     throw std::runtime_error("dnsxld did not start: " + d_err);
   }
@@ -182,6 +192,19 @@ int Daemon::stop() {
 
 Daemon::~Daemon() {
   stop();
+}
+
+std::string Daemon::readStderr(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (d_errFd >= 0) {
+    pollfd p{d_errFd, POLLIN, 0};
+    if (::poll(&p, 1, remainingMs(deadline)) <= 0) break;
+    char buf[4096];
+    ssize_t n = ::read(d_errFd, buf, sizeof buf);
+    if (n <= 0) break;
+    d_err.append(buf, static_cast<size_t>(n));
+  }
+  return d_err;
 }
 
 std::vector<uint8_t> makeQuery(const std::string& name, uint16_t type, const QueryOptions& o) {

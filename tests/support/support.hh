@@ -41,6 +41,8 @@ class Daemon {
 public:
   explicit Daemon(const std::filesystem::path& config, std::vector<std::string> extraArgs = {},
                   std::vector<std::string> listen = {"127.0.0.1:0"});
+  // dnsxld with rbldnsd's command line; waits for `addresses` listening lines.
+  Daemon(const std::vector<std::string>& rbldnsdArgs, size_t addresses);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -49,8 +51,12 @@ public:
   // Sends SIGTERM and returns the exit status (0 for a clean stop).
   int stop();
   std::string stderrText() const { return d_err; }
+  // Reads what dnsxld wrote to stderr so far (waits up to timeout for more).
+  std::string readStderr(std::chrono::milliseconds timeout);
+  int pid() const { return d_pid; }
 
 private:
+  void start(const std::vector<std::string>& argv, size_t addresses);
   int d_pid = -1;
   int d_errFd = -1;
   std::vector<uint16_t> d_ports;

@@ -224,8 +224,9 @@ TEST_CASE("unreadable files and binary lines are diagnostics", "[feeds]") {
   Feed f;
   ParseOptions o;
   parseFile("/nonexistent/dnsxl/feed.txt", o, f);
-  REQUIRE(f.diagnostics.size() == 1);
-  CHECK(f.diagnostics[0] == "/nonexistent/dnsxl/feed.txt: cannot open file");
+  REQUIRE(f.fileErrors.size() == 1);
+  CHECK(f.fileErrors[0] == "/nonexistent/dnsxl/feed.txt: cannot open file");
+  CHECK(f.diagnostics.empty());
   auto b = parse(std::string("10.0.0.1\n10.0.0.2\0x\n", 20), Format::Ip4set);
   REQUIRE(b.diagnostics.size() == 1);
   CHECK(b.diagnostics[0] == "data.txt:2: NUL byte in line (binary file?)");

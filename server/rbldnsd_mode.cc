@@ -1,0 +1,332 @@
+#include "server/rbldnsd_mode.hh"
+
+#include "server/rbldnsd_cli.hh"
+#include "server/serve.hh"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <grp.h>
+#include <map>
+#include <mutex>
+#include <netdb.h>
+#include <pwd.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace dnsxl {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string dnsxlProgram() {
+  if (const char* env = std::getenv("DNSXL_BIN")) return env;
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("dnsxl") : (self.parent_path() / "dnsxl").string();
+}
+
+// Runs `dnsxl import --config FILE --quiet`; its errors (file:line: reason) go to our stderr.
+bool runImport(const fs::path& config) {
+  std::string prog = dnsxlProgram();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cfg = config.string();
+    const char* argv[] = {prog.c_str(), "import", "--config", cfg.c_str(), "--quiet", nullptr};
+    ::execvp(argv[0], const_cast<char* const*>(argv));
+    fmt::print(stderr, "dnsxld: cannot run {}: {}\n", prog, std::strerror(errno));
+    ::_exit(127);
+  }
+  if (pid < 0) return false;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// A fingerprint of the content of every data file (FNV-1a), so that an edit is seen even when
+// it keeps the size and the modification time (rbldnsd only compares those).
+uint64_t fingerprint(const std::vector<fs::path>& files) {
+  uint64_t h = 1469598103934665603ULL;
+  std::vector<char> buf(1 << 16);
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) h = (h ^ 0xff) * 1099511628211ULL; // a missing file counts as a change too
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      for (std::streamsize i = 0; i < in.gcount(); ++i)
+        h = (h ^ static_cast<unsigned char>(buf[static_cast<size_t>(i)])) * 1099511628211ULL;
+    }
+    for (char c : f.string())
+      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  return h;
+}
+
+std::vector<fs::path> dataFiles(const rbldnsd::CommandLine& cl) {
+  std::vector<fs::path> out;
+  auto dir = rbldnsd::dataDir(cl);
+  for (const auto& z : cl.zones)
+    for (const auto& d : z.datasets)
+      for (const auto& f : d.files) {
+        fs::path p(f);
+        if (!cl.root.empty() && p.is_absolute()) p = fs::path(cl.root) / p.relative_path();
+        out.push_back(p.is_relative() ? dir / p : p);
+      }
+  return out;
+}
+
+// -b host[/port]: numeric addresses (inet_aton forms like 127.2 included) or a name.
+std::vector<net::ListenAddress> resolve(const rbldnsd::Bind& b, std::string& error) {
+  std::vector<net::ListenAddress> out;
+  in_addr a4{};
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, b.address.c_str(), &a6) == 1 ||
+      inet_pton(AF_INET, b.address.c_str(), &a4) == 1) {
+    out.push_back({b.address, b.port});
+  } else if (inet_aton(b.address.c_str(), &a4) != 0) {
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a4, text, sizeof text);
+    out.push_back({text, b.port});
+  } else {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* res = nullptr;
+    if (int rc = getaddrinfo(b.address.c_str(), nullptr, &hints, &res); rc != 0) {
+      error = fmt::format("-b {}: {}", b.address, gai_strerror(rc));
+      return out;
+    }
+    for (auto* ai = res; ai; ai = ai->ai_next) {
+      char text[INET6_ADDRSTRLEN];
+      const void* addr =
+          ai->ai_family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
+              : &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr;
+      inet_ntop(ai->ai_family, addr, text, sizeof text);
+      bool dup = false;
+      for (const auto& o : out)
+        dup = dup || o.address == text;
+      if (!dup) out.push_back({text, b.port});
+    }
+    freeaddrinfo(res);
+  }
+  return out;
+}
+
+bool dropPrivileges(const std::string& spec, const fs::path& stateDir, std::string& error) {
+  std::string user = spec, groupName;
+  if (auto colon = spec.find(':'); colon != std::string::npos) {
+    user = spec.substr(0, colon);
+    groupName = spec.substr(colon + 1);
+  }
+  uid_t uid;
+  gid_t gid;
+  if (const passwd* pw = ::getpwnam(user.c_str())) {
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  } else if (!user.empty() && user.find_first_not_of("0123456789") == std::string::npos) {
+    uid = static_cast<uid_t>(std::stoul(user));
+    gid = static_cast<gid_t>(uid);
+  } else {
+    error = "-u " + spec + ": no such user";
+    return false;
+  }
+  if (!groupName.empty()) {
+    if (const ::group* gr = ::getgrnam(groupName.c_str()))
+      gid = gr->gr_gid;
+    else if (groupName.find_first_not_of("0123456789") == std::string::npos)
+      gid = static_cast<gid_t>(std::stoul(groupName));
+    else {
+      error = "-u " + spec + ": no such group";
+      return false;
+    }
+  }
+  // The re-imports run as that user: the private store must be theirs.
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(stateDir, ec);
+       !ec && it != fs::recursive_directory_iterator(); ++it)
+    if (::chown(it->path().c_str(), uid, gid) != 0) break;
+  if (::chown(stateDir.c_str(), uid, gid) != 0 || ::setgroups(0, nullptr) != 0 ||
+      ::setgid(gid) != 0 || ::setuid(uid) != 0) {
+    error = fmt::format("-u {}: cannot switch user: {}", spec, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+class Watcher {
+public:
+  Watcher(std::vector<fs::path> files, fs::path config, uint32_t interval)
+      : d_files(std::move(files)), d_config(std::move(config)), d_interval(interval),
+        d_last(fingerprint(d_files)) {}
+
+  void start() {
+    d_thread = std::thread([this] { loop(); });
+  }
+  void poke() {
+    std::lock_guard lock(d_mutex);
+    d_poked = true;
+    d_cv.notify_one();
+  }
+  void stop() {
+    {
+      std::lock_guard lock(d_mutex);
+      d_stopped = true;
+      d_cv.notify_one();
+    }
+    if (d_thread.joinable()) d_thread.join();
+  }
+
+private:
+  void loop() {
+    std::unique_lock lock(d_mutex);
+    for (;;) {
+      if (d_interval == 0)
+        d_cv.wait(lock, [&] { return d_stopped || d_poked; });
+      else
+        d_cv.wait_for(lock, std::chrono::seconds(d_interval), [&] { return d_stopped || d_poked; });
+      if (d_stopped) return;
+      d_poked = false;
+      lock.unlock();
+      check();
+      lock.lock();
+    }
+  }
+
+  void check() {
+    uint64_t now = fingerprint(d_files);
+    if (now == d_last) return;
+    auto started = std::chrono::steady_clock::now();
+    if (runImport(d_config)) {
+      d_last = now;
+      fmt::print(stderr, "dnsxld: data changed; re-imported in {:.2f} s\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    } else {
+      // Keep d_last: the next check tries again (the files may be half-written).
+      fmt::print(stderr, "dnsxld: re-import refused (see above); still serving the last good "
+                         "data\n");
+    }
+  }
+
+  std::vector<fs::path> d_files;
+  fs::path d_config;
+  uint32_t d_interval;
+  uint64_t d_last;
+  std::mutex d_mutex;
+  std::condition_variable d_cv;
+  bool d_poked = false, d_stopped = false;
+  std::thread d_thread;
+};
+
+} // namespace
+
+int runRbldnsdMode(const std::vector<std::string>& args, const std::string& version) {
+  auto parsed = rbldnsd::parse(args);
+  if (auto* err = std::get_if<std::string>(&parsed)) {
+    if (*err == "usage") {
+      fmt::print("usage: dnsxld [options] zone:type:file[,file...] ... (rbldnsd's command line)\n"
+                 "dataset types: ip4set ip4tset ip4trie ip6trie ip6tset dnset\n"
+                 "or: dnsxld --config FILE (see dnsxld --help)\n");
+      return 0;
+    }
+    fmt::print(stderr, "dnsxld: {}\n", *err);
+    return 2;
+  }
+  auto cl = std::get<rbldnsd::CommandLine>(parsed);
+  for (const auto& n : cl.notes)
+    fmt::print(stderr, "dnsxld: note: {}\n", n);
+
+  net::Options opt;
+  for (const auto& b : cl.binds) {
+    std::string error;
+    auto addrs = resolve(b, error);
+    if (!error.empty()) {
+      fmt::print(stderr, "dnsxld: {}\n", error);
+      return 1;
+    }
+    for (auto& a : addrs) {
+      bool dup = false;
+      for (const auto& o : opt.listen)
+        dup = dup || (o.address == a.address && o.port == a.port);
+      if (!dup) opt.listen.push_back(a); // binding the same address twice is ignored, as in rbldnsd
+    }
+  }
+  opt.workers = 0;
+  opt.answer.version = cl.verbose == 0 ? "dnsxl " + version : cl.verbose == 1 ? "dnsxl" : "";
+
+  // A private state directory: the generated config and the store.
+  std::string tmpl =
+      (fs::path(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") / "dnsxld-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) {
+    fmt::print(stderr, "dnsxld: cannot create a state directory in {}: {}\n", tmpl,
+               std::strerror(errno));
+    return 1;
+  }
+  const fs::path state = tmpl;
+  struct Cleanup {
+    fs::path dir;
+    std::string pidfile;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      if (!pidfile.empty()) fs::remove(pidfile, ec);
+    }
+  } cleanup{state, {}};
+  const fs::path config = state / "dnsxl.toml";
+  std::ofstream(config) << rbldnsd::toToml(cl, state / "store", opt.answer.version);
+
+  auto started = std::chrono::steady_clock::now();
+  if (!runImport(config)) {
+    fmt::print(stderr, "dnsxld: the data could not be loaded (see above)\n");
+    return 1;
+  }
+  size_t datasets = 0;
+  for (const auto& z : cl.zones)
+    datasets += z.datasets.size();
+  fmt::print(stderr, "dnsxld: {} zones, {} datasets loaded in {:.2f} s\n", cl.zones.size(),
+             datasets,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+
+  if (!cl.logfile.empty()) {
+    opt.queryLog = std::make_shared<net::QueryLog>(cl.logfile, cl.logUnbuffered);
+    if (!opt.queryLog->open()) {
+      fmt::print(stderr, "dnsxld: -l {}: {}\n", cl.logfile, std::strerror(errno));
+      return 1;
+    }
+  }
+  Watcher watcher(dataFiles(cl), config, cl.checkInterval);
+  int status = 1;
+  try {
+    store::Env env(state / "store", {.readOnly = true});
+    std::string failure;
+    status = serve(
+        env, opt,
+        [&] {
+          if (!cl.pidfile.empty()) {
+            std::ofstream(cl.pidfile) << ::getpid() << "\n";
+            cleanup.pidfile = cl.pidfile;
+          }
+          if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure)) {
+            fmt::print(stderr, "dnsxld: {}\n", failure);
+            std::exit(1);
+          }
+          watcher.start();
+        },
+        [&] {
+          if (opt.queryLog) opt.queryLog->reopen();
+          watcher.poke();
+        });
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dnsxld: {}\n", e.what());
+  }
+  watcher.stop();
+  return status;
+}
+
+} // namespace dnsxl

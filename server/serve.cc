@@ -1,0 +1,51 @@
+#include "server/serve.hh"
+
+#include <csignal>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <thread>
+
+namespace dnsxl {
+
+namespace {
+sigset_t handledSignals() {
+  sigset_t s;
+  sigemptyset(&s);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1})
+    sigaddset(&s, sig);
+  return s;
+}
+} // namespace
+
+void blockSignals() {
+  sigset_t s = handledSignals();
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int serve(store::Env& env, const net::Options& options, const std::function<void()>& ready,
+          const std::function<void()>& onHangup) {
+  net::Server server(env, options);
+  for (const auto& b : server.bind())
+    fmt::print(stderr, "dnsxld: listening on {} (udp, tcp)\n", b);
+  if (ready) ready();
+  std::thread signals([&] {
+    sigset_t s = handledSignals();
+    for (;;) {
+      int sig = 0;
+      sigwait(&s, &sig);
+      if (sig == SIGHUP || sig == SIGUSR1) {
+        if (onHangup) onHangup();
+        continue;
+      }
+      fmt::print(stderr, "dnsxld: signal {}, stopping\n", sig);
+      server.stop();
+      return;
+    }
+  });
+  server.run();
+  signals.join();
+  return 0;
+}
+
+} // namespace dnsxl

@@ -1,0 +1,96 @@
+// dnsxld with rbldnsd's command line: serves a directory of rbldnsd files, re-imports on a
+// content change (even one that keeps size and mtime), keeps the last good data when a
+// re-import fails, writes rbldnsd's query log and a pid file.
+#include "tests/support/fixture.hh"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <fstream>
+#include <regex>
+#include <sys/stat.h>
+#include <thread>
+
+using namespace dnsxl;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Polls until the answer's rcode is the wanted one (or times out).
+int waitForRcode(uint16_t port, const std::string& name, int want, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int last = -1;
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = test::udpQuery(port, name, 1).rcode;
+    if (last == want) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  return last;
+}
+
+} // namespace
+
+TEST_CASE("dnsxld -b ADDR/PORT -w DIR zone:type:files serves rbldnsd files", "[rbldnsd]") {
+  test::TempDir dir;
+  dir.write("a.txt", "$SOA 1h ns1.bl.example hostmaster.bl.example 0 1h 15m 1w 5m\n"
+                     "$NS 1h ns1.bl.example\n:127.0.0.2:Listed $\n10.0.0.0/24\n");
+  dir.write("b.txt", "10.1.0.1\n");
+  dir.write("d.txt", ":127.0.1.2:Domain $\nexample.com\n");
+  auto log = dir / "query.log";
+  auto pidfile = dir / "dnsxld.pid";
+  test::Daemon d({"-n", "-c", "1", "-b", "127.0.0.1/0", "-w", dir.path().string(), "-l",
+                  "+" + log.string(), "-p", pidfile.string(), "bl.example:ip4set:a.txt,b.txt",
+                  "dbl.example:dnset:d.txt"},
+                 1);
+  const auto port = d.port();
+
+  auto r = test::udpQuery(port, "1.0.0.10.bl.example", 16);
+  CHECK(r.txt == std::vector<std::string>{"Listed 10.0.0.1"});
+  CHECK(test::udpQuery(port, "1.0.1.10.bl.example", 1).a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(test::udpQuery(port, "example.com.dbl.example", 16).txt ==
+        std::vector<std::string>{"Domain example.com"});
+  auto soa = test::tcpQuery(port, "bl.example", 6);
+  REQUIRE(soa.answer.size() == 1);
+  CHECK(soa.answer[0].find("ns1.bl.example. hostmaster.bl.example.") != std::string::npos);
+  CHECK(test::udpQuery(port, "9.9.9.9.dbl.example", 1).rcode == 3);
+
+  std::ifstream pidIn(pidfile);
+  int pid = 0;
+  pidIn >> pid;
+  CHECK(pid == d.pid());
+
+  // A same-size edit that restores the modification time: rbldnsd misses it, dnsxld does not.
+  struct stat before {};
+  REQUIRE(::stat((dir / "b.txt").c_str(), &before) == 0);
+  dir.write("b.txt", "10.1.0.2\n");
+  timespec times[2] = {before.st_atim, before.st_mtim};
+  REQUIRE(::utimensat(AT_FDCWD, (dir / "b.txt").c_str(), times, 0) == 0);
+  CHECK(waitForRcode(port, "1.0.1.10.bl.example", 3, 10s) == 3);
+  CHECK(test::udpQuery(port, "2.0.1.10.bl.example", 1).a == std::vector<std::string>{"127.0.0.2"});
+
+  // A file goes missing: the re-import fails and the last good data stays.
+  std::filesystem::remove(dir / "d.txt");
+  d.readStderr(3s);
+  CHECK(d.stderrText().find("d.txt: cannot open file") != std::string::npos);
+  CHECK(d.stderrText().find("still serving the last good data") != std::string::npos);
+  CHECK(test::udpQuery(port, "example.com.dbl.example", 1).a ==
+        std::vector<std::string>{"127.0.1.2"});
+
+  CHECK(d.stop() == 0);
+  CHECK_FALSE(std::filesystem::exists(pidfile));
+  std::ifstream in(log);
+  std::string first;
+  std::getline(in, first);
+  CHECK(std::regex_match(first, std::regex(R"(\d+ 127\.0\.0\.1 1\.0\.0\.10\.bl\.example TXT IN: )"
+                                           R"(NOERROR/1/\d+)")));
+}
+
+TEST_CASE("a failing first load exits non-zero with file:line", "[rbldnsd]") {
+  test::TempDir dir;
+  auto r = test::run({test::dnsxldBinary(), "-n", "-b", "127.0.0.1/0", "-w", dir.path().string(),
+                      "bl.example:ip4set:missing.txt"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("missing.txt: cannot open file") != std::string::npos);
+  auto usage = test::run({test::dnsxldBinary(), "-b", "127.0.0.1/0", "-X", "x", "z:ip4set:f"});
+  CHECK(usage.status == 2);
+  CHECK(usage.err.find("not supported by dnsxld") != std::string::npos);
+}
