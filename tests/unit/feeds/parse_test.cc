@@ -1,6 +1,8 @@
 #include "feeds/feed.hh"
+#include "tests/support/support.hh"
 
 #include <catch2/catch.hpp>
+#include <zlib.h>
 
 using namespace dnsxl::feeds;
 
@@ -355,4 +357,41 @@ TEST_CASE("$TIMESTAMP stamps and expiry", "[feeds]") {
   REQUIRE(g.diagnostics.size() == 1);
   CHECK(g.diagnostics[0] ==
         "data.txt:2: invalid $TIMESTAMP time '2026:99:01' (yyyy:mm:dd[:hh[:mi[:ss]]])");
+}
+
+TEST_CASE("a last line without a newline is read (rbldnsd says it skips it, then loads it)",
+          "[feeds]") {
+  auto f = parse("10.0.0.1\n10.0.0.2", Format::Ip4set);
+  CHECK(f.diagnostics.empty());
+  CHECK(f.ip4.size() == 2);
+}
+
+TEST_CASE("gzip-compressed files are read, or refused when gzip is off", "[feeds]") {
+  dnsxl::test::TempDir dir;
+  auto path = (dir / "data.txt.gz").string();
+  gzFile gz = gzopen(path.c_str(), "wb");
+  REQUIRE(gz);
+  std::string text = "10.0.0.1 compressed\n2.0.0.1\n";
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  Feed f;
+  ParseOptions o;
+  parseFile(path, o, f);
+  CHECK(f.fileErrors.empty());
+  REQUIRE(f.ip4.size() == 2);
+  CHECK(f.values.at(f.ip4[0].value).txt == "compressed");
+  Feed g;
+  o.gzip = false;
+  parseFile(path, o, g);
+  REQUIRE(g.fileErrors.size() == 1);
+  CHECK(g.fileErrors[0] == path + ": gzip-compressed file refused (gzip = false)");
+  // A corrupt archive is a read error, not a half-read feed.
+  std::string bytes(20, '\0');
+  bytes[0] = '\x1f';
+  bytes[1] = '\x8b';
+  auto bad = dir.write("bad.gz", bytes);
+  Feed h;
+  parseFile(bad.string(), ParseOptions{}, h);
+  REQUIRE(h.fileErrors.size() == 1);
+  CHECK(h.fileErrors[0].find("read error") != std::string::npos);
 }
