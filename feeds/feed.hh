@@ -13,7 +13,7 @@
 
 namespace dnsxl::feeds {
 
-enum class Format { Ip4set, Ip4tset, Ip4trie, Ip6trie, Ip6tset, Dnset, List };
+enum class Format { Ip4set, Ip4tset, Ip4trie, Ip6trie, Ip6tset, Dnset, Generic, List };
 std::optional<Format> parseFormat(std::string_view name);
 std::string_view formatName(Format format);
 
@@ -55,6 +55,18 @@ struct DomainEntry {
   Origin at;
 };
 
+// A record of an rbldnsd `generic` dataset: `name [ttl] [IN] A|TXT|MX data`.
+struct GenericRecord {
+  std::string name;  // relative to the zone, lower case; "" for `@`
+  uint16_t type = 0; // 1 A, 16 TXT, 15 MX
+  std::optional<uint32_t> ttl;
+  uint32_t a = 0;
+  std::string text;   // TXT
+  uint16_t pref = 0;  // MX
+  std::string target; // MX, absolute
+  Origin at;
+};
+
 struct SoaLine {
   uint32_t ttl = 0;
   std::string mname, rname;
@@ -68,6 +80,7 @@ struct Feed {
   std::vector<Ip4Entry> ip4;
   std::vector<Ip6Entry> ip6;
   std::vector<DomainEntry> domains;
+  std::vector<GenericRecord> records;
   std::optional<SoaLine> soa;
   std::vector<std::string> ns;
   uint32_t nsTtl = 0;

@@ -96,6 +96,7 @@ private:
   std::optional<Ip4Range> ip4Key(std::string_view key, bool ranges, bool shortForms);
   std::optional<std::pair<U128, U128>> ip6Key(std::string_view key, bool rbldnsdForm);
   void entry(std::string_view s);
+  void generic(std::string_view s);
   bool withinMaxRange(std::string_view key, const Ip4Range& r) {
     uint64_t n = uint64_t{r.hi} - r.lo + 1;
     if (d_feed.maxRange4 == 0 || n <= d_feed.maxRange4) return true;
@@ -463,6 +464,8 @@ void Parser::entry(std::string_view s) {
       d_feed.ip6.push_back({r->first, r->second, exclude ? kExclusion : kSharedValue, at});
     }
     return;
+  case Format::Generic: // handled by generic()
+    return;
   case Format::Ip6trie:
     if (auto r = ip6Key(key, true)) d_feed.ip6.push_back({r->first, r->second, vi, at});
     return;
@@ -488,6 +491,59 @@ void Parser::entry(std::string_view s) {
   }
 }
 
+void Parser::generic(std::string_view s) {
+  auto word = [&s]() {
+    while (!s.empty() && isBlank(s.front()))
+      s.remove_prefix(1);
+    size_t n = 0;
+    while (n < s.size() && !isBlank(s[n]))
+      ++n;
+    auto w = s.substr(0, n);
+    s.remove_prefix(n);
+    return w;
+  };
+  GenericRecord r;
+  r.at = {d_file, d_lineNo};
+  auto name = word();
+  if (name != "@") {
+    r.name = std::string(name);
+    if (auto err = checkDomain(r.name); !err.empty()) return error(err);
+  }
+  auto type = word();
+  if (auto ttl = parseTime(type)) {
+    r.ttl = ttl;
+    type = word();
+  } else if (d_feed.ttl) {
+    r.ttl = d_feed.ttl; // the $TTL in force at this line
+  }
+  if (iequals(type, "IN")) type = word();
+  auto data = trim(s);
+  if (iequals(type, "A")) {
+    std::string text(data);
+    in_addr addr{};
+    if (text.empty() || ::inet_aton(text.c_str(), &addr) == 0)
+      return error(fmt::format("invalid A record address '{}'", data));
+    r.type = 1;
+    r.a = ntohl(addr.s_addr);
+  } else if (iequals(type, "TXT")) {
+    if (data.size() >= 2 && data.front() == '"' && data.back() == '"')
+      data = data.substr(1, data.size() - 2);
+    if (data.size() > 0xffff) return error("TXT text too long");
+    r.type = 16;
+    r.text = std::string(data);
+  } else if (iequals(type, "MX")) {
+    auto pref = parseNumber(word(), 65535);
+    r.target = std::string(trim(s));
+    if (!pref) return error("invalid MX record (expected: MX preference target)");
+    if (auto err = checkDomain(r.target); !err.empty()) return error("MX target: " + err);
+    r.type = 15;
+    r.pref = static_cast<uint16_t>(*pref);
+  } else {
+    return error(fmt::format("unsupported record type '{}' (generic takes A, TXT and MX)", type));
+  }
+  d_feed.records.push_back(std::move(r));
+}
+
 void Parser::line(std::string_view raw, uint32_t lineNo) {
   d_lineNo = lineNo;
   auto s = trim(raw);
@@ -496,6 +552,7 @@ void Parser::line(std::string_view raw, uint32_t lineNo) {
   if (s.size() > 1 && (s[0] == '#' || s[0] == ';' || s[0] == ':') && s[1] == '$')
     return special(s.substr(2));
   if (s[0] == '#' || s[0] == ';') return;
+  if (d_opt.format == Format::Generic) return generic(s);
   if (s[0] == ':' && !(s.size() > 1 && s[1] == ':' && d_opt.format != Format::Dnset)) {
     Value v;
     if (parseValue(s, v, true)) {
@@ -528,6 +585,7 @@ std::optional<Format> parseFormat(std::string_view name) {
   if (name == "ip6trie") return Format::Ip6trie;
   if (name == "dnset") return Format::Dnset;
   if (name == "list") return Format::List;
+  if (name == "generic") return Format::Generic;
   return std::nullopt;
 }
 
@@ -547,6 +605,8 @@ std::string_view formatName(Format f) {
     return "dnset";
   case Format::List:
     return "list";
+  case Format::Generic:
+    return "generic";
   }
   return "?";
 }

@@ -9,9 +9,9 @@ namespace dnsxl::store {
 
 namespace {
 
-enum Table : int { kMeta = 0, kZones, kIp4Table, kIp6Table, kDom, kValues, kTableCount };
-constexpr std::array<const char*, kTableCount> kTableNames = {"meta", "zones", "ip4",
-                                                              "ip6",  "dom",   "values"};
+enum Table : int { kMeta = 0, kZones, kIp4Table, kIp6Table, kDom, kValues, kGen, kTableCount };
+constexpr std::array<const char*, kTableCount> kTableNames = {"meta", "zones",  "ip4", "ip6",
+                                                              "dom",  "values", "gen"};
 
 [[noreturn]] void fail(const char* call, int rc) {
   throw StoreError(std::string("LMDB ") + call + ": " + mdb_strerror(rc));
@@ -328,7 +328,7 @@ std::vector<ZoneRecord> Writer::zones() {
 }
 
 void Writer::clearData() {
-  for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues})
+  for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues, kGen})
     check("mdb_drop", mdb_drop(d_txn, d_env.dbi(t), 0));
   d_nextValueId = 1;
   d_valueIds.clear();
@@ -381,6 +381,15 @@ void Writer::putDomain(uint32_t dataset, std::string_view dkey, DomainEntry entr
   check("mdb_put dom", mdb_put(d_txn, d_env.dbi(kDom), &k, &v, 0));
 }
 
+void Writer::putGeneric(uint32_t dataset, std::string_view dkey, std::string_view records) {
+  std::string key;
+  putBe32(key, dataset);
+  key.append(dkey);
+  if (key.size() > 511) throw StoreError("domain name too long for the store");
+  MDB_val k = val(key.data(), key.size()), v = val(records.data(), records.size());
+  check("mdb_put gen", mdb_put(d_txn, d_env.dbi(kGen), &k, &v, 0));
+}
+
 void Writer::commit() {
   MDB_val k = val("generation", 10);
   std::string g;
@@ -396,8 +405,8 @@ void Writer::commit() {
 
 Snapshot::Snapshot(Env& env) : d_env(env) {
   check("mdb_txn_begin", mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &d_txn));
-  const int tables[3] = {kIp4Table, kIp6Table, kDom};
-  for (size_t i = 0; i < 3; ++i)
+  const int tables[4] = {kIp4Table, kIp6Table, kDom, kGen};
+  for (size_t i = 0; i < 4; ++i)
     check("mdb_cursor_open", mdb_cursor_open(d_txn, env.dbi(tables[i]), &d_cursors[i]));
   d_live = true;
 }
@@ -513,19 +522,39 @@ std::optional<DomainEntry> Snapshot::domain(uint32_t dataset, std::string_view d
   return DomainEntry{getBe32(p), getBe32(p + 4)};
 }
 
-bool Snapshot::domainBelow(uint32_t dataset, std::string_view dkey) {
+bool Snapshot::below(size_t cursor, uint32_t dataset, std::string_view dkey) {
   uint8_t key[512];
   if (dkey.size() + 4 > sizeof key) return false;
   be32(key, dataset);
   std::memcpy(key + 4, dkey.data(), dkey.size());
   size_t len = dkey.size() + 4;
   MDB_val k = val(key, len), v;
-  int rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_SET_RANGE);
+  int rc = mdb_cursor_get(d_cursors[cursor], &k, &v, MDB_SET_RANGE);
   if (rc == MDB_SUCCESS && k.mv_size == len && std::memcmp(k.mv_data, key, len) == 0)
-    rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_NEXT);
+    rc = mdb_cursor_get(d_cursors[cursor], &k, &v, MDB_NEXT);
   if (rc == MDB_NOTFOUND) return false;
   check("mdb_cursor_get", rc);
   return k.mv_size > len && std::memcmp(k.mv_data, key, len) == 0;
+}
+
+bool Snapshot::domainBelow(uint32_t dataset, std::string_view dkey) {
+  return below(2, dataset, dkey);
+}
+
+bool Snapshot::genericBelow(uint32_t dataset, std::string_view dkey) {
+  return below(3, dataset, dkey);
+}
+
+std::string_view Snapshot::generic(uint32_t dataset, std::string_view dkey) {
+  uint8_t key[512];
+  if (dkey.size() + 4 > sizeof key) return {};
+  be32(key, dataset);
+  std::memcpy(key + 4, dkey.data(), dkey.size());
+  MDB_val k = val(key, dkey.size() + 4), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kGen), &k, &v);
+  if (rc == MDB_NOTFOUND) return {};
+  check("mdb_get gen", rc);
+  return view(v);
 }
 
 std::string_view Snapshot::valueSet(uint32_t id) {

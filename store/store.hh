@@ -43,7 +43,7 @@ struct Soa {
   uint32_t ttl = 3600;
 };
 
-enum DataKind : uint8_t { kIp4 = 1, kIp6 = 2, kDomain = 4 };
+enum DataKind : uint8_t { kIp4 = 1, kIp6 = 2, kDomain = 4, kGeneric = 8 };
 
 struct DatasetRecord {
   uint32_t id = 0;
@@ -144,6 +144,8 @@ public:
   void putIp4(uint32_t dataset, const IpInterval4& interval);
   void putIp6(uint32_t dataset, const IpInterval6& interval);
   void putDomain(uint32_t dataset, std::string_view key, DomainEntry entry);
+  // rbldnsd generic records of one name: (u16 type, u32 ttl, u16 rdlength, rdata)...
+  void putGeneric(uint32_t dataset, std::string_view key, std::string_view records);
   void commit();
 
 private:
@@ -178,13 +180,19 @@ public:
   std::optional<DomainEntry> domain(uint32_t dataset, std::string_view key);
   // Whether some key of the dataset lies strictly below key.
   bool domainBelow(uint32_t dataset, std::string_view key);
+  // Whether a generic record's name lies strictly below key.
+  bool genericBelow(uint32_t dataset, std::string_view key);
+  // The generic records of a name (see Writer::putGeneric); empty if there are none.
+  std::string_view generic(uint32_t dataset, std::string_view key);
   // The encoded value set; empty if the id is unknown.
   std::string_view valueSet(uint32_t id);
 
 private:
   Env& d_env;
   MDB_txn* d_txn = nullptr;
-  std::array<MDB_cursor*, 3> d_cursors{};
+  bool below(size_t cursor, uint32_t dataset, std::string_view key);
+
+  std::array<MDB_cursor*, 4> d_cursors{};
   bool d_live = false;
 };
 

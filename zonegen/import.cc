@@ -1,12 +1,14 @@
 #include "zonegen/import.hh"
 
 #include "feeds/feed.hh"
+#include "server/dns/wire.hh"
 #include "store/store.hh"
 #include "zonegen/compile.hh"
 
 #include <chrono>
 #include <ctime>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -81,6 +83,50 @@ void checkTimestamp(const Loaded& l, int64_t now, std::vector<std::string>& erro
         fmt::format("{}: the data expired at {} ($TIMESTAMP)", where, when(*l.feed.expires)));
 }
 
+std::function<uint32_t(uint32_t)> clampOf(const config::Zone& z) {
+  return [min = z.ttlMin, max = z.ttlMax](uint32_t t) {
+    if (min != 0 && t < min) t = min;
+    if (max != 0 && t > max) t = max;
+    return t;
+  };
+}
+
+// rbldnsd generic records grouped by name, in wire form: (type, ttl, rdlength, rdata)...
+std::map<std::string, std::string> genericRecords(const feeds::Feed& feed, uint32_t defaultTtl,
+                                                  const std::function<uint32_t(uint32_t)>& clamp) {
+  std::map<std::string, std::string> out;
+  auto be16 = [](std::string& s, uint32_t v) {
+    s.push_back(static_cast<char>(v >> 8));
+    s.push_back(static_cast<char>(v));
+  };
+  for (const auto& r : feed.records) {
+    std::string key;
+    store::domainKey(r.name, key);
+    std::string rdata;
+    if (r.type == 1) {
+      be16(rdata, r.a >> 16);
+      be16(rdata, r.a & 0xffff);
+    } else if (r.type == 16) {
+      for (size_t i = 0; i == 0 || i < r.text.size(); i += 255) {
+        auto chunk = r.text.substr(i, 255);
+        rdata.push_back(static_cast<char>(chunk.size()));
+        rdata += chunk;
+      }
+    } else {
+      be16(rdata, r.pref);
+      dns::encodeName(r.target, rdata);
+    }
+    auto& rec = out[key];
+    be16(rec, r.type);
+    uint32_t ttl = clamp(r.ttl.value_or(defaultTtl));
+    be16(rec, ttl >> 16);
+    be16(rec, ttl & 0xffff);
+    be16(rec, static_cast<uint32_t>(rdata.size()));
+    rec += rdata;
+  }
+  return out;
+}
+
 uint8_t kindsOf(const Loaded& l) {
   switch (l.format) {
   case feeds::Format::Ip4set:
@@ -92,6 +138,8 @@ uint8_t kindsOf(const Loaded& l) {
     return store::kIp6;
   case feeds::Format::Dnset:
     return store::kDomain;
+  case feeds::Format::Generic:
+    return store::kGeneric;
   case feeds::Format::List:
     break;
   }
@@ -159,11 +207,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   for (size_t zi = 0; zi < cfg.zones.size(); ++zi) {
     const auto& z = cfg.zones[zi];
     // rbldnsd -t def:min:max: every TTL of the zone within [ttl_min, ttl_max]
-    auto clamp = [&z](uint32_t t) {
-      if (z.ttlMin != 0 && t < z.ttlMin) t = z.ttlMin;
-      if (z.ttlMax != 0 && t > z.ttlMax) t = z.ttlMax;
-      return t;
-    };
+    const auto clamp = clampOf(z);
     store::ZoneRecord rec;
     rec.name = z.name;
     rec.ns = z.ns;
@@ -281,6 +325,9 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
         w.putIp6(id, {toIp6(iv.lo), toIp6(iv.hi), ids[iv.set]});
       for (const auto& [key, sets] : l.compiled.domains)
         w.putDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
+      for (const auto& [key, bytes] :
+           genericRecords(l.feed, rec.datasets[di + 1].ttl, clampOf(cfg.zones[zi])))
+        w.putGeneric(id, key, bytes);
     }
   }
   w.commit();

@@ -28,6 +28,29 @@ struct Found {
   size_t nTxt = 0;
   uint32_t ttl = 0xffffffffU;
   bool listed = false;
+  // rbldnsd generic records (A, TXT, MX with their own TTLs), as stored: type, ttl, rdata.
+  struct Generic {
+    uint16_t type;
+    uint32_t ttl;
+    std::string_view rdata;
+  };
+  std::array<Generic, kMaxRecords> gen{};
+  size_t nGen = 0;
+  bool nameExists = false; // a generic record of any type exists at the name
+
+  void addGeneric(std::string_view records) {
+    const auto* p = reinterpret_cast<const uint8_t*>(records.data());
+    for (size_t pos = 0; pos + 8 <= records.size() && nGen < kMaxRecords;) {
+      uint16_t type = static_cast<uint16_t>(p[pos] << 8 | p[pos + 1]);
+      uint32_t t = uint32_t{p[pos + 2]} << 24 | uint32_t{p[pos + 3]} << 16 |
+                   uint32_t{p[pos + 4]} << 8 | p[pos + 5];
+      size_t len = size_t{p[pos + 6]} << 8 | p[pos + 7];
+      if (pos + 8 + len > records.size()) break;
+      gen[nGen++] = {type, t, records.substr(pos + 8, len)};
+      nameExists = true;
+      pos += 8 + len;
+    }
+  }
 
   void add(std::string_view valueSet, std::string_view subject, const Responder::Dataset& ds) {
     store::ValueSetReader r(valueSet);
@@ -126,6 +149,83 @@ bool writeTxt(Writer& w, uint32_t ttl, const char* text, size_t len) {
   }
   if (!ok) w.truncate(mark);
   return ok;
+}
+
+// Writes the answer records of found for qtype: A, TXT and MX RRsets, each with one TTL (the
+// smallest of its records, RFC 2181 §5.2) and no duplicates. False when they do not fit.
+bool writeAnswers(Writer& w, const Found& found, uint16_t qtype, uint16_t& count) {
+  const bool any = qtype == dns::kTypeANY;
+  auto rrsetTtl = [&](uint16_t type, bool fromValues) {
+    uint32_t t = fromValues ? found.ttl : 0xffffffffU;
+    for (size_t i = 0; i < found.nGen; ++i)
+      if (found.gen[i].type == type) t = std::min(t, found.gen[i].ttl);
+    return t;
+  };
+  auto genericOf = [&](uint16_t type, uint32_t ttl, auto skip) {
+    for (size_t i = 0; i < found.nGen; ++i) {
+      const auto& g = found.gen[i];
+      if (g.type != type || skip(g)) continue;
+      bool ok = true;
+      putRecordHeader(w, dns::kHeaderSize, type, ttl, ok);
+      if (!(ok && w.u16(static_cast<uint16_t>(g.rdata.size())) &&
+            w.bytes(g.rdata.data(), g.rdata.size())))
+        return false;
+      ++count;
+    }
+    return true;
+  };
+  if (qtype == dns::kTypeA || any) {
+    const uint32_t ttl = rrsetTtl(dns::kTypeA, found.nA > 0);
+    for (size_t i = 0; i < found.nA; ++i) {
+      bool ok = true;
+      putRecordHeader(w, dns::kHeaderSize, dns::kTypeA, ttl, ok);
+      if (!(ok && w.u16(4) && w.u32(found.a[i]))) return false;
+      ++count;
+    }
+    auto listedAlready = [&](const Found::Generic& g) {
+      uint32_t v = 0;
+      for (char c : g.rdata)
+        v = v << 8 | static_cast<uint8_t>(c);
+      return std::find(found.a.begin(), found.a.begin() + static_cast<long>(found.nA), v) !=
+             found.a.begin() + static_cast<long>(found.nA);
+    };
+    if (!genericOf(dns::kTypeA, ttl, listedAlready)) return false;
+  }
+  if (qtype == dns::kTypeTXT || any) {
+    const uint32_t ttl = rrsetTtl(dns::kTypeTXT, found.nTxt > 0);
+    char scratch[kMaxTxt];
+    // Identical texts from several datasets go out once (RFC 2181 §5).
+    std::array<std::pair<size_t, size_t>, kMaxRecords> written{}; // (offset in reply, length)
+    size_t nWritten = 0;
+    for (size_t i = 0; i < found.nTxt; ++i) {
+      size_t len = expand(found.txt[i], scratch, sizeof scratch);
+      bool dup = false;
+      for (size_t j = 0; j < nWritten && !dup; ++j) {
+        const auto& [off, wlen] = written[j];
+        if (wlen != len) continue;
+        // compare against the chunked rdata we wrote
+        size_t pos = off, k = 0;
+        dup = true;
+        while (k < len && dup) {
+          size_t chunk = w.data()[pos];
+          dup = std::memcmp(w.data() + pos + 1, scratch + k, chunk) == 0;
+          pos += chunk + 1;
+          k += chunk;
+        }
+      }
+      if (dup) continue;
+      size_t rdataOff = w.size() + 12;
+      if (!writeTxt(w, ttl, scratch, len)) return false;
+      written[nWritten++] = {rdataOff, len};
+      ++count;
+    }
+    if (!genericOf(dns::kTypeTXT, ttl, [](const Found::Generic&) { return false; })) return false;
+  }
+  if (qtype == 15 || any) {
+    if (!genericOf(15, rrsetTtl(15, false), [](const Found::Generic&) { return false; }))
+      return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -311,7 +411,9 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   if (labels.count == 0) {
     bool wantSoa = q.qtype == dns::kTypeSOA || q.qtype == dns::kTypeANY;
     bool wantNs = q.qtype == dns::kTypeNS || q.qtype == dns::kTypeANY;
-    if (!wantSoa && !wantNs) return negative(dns::kNoError);
+    Found apex; // generic `@` records: A, TXT, MX at the apex
+    for (const auto& ds : zone->datasets)
+      if (ds.kinds & store::kGeneric) apex.addGeneric(d_snap.generic(ds.id, {}));
     if (wantSoa) {
       if (!soaRecord(zone->soaTtl)) return truncated();
       ++counts[1];
@@ -325,6 +427,10 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
         ++counts[1];
       }
     }
+    if (q.qtype != dns::kTypeSOA && q.qtype != dns::kTypeNS &&
+        !writeAnswers(w, apex, q.qtype, counts[1]))
+      return truncated();
+    if (counts[1] == 0) return negative(dns::kNoError);
     return finish(dns::kNoError, true);
   }
 
@@ -434,7 +540,11 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
     }
   }
 
-  if (!found.listed) {
+  if (domainOk)
+    for (const auto& ds : zone->datasets)
+      if (ds.kinds & store::kGeneric) found.addGeneric(d_snap.generic(ds.id, {key, keyLen}));
+
+  if (!found.listed && !found.nameExists) {
     // Empty non-terminals exist (RFC 8020): a prefix of a listed address or a parent of a name.
     bool exists = false;
     for (const auto& ds : zone->datasets) {
@@ -451,48 +561,13 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
       }
       if (!exists && domainOk && (ds.kinds & store::kDomain))
         exists = d_snap.domainBelow(ds.id, {key, keyLen});
+      if (!exists && domainOk && (ds.kinds & store::kGeneric))
+        exists = d_snap.genericBelow(ds.id, {key, keyLen});
     }
     return negative(exists ? dns::kNoError : dns::kNxDomain);
   }
 
-  const bool wantA = q.qtype == dns::kTypeA || q.qtype == dns::kTypeANY;
-  const bool wantTxt = q.qtype == dns::kTypeTXT || q.qtype == dns::kTypeANY;
-  if (wantA) {
-    for (size_t i = 0; i < found.nA; ++i) {
-      bool ok = true;
-      putRecordHeader(w, dns::kHeaderSize, dns::kTypeA, found.ttl, ok);
-      if (!(ok && w.u16(4) && w.u32(found.a[i]))) return truncated();
-      ++counts[1];
-    }
-  }
-  if (wantTxt) {
-    char scratch[kMaxTxt];
-    // Identical texts from several datasets go out once (RFC 2181 §5).
-    std::array<std::pair<size_t, size_t>, kMaxRecords> written{}; // (offset in reply, length)
-    size_t nWritten = 0;
-    for (size_t i = 0; i < found.nTxt; ++i) {
-      size_t len = expand(found.txt[i], scratch, sizeof scratch);
-      bool dup = false;
-      for (size_t j = 0; j < nWritten && !dup; ++j) {
-        const auto& [off, wlen] = written[j];
-        if (wlen != len) continue;
-        // compare against the chunked rdata we wrote
-        size_t pos = off, k = 0;
-        dup = true;
-        while (k < len && dup) {
-          size_t chunk = w.data()[pos];
-          dup = std::memcmp(w.data() + pos + 1, scratch + k, chunk) == 0;
-          pos += chunk + 1;
-          k += chunk;
-        }
-      }
-      if (dup) continue;
-      size_t rdataOff = w.size() + 12;
-      if (!writeTxt(w, found.ttl, scratch, len)) return truncated();
-      written[nWritten++] = {rdataOff, len};
-      ++counts[1];
-    }
-  }
+  if (!writeAnswers(w, found, q.qtype, counts[1])) return truncated();
   if (counts[1] == 0) return negative(dns::kNoError); // listed, but no data of this type
   return finish(dns::kNoError, true);
 }

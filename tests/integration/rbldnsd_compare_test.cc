@@ -281,6 +281,10 @@ std::vector<Question> probeQuestions() {
     for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}, uint16_t{28}})
       q.push_back({std::string(n) + ".bl.test", t});
   q.push_back({"0.0.10.bl.test", 1, true});
+  for (auto n :
+       {"bl.test", "www.bl.test", "multi.bl.test", "ns1.bl.test", "foo.bl.test", "x.www.bl.test"})
+    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{15}, uint16_t{28}, uint16_t{255}})
+      q.push_back({n, t});
   q.push_back({"1.0.0.10.BL.Test", 1});
   for (auto n : {"1.0.16.172", "1.5.16.172", "129.5.16.172", "1.0.17.172", "1.1.18.172",
                  "9.2.18.172", "1.0.19.172", "1.0.32.172", "1.0.20.172"})
@@ -308,7 +312,7 @@ TEST_CASE("dnsxld answers like rbldnsd given the same command line and files", "
   const std::filesystem::path probe =
       std::filesystem::path(DNSXL_SOURCE_DIR) / "tests/data/rbldnsd-probe";
   test::TempDir dir;
-  for (auto name : {"ip4set.txt", "ip4set2.txt", "ip4trie.txt", "dnset.txt"})
+  for (auto name : {"ip4set.txt", "ip4set2.txt", "ip4trie.txt", "dnset.txt", "generic.txt"})
     std::filesystem::copy_file(probe / name, dir / name);
   dir.write("gen4set.txt", g.ip4set);
   dir.write("gen4trie.txt", g.ip4trie);
@@ -327,6 +331,7 @@ TEST_CASE("dnsxld answers like rbldnsd given the same command line and files", "
                                    std::filesystem::perm_options::add);
 
   const std::vector<std::string> zones = {"bl.test:ip4set:ip4set.txt,ip4set2.txt",
+                                          "bl.test:generic:generic.txt",
                                           "trie.bl.test:ip4trie:ip4trie.txt",
                                           "dbl.test:dnset:dnset.txt",
                                           "gen.test:ip4set:gen4set.txt",

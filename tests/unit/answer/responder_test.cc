@@ -78,6 +78,21 @@ ns = ["ns1.tset.test"]
   files = ["base.txt"]
 
 [[zone]]
+name = "gen.test"
+ns = ["ns1.gen.test"]
+ttl = 2100
+
+  [[zone.dataset]]
+  name = "generic"
+  format = "generic"
+  files = ["generic.txt"]
+
+  [[zone.dataset]]
+  name = "list"
+  format = "ip4set"
+  files = ["gen4.txt"]
+
+[[zone]]
 name = "empty.test"
 ns = ["ns1.empty.test"]
 
@@ -128,6 +143,10 @@ struct Env {
                  {"t6.txt", ":127.0.0.14:v6 tset $\n2001:db8:1:2\n!2001:db8:1:2::5\n"},
                  {"base.txt", "$= See http://bl.test/why?$= ($) for details\n"
                               ":127.0.0.2:default-text\n10.80.0.1 r123\n10.80.0.3 =Other: $\n"},
+                 {"generic.txt", "@ A 127.0.0.1\n@ TXT \"gen.test test zone\"\n"
+                                 "@ MX 10 mx.gen.test\nns1 A 192.0.2.53\nwww 600 A 192.0.2.80\n"
+                                 "multi A 192.0.2.1\nmulti 60 A 192.0.2.2\ndeep.sub A 192.0.2.9\n"},
+                 {"gen4.txt", "192.0.2.1 :127.0.0.3:listed $\n"},
                  {"empty.txt", ""}}) {
     fixture.importOk();
 #ifdef DNSXL_OVER_NETWORK
@@ -355,6 +374,28 @@ TEST_CASE("ip4tset, ip6tset, $= and IPv4 inside IPv6 names (rbldnsd §5.2, §5.5
   CHECK(env().ask("1.0.80.10.tset.test", TXT).txt ==
         std::vector<std::string>{"See http://bl.test/why?r123 (10.80.0.1) for details"});
   CHECK(env().ask("3.0.80.10.tset.test", TXT).txt == std::vector<std::string>{"Other: 10.80.0.3"});
+}
+
+TEST_CASE("generic records at the apex and below (rbldnsd §5.7)", "[answer]") {
+  auto a = env().ask("gen.test", A);
+  CHECK(a.a == std::vector<std::string>{"127.0.0.1"});
+  CHECK(a.answerTtls == std::vector<uint32_t>{2100});
+  CHECK(env().ask("gen.test", TXT).txt == std::vector<std::string>{"gen.test test zone"});
+  auto mx = env().ask("gen.test", MX);
+  REQUIRE(mx.answer.size() == 1);
+  CHECK(mx.answer[0].find("MX\t10 mx.gen.test.") != std::string::npos);
+  CHECK(env().ask("gen.test", ANY).answer.size() == 5); // SOA, NS, A, TXT, MX
+  requireNoData(env().ask("gen.test", AAAA));
+  auto www = env().ask("www.gen.test", A);
+  CHECK(www.a == std::vector<std::string>{"192.0.2.80"});
+  CHECK(www.answerTtls == std::vector<uint32_t>{600});
+  requireNoData(env().ask("www.gen.test", TXT));
+  auto multi = env().ask("multi.gen.test", A);
+  CHECK(multi.a == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
+  CHECK(multi.answerTtls == std::vector<uint32_t>{60, 60}); // one TTL per RRset
+  requireNoData(env().ask("sub.gen.test", A));              // empty non-terminal above deep.sub
+  requireNx(env().ask("nosuch.gen.test", A));
+  CHECK(env().ask("1.2.0.192.gen.test", TXT).txt == std::vector<std::string>{"listed 192.0.2.1"});
 }
 
 TEST_CASE("Q-10 Q-11: domain lists follow rbldnsd dnset", "[answer]") {

@@ -395,3 +395,25 @@ TEST_CASE("gzip-compressed files are read, or refused when gzip is off", "[feeds
   REQUIRE(h.fileErrors.size() == 1);
   CHECK(h.fileErrors[0].find("read error") != std::string::npos);
 }
+
+TEST_CASE("generic records: name [ttl] [IN] A|TXT|MX data", "[feeds]") {
+  auto f = parse("@ A 127.0.0.1\n@ TXT \"bl.test test zone\"\n@ MX 10 mx.bl.test\n"
+                 "ns1 A 192.0.2.53\nwww 600 A 192.0.2.80\nwww IN TXT \"web\"\n"
+                 "$TTL 300\nmulti A 1.2\nfoo AAAA ::1\nbad A 300.1.1.1\n@ MX x y\n",
+                 Format::Generic);
+  REQUIRE(f.records.size() == 7);
+  CHECK(f.records[0].name.empty());
+  CHECK(f.records[0].a == 0x7f000001);
+  CHECK(f.records[1].text == "bl.test test zone");
+  CHECK(f.records[2].pref == 10);
+  CHECK(f.records[2].target == "mx.bl.test");
+  CHECK(f.records[4].ttl == 600U);
+  CHECK_FALSE(f.records[5].ttl);
+  CHECK(f.records[6].a == 0x01000002); // inet_aton form
+  CHECK(f.records[6].ttl == 300U);     // the $TTL in force at the line
+  REQUIRE(f.diagnostics.size() == 3);
+  CHECK(f.diagnostics[0] ==
+        "data.txt:9: unsupported record type 'AAAA' (generic takes A, TXT and MX)");
+  CHECK(f.diagnostics[1] == "data.txt:10: invalid A record address '300.1.1.1'");
+  CHECK(f.diagnostics[2] == "data.txt:11: invalid MX record (expected: MX preference target)");
+}
