@@ -255,10 +255,10 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
             d.format = r.string(*n.node(), "format");
             if (d.format != "ip4set" && d.format != "ip4tset" && d.format != "ip4trie" &&
                 d.format != "ip6trie" && d.format != "ip6tset" && d.format != "dnset" &&
-                d.format != "generic" && d.format != "list")
+                d.format != "generic" && d.format != "combined" && d.format != "list")
               r.fail(*n.node(),
                      fmt::format("unknown format '{}' (ip4set, ip4tset, ip4trie, ip6trie, "
-                                 "ip6tset, dnset, generic, list)",
+                                 "ip6tset, dnset, generic, combined, list)",
                                  d.format));
           } else {
             r.fail(dnode, "[[zone.dataset]] needs 'format'");

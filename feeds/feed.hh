@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,7 +14,7 @@
 
 namespace dnsxl::feeds {
 
-enum class Format { Ip4set, Ip4tset, Ip4trie, Ip6trie, Ip6tset, Dnset, Generic, List };
+enum class Format { Ip4set, Ip4tset, Ip4trie, Ip6trie, Ip6tset, Dnset, Generic, Combined, List };
 std::optional<Format> parseFormat(std::string_view name);
 std::string_view formatName(Format format);
 
@@ -73,6 +74,16 @@ struct SoaLine {
   uint32_t serial = 0, refresh = 0, retry = 0, expire = 0, minimum = 0;
 };
 
+struct Feed;
+
+// A `$DATASET type[:label] subzone...` section of a combined file.
+struct CombinedSection {
+  Format format{};
+  std::string label;
+  std::vector<std::string> subzones; // relative names; "" for `@`
+  std::shared_ptr<Feed> feed;
+};
+
 // Everything read for one dataset, from one or more files.
 struct Feed {
   std::vector<std::string> files;
@@ -81,6 +92,7 @@ struct Feed {
   std::vector<Ip6Entry> ip6;
   std::vector<DomainEntry> domains;
   std::vector<GenericRecord> records;
+  std::vector<CombinedSection> sections; // combined: one per $DATASET
   std::optional<SoaLine> soa;
   std::vector<std::string> ns;
   uint32_t nsTtl = 0;

@@ -83,13 +83,20 @@ struct Ip4Range {
 class Parser {
 public:
   Parser(const ParseOptions& options, Feed& feed, uint32_t file)
-      : d_opt(options), d_feed(feed), d_file(file), d_default(options.initialDefault) {}
+      : d_opt(options), d_root(feed), d_feed(&feed), d_format(options.format), d_file(file),
+        d_default(options.initialDefault) {
+    // A combined file read after another goes on in the last section, as one logical file.
+    if (d_format == Format::Combined && !feed.sections.empty()) {
+      d_feed = feed.sections.back().feed.get();
+      d_format = feed.sections.back().format;
+    }
+  }
 
   void line(std::string_view raw, uint32_t lineNo);
 
 private:
   void error(const std::string& what) {
-    d_feed.diagnostics.push_back(fmt::format("{}:{}: {}", d_feed.files[d_file], d_lineNo, what));
+    d_root.diagnostics.push_back(fmt::format("{}:{}: {}", d_root.files[d_file], d_lineNo, what));
   }
   void special(std::string_view s);
   bool parseValue(std::string_view rest, Value& out, bool defaultLine);
@@ -99,14 +106,18 @@ private:
   void generic(std::string_view s);
   bool withinMaxRange(std::string_view key, const Ip4Range& r) {
     uint64_t n = uint64_t{r.hi} - r.lo + 1;
-    if (d_feed.maxRange4 == 0 || n <= d_feed.maxRange4) return true;
-    error(
-        fmt::format("'{}' covers {} addresses, more than $MAXRANGE4 {}", key, n, d_feed.maxRange4));
+    if (d_feed->maxRange4 == 0 || n <= d_feed->maxRange4) return true;
+    error(fmt::format("'{}' covers {} addresses, more than $MAXRANGE4 {}", key, n,
+                      d_feed->maxRange4));
     return false;
   }
 
+  void dataset(std::string_view args);
+
   const ParseOptions& d_opt;
-  Feed& d_feed;
+  Feed& d_root; // the dataset (for combined: the common section, $SOA, $NS, diagnostics)
+  Feed* d_feed; // where entries go: the dataset, or the current combined section
+  Format d_format;
   uint32_t d_file;
   uint32_t d_lineNo = 0;
   Value d_default;
@@ -301,19 +312,19 @@ void Parser::special(std::string_view s) {
     i = j;
   }
   if (kw.size() == 1 && kw[0] >= '0' && kw[0] <= '9') {
-    auto& var = d_feed.vars[static_cast<size_t>(kw[0] - '0')];
+    auto& var = d_feed->vars[static_cast<size_t>(kw[0] - '0')];
     if (!var) var = std::string(args); // first definition wins
     return;
   }
   if (iequals(kw, "TTL")) {
     auto t = words.size() == 1 ? parseTime(words[0]) : std::nullopt;
     if (!t) return error("invalid $TTL (expected $TTL time, e.g. $TTL 35m)");
-    d_feed.ttl = *t;
+    d_feed->ttl = *t;
     return;
   }
   if (iequals(kw, "SOA")) {
     if (words.size() != 8) return error("invalid $SOA (expected 8 fields)");
-    if (d_feed.soa) return; // only the first $SOA counts
+    if (d_root.soa) return; // only the first $SOA counts
     SoaLine soa;
     auto ttl = parseTime(words[0]);
     auto serial = parseNumber(words[3], 0xffffffffU);
@@ -331,25 +342,25 @@ void Parser::special(std::string_view s) {
     soa.retry = *retry;
     soa.expire = *expire;
     soa.minimum = *minimum;
-    d_feed.soa = soa;
+    d_root.soa = soa;
     return;
   }
   if (iequals(kw, "NS") || iequals(kw, "NAMESERVER")) {
     if (words.size() < 2) return error("invalid $NS (expected $NS ttl name...)");
-    if (!d_feed.ns.empty()) return; // only the first $NS line counts
+    if (!d_root.ns.empty()) return; // only the first $NS line counts
     auto ttl = parseTime(words[0]);
     if (!ttl) return error("invalid TTL in $NS");
-    d_feed.nsTtl = *ttl;
+    d_root.nsTtl = *ttl;
     for (size_t i = 1; i < words.size(); ++i) {
       if (words[i][0] == '-') continue; // commented out
       std::string n(words[i]);
       if (auto e = checkDomain(n); !e.empty()) return error("$NS: " + e);
-      d_feed.ns.push_back(n);
+      d_root.ns.push_back(n);
     }
     return;
   }
   if (kw == "=") {
-    if (!d_feed.baseTemplate) d_feed.baseTemplate = std::string(args);
+    if (!d_feed->baseTemplate) d_feed->baseTemplate = std::string(args);
     return;
   }
   if (iequals(kw, "MAXRANGE4")) {
@@ -361,9 +372,9 @@ void Parser::special(std::string_view s) {
       if (auto v = parseNumber(words[0], 0xffffffffU); v && *v > 0) n = *v;
     }
     if (!n) return error("invalid $MAXRANGE4 (expected a number of addresses or /bits)");
-    if (d_feed.maxRange4 != 0 && *n > d_feed.maxRange4)
-      return error(fmt::format("$MAXRANGE4 may only be lowered (it is {})", d_feed.maxRange4));
-    d_feed.maxRange4 = *n;
+    if (d_feed->maxRange4 != 0 && *n > d_feed->maxRange4)
+      return error(fmt::format("$MAXRANGE4 may only be lowered (it is {})", d_feed->maxRange4));
+    d_feed->maxRange4 = *n;
     return;
   }
   if (iequals(kw, "TIMESTAMP")) {
@@ -383,13 +394,64 @@ void Parser::special(std::string_view s) {
         return error(fmt::format("invalid $TIMESTAMP expiry '{}'", words[1]));
       }
     }
-    if (stamp && (!d_feed.timestamp || *stamp > *d_feed.timestamp)) d_feed.timestamp = stamp;
-    if (expires && (!d_feed.expires || *expires < *d_feed.expires)) d_feed.expires = expires;
+    if (stamp && (!d_root.timestamp || *stamp > *d_root.timestamp)) d_root.timestamp = stamp;
+    if (expires && (!d_root.expires || *expires < *d_root.expires)) d_root.expires = expires;
     return;
   }
-  if (iequals(kw, "DATASET"))
-    return error("$DATASET belongs in combined data files (not supported yet by dnsxl)");
+  if (iequals(kw, "DATASET")) {
+    if (d_opt.format != Format::Combined)
+      return error("$DATASET is only allowed in combined data files");
+    return dataset(args);
+  }
   error(fmt::format("unrecognized special entry ${}", kw));
+}
+
+// `$DATASET type[:label] subzone...` starts a section of a combined file (rbldnsd §5.8).
+void Parser::dataset(std::string_view args) {
+  // A comment may follow after a blank.
+  for (size_t i = 1; i < args.size(); ++i)
+    if ((args[i] == '#' || args[i] == ';') && isBlank(args[i - 1])) {
+      args = trim(args.substr(0, i));
+      break;
+    }
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < args.size();) {
+    while (i < args.size() && isBlank(args[i]))
+      ++i;
+    size_t j = i;
+    while (j < args.size() && !isBlank(args[j]))
+      ++j;
+    if (j > i) words.push_back(args.substr(i, j - i));
+    i = j;
+  }
+  if (words.size() < 2) return error("invalid $DATASET (expected $DATASET type[:name] subzone...)");
+  auto typeSpec = words[0];
+  auto colon = typeSpec.find(':');
+  auto typeName = typeSpec.substr(0, colon);
+  auto format = parseFormat(std::string(typeName));
+  if (!format || *format == Format::List)
+    return error(fmt::format("unknown dataset type '{}' in $DATASET", typeName));
+  if (*format == Format::Combined)
+    return error("$DATASET combined: a combined dataset cannot hold another one");
+  CombinedSection section;
+  section.format = *format;
+  section.label = colon == std::string_view::npos ? std::string(typeName)
+                                                  : std::string(typeSpec.substr(colon + 1));
+  for (size_t i = 1; i < words.size(); ++i) {
+    std::string sub = words[i] == "@" ? std::string() : std::string(words[i]);
+    if (!sub.empty())
+      if (auto err = checkDomain(sub); !err.empty()) return error("$DATASET subzone: " + err);
+    section.subzones.push_back(sub);
+  }
+  // A section starts with the common section's TTL, variables and limits as they are now.
+  section.feed = std::make_shared<Feed>();
+  section.feed->ttl = d_root.ttl;
+  section.feed->vars = d_root.vars;
+  section.feed->maxRange4 = d_root.maxRange4;
+  d_root.sections.push_back(section);
+  d_feed = d_root.sections.back().feed.get();
+  d_format = section.format;
+  d_default = d_opt.initialDefault;
 }
 
 void Parser::entry(std::string_view s) {
@@ -398,7 +460,7 @@ void Parser::entry(std::string_view s) {
     exclude = true;
     s.remove_prefix(1);
   }
-  const Format f = d_opt.format;
+  const Format f = d_format;
   // The key ends at a blank; an IPv4 key also at ':' (10.0.0.1:127.0.0.2:text), as in rbldnsd.
   bool maybeIp6 = f == Format::Ip6trie || f == Format::Ip6tset;
   if (f == Format::List) {
@@ -422,7 +484,7 @@ void Parser::entry(std::string_view s) {
   const bool tset = f == Format::Ip4tset || f == Format::Ip6tset;
   if (!exclude && !tset && !parseValue(rest, value, false)) return;
   if (value.txt && value.txt->size() > 0xffff) return error("TXT text too long");
-  uint32_t vi = exclude || tset ? kExclusion : d_feed.internValue(value);
+  uint32_t vi = exclude || tset ? kExclusion : d_feed->internValue(value);
   Origin at{d_file, d_lineNo};
 
   auto addDomain = [&](std::string_view k) {
@@ -438,18 +500,18 @@ void Parser::entry(std::string_view s) {
     }
     e.name = std::string(k);
     if (auto err = checkDomain(e.name); !err.empty()) return error(err);
-    d_feed.domains.push_back(std::move(e));
+    d_feed->domains.push_back(std::move(e));
   };
 
   switch (f) {
   case Format::Ip4set:
   case Format::Ip4trie:
     if (auto r = ip4Key(key, f == Format::Ip4set, true); r && withinMaxRange(key, *r))
-      d_feed.ip4.push_back({r->lo, r->hi, vi, at});
+      d_feed->ip4.push_back({r->lo, r->hi, vi, at});
     return;
   case Format::Ip4tset: // full addresses only; every entry answers the dataset's shared value
     if (auto a = exclude ? std::nullopt : parseIp4(key))
-      d_feed.ip4.push_back({*a, *a, kSharedValue, at});
+      d_feed->ip4.push_back({*a, *a, kSharedValue, at});
     else
       error(fmt::format("invalid address '{}{}' (ip4tset takes full IPv4 addresses only)",
                         exclude ? "!" : "", key));
@@ -461,13 +523,14 @@ void Parser::entry(std::string_view s) {
         return error(fmt::format("ip6tset takes {} only: '{}{}'",
                                  exclude ? "single-address exclusions" : "/64 prefixes (4 groups)",
                                  exclude ? "!" : "", key));
-      d_feed.ip6.push_back({r->first, r->second, exclude ? kExclusion : kSharedValue, at});
+      d_feed->ip6.push_back({r->first, r->second, exclude ? kExclusion : kSharedValue, at});
     }
     return;
-  case Format::Generic: // handled by generic()
+  case Format::Generic:  // handled by generic()
+  case Format::Combined: // no entries outside a section
     return;
   case Format::Ip6trie:
-    if (auto r = ip6Key(key, true)) d_feed.ip6.push_back({r->first, r->second, vi, at});
+    if (auto r = ip6Key(key, true)) d_feed->ip6.push_back({r->first, r->second, vi, at});
     return;
   case Format::Dnset:
     return addDomain(key);
@@ -476,15 +539,15 @@ void Parser::entry(std::string_view s) {
       if (size_t dash = key.find('-'); dash != std::string_view::npos) {
         auto a = parseIp6(key.substr(0, dash)), b = parseIp6(key.substr(dash + 1));
         if (!a || !b || *b < *a) return error(fmt::format("invalid IPv6 range '{}'", key));
-        d_feed.ip6.push_back({*a, *b, vi, at});
+        d_feed->ip6.push_back({*a, *b, vi, at});
       } else if (auto r = ip6Key(key, false)) {
-        d_feed.ip6.push_back({r->first, r->second, vi, at});
+        d_feed->ip6.push_back({r->first, r->second, vi, at});
       }
       return;
     }
     if (key.find_first_not_of("0123456789./-") == std::string_view::npos) {
       if (auto r = ip4Key(key, true, false); r && withinMaxRange(key, *r))
-        d_feed.ip4.push_back({r->lo, r->hi, vi, at});
+        d_feed->ip4.push_back({r->lo, r->hi, vi, at});
       return;
     }
     return addDomain(key);
@@ -513,8 +576,8 @@ void Parser::generic(std::string_view s) {
   if (auto ttl = parseTime(type)) {
     r.ttl = ttl;
     type = word();
-  } else if (d_feed.ttl) {
-    r.ttl = d_feed.ttl; // the $TTL in force at this line
+  } else if (d_feed->ttl) {
+    r.ttl = d_feed->ttl; // the $TTL in force at this line
   }
   if (iequals(type, "IN")) type = word();
   auto data = trim(s);
@@ -541,7 +604,7 @@ void Parser::generic(std::string_view s) {
   } else {
     return error(fmt::format("unsupported record type '{}' (generic takes A, TXT and MX)", type));
   }
-  d_feed.records.push_back(std::move(r));
+  d_feed->records.push_back(std::move(r));
 }
 
 void Parser::line(std::string_view raw, uint32_t lineNo) {
@@ -552,12 +615,14 @@ void Parser::line(std::string_view raw, uint32_t lineNo) {
   if (s.size() > 1 && (s[0] == '#' || s[0] == ';' || s[0] == ':') && s[1] == '$')
     return special(s.substr(2));
   if (s[0] == '#' || s[0] == ';') return;
-  if (d_opt.format == Format::Generic) return generic(s);
-  if (s[0] == ':' && !(s.size() > 1 && s[1] == ':' && d_opt.format != Format::Dnset)) {
+  if (d_format == Format::Generic) return generic(s);
+  if (d_format == Format::Combined)
+    return error("data line before the first $DATASET in a combined file");
+  if (s[0] == ':' && !(s.size() > 1 && s[1] == ':' && d_format != Format::Dnset)) {
     Value v;
     if (parseValue(s, v, true)) {
       d_default = v;
-      if (!d_feed.sharedValue) d_feed.sharedValue = v;
+      if (!d_feed->sharedValue) d_feed->sharedValue = v;
     }
     return;
   }
@@ -586,6 +651,7 @@ std::optional<Format> parseFormat(std::string_view name) {
   if (name == "dnset") return Format::Dnset;
   if (name == "list") return Format::List;
   if (name == "generic") return Format::Generic;
+  if (name == "combined") return Format::Combined;
   return std::nullopt;
 }
 
@@ -607,6 +673,8 @@ std::string_view formatName(Format f) {
     return "list";
   case Format::Generic:
     return "generic";
+  case Format::Combined:
+    return "combined";
   }
   return "?";
 }
@@ -778,6 +846,10 @@ std::optional<int64_t> parseStamp(std::string_view t) {
 }
 
 void Feed::finish(const Value& initialDefault) {
+  for (auto& section : sections) {
+    section.feed->files = files;
+    section.feed->finish(initialDefault);
+  }
   uint32_t shared = internValue(sharedValue.value_or(initialDefault));
   for (auto& e : ip4)
     if (e.value == kSharedValue) e.value = shared;

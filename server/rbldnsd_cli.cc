@@ -8,8 +8,8 @@ namespace dnsxl::rbldnsd {
 namespace {
 
 const std::set<std::string> kTypes = {"ip4set",  "ip4tset", "ip4trie", "ip6trie",
-                                      "ip6tset", "dnset",   "generic"};
-const std::set<std::string> kLaterTypes = {"combined", "acl"};
+                                      "ip6tset", "dnset",   "generic", "combined"};
+const std::set<std::string> kLaterTypes = {"acl"};
 
 std::string tomlString(const std::string& s) {
   std::string out = "\"";
@@ -126,7 +126,7 @@ std::variant<CommandLine, std::string> parse(const std::vector<std::string>& arg
         return fmt::format("'{}': dataset type {} is not supported yet by dnsxld", a, type);
       if (!kTypes.count(type))
         return fmt::format("'{}': unknown dataset type '{}' (ip4set, ip4tset, ip4trie, ip6trie, "
-                           "ip6tset, dnset, generic)",
+                           "ip6tset, dnset, generic, combined)",
                            a, type);
       if (zone.empty()) return fmt::format("'{}': empty zone name", a);
       while (!zone.empty() && zone.back() == '.')

@@ -186,6 +186,9 @@ std::string encodeZone(const ZoneRecord& z) {
     for (const auto& v : d.vars)
       putStr(out, v);
     putBe64(out, static_cast<uint64_t>(d.expires));
+    putBe16(out, static_cast<uint16_t>(d.subzones.size()));
+    for (const auto& s : d.subzones)
+      putStr(out, s);
   }
   return out;
 }
@@ -214,6 +217,8 @@ ZoneRecord decodeZone(std::string_view bytes) {
     for (auto& v : ds.vars)
       v = d.str();
     ds.expires = static_cast<int64_t>(d.u64());
+    for (auto k = d.u16(); k > 0; --k)
+      ds.subzones.push_back(d.str());
     z.datasets.push_back(std::move(ds));
   }
   return z;
@@ -512,7 +517,7 @@ std::optional<DomainEntry> Snapshot::domain(uint32_t dataset, std::string_view d
   uint8_t key[512];
   if (dkey.size() + 4 > sizeof key) return std::nullopt;
   be32(key, dataset);
-  std::memcpy(key + 4, dkey.data(), dkey.size());
+  if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
   MDB_val k = val(key, dkey.size() + 4), v;
   int rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_SET_KEY);
   if (rc == MDB_NOTFOUND) return std::nullopt;
@@ -526,7 +531,7 @@ bool Snapshot::below(size_t cursor, uint32_t dataset, std::string_view dkey) {
   uint8_t key[512];
   if (dkey.size() + 4 > sizeof key) return false;
   be32(key, dataset);
-  std::memcpy(key + 4, dkey.data(), dkey.size());
+  if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
   size_t len = dkey.size() + 4;
   MDB_val k = val(key, len), v;
   int rc = mdb_cursor_get(d_cursors[cursor], &k, &v, MDB_SET_RANGE);
@@ -549,7 +554,7 @@ std::string_view Snapshot::generic(uint32_t dataset, std::string_view dkey) {
   uint8_t key[512];
   if (dkey.size() + 4 > sizeof key) return {};
   be32(key, dataset);
-  std::memcpy(key + 4, dkey.data(), dkey.size());
+  if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
   MDB_val k = val(key, dkey.size() + 4), v;
   int rc = mdb_get(d_txn, d_env.dbi(kGen), &k, &v);
   if (rc == MDB_NOTFOUND) return {};

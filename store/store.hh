@@ -52,6 +52,9 @@ struct DatasetRecord {
   uint32_t ttl = 0;
   std::array<std::string, 10> vars; // rbldnsd $0..$9 substitution variables
   int64_t expires = 0;              // Unix time after which the zone is not served; 0 = never
+  // rbldnsd combined datasets: the subzones (relative names, "" = the zone itself) this dataset
+  // answers below; empty = the zone itself.
+  std::vector<std::string> subzones;
 };
 
 struct ZoneRecord {

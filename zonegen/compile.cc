@@ -165,7 +165,8 @@ CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
     ds.ip6 = compileRanges<U128>(feed.ip6, true, ds);
     break;
   case feeds::Format::Dnset:
-  case feeds::Format::Generic: // records go to the store as they are (import.cc)
+  case feeds::Format::Generic:  // records go to the store as they are (import.cc)
+  case feeds::Format::Combined: // its sections are compiled one by one (import.cc)
     break;
   }
   std::map<std::string, std::pair<Cell, Cell>> names;

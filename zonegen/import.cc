@@ -20,10 +20,14 @@ constexpr uint32_t kLoopback1 = 0x7f000001;
 constexpr U128 kMapped = U128{0xffff} << 32;
 constexpr const char* kTestTxt = "Test entry: $ is always listed (RFC 5782 section 5)";
 
+// One dataset as stored: a configured dataset, or one section of a combined one.
 struct Loaded {
   const config::Dataset* cfg = nullptr;
   feeds::Format format{};
-  feeds::Feed feed;
+  std::shared_ptr<const feeds::Feed> feed; // its entries
+  std::shared_ptr<const feeds::Feed> root; // the configured dataset's (SOA, NS, $TIMESTAMP)
+  std::string name;
+  std::vector<std::string> subzones; // combined sections: relative names, "" = the zone itself
   CompiledDataset compiled;
 };
 
@@ -38,7 +42,7 @@ store::Ip6 toIp6(U128 v) {
 
 // RFC 5782 §5: 127.0.0.1, ::ffff:127.0.0.1 and `invalid` are never listed.
 void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& errors) {
-  const auto& f = l.feed;
+  const auto& f = *l.feed;
   auto complain = [&](const feeds::Origin& at, const std::string& what) {
     errors.push_back(fmt::format("{}: {} lists {}, which must never be listed (RFC 5782 §5); "
                                  "narrow it or add an exclusion",
@@ -66,21 +70,22 @@ void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& e
 
 // rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
 // is data already past its expiry: serving it would list or delist on stale information.
-void checkTimestamp(const Loaded& l, int64_t now, std::vector<std::string>& errors) {
+void checkTimestamp(const feeds::Feed& feed, const std::string& name, int64_t now,
+                    std::vector<std::string>& errors) {
   auto when = [](int64_t t) {
     std::time_t tt = static_cast<std::time_t>(t);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&tt));
     return std::string(buf);
   };
-  const auto& files = l.feed.files;
-  std::string where = files.empty() ? l.cfg->name : files.front();
-  if (l.feed.timestamp && *l.feed.timestamp > now)
+  const auto& files = feed.files;
+  std::string where = files.empty() ? name : files.front();
+  if (feed.timestamp && *feed.timestamp > now)
     errors.push_back(fmt::format("{}: $TIMESTAMP {} is {} s in the future", where,
-                                 when(*l.feed.timestamp), *l.feed.timestamp - now));
-  if (l.feed.expires && *l.feed.expires <= now)
+                                 when(*feed.timestamp), *feed.timestamp - now));
+  if (feed.expires && *feed.expires <= now)
     errors.push_back(
-        fmt::format("{}: the data expired at {} ($TIMESTAMP)", where, when(*l.feed.expires)));
+        fmt::format("{}: the data expired at {} ($TIMESTAMP)", where, when(*feed.expires)));
 }
 
 std::function<uint32_t(uint32_t)> clampOf(const config::Zone& z) {
@@ -140,6 +145,8 @@ uint8_t kindsOf(const Loaded& l) {
     return store::kDomain;
   case feeds::Format::Generic:
     return store::kGeneric;
+  case feeds::Format::Combined:
+    break;
   case feeds::Format::List:
     break;
   }
@@ -167,37 +174,54 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   for (size_t zi = 0; zi < cfg.zones.size(); ++zi) {
     const auto& z = cfg.zones[zi];
     for (const auto& d : z.datasets) {
-      Loaded l;
-      l.cfg = &d;
-      l.format = *feeds::parseFormat(d.format);
+      const auto format = *feeds::parseFormat(d.format);
+      auto root = std::make_shared<feeds::Feed>();
       feeds::ParseOptions po;
-      po.format = l.format;
+      po.format = format;
       po.initialDefault.a = d.a;
       po.initialDefault.txt = d.txt;
       po.allowHostBits = d.allowHostBits;
       po.gzip = d.gzip;
       for (const auto& file : d.files)
-        feeds::parseFile(file.string(), po, l.feed);
-      for (const auto& msg : l.feed.diagnostics)
+        feeds::parseFile(file.string(), po, *root);
+      for (const auto& msg : root->diagnostics)
         (d.skipBadLines ? res.warnings : res.errors).push_back(msg);
-      for (const auto& msg : l.feed.fileErrors)
+      for (const auto& msg : root->fileErrors)
         res.errors.push_back(msg);
-      l.feed.finish(po.initialDefault);
-      checkTimestamp(l, now, res.errors);
-      l.compiled = compile(l.feed, l.format);
-      guard(l, z.name, res.errors);
-      DatasetSummary s;
-      s.zone = z.name;
-      s.dataset = d.name;
-      s.format = d.format;
-      s.lines = l.feed.linesRead;
-      s.entries = l.feed.ip4.size() + l.feed.ip6.size() + l.feed.domains.size();
-      s.ip4Intervals = l.compiled.ip4.size();
-      s.ip6Intervals = l.compiled.ip6.size();
-      s.domains = l.compiled.domains.size();
-      s.valueSets = l.compiled.sets.size() - 1;
-      res.datasets.push_back(s);
-      zones[zi].push_back(std::move(l));
+      root->finish(po.initialDefault);
+      checkTimestamp(*root, d.name, now, res.errors);
+
+      // A combined dataset is one unit per $DATASET section, each for its subzones.
+      std::vector<Loaded> units;
+      if (format == feeds::Format::Combined) {
+        for (const auto& section : root->sections)
+          units.push_back({&d,
+                           section.format,
+                           section.feed,
+                           root,
+                           d.name + "/" + section.label,
+                           section.subzones,
+                           {}});
+      } else {
+        units.push_back({&d, format, root, root, d.name, {}, {}});
+      }
+      for (auto& l : units) {
+        l.compiled = compile(*l.feed, l.format);
+        guard(l, z.name, res.errors);
+        DatasetSummary s;
+        s.zone = z.name;
+        s.dataset = l.name;
+        s.format = std::string(feeds::formatName(l.format));
+        s.lines = l.feed == root ? root->linesRead : 0;
+        s.entries = l.feed->ip4.size() + l.feed->ip6.size() + l.feed->domains.size() +
+                    l.feed->records.size();
+        s.ip4Intervals = l.compiled.ip4.size();
+        s.ip6Intervals = l.compiled.ip6.size();
+        s.domains = l.compiled.domains.size();
+        s.valueSets = l.compiled.sets.size() - 1;
+        res.datasets.push_back(s);
+        zones[zi].push_back(std::move(l));
+      }
     }
   }
 
@@ -213,9 +237,9 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     rec.ns = z.ns;
     rec.nsTtl = z.soa ? z.soa->ttl : 3600;
     for (const auto& l : zones[zi]) {
-      if (rec.ns.empty() && !l.feed.ns.empty()) {
-        rec.ns = l.feed.ns;
-        rec.nsTtl = l.feed.nsTtl ? l.feed.nsTtl : z.ttl;
+      if (rec.ns.empty() && !l.root->ns.empty()) {
+        rec.ns = l.root->ns;
+        rec.nsTtl = l.root->nsTtl ? l.root->nsTtl : z.ttl;
       }
     }
     if (rec.ns.empty() && !z.allowNoNs)
@@ -230,8 +254,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       rec.soa.mname = rec.ns.empty() ? z.name : rec.ns.front();
       rec.soa.rname = "hostmaster." + z.name;
       for (const auto& l : zones[zi]) {
-        if (l.feed.soa) {
-          const auto& s = *l.feed.soa;
+        if (l.root->soa) {
+          const auto& s = *l.root->soa;
           rec.soa = {s.mname, s.rname,  0,         s.refresh,
                      s.retry, s.expire, s.minimum, s.ttl ? s.ttl : z.ttl};
           break;
@@ -249,12 +273,13 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     for (const auto& l : zones[zi]) {
       store::DatasetRecord d;
       d.id = nextId++;
-      d.name = l.cfg->name;
+      d.name = l.name;
+      d.subzones = l.subzones;
       d.kinds = kindsOf(l);
-      d.ttl = clamp(l.cfg->ttl ? *l.cfg->ttl : (l.feed.ttl.value_or(0) ? *l.feed.ttl : z.ttl));
+      d.ttl = clamp(l.cfg->ttl ? *l.cfg->ttl : (l.feed->ttl.value_or(0) ? *l.feed->ttl : z.ttl));
       for (size_t i = 0; i < 10; ++i)
-        if (l.feed.vars[i]) d.vars[i] = *l.feed.vars[i];
-      d.expires = l.feed.expires.value_or(0);
+        if (l.feed->vars[i]) d.vars[i] = *l.feed->vars[i];
+      d.expires = l.root->expires.value_or(0);
       rec.datasets.push_back(d);
     }
     records.push_back(std::move(rec));
@@ -309,7 +334,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     for (const auto& l : zones[zi])
       for (const auto& set : l.compiled.sets)
         for (uint32_t vi : set)
-          codes.insert(l.feed.values[vi].a);
+          codes.insert(l.feed->values[vi].a);
     for (uint32_t a : codes)
       if ((a >> 24) == 127 && a != kLoopback1) w.putIp4(testId, {a, a, testSet(a)});
     const uint32_t two = testSet(0x7f000002);
@@ -318,7 +343,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     for (size_t di = 0; di < zones[zi].size(); ++di) {
       const auto& l = zones[zi][di];
       uint32_t id = rec.datasets[di + 1].id;
-      auto ids = writeSets(l.compiled, l.feed);
+      auto ids = writeSets(l.compiled, *l.feed);
       for (const auto& iv : l.compiled.ip4)
         w.putIp4(id, {iv.lo, iv.hi, ids[iv.set]});
       for (const auto& iv : l.compiled.ip6)
@@ -326,7 +351,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (const auto& [key, sets] : l.compiled.domains)
         w.putDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
       for (const auto& [key, bytes] :
-           genericRecords(l.feed, rec.datasets[di + 1].ttl, clampOf(cfg.zones[zi])))
+           genericRecords(*l.feed, rec.datasets[di + 1].ttl, clampOf(cfg.zones[zi])))
         w.putGeneric(id, key, bytes);
     }
   }

@@ -14,6 +14,26 @@ constexpr size_t kMaxRecords = 64; // A or TXT records merged into one answer
 constexpr size_t kMaxTxt = 4000;   // bytes of one expanded TXT record
 constexpr size_t kMaxLabels = 128;
 constexpr size_t kOptSize = 11;
+constexpr size_t kMaxDatasets = 256; // datasets of one zone that can answer a query
+
+// A dataset's subzones in lower-case wire form (no root label); none = the zone itself.
+std::vector<Responder::Subzone> subzonesOf(const std::vector<std::string>& names) {
+  std::vector<Responder::Subzone> out;
+  for (const auto& n : names) {
+    Responder::Subzone s;
+    if (!n.empty()) {
+      if (!dns::encodeName(n, s.wire)) continue;
+      s.wire.pop_back(); // the root label
+      dns::lowerName(reinterpret_cast<const uint8_t*>(s.wire.data()), s.wire.size(),
+                     reinterpret_cast<uint8_t*>(s.wire.data()));
+      for (size_t pos = 0; pos < s.wire.size(); pos += static_cast<uint8_t>(s.wire[pos]) + 1U)
+        ++s.labels;
+    }
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) out.push_back({});
+  return out;
+}
 
 struct TxtItem {
   std::string_view tmpl;
@@ -290,7 +310,7 @@ void Responder::refreshZones() {
     }
     c.nsTtl = z.nsTtl;
     for (const auto& d : z.datasets)
-      c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars});
+      c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars, subzonesOf(d.subzones)});
     c.expires = 0;
     for (const auto& d : z.datasets)
       if (d.expires != 0 && (c.expires == 0 || d.expires < c.expires)) c.expires = d.expires;
@@ -407,13 +427,32 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
     return finish(dns::kNoError, true);
   };
 
+  // rbldnsd combined datasets answer below subzones: the longest subzone that ends the name
+  // decides which datasets answer, for the labels in front of it (rbldnsd §5.8). Other
+  // datasets have one subzone: the zone itself.
+  std::array<bool, kMaxDatasets> active{};
+  size_t sub = 0;
+  auto subMatches = [&](const Subzone& s) {
+    if (s.labels > labels.count) return false;
+    size_t start = s.labels == 0 ? zoneOff : labels.off[labels.count - s.labels];
+    return zoneOff - start == s.wire.size() &&
+           std::memcmp(lname + start, s.wire.data(), s.wire.size()) == 0;
+  };
+  for (const auto& ds : zone->datasets)
+    for (const auto& s : ds.subzones)
+      if (s.labels > sub && subMatches(s)) sub = s.labels;
+  for (size_t i = 0; i < zone->datasets.size() && i < kMaxDatasets; ++i)
+    for (const auto& s : zone->datasets[i].subzones)
+      if (s.labels == sub && subMatches(s)) active[i] = true;
+
   // The apex: SOA, NS (RFC 1034 §4.3.2).
   if (labels.count == 0) {
     bool wantSoa = q.qtype == dns::kTypeSOA || q.qtype == dns::kTypeANY;
     bool wantNs = q.qtype == dns::kTypeNS || q.qtype == dns::kTypeANY;
     Found apex; // generic `@` records: A, TXT, MX at the apex
     for (const auto& ds : zone->datasets)
-      if (ds.kinds & store::kGeneric) apex.addGeneric(d_snap.generic(ds.id, {}));
+      if (active[static_cast<size_t>(&ds - zone->datasets.data())])
+        if (ds.kinds & store::kGeneric) apex.addGeneric(d_snap.generic(ds.id, {}));
     if (wantSoa) {
       if (!soaRecord(zone->soaTtl)) return truncated();
       ++counts[1];
@@ -436,7 +475,18 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
 
   // What the name is: an IPv4 address (4 decimal labels), an IPv6 address (32 nibbles), a
   // prefix of either (fewer labels), and/or a domain name.
-  const size_t n = labels.count;
+  const size_t n = labels.count - sub;
+  if (n == 0) {
+    // A subzone's apex exists (NODATA), with its generic `@` records if any; SOA and NS are the
+    // zone's, not the subzone's.
+    Found subApex;
+    for (const auto& ds : zone->datasets)
+      if (active[static_cast<size_t>(&ds - zone->datasets.data())] && (ds.kinds & store::kGeneric))
+        subApex.addGeneric(d_snap.generic(ds.id, {}));
+    if (!writeAnswers(w, subApex, q.qtype, counts[1])) return truncated();
+    if (counts[1] == 0) return negative(dns::kNoError);
+    return finish(dns::kNoError, true);
+  }
   bool allDecimal = n <= 4, allNibbles = n <= 32;
   uint32_t v4 = 0;
   store::Ip6 v6{};
@@ -510,60 +560,65 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   }
 
   Found found;
-  for (const auto& ds : zone->datasets) {
-    if ((isV4 || mapped4) && (ds.kinds & store::kIp4)) {
-      if (auto iv = d_snap.ip4(ds.id, v4)) found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds);
-    }
-    if (isV6 && (ds.kinds & store::kIp6)) {
-      if (auto iv = d_snap.ip6(ds.id, v6)) found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds);
-    }
-    if (domainOk && (ds.kinds & store::kDomain)) {
-      // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
-      auto exact = d_snap.domain(ds.id, {key, keyLen});
-      uint32_t set = store::kNoValue;
-      size_t matchLabel = 0;
-      if (exact && exact->exact != store::kNoValue) {
-        set = exact->exact;
-      } else {
-        for (size_t i = 1; i < n; ++i) {
-          auto e = d_snap.domain(ds.id, {key, keyEnd[i]});
-          if (e && e->wild != store::kNoValue) {
-            set = e->wild;
-            matchLabel = i;
-            break;
+  for (const auto& ds : zone->datasets)
+    if (active[static_cast<size_t>(&ds - zone->datasets.data())]) {
+      if ((isV4 || mapped4) && (ds.kinds & store::kIp4)) {
+        if (auto iv = d_snap.ip4(ds.id, v4))
+          found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds);
+      }
+      if (isV6 && (ds.kinds & store::kIp6)) {
+        if (auto iv = d_snap.ip6(ds.id, v6))
+          found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds);
+      }
+      if (domainOk && (ds.kinds & store::kDomain)) {
+        // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
+        auto exact = d_snap.domain(ds.id, {key, keyLen});
+        uint32_t set = store::kNoValue;
+        size_t matchLabel = 0;
+        if (exact && exact->exact != store::kNoValue) {
+          set = exact->exact;
+        } else {
+          for (size_t i = 1; i < n; ++i) {
+            auto e = d_snap.domain(ds.id, {key, keyEnd[i]});
+            if (e && e->wild != store::kNoValue) {
+              set = e->wild;
+              matchLabel = i;
+              break;
+            }
           }
         }
+        if (set != store::kNoValue && set != store::kExcluded)
+          found.add(d_snap.valueSet(set),
+                    {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds);
       }
-      if (set != store::kNoValue && set != store::kExcluded)
-        found.add(d_snap.valueSet(set),
-                  {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds);
     }
-  }
 
   if (domainOk)
     for (const auto& ds : zone->datasets)
-      if (ds.kinds & store::kGeneric) found.addGeneric(d_snap.generic(ds.id, {key, keyLen}));
+      if (active[static_cast<size_t>(&ds - zone->datasets.data())])
+        if (ds.kinds & store::kGeneric) found.addGeneric(d_snap.generic(ds.id, {key, keyLen}));
 
   if (!found.listed && !found.nameExists) {
     // Empty non-terminals exist (RFC 8020): a prefix of a listed address or a parent of a name.
     bool exists = false;
-    for (const auto& ds : zone->datasets) {
-      if (exists) break;
-      if (allDecimal && n < 4 && (ds.kinds & store::kIp4)) {
-        uint32_t size = 32 - 8 * static_cast<uint32_t>(n);
-        exists = d_snap.ip4Any(ds.id, v4, v4 | ((uint32_t{1} << size) - 1));
+    for (const auto& ds : zone->datasets)
+      if (active[static_cast<size_t>(&ds - zone->datasets.data())]) {
+        if (exists) break;
+        if (allDecimal && n < 4 && (ds.kinds & store::kIp4)) {
+          uint32_t size = 32 - 8 * static_cast<uint32_t>(n);
+          exists = d_snap.ip4Any(ds.id, v4, v4 | ((uint32_t{1} << size) - 1));
+        }
+        if (!exists && allNibbles && n < 32 && (ds.kinds & store::kIp6)) {
+          store::Ip6 hi = v6;
+          for (size_t i = n; i < 32; ++i)
+            hi[i / 2] = static_cast<uint8_t>(hi[i / 2] | (i % 2 == 0 ? 0xf0 : 0x0f));
+          exists = d_snap.ip6Any(ds.id, v6, hi);
+        }
+        if (!exists && domainOk && (ds.kinds & store::kDomain))
+          exists = d_snap.domainBelow(ds.id, {key, keyLen});
+        if (!exists && domainOk && (ds.kinds & store::kGeneric))
+          exists = d_snap.genericBelow(ds.id, {key, keyLen});
       }
-      if (!exists && allNibbles && n < 32 && (ds.kinds & store::kIp6)) {
-        store::Ip6 hi = v6;
-        for (size_t i = n; i < 32; ++i)
-          hi[i / 2] = static_cast<uint8_t>(hi[i / 2] | (i % 2 == 0 ? 0xf0 : 0x0f));
-        exists = d_snap.ip6Any(ds.id, v6, hi);
-      }
-      if (!exists && domainOk && (ds.kinds & store::kDomain))
-        exists = d_snap.domainBelow(ds.id, {key, keyLen});
-      if (!exists && domainOk && (ds.kinds & store::kGeneric))
-        exists = d_snap.genericBelow(ds.id, {key, keyLen});
-    }
     return negative(exists ? dns::kNoError : dns::kNxDomain);
   }
 

@@ -41,11 +41,16 @@ public:
     return n;
   }
 
+  struct Subzone {
+    std::string wire; // lower-case labels without the root; empty = the zone itself
+    size_t labels = 0;
+  };
   struct Dataset {
     uint32_t id;
     uint8_t kinds;
     uint32_t ttl;
     std::array<std::string, 10> vars;
+    std::vector<Subzone> subzones;
   };
   struct Zone {
     std::string wire; // lower-case wire name

@@ -281,6 +281,30 @@ std::vector<Question> probeQuestions() {
     for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}, uint16_t{28}})
       q.push_back({std::string(n) + ".bl.test", t});
   q.push_back({"0.0.10.bl.test", 1, true});
+  // combined (rbldnsd §10.1 rows 99-121)
+  for (auto n : {"1.2.20.10.comb.test",
+                 "1.2.20.10.dyn.comb.test",
+                 "dyn.comb.test",
+                 "www.dyn.comb.test",
+                 "v6.comb.test",
+                 "v6t.comb.test",
+                 "nosuch.comb.test",
+                 "spam.example.dom.comb.test",
+                 "spam.example.comb.test",
+                 "dom.comb.test",
+                 "comb.test",
+                 "1.2.20.10.v6.comb.test",
+                 "9.9.20.10.dom.comb.test",
+                 "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.comb.test",
+                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.comb.test",
+                 "5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.c.b.a.8.b.d.0.1.0.0.2.comb.test",
+                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.b.d.0.1.0.0.2.comb.test",
+                 "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.v6t.comb.test",
+                 "5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.v6t.comb.test",
+                 "2.0.1.0.4.1.a.0.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.comb.test"})
+    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}, uint16_t{28}})
+      q.push_back({n, t});
+  q.push_back({"8.b.d.0.1.0.0.2.comb.test", 1, true});
   for (auto n :
        {"bl.test", "www.bl.test", "multi.bl.test", "ns1.bl.test", "foo.bl.test", "x.www.bl.test"})
     for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{15}, uint16_t{28}, uint16_t{255}})
@@ -312,7 +336,8 @@ TEST_CASE("dnsxld answers like rbldnsd given the same command line and files", "
   const std::filesystem::path probe =
       std::filesystem::path(DNSXL_SOURCE_DIR) / "tests/data/rbldnsd-probe";
   test::TempDir dir;
-  for (auto name : {"ip4set.txt", "ip4set2.txt", "ip4trie.txt", "dnset.txt", "generic.txt"})
+  for (auto name :
+       {"ip4set.txt", "ip4set2.txt", "ip4trie.txt", "dnset.txt", "generic.txt", "combined.txt"})
     std::filesystem::copy_file(probe / name, dir / name);
   dir.write("gen4set.txt", g.ip4set);
   dir.write("gen4trie.txt", g.ip4trie);
@@ -332,6 +357,7 @@ TEST_CASE("dnsxld answers like rbldnsd given the same command line and files", "
 
   const std::vector<std::string> zones = {"bl.test:ip4set:ip4set.txt,ip4set2.txt",
                                           "bl.test:generic:generic.txt",
+                                          "comb.test:combined:combined.txt",
                                           "trie.bl.test:ip4trie:ip4trie.txt",
                                           "dbl.test:dnset:dnset.txt",
                                           "gen.test:ip4set:gen4set.txt",

@@ -71,7 +71,7 @@ TEST_CASE("config errors name the file and line", "[config]") {
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"csv\"\n",
         "/etc/dnsxl/dnsxl.toml:7: unknown format 'csv' (ip4set, ip4tset, ip4trie, ip6trie, "
-        "ip6tset, dnset, generic, list)");
+        "ip6tset, dnset, generic, combined, list)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"list\"\na = \"10.0.0.1\"\n",
         "/etc/dnsxl/dnsxl.toml:8: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 §2.3)");

@@ -60,8 +60,7 @@ TEST_CASE("ip4set rejects bad keys with file:line", "[feeds]") {
       {"10.0.0.1 :10.0.0.1:x",
        "data.txt:1: A value 10.0.0.1 is outside 127.0.0.0/8 (RFC 5782 §2.3)"},
       {"$FOO bar", "data.txt:1: unrecognized special entry $FOO"},
-      {"$DATASET ip4set x", "data.txt:1: $DATASET belongs in combined data files (not supported "
-                            "yet by dnsxl)"},
+      {"$DATASET ip4set x", "data.txt:1: $DATASET is only allowed in combined data files"},
   };
   for (const auto& c : cases) {
     auto f = parse(c.line, Format::Ip4set);
@@ -416,4 +415,36 @@ TEST_CASE("generic records: name [ttl] [IN] A|TXT|MX data", "[feeds]") {
         "data.txt:9: unsupported record type 'AAAA' (generic takes A, TXT and MX)");
   CHECK(f.diagnostics[1] == "data.txt:10: invalid A record address '300.1.1.1'");
   CHECK(f.diagnostics[2] == "data.txt:11: invalid MX record (expected: MX preference target)");
+}
+
+TEST_CASE("combined files: sections for subzones (rbldnsd §5.8)", "[feeds]") {
+  auto f = parse("$SOA 600 ns1.comb.test admin.comb.test 1 2h 1h 1w 5m\n$TTL 120\n$1 var\n"
+                 "$DATASET ip4set:dyn dyn @ # comment\n:127.0.0.10:Dynamic $\n10.20.0.0/16\n"
+                 "$TTL 60\n$NS 1h ns1.comb.test\n"
+                 "$DATASET dnset dom a.b\nspam.example\n"
+                 "$DATASET combined x\n$DATASET acl y\n",
+                 Format::Combined);
+  REQUIRE(f.sections.size() == 2);
+  const auto& dyn = f.sections[0];
+  CHECK(dyn.format == Format::Ip4set);
+  CHECK(dyn.label == "dyn");
+  CHECK(dyn.subzones == std::vector<std::string>{"dyn", ""});
+  CHECK(dyn.feed->ttl == 60U);       // set inside the section
+  CHECK(dyn.feed->vars[1] == "var"); // inherited from the common section
+  REQUIRE(dyn.feed->ip4.size() == 1);
+  const auto& dom = f.sections[1];
+  CHECK(dom.format == Format::Dnset);
+  CHECK(dom.subzones == std::vector<std::string>{"dom", "a.b"});
+  CHECK(dom.feed->ttl == 120U); // the common section's, not dyn's
+  CHECK(dom.feed->domains.size() == 1);
+  CHECK(f.soa);            // $SOA and $NS belong to the base zone
+  CHECK(f.ns.size() == 1); // even when written inside a section
+  REQUIRE(f.diagnostics.size() == 2);
+  CHECK(f.diagnostics[0] ==
+        "data.txt:11: $DATASET combined: a combined dataset cannot hold another one");
+  CHECK(f.diagnostics[1] == "data.txt:12: unknown dataset type 'acl' in $DATASET");
+  auto before = parse("10.0.0.1\n$DATASET ip4set @\n", Format::Combined);
+  REQUIRE(before.diagnostics.size() == 1);
+  CHECK(before.diagnostics[0] ==
+        "data.txt:1: data line before the first $DATASET in a combined file");
 }
