@@ -159,7 +159,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
   r.onlyKeys(*server, "[server]",
              {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
-              "edns_udp_max", "map_size_mb", "version"});
+              "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -185,6 +185,15 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
     cfg.server.ednsUdpMax = static_cast<uint16_t>(v);
   }
   if (auto n = (*server)["version"]; n) cfg.server.version = r.string(*n.node(), "version");
+  if (auto n = (*server)["acl"]; n)
+    for (const auto& f : r.strings(*n.node(), "acl"))
+      cfg.server.acl.push_back(r.path(f));
+  if (auto n = (*server)["acl_on_bad_line"]; n) {
+    auto v = r.string(*n.node(), "acl_on_bad_line");
+    if (v != "refuse" && v != "skip")
+      r.fail(*n.node(), "'acl_on_bad_line' must be \"refuse\" or \"skip\"");
+    cfg.server.aclSkipBadLines = v == "skip";
+  }
   if (auto n = (*server)["map_size_mb"]; n)
     cfg.server.mapSize = uint64_t{r.u32(*n.node(), "map_size_mb", 1 << 24)} << 20;
 
@@ -255,10 +264,11 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
             d.format = r.string(*n.node(), "format");
             if (d.format != "ip4set" && d.format != "ip4tset" && d.format != "ip4trie" &&
                 d.format != "ip6trie" && d.format != "ip6tset" && d.format != "dnset" &&
-                d.format != "generic" && d.format != "combined" && d.format != "list")
+                d.format != "generic" && d.format != "combined" && d.format != "acl" &&
+                d.format != "list")
               r.fail(*n.node(),
                      fmt::format("unknown format '{}' (ip4set, ip4tset, ip4trie, ip6trie, "
-                                 "ip6tset, dnset, generic, combined, list)",
+                                 "ip6tset, dnset, generic, combined, acl, list)",
                                  d.format));
           } else {
             r.fail(dnode, "[[zone.dataset]] needs 'format'");

@@ -33,6 +33,9 @@ struct Server {
   uint16_t ednsUdpMax = 1232;
   uint64_t mapSize = uint64_t{16} << 30;
   std::string version = "dnsxl"; // CH TXT version.bind answer; "" refuses it
+  // rbldnsd's global acl (`:acl:file`): client addresses and actions for every zone
+  std::vector<std::filesystem::path> acl;
+  bool aclSkipBadLines = false;
 };
 
 struct Soa {

@@ -14,7 +14,24 @@
 
 namespace dnsxl::feeds {
 
-enum class Format { Ip4set, Ip4tset, Ip4trie, Ip6trie, Ip6tset, Dnset, Generic, Combined, List };
+enum class Format {
+  Ip4set,
+  Ip4tset,
+  Ip4trie,
+  Ip6trie,
+  Ip6tset,
+  Dnset,
+  Generic,
+  Combined,
+  Acl,
+  List
+};
+
+// rbldnsd acl actions, kept in a Value's A field (outside 127/8, so never an answer).
+inline constexpr uint32_t kAclIgnore = 0xffffff01U; // drop the query
+inline constexpr uint32_t kAclRefuse = 0xffffff02U; // REFUSED
+inline constexpr uint32_t kAclEmpty = 0xffffff03U;  // the zone's lists look empty to the client
+inline constexpr uint32_t kAclPass = 0xffffff04U;   // normal processing
 std::optional<Format> parseFormat(std::string_view name);
 std::string_view formatName(Format format);
 

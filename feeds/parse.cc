@@ -90,6 +90,8 @@ public:
       d_feed = feed.sections.back().feed.get();
       d_format = feed.sections.back().format;
     }
+    // acl: an entry without a value is ignored (dropped), again at every file start.
+    if (d_format == Format::Acl) d_default = Value{kAclIgnore, std::nullopt};
   }
 
   void line(std::string_view raw, uint32_t lineNo);
@@ -128,6 +130,29 @@ bool Parser::parseValue(std::string_view rest, Value& out, bool defaultLine) {
   if (rest.empty() || (!defaultLine && (rest[0] == '#' || rest[0] == ';'))) {
     out = d_default;
     return true;
+  }
+  if (d_format == Format::Acl) {
+    // :ignore (:blackhole), :refuse, :empty, :pass, also written =keyword; or :A:TXT, a value
+    // every query of the client gets (rbldnsd §5.9).
+    if (rest[0] == ':' || rest[0] == '=') {
+      auto kw = trim(rest.substr(1));
+      for (auto [name, action] : {std::pair{"ignore", kAclIgnore},
+                                  {"blackhole", kAclIgnore},
+                                  {"refuse", kAclRefuse},
+                                  {"empty", kAclEmpty},
+                                  {"pass", kAclPass}})
+        if (iequals(kw, name)) {
+          out = Value{action, std::nullopt};
+          return true;
+        }
+    }
+    if (rest[0] != ':') {
+      error(
+          fmt::format("invalid acl value '{}' (:ignore, :refuse, :empty, :pass or :A:TXT)", rest));
+      return false;
+    }
+    // `:A` after a keyword default has no default TXT to take: A alone (rbldnsd crashes here).
+    if (d_default.a >= kAclIgnore) d_default = Value{0x7f000002, std::nullopt};
   }
   if (rest[0] != ':') {
     out.a = d_default.a;
@@ -322,6 +347,8 @@ void Parser::special(std::string_view s) {
     d_feed->ttl = *t;
     return;
   }
+  if (d_format == Format::Acl && (iequals(kw, "SOA") || iequals(kw, "NS")))
+    return error(fmt::format("${} is not allowed in an acl", kw));
   if (iequals(kw, "SOA")) {
     if (words.size() != 8) return error("invalid $SOA (expected 8 fields)");
     if (d_root.soa) return; // only the first $SOA counts
@@ -429,6 +456,8 @@ void Parser::dataset(std::string_view args) {
   auto colon = typeSpec.find(':');
   auto typeName = typeSpec.substr(0, colon);
   auto format = parseFormat(std::string(typeName));
+  if (format == Format::Acl)
+    return error("$DATASET acl: an acl cannot be part of a combined dataset");
   if (!format || *format == Format::List)
     return error(fmt::format("unknown dataset type '{}' in $DATASET", typeName));
   if (*format == Format::Combined)
@@ -463,6 +492,13 @@ void Parser::entry(std::string_view s) {
   const Format f = d_format;
   // The key ends at a blank; an IPv4 key also at ':' (10.0.0.1:127.0.0.2:text), as in rbldnsd.
   bool maybeIp6 = f == Format::Ip6trie || f == Format::Ip6tset;
+  if (f == Format::Acl) {
+    size_t blank = 0;
+    while (blank < s.size() && !isBlank(s[blank]))
+      ++blank;
+    auto word = s.substr(0, blank);
+    maybeIp6 = std::count(word.begin(), word.end(), ':') >= 2 && word.find('.') == word.npos;
+  }
   if (f == Format::List) {
     size_t blank = 0;
     while (blank < s.size() && !isBlank(s[blank]))
@@ -504,6 +540,14 @@ void Parser::entry(std::string_view s) {
   };
 
   switch (f) {
+  case Format::Acl:
+    if (exclude) return error("acl entries have no exclusions (use :pass)");
+    if (maybeIp6) {
+      if (auto r = ip6Key(key, true)) d_feed->ip6.push_back({r->first, r->second, vi, at});
+    } else if (auto r = ip4Key(key, false, true); r && withinMaxRange(key, *r)) {
+      d_feed->ip4.push_back({r->lo, r->hi, vi, at});
+    }
+    return;
   case Format::Ip4set:
   case Format::Ip4trie:
     if (auto r = ip4Key(key, f == Format::Ip4set, true); r && withinMaxRange(key, *r))
@@ -652,6 +696,7 @@ std::optional<Format> parseFormat(std::string_view name) {
   if (name == "list") return Format::List;
   if (name == "generic") return Format::Generic;
   if (name == "combined") return Format::Combined;
+  if (name == "acl") return Format::Acl;
   return std::nullopt;
 }
 
@@ -675,6 +720,8 @@ std::string_view formatName(Format f) {
     return "generic";
   case Format::Combined:
     return "combined";
+  case Format::Acl:
+    return "acl";
   }
   return "?";
 }

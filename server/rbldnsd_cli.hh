@@ -40,7 +40,8 @@ struct CommandLine {
   bool logUnbuffered = false;
   int verbose = 0; // -v count: 0 = "dnsxl <version>", 1 = "dnsxl", 2+ = refuse version.bind
   std::vector<Zone> zones;
-  std::vector<std::string> notes; // options accepted but without effect, for the log
+  std::vector<std::string> globalAcl; // `:acl:file`
+  std::vector<std::string> notes;     // options accepted but without effect, for the log
 };
 
 // True when the arguments are rbldnsd's (zone specs or -b) rather than dnsxld's own.
@@ -48,6 +49,9 @@ bool looksLikeRbldnsd(const std::vector<std::string>& args);
 
 // Parses rbldnsd's options and zone specs; returns the error text on failure.
 std::variant<CommandLine, std::string> parse(const std::vector<std::string>& args);
+
+// A data file's path as dnsxld reads it (below -r, relative to -w).
+std::string resolve(const CommandLine& cl, const std::string& file);
 
 // The directory data files are relative to (-r, then -w inside it).
 std::filesystem::path dataDir(const CommandLine& cl);

@@ -71,6 +71,8 @@ uint64_t fingerprint(const std::vector<fs::path>& files) {
 
 std::vector<fs::path> dataFiles(const rbldnsd::CommandLine& cl) {
   std::vector<fs::path> out;
+  for (const auto& f : cl.globalAcl)
+    out.push_back(rbldnsd::resolve(cl, f));
   auto dir = rbldnsd::dataDir(cl);
   for (const auto& z : cl.zones)
     for (const auto& d : z.datasets)

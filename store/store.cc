@@ -341,7 +341,9 @@ void Writer::clearData() {
 
 void Writer::putZone(const ZoneRecord& zone) {
   auto bytes = encodeZone(zone);
-  MDB_val k = val(zone.name.data(), zone.name.size()), v = val(bytes.data(), bytes.size());
+  // LMDB keys cannot be empty: the pseudo zone "" (the global acl) is kept under ".".
+  std::string_view key = zone.name.empty() ? std::string_view(".") : zone.name;
+  MDB_val k = val(key.data(), key.size()), v = val(bytes.data(), bytes.size());
   check("mdb_put zones", mdb_put(d_txn, d_env.dbi(kZones), &k, &v, 0));
 }
 

@@ -43,7 +43,20 @@ struct Soa {
   uint32_t ttl = 3600;
 };
 
-enum DataKind : uint8_t { kIp4 = 1, kIp6 = 2, kDomain = 4, kGeneric = 8 };
+enum DataKind : uint8_t {
+  kIp4 = 1,
+  kIp6 = 2,
+  kDomain = 4,
+  kGeneric = 8,
+  kAcl = 16,       // client addresses (rbldnsd acl): ip4/ip6 intervals whose values are actions
+  kTestPoints = 32 // the RFC 5782 test entries every zone has
+};
+
+// rbldnsd acl actions, in the A field of an acl dataset's values (outside 127/8).
+inline constexpr uint32_t kAclIgnore = 0xffffff01U; // drop the query
+inline constexpr uint32_t kAclRefuse = 0xffffff02U; // REFUSED
+inline constexpr uint32_t kAclEmpty = 0xffffff03U;  // the zone's lists look empty to the client
+inline constexpr uint32_t kAclPass = 0xffffff04U;   // normal processing
 
 struct DatasetRecord {
   uint32_t id = 0;

@@ -156,6 +156,10 @@ CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
   case feeds::Format::Ip4tset:
     ds.ip4 = compileRanges<uint32_t>(feed.ip4, false, ds);
     break;
+  case feeds::Format::Acl: // client addresses: longest prefix, first value of a prefix wins
+    ds.ip4 = compileRanges<uint32_t>(feed.ip4, false, ds);
+    ds.ip6 = compileRanges<U128>(feed.ip6, false, ds);
+    break;
   case feeds::Format::Ip6trie:
   case feeds::Format::Ip6tset:
     ds.ip6 = compileRanges<U128>(feed.ip6, false, ds);

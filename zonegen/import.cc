@@ -18,6 +18,9 @@ namespace {
 
 constexpr uint32_t kLoopback1 = 0x7f000001;
 constexpr U128 kMapped = U128{0xffff} << 32;
+// The parser's acl actions are stored as they are.
+static_assert(feeds::kAclIgnore == store::kAclIgnore && feeds::kAclRefuse == store::kAclRefuse &&
+              feeds::kAclEmpty == store::kAclEmpty && feeds::kAclPass == store::kAclPass);
 constexpr const char* kTestTxt = "Test entry: $ is always listed (RFC 5782 section 5)";
 
 // One dataset as stored: a configured dataset, or one section of a combined one.
@@ -42,6 +45,7 @@ store::Ip6 toIp6(U128 v) {
 
 // RFC 5782 §5: 127.0.0.1, ::ffff:127.0.0.1 and `invalid` are never listed.
 void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& errors) {
+  if (l.format == feeds::Format::Acl) return; // client addresses, not listings
   const auto& f = *l.feed;
   auto complain = [&](const feeds::Origin& at, const std::string& what) {
     errors.push_back(fmt::format("{}: {} lists {}, which must never be listed (RFC 5782 §5); "
@@ -145,6 +149,8 @@ uint8_t kindsOf(const Loaded& l) {
     return store::kDomain;
   case feeds::Format::Generic:
     return store::kGeneric;
+  case feeds::Format::Acl:
+    return store::kAcl; // client addresses in the ip4/ip6 tables, not listings
   case feeds::Format::Combined:
     break;
   case feeds::Format::List:
@@ -169,10 +175,23 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   auto started = std::chrono::steady_clock::now();
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   ImportResult res;
-  std::vector<std::vector<Loaded>> zones(cfg.zones.size());
+  // rbldnsd's global acl is kept as the acl dataset of a pseudo zone with an empty name.
+  std::vector<config::Zone> zonesCfg = cfg.zones;
+  if (!cfg.server.acl.empty()) {
+    config::Zone global;
+    global.allowNoNs = true;
+    config::Dataset acl;
+    acl.name = "global-acl";
+    acl.format = "acl";
+    acl.files = cfg.server.acl;
+    acl.skipBadLines = cfg.server.aclSkipBadLines;
+    global.datasets.push_back(acl);
+    zonesCfg.push_back(global);
+  }
+  std::vector<std::vector<Loaded>> zones(zonesCfg.size());
 
-  for (size_t zi = 0; zi < cfg.zones.size(); ++zi) {
-    const auto& z = cfg.zones[zi];
+  for (size_t zi = 0; zi < zonesCfg.size(); ++zi) {
+    const auto& z = zonesCfg[zi];
     for (const auto& d : z.datasets) {
       const auto format = *feeds::parseFormat(d.format);
       auto root = std::make_shared<feeds::Feed>();
@@ -228,8 +247,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   // Zone records: SOA and NS from the config, else from the first dataset's $SOA / $NS.
   std::vector<store::ZoneRecord> records;
   uint32_t nextId = 1;
-  for (size_t zi = 0; zi < cfg.zones.size(); ++zi) {
-    const auto& z = cfg.zones[zi];
+  for (size_t zi = 0; zi < zonesCfg.size(); ++zi) {
+    const auto& z = zonesCfg[zi];
     // rbldnsd -t def:min:max: every TTL of the zone within [ttl_min, ttl_max]
     const auto clamp = clampOf(z);
     store::ZoneRecord rec;
@@ -265,7 +284,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     store::DatasetRecord test;
     test.id = nextId++;
     test.name = "rfc5782-test-points";
-    test.kinds = store::kIp4 | store::kIp6 | store::kDomain;
+    test.kinds = store::kIp4 | store::kIp6 | store::kDomain | store::kTestPoints;
     test.ttl = clamp(z.ttl);
     rec.soa.ttl = clamp(rec.soa.ttl);
     rec.nsTtl = clamp(rec.nsTtl);
@@ -351,7 +370,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (const auto& [key, sets] : l.compiled.domains)
         w.putDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
       for (const auto& [key, bytes] :
-           genericRecords(*l.feed, rec.datasets[di + 1].ttl, clampOf(cfg.zones[zi])))
+           genericRecords(*l.feed, rec.datasets[di + 1].ttl, clampOf(zonesCfg[zi])))
         w.putGeneric(id, key, bytes);
     }
   }

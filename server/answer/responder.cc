@@ -14,6 +14,8 @@ constexpr size_t kMaxRecords = 64; // A or TXT records merged into one answer
 constexpr size_t kMaxTxt = 4000;   // bytes of one expanded TXT record
 constexpr size_t kMaxLabels = 128;
 constexpr size_t kOptSize = 11;
+constexpr uint32_t kAclAlways = 1; // an acl entry with a value: the client is always listed
+static_assert(store::kAclIgnore > kAclAlways);
 constexpr size_t kMaxDatasets = 256; // datasets of one zone that can answer a query
 
 // A dataset's subzones in lower-case wire form (no root label); none = the zone itself.
@@ -290,7 +292,13 @@ void Responder::end() {
 void Responder::refreshZones() {
   d_generation = d_snap.generation();
   d_zones.clear();
+  d_globalAcl.reset();
   for (const auto& z : d_snap.zones()) {
+    if (z.name.empty()) { // the global acl's pseudo zone
+      for (const auto& d : z.datasets)
+        if (d.kinds & store::kAcl) d_globalAcl = Dataset{d.id, d.kinds, d.ttl, d.vars, {}};
+      continue;
+    }
     Zone c;
     if (!dns::encodeName(z.name, c.wire)) continue;
     dns::lowerName(reinterpret_cast<const uint8_t*>(c.wire.data()), c.wire.size(),
@@ -318,8 +326,52 @@ void Responder::refreshZones() {
   }
 }
 
+uint32_t Responder::aclAction(uint32_t dataset, const Client& client, std::string_view& valueSet) {
+  uint32_t set = store::kNoValue;
+  if (client.v6) {
+    if (auto iv = d_snap.ip6(dataset, client.addr6)) set = iv->valueSet;
+  } else if (auto iv = d_snap.ip4(dataset, client.v4)) {
+    set = iv->valueSet;
+  }
+  if (set == store::kNoValue) return 0;
+  store::ValueSetReader r(d_snap.valueSet(set));
+  store::ValueView v;
+  if (!r.next(v)) return 0;
+  if (v.a >= store::kAclIgnore) return v.a;
+  valueSet = d_snap.valueSet(set);
+  return kAclAlways;
+}
+
 size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out,
-                         Transport transport) {
+                         Transport transport, const Client* client) {
+  // rbldnsd acls: the global one is consulted first; per zone below. The strongest action wins:
+  // ignore > refuse > empty > always-listed (the global value first) > pass.
+  uint32_t acl = 0;
+  std::string_view aclValue;
+  const Dataset* aclDataset = nullptr;
+  auto mergeAcl = [&](uint32_t action, std::string_view value, const Dataset& ds) {
+    if (action == 0 || action == store::kAclPass) return;
+    int rank = action == store::kAclIgnore   ? 4
+               : action == store::kAclRefuse ? 3
+               : action == store::kAclEmpty  ? 2
+                                             : 1;
+    int current = acl == store::kAclIgnore   ? 4
+                  : acl == store::kAclRefuse ? 3
+                  : acl == store::kAclEmpty  ? 2
+                  : acl == kAclAlways        ? 1
+                                             : 0;
+    if (rank > current) {
+      acl = action;
+      aclValue = value;
+      aclDataset = &ds;
+    }
+  };
+  if (client && d_globalAcl) {
+    std::string_view v;
+    mergeAcl(aclAction(d_globalAcl->id, *client, v), v, *d_globalAcl);
+    if (acl == store::kAclIgnore) return 0;
+  }
+
   dns::Query q;
   auto status = dns::parseQuery(packet, q);
   if (status == dns::ParseStatus::Drop || out.size() < 512) return 0;
@@ -403,6 +455,14 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   if (!zone) return finish(dns::kRefused, true);
   // Data past its $TIMESTAMP expiry is not served: SERVFAIL, as rbldnsd does, until new data.
   if (zone->expires != 0 && zone->expires <= d_now) return finish(dns::kServFail, true);
+  if (client)
+    for (const auto& ds : zone->datasets)
+      if (ds.kinds & store::kAcl) {
+        std::string_view v;
+        mergeAcl(aclAction(ds.id, *client, v), v, ds);
+      }
+  if (acl == store::kAclIgnore) return 0;
+  if (acl == store::kAclRefuse) return finish(dns::kRefused, true);
   flags |= dns::kFlagAA;
   const size_t zoneOwner = dns::kHeaderSize + zoneOff;
 
@@ -560,8 +620,27 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
   }
 
   Found found;
+  // acl :empty — the lists look empty to this client; always-listed — its value instead of the
+  // lists, for every name that is a key of the zone's IP or domain lists (rbldnsd §5.9).
+  const bool listsHidden = acl == store::kAclEmpty || acl == kAclAlways;
+  char who[INET6_ADDRSTRLEN]; // the client's address: `$` of an always-listed answer
+  if (acl == kAclAlways) {
+    bool isKey = false;
+    for (const auto& ds : zone->datasets)
+      if (active[static_cast<size_t>(&ds - zone->datasets.data())] &&
+          !(ds.kinds & store::kTestPoints))
+        isKey = isKey || ((isV4 || isV6) && (ds.kinds & (store::kIp4 | store::kIp6))) ||
+                (domainOk && (ds.kinds & store::kDomain));
+    if (client->v6) {
+      inet_ntop(AF_INET6, client->addr6.data(), who, sizeof who);
+    } else {
+      in_addr a{htonl(client->v4)};
+      inet_ntop(AF_INET, &a, who, sizeof who);
+    }
+    if (isKey) found.add(aclValue, std::string_view(who), *aclDataset);
+  }
   for (const auto& ds : zone->datasets)
-    if (active[static_cast<size_t>(&ds - zone->datasets.data())]) {
+    if (!listsHidden && active[static_cast<size_t>(&ds - zone->datasets.data())]) {
       if ((isV4 || mapped4) && (ds.kinds & store::kIp4)) {
         if (auto iv = d_snap.ip4(ds.id, v4))
           found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds);
@@ -599,6 +678,7 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
         if (ds.kinds & store::kGeneric) found.addGeneric(d_snap.generic(ds.id, {key, keyLen}));
 
   if (!found.listed && !found.nameExists) {
+    if (listsHidden) return negative(dns::kNxDomain); // nothing exists for this client
     // Empty non-terminals exist (RFC 8020): a prefix of a listed address or a parent of a name.
     bool exists = false;
     for (const auto& ds : zone->datasets)

@@ -7,6 +7,7 @@
 #include "store/store.hh"
 
 #include <array>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,6 +22,13 @@ struct Options {
 
 enum class Transport { Udp, Tcp };
 
+// Who asked: for rbldnsd acl datasets (rbldnsd §5.9).
+struct Client {
+  bool v6 = false;
+  uint32_t v4 = 0; // host order
+  store::Ip6 addr6{};
+};
+
 class Responder {
 public:
   Responder(store::Env& env, Options options);
@@ -31,12 +39,15 @@ public:
   void end();
 
   // Writes the reply to query into out and returns its length; 0 means "send nothing".
-  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport);
+  // Without a client, acl datasets are not consulted.
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
+                const Client* client = nullptr);
 
   // Convenience for tests and tools: begin, answer, end.
-  size_t answerOne(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport) {
+  size_t answerOne(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
+                   const Client* client = nullptr) {
     begin();
-    size_t n = answer(query, out, transport);
+    size_t n = answer(query, out, transport, client);
     end();
     return n;
   }
@@ -69,8 +80,13 @@ private:
 
   store::Snapshot d_snap;
   Options d_opt;
+  // The acl action for client in an acl dataset (0 when no entry matches); for an always-listed
+  // entry, its value set.
+  uint32_t aclAction(uint32_t dataset, const Client& client, std::string_view& valueSet);
+
   uint64_t d_generation = ~uint64_t{0};
-  int64_t d_now = 0; // Unix time, read once per batch
+  std::optional<Dataset> d_globalAcl; // rbldnsd's `:acl:file`, checked for every query
+  int64_t d_now = 0;                  // Unix time, read once per batch
   std::vector<Zone> d_zones;
 };
 

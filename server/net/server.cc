@@ -47,6 +47,18 @@ void reusePort(int fd) {
     throw std::runtime_error("setsockopt SO_REUSEPORT failed");
 }
 
+answer::Client clientOf(const asio::ip::address& a) {
+  answer::Client c;
+  if (a.is_v4()) {
+    c.v4 = a.to_v4().to_uint();
+  } else {
+    c.v6 = true;
+    auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), c.addr6.begin());
+  }
+  return c;
+}
+
 void logQuery(QueryLog& log, const asio::ip::address& client, std::span<const uint8_t> query,
               std::span<const uint8_t> reply) {
   char ip[INET6_ADDRSTRLEN];
@@ -95,8 +107,9 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
           w.responder.begin();
           begun = true;
         }
-        size_t len =
-            w.responder.answer({in->data(), n}, {out->data(), out->size()}, answer::Transport::Udp);
+        const auto client = clientOf(from.address());
+        size_t len = w.responder.answer({in->data(), n}, {out->data(), out->size()},
+                                        answer::Transport::Udp, &client);
         if (len) {
           sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
           if (w.options.queryLog)
@@ -111,8 +124,13 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
 }
 
 struct TcpSession {
-  explicit TcpSession(tcp::socket s) : sock(std::move(s)), timer(sock.get_executor()) {}
+  explicit TcpSession(tcp::socket s) : sock(std::move(s)), timer(sock.get_executor()) {
+    boost::system::error_code ec;
+    auto peer = sock.remote_endpoint(ec);
+    if (!ec) client = clientOf(peer.address());
+  }
   tcp::socket sock;
+  answer::Client client;
   asio::steady_timer timer;
   std::chrono::steady_clock::time_point deadline;
 };
@@ -146,7 +164,7 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     size_t rlen = 0;
     try {
       rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
-                                   answer::Transport::Tcp);
+                                   answer::Transport::Tcp, &s->client);
     } catch (const std::exception& e) {
       w.responder.end();
       reportStoreError(e);

@@ -306,8 +306,15 @@ Reply parseReply(const std::vector<uint8_t>& wire) {
 }
 
 std::optional<std::vector<uint8_t>> udpExchange(uint16_t port, const std::vector<uint8_t>& query,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                const std::string& source) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (!source.empty()) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from);
+  }
   auto sa = loopback(port);
   ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   ::send(fd, query.data(), query.size(), 0);
@@ -381,7 +388,7 @@ std::optional<std::vector<uint8_t>> tcpExchange(uint16_t port, const std::vector
 }
 
 Reply udpQuery(uint16_t port, const std::string& name, uint16_t type, const QueryOptions& o) {
-  auto r = udpExchange(port, makeQuery(name, type, o));
+  auto r = udpExchange(port, makeQuery(name, type, o), std::chrono::milliseconds(2000), o.source);
   return r ? parseReply(*r) : Reply{};
 }
 

@@ -70,6 +70,7 @@ struct QueryOptions {
   bool rd = false;
   uint16_t qclass = 1;
   uint16_t id = 0x1234;
+  std::string source; // UDP: send from this local address (e.g. 127.0.0.5); empty = any
 };
 std::vector<uint8_t> makeQuery(const std::string& name, uint16_t type, const QueryOptions& o = {});
 
@@ -101,7 +102,8 @@ Reply parseReply(const std::vector<uint8_t>& wire);
 // One UDP exchange with 127.0.0.1:port; nullopt when no reply came within the timeout.
 std::optional<std::vector<uint8_t>>
 udpExchange(uint16_t port, const std::vector<uint8_t>& query,
-            std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+            std::chrono::milliseconds timeout = std::chrono::milliseconds(2000),
+            const std::string& source = {});
 // One TCP exchange on a new connection (2-byte framing).
 std::optional<std::vector<uint8_t>> tcpExchange(uint16_t port, const std::vector<uint8_t>& query);
 

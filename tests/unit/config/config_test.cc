@@ -64,14 +64,15 @@ TEST_CASE("config errors name the file and line", "[config]") {
       "/etc/dnsxl/dnsxl.toml:3: listen address 'localhost:53' is not ADDRESS:PORT or [IPv6]:PORT");
   fails("[server]\nstore = \"s\"\nstroe = 1\n",
         "/etc/dnsxl/dnsxl.toml:3: unknown key 'stroe' in [server] (known: listen, store, workers, "
-        "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version)");
+        "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
+        "acl_on_bad_line)");
   fails("[server]\n", "/etc/dnsxl/dnsxl.toml: [server] needs 'store' (the store directory)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"a..b\"\n",
         "/etc/dnsxl/dnsxl.toml:4: 'name': empty label in 'a..b'");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"csv\"\n",
         "/etc/dnsxl/dnsxl.toml:7: unknown format 'csv' (ip4set, ip4tset, ip4trie, ip6trie, "
-        "ip6tset, dnset, generic, combined, list)");
+        "ip6tset, dnset, generic, combined, acl, list)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"list\"\na = \"10.0.0.1\"\n",
         "/etc/dnsxl/dnsxl.toml:8: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 §2.3)");

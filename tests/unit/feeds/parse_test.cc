@@ -442,9 +442,39 @@ TEST_CASE("combined files: sections for subzones (rbldnsd §5.8)", "[feeds]") {
   REQUIRE(f.diagnostics.size() == 2);
   CHECK(f.diagnostics[0] ==
         "data.txt:11: $DATASET combined: a combined dataset cannot hold another one");
-  CHECK(f.diagnostics[1] == "data.txt:12: unknown dataset type 'acl' in $DATASET");
+  CHECK(f.diagnostics[1] ==
+        "data.txt:12: $DATASET acl: an acl cannot be part of a combined dataset");
   auto before = parse("10.0.0.1\n$DATASET ip4set @\n", Format::Combined);
   REQUIRE(before.diagnostics.size() == 1);
   CHECK(before.diagnostics[0] ==
         "data.txt:1: data line before the first $DATASET in a combined file");
+}
+
+TEST_CASE("acl entries: client addresses and actions (rbldnsd §5.9)", "[feeds]") {
+  Feed f;
+  ParseOptions o;
+  o.format = Format::Acl;
+  parseText("127.0.0.2\n127.0.0.3 :refuse\n127.0.0.4 =empty\n127.0.0.5 :127.0.0.99:You ($)\n"
+            "127.0.0.0/8 :pass\n::1 :blackhole\n:refuse\n10.0.0.1\n10.0.0.2 :5\n"
+            "10.0.0.3 listed?\n$SOA 1 a b 1 1 1 1 1\n!10.0.0.4\n",
+            "acl.txt", o, f);
+  parseText("10.1.0.1\n", "acl2.txt", o, f);
+  auto a = [&](size_t i) { return f.values.at(f.ip4.at(i).value).a; };
+  REQUIRE(f.ip4.size() == 8);
+  CHECK(a(0) == kAclIgnore); // no value: ignore, the default
+  CHECK(a(1) == kAclRefuse);
+  CHECK(a(2) == kAclEmpty);
+  CHECK(f.values.at(f.ip4[3].value) == Value{0x7f000063, "You ($)"});
+  CHECK(a(4) == kAclPass);
+  CHECK(a(5) == kAclRefuse); // the default set by `:refuse`
+  // `:5` after a keyword default: A 127.0.0.5 with no TXT (rbldnsd crashes on this line)
+  CHECK(f.values.at(f.ip4[6].value) == Value{0x7f000005, std::nullopt});
+  CHECK(a(7) == kAclIgnore); // the default resets per file
+  REQUIRE(f.ip6.size() == 1);
+  CHECK(f.values.at(f.ip6[0].value).a == kAclIgnore);
+  REQUIRE(f.diagnostics.size() == 3);
+  CHECK(f.diagnostics[0] ==
+        "acl.txt:10: invalid acl value 'listed?' (:ignore, :refuse, :empty, :pass or :A:TXT)");
+  CHECK(f.diagnostics[1] == "acl.txt:11: $SOA is not allowed in an acl");
+  CHECK(f.diagnostics[2] == "acl.txt:12: acl entries have no exclusions (use :pass)");
 }

@@ -90,9 +90,12 @@ TEST_CASE("what dnsxld refuses on an rbldnsd command line", "[rbldnsd]") {
         "-x: rbldnsd extensions (DSO hooks) are not supported by dnsxld");
   CHECK(fails({"-b", "127.0.0.1", "z:ip9set:f"}) ==
         "'z:ip9set:f': unknown dataset type 'ip9set' (ip4set, ip4tset, ip4trie, ip6trie, "
-        "ip6tset, dnset, generic, combined)");
-  CHECK(fails({"-b", "127.0.0.1", "z:acl:f"}) ==
-        "'z:acl:f': dataset type acl is not supported yet by dnsxld");
+        "ip6tset, dnset, generic, combined, acl)");
+  CHECK(fails({"-b", "127.0.0.1", "z:ip4set:f", ":ip4set:g"}) ==
+        "':ip4set:g': only an acl may have an empty zone name");
+  CHECK(fails({"-b", "127.0.0.1", "z:ip4set:f", ":acl:a", ":acl:b"}) ==
+        "':acl:b': a second global acl");
+  CHECK(fails({"-b", "127.0.0.1", "z:acl:a", "z:acl:b"}) == "'z:acl:b': zone z has an acl already");
   CHECK(fails({"z:ip4set:f"}) == "no -b address given");
   CHECK(fails({"-b", "127.0.0.1"}) == "no zones given (zone:type:file[,file...])");
   CHECK(fails({"-b", "127.0.0.1/99999", "z:ip4set:f"}) ==
