@@ -204,8 +204,9 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
     for (const auto& znode : *zones) {
       const auto* zt = znode.as_table();
       if (!zt) r.fail(znode, "each [[zone]] must be a table");
-      r.onlyKeys(*zt, "[[zone]]",
-                 {"name", "ns", "soa", "ttl", "ttl_min", "ttl_max", "allow_no_ns", "dataset"});
+      r.onlyKeys(
+          *zt, "[[zone]]",
+          {"name", "ns", "soa", "ttl", "ttl_min", "ttl_max", "allow_no_ns", "serial", "dataset"});
       Zone z;
       if (auto n = (*zt)["name"]; n)
         z.name = r.domain(*n.node(), "name");
@@ -225,6 +226,11 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
       if (z.ttlMax != 0 && z.ttlMin > z.ttlMax)
         r.fail(znode, fmt::format("zone '{}': ttl_min is above ttl_max", z.name));
       if (auto n = (*zt)["allow_no_ns"]; n) z.allowNoNs = r.boolean(*n.node(), "allow_no_ns");
+      if (auto n = (*zt)["serial"]; n) {
+        z.serial = r.string(*n.node(), "serial");
+        if (z.serial != "import" && z.serial != "data")
+          r.fail(*n.node(), "'serial' must be \"import\" or \"data\"");
+      }
       if (auto n = (*zt)["soa"]; n) {
         Soa soa;
         soa.mname = z.ns.empty() ? "" : z.ns.front();

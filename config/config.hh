@@ -62,6 +62,9 @@ struct Zone {
   uint32_t ttl = 2100;
   uint32_t ttlMin = 0, ttlMax = 0; // clamps for every TTL of the zone; 0 = none (rbldnsd -t)
   bool allowNoNs = false;          // serve a zone without NS records (rbldnsd zones without $NS)
+  // "import": each import sets the serial (Unix time, or +1); "data": the first $SOA's serial,
+  // or when it is 0 the newest data file's modification time (rbldnsd's way).
+  std::string serial = "import";
   std::vector<Dataset> datasets;
 };
 

@@ -284,8 +284,9 @@ std::string toToml(const CommandLine& cl, const std::filesystem::path& storeDir,
   }
   for (const auto& z : cl.zones) {
     out += "\n[[zone]]\nname = " + tomlString(z.name) + "\n";
-    out += fmt::format("ttl = {}\nttl_min = {}\nttl_max = {}\nallow_no_ns = true\n", cl.ttlDefault,
-                       cl.ttlMin, cl.ttlMax);
+    out +=
+        fmt::format("ttl = {}\nttl_min = {}\nttl_max = {}\nallow_no_ns = true\nserial = \"data\"\n",
+                    cl.ttlDefault, cl.ttlMin, cl.ttlMax);
     for (const auto& d : z.datasets) {
       out += "\n  [[zone.dataset]]\n  name = " + tomlString(d.spec()) + "\n";
       out += "  format = " + tomlString(d.type) + "\n  files = [";

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sys/stat.h>
 
 namespace dnsxl::zonegen {
 
@@ -134,6 +135,20 @@ std::map<std::string, std::string> genericRecords(const feeds::Feed& feed, uint3
     rec += rdata;
   }
   return out;
+}
+
+// rbldnsd: the serial of the zone's first $SOA, or when it is 0 the newest modification time of
+// the zone's data files.
+uint32_t dataSerial(const std::vector<Loaded>& units) {
+  for (const auto& l : units)
+    if (l.root->soa && l.root->soa->serial != 0) return l.root->soa->serial;
+  int64_t newest = 0;
+  for (const auto& l : units)
+    for (const auto& f : l.cfg->files) {
+      struct stat st {};
+      if (::stat(f.c_str(), &st) == 0) newest = std::max<int64_t>(newest, st.st_mtime);
+    }
+  return static_cast<uint32_t>(newest);
 }
 
 uint8_t kindsOf(const Loaded& l) {
@@ -338,6 +353,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     auto it = oldSerials.find(rec.name);
     const auto now32 = static_cast<uint32_t>(now);
     rec.soa.serial = it == oldSerials.end() ? now32 : nextSerial(it->second, now32);
+    if (zonesCfg[zi].serial == "data") rec.soa.serial = dataSerial(zones[zi]);
     res.serials.emplace_back(rec.name, rec.soa.serial);
     w.putZone(rec);
 

@@ -111,9 +111,10 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
         size_t len = w.responder.answer({in->data(), n}, {out->data(), out->size()},
                                         answer::Transport::Udp, &client);
         if (len) {
-          sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
+          // Logged before the reply leaves, so that the log follows the order clients see.
           if (w.options.queryLog)
             logQuery(*w.options.queryLog, from.address(), {in->data(), n}, {out->data(), len});
+          sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
         }
       }
     } catch (const std::exception& e) {

@@ -51,6 +51,14 @@ TEST_CASE("dnsxld -b ADDR/PORT -w DIR zone:type:files serves rbldnsd files", "[r
   auto soa = test::tcpQuery(port, "bl.example", 6);
   REQUIRE(soa.answer.size() == 1);
   CHECK(soa.answer[0].find("ns1.bl.example. hostmaster.bl.example.") != std::string::npos);
+  // `$SOA ... 0 ...`: the serial is the newest modification time of the zone's files (rbldnsd)
+  time_t newest = 0;
+  for (auto name : {"a.txt", "b.txt"}) {
+    struct stat st {};
+    REQUIRE(::stat((dir / name).c_str(), &st) == 0);
+    newest = std::max(newest, st.st_mtime);
+  }
+  CHECK(soa.answer[0].find(" " + std::to_string(newest) + " ") != std::string::npos);
   CHECK(test::udpQuery(port, "9.9.9.9.dbl.example", 1).rcode == 3);
 
   std::ifstream pidIn(pidfile);
@@ -80,6 +88,7 @@ TEST_CASE("dnsxld -b ADDR/PORT -w DIR zone:type:files serves rbldnsd files", "[r
   std::ifstream in(log);
   std::string first;
   std::getline(in, first);
+  INFO("query log: " << first);
   CHECK(std::regex_match(first, std::regex(R"(\d+ 127\.0\.0\.1 1\.0\.0\.10\.bl\.example TXT IN: )"
                                            R"(NOERROR/1/\d+)")));
 }
