@@ -22,6 +22,7 @@ constexpr U128 kMapped = U128{0xffff} << 32;
 // The parser's acl actions are stored as they are.
 static_assert(feeds::kAclIgnore == store::kAclIgnore && feeds::kAclRefuse == store::kAclRefuse &&
               feeds::kAclEmpty == store::kAclEmpty && feeds::kAclPass == store::kAclPass);
+constexpr size_t kMaxDatasetsPerZone = 256; // the responder's limit, the test points included
 constexpr const char* kTestTxt = "Test entry: $ is always listed (RFC 5782 section 5)";
 
 // One dataset as stored: a configured dataset, or one section of a combined one.
@@ -316,6 +317,10 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       d.expires = l.root->expires.value_or(0);
       rec.datasets.push_back(d);
     }
+    if (rec.datasets.size() > kMaxDatasetsPerZone)
+      res.errors.push_back(fmt::format("{}: zone {} has {} datasets; at most {} can answer",
+                                       cfg.file.string(), z.name, rec.datasets.size() - 1,
+                                       kMaxDatasetsPerZone - 1));
     records.push_back(std::move(rec));
   }
 
