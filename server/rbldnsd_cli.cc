@@ -217,8 +217,8 @@ std::variant<CommandLine, std::string> parse(const std::vector<std::string>& arg
         cl.logfile = cl.logUnbuffered ? value.substr(1) : value;
         break;
       case 's':
-        cl.statsfile = value.starts_with('+') ? value.substr(1) : value;
-        cl.notes.push_back("-s: the statistics file is not written yet by dnsxld");
+        cl.statsDeltas = value.starts_with('+');
+        cl.statsfile = cl.statsDeltas ? value.substr(1) : value;
         break;
       case 'F':
         cl.notes.push_back("-F: dnsxld logs to stderr (journald), not syslog");

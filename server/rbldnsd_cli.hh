@@ -38,6 +38,7 @@ struct CommandLine {
   bool refuseGzip = false;                            // -C
   std::string pidfile, user, logfile, statsfile;
   bool logUnbuffered = false;
+  bool statsDeltas = false; // -s +file
   int verbose = 0; // -v count: 0 = "dnsxl <version>", 1 = "dnsxl", 2+ = refuse version.bind
   std::vector<Zone> zones;
   std::vector<std::string> globalAcl; // `:acl:file`

@@ -171,6 +171,8 @@ public:
   void start() {
     d_thread = std::thread([this] { loop(); });
   }
+  // Also called every interval (before the check), from the watcher thread.
+  void onTick(std::function<void()> tick) { d_tick = std::move(tick); }
   void poke() {
     std::lock_guard lock(d_mutex);
     d_poked = true;
@@ -196,6 +198,7 @@ private:
       if (d_stopped) return;
       d_poked = false;
       lock.unlock();
+      if (d_tick) d_tick();
       check();
       lock.lock();
     }
@@ -224,6 +227,39 @@ private:
   std::condition_variable d_cv;
   bool d_poked = false, d_stopped = false;
   std::thread d_thread;
+  std::function<void()> d_tick;
+};
+
+// rbldnsd's statistics file (-s): "<time> <zone>:<tot>:<ok>:<nxd>:<in>:<out> ... *:<...>"
+// every check interval and at exit, absolute counters (or deltas with -s +file); a bare
+// timestamp line marks the start and the end.
+struct StatsFile {
+  StatsFile(std::string p, bool d) : path(std::move(p)), deltas(d) {}
+  void mark() { append(fmt::format("{}\n", std::time(nullptr))); }
+  void write() {
+    auto now = server->stats();
+    std::string line = fmt::format("{}", std::time(nullptr));
+    auto field = [&](const std::string& name, answer::ZoneStats s) {
+      if (deltas) {
+        const auto& p = last[name];
+        s = {s.tot - p.tot, s.ok - p.ok, s.nxd - p.nxd, s.err - p.err, s.in - p.in, s.out - p.out};
+      }
+      line += fmt::format(" {}:{}:{}:{}:{}:{}", name, s.tot, s.ok, s.nxd, s.in, s.out);
+    };
+    for (const auto& [name, s] : now)
+      if (name != "*") field(name, s);
+    field("*", now["*"]);
+    last = now;
+    append(line + "\n");
+  }
+  void append(const std::string& text) {
+    std::ofstream out(path, std::ios::app);
+    out << text;
+  }
+  std::string path;
+  bool deltas;
+  net::Server* server = nullptr;
+  std::map<std::string, answer::ZoneStats> last;
 };
 
 } // namespace
@@ -303,13 +339,20 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
     }
   }
   Watcher watcher(dataFiles(cl), config, cl.checkInterval);
+  std::unique_ptr<StatsFile> stats;
+  if (!cl.statsfile.empty()) stats = std::make_unique<StatsFile>(cl.statsfile, cl.statsDeltas);
   int status = 1;
   try {
     store::Env env(state / "store", {.readOnly = true});
     std::string failure;
     status = serve(
         env, opt,
-        [&] {
+        [&](net::Server& server) {
+          if (stats) {
+            stats->server = &server;
+            stats->mark();
+            watcher.onTick([&stats] { stats->write(); });
+          }
           if (!cl.pidfile.empty()) {
             std::ofstream(cl.pidfile) << ::getpid() << "\n";
             cleanup.pidfile = cl.pidfile;
@@ -323,6 +366,14 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
         [&] {
           if (opt.queryLog) opt.queryLog->reopen();
           watcher.poke();
+        },
+        [&](net::Server&) {
+          watcher.stop(); // no tick may read the server from now on
+          if (stats) {
+            stats->write();
+            stats->mark();
+            stats->server = nullptr;
+          }
         });
   } catch (const std::exception& e) {
     fmt::print(stderr, "dnsxld: {}\n", e.what());

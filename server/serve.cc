@@ -23,12 +23,13 @@ void blockSignals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int serve(store::Env& env, const net::Options& options, const std::function<void()>& ready,
-          const std::function<void()>& onHangup) {
+int serve(store::Env& env, const net::Options& options,
+          const std::function<void(net::Server&)>& ready, const std::function<void()>& onHangup,
+          const std::function<void(net::Server&)>& stopping) {
   net::Server server(env, options);
   for (const auto& b : server.bind())
     fmt::print(stderr, "dnsxld: listening on {} (udp, tcp)\n", b);
-  if (ready) ready();
+  if (ready) ready(server);
   std::thread signals([&] {
     sigset_t s = handledSignals();
     for (;;) {
@@ -45,6 +46,7 @@ int serve(store::Env& env, const net::Options& options, const std::function<void
   });
   server.run();
   signals.join();
+  if (stopping) stopping(server);
   return 0;
 }
 

@@ -12,7 +12,9 @@ namespace dnsxl {
 void blockSignals();
 
 // Binds, logs the addresses, calls ready(), serves; returns the exit status.
-int serve(store::Env& env, const net::Options& options, const std::function<void()>& ready,
-          const std::function<void()>& onHangup);
+// stopping is called after the server stopped, before it is destroyed.
+int serve(store::Env& env, const net::Options& options,
+          const std::function<void(net::Server&)>& ready, const std::function<void()>& onHangup,
+          const std::function<void(net::Server&)>& stopping = nullptr);
 
 } // namespace dnsxl

@@ -319,6 +319,12 @@ void Responder::refreshZones() {
     c.nsTtl = z.nsTtl;
     for (const auto& d : z.datasets)
       c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars, subzonesOf(d.subzones)});
+    {
+      std::lock_guard lock(d_countersMutex);
+      auto [slot, added] = d_counterIndex.try_emplace(z.name, d_counters.size());
+      if (added) d_counters.emplace_back();
+      c.counters = slot->second;
+    }
     c.expires = 0;
     for (const auto& d : z.datasets)
       if (d.expires != 0 && (c.expires == 0 || d.expires < c.expires)) c.expires = d.expires;
@@ -342,8 +348,41 @@ uint32_t Responder::aclAction(uint32_t dataset, const Client& client, std::strin
   return kAclAlways;
 }
 
+void Responder::Counters::count(size_t query, size_t reply, uint8_t rcode) {
+  tot.fetch_add(1, std::memory_order_relaxed);
+  in.fetch_add(query, std::memory_order_relaxed);
+  out.fetch_add(reply, std::memory_order_relaxed);
+  auto& which = reply == 0                ? err
+                : rcode == dns::kNoError  ? ok
+                : rcode == dns::kNxDomain ? nxd
+                                          : err;
+  which.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Responder::addStats(std::map<std::string, ZoneStats>& into) const {
+  auto add = [](ZoneStats& s, const Counters& c) {
+    s += ZoneStats{c.tot.load(std::memory_order_relaxed), c.ok.load(std::memory_order_relaxed),
+                   c.nxd.load(std::memory_order_relaxed), c.err.load(std::memory_order_relaxed),
+                   c.in.load(std::memory_order_relaxed),  c.out.load(std::memory_order_relaxed)};
+  };
+  std::lock_guard lock(d_countersMutex);
+  for (const auto& [name, index] : d_counterIndex)
+    add(into[name], d_counters[index]);
+  add(into["*"], d_all);
+}
+
 size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out,
                          Transport transport, const Client* client) {
+  const Zone* zone = nullptr;
+  size_t n = answerQuery(packet, out, transport, client, zone);
+  uint8_t rcode = n >= dns::kHeaderSize ? static_cast<uint8_t>(out[3] & 0xf) : 0;
+  if (zone) d_counters[zone->counters].count(packet.size(), n, rcode);
+  d_all.count(packet.size(), n, rcode);
+  return n;
+}
+
+size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t> out,
+                              Transport transport, const Client* client, const Zone*& zoneFound) {
   // rbldnsd acls: the global one is consulted first; per zone below. The strongest action wins:
   // ignore > refuse > empty > always-listed (the global value first) > pass.
   uint32_t acl = 0;
@@ -453,6 +492,7 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
     if (lname[off] == 0) break;
   }
   if (!zone) return finish(dns::kRefused, true);
+  zoneFound = zone;
   // Data past its $TIMESTAMP expiry is not served: SERVFAIL, as rbldnsd does, until new data.
   if (zone->expires != 0 && zone->expires <= d_now) return finish(dns::kServFail, true);
   if (client)

@@ -7,6 +7,10 @@
 #include "store/store.hh"
 
 #include <array>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,6 +33,16 @@ struct Client {
   store::Ip6 addr6{};
 };
 
+// rbldnsd's statistics per zone (its -s file): answered NOERROR (incl. NODATA), NXDOMAIN, other
+// replies and dropped queries, bytes in and out.
+struct ZoneStats {
+  uint64_t tot = 0, ok = 0, nxd = 0, err = 0, in = 0, out = 0;
+  ZoneStats& operator+=(const ZoneStats& o) {
+    tot += o.tot, ok += o.ok, nxd += o.nxd, err += o.err, in += o.in, out += o.out;
+    return *this;
+  }
+};
+
 class Responder {
 public:
   Responder(store::Env& env, Options options);
@@ -42,6 +56,10 @@ public:
   // Without a client, acl datasets are not consulted.
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
                 const Client* client = nullptr);
+
+  // Adds this responder's counters to into (zone name → stats; "*" = every query). Safe to call
+  // from another thread.
+  void addStats(std::map<std::string, ZoneStats>& into) const;
 
   // Convenience for tests and tools: begin, answer, end.
   size_t answerOne(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
@@ -71,9 +89,16 @@ public:
     uint32_t nsTtl;
     std::vector<Dataset> datasets;
     int64_t expires; // the earliest dataset expiry ($TIMESTAMP), 0 = never
+    size_t counters; // index into d_counters (kept across store generations)
   };
 
 private:
+  struct Counters {
+    std::atomic<uint64_t> tot{0}, ok{0}, nxd{0}, err{0}, in{0}, out{0};
+    void count(size_t query, size_t reply, uint8_t rcode);
+  };
+  size_t answerQuery(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
+                     const Client* client, const Zone*& zoneFound);
   void refreshZones();
   template <typename Finish>
   size_t chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, Finish& finish);
@@ -86,6 +111,10 @@ private:
 
   uint64_t d_generation = ~uint64_t{0};
   std::optional<Dataset> d_globalAcl; // rbldnsd's `:acl:file`, checked for every query
+  std::deque<Counters> d_counters;    // per zone name, stable addresses
+  std::map<std::string, size_t> d_counterIndex;
+  mutable std::mutex d_countersMutex; // guards d_counterIndex and the deque's growth
+  Counters d_all;                     // every query, also those for no zone
   int64_t d_now = 0;                  // Unix time, read once per batch
   std::vector<Zone> d_zones;
 };

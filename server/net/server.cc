@@ -319,6 +319,13 @@ void Server::run() {
     t.join();
 }
 
+std::map<std::string, answer::ZoneStats> Server::stats() const {
+  std::map<std::string, answer::ZoneStats> out;
+  for (const auto& w : d_impl->workers)
+    w->responder.addStats(out);
+  return out;
+}
+
 void Server::stop() {
   if (d_impl->stopped.exchange(true)) return;
   for (auto& w : d_impl->workers)

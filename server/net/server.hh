@@ -7,6 +7,7 @@
 #include "server/answer/responder.hh"
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +61,8 @@ public:
   void run();
   // Safe to call from any thread or a signal handler's io_context.
   void stop();
+  // Query counters of all workers, per zone ("*" = all queries). Safe from any thread.
+  std::map<std::string, answer::ZoneStats> stats() const;
 
 private:
   struct Impl;

@@ -37,9 +37,10 @@ TEST_CASE("dnsxld -b ADDR/PORT -w DIR zone:type:files serves rbldnsd files", "[r
   dir.write("d.txt", ":127.0.1.2:Domain $\nexample.com\n");
   auto log = dir / "query.log";
   auto pidfile = dir / "dnsxld.pid";
+  auto statsfile = dir / "stats.log";
   test::Daemon d({"-n", "-c", "1", "-b", "127.0.0.1/0", "-w", dir.path().string(), "-l",
-                  "+" + log.string(), "-p", pidfile.string(), "bl.example:ip4set:a.txt,b.txt",
-                  "dbl.example:dnset:d.txt"},
+                  "+" + log.string(), "-p", pidfile.string(), "-s", statsfile.string(),
+                  "bl.example:ip4set:a.txt,b.txt", "dbl.example:dnset:d.txt"},
                  1);
   const auto port = d.port();
 
@@ -85,6 +86,20 @@ TEST_CASE("dnsxld -b ADDR/PORT -w DIR zone:type:files serves rbldnsd files", "[r
 
   CHECK(d.stop() == 0);
   CHECK_FALSE(std::filesystem::exists(pidfile));
+
+  // rbldnsd's statistics file: a bare timestamp at start and end, counter lines in between.
+  std::ifstream st(statsfile);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(st, l);)
+    lines.push_back(l);
+  REQUIRE(lines.size() >= 3);
+  CHECK(std::regex_match(lines.front(), std::regex(R"(\d+)")));
+  CHECK(std::regex_match(lines.back(), std::regex(R"(\d+)")));
+  const auto& final = lines[lines.size() - 2];
+  INFO(final);
+  CHECK(std::regex_search(final, std::regex(R"( bl\.example:\d+:\d+:\d+:\d+:\d+ )")));
+  CHECK(std::regex_search(final, std::regex(R"( dbl\.example:\d+:\d+:1:\d+:\d+ )")));
+  CHECK(std::regex_search(final, std::regex(R"( \*:\d+:\d+:\d+:\d+:\d+$)")));
   std::ifstream in(log);
   std::string first;
   std::getline(in, first);
