@@ -105,6 +105,8 @@ TEST_CASE("what dnsxld refuses on an rbldnsd command line", "[rbldnsd]") {
   CHECK(fails({"-b", "127.0.0.1", "-c", "soon", "z:ip4set:f"}) ==
         "-c soon: not a time value (e.g. 60, 1m, 5s)");
   CHECK(fails({"-b", "127.0.0.1", "-Z", "z:ip4set:f"}) == "unknown option -Z");
+  CHECK(fails({"-b", "127.0.0.1", "-d", "z:ip4set:f"}) ==
+        "-d (dump the zones and exit) is not supported by dnsxld yet");
   CHECK(fails({"-b"}) == "option -b needs an argument");
   CHECK(fails({"-b", "127.0.0.1", "z:ip4set:a,,b"}) == "'z:ip4set:a,,b': empty file name");
 }
