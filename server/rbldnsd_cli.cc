@@ -193,7 +193,6 @@ std::variant<CommandLine, std::string> parse(const std::vector<std::string>& arg
       case 'q':
       case 'a':
       case 'A':
-      case 'd':
       case '4':
       case '6':
         break; // no effect: dnsxld never blocks on reload, answers minimally, ...
@@ -249,6 +248,8 @@ std::variant<CommandLine, std::string> parse(const std::vector<std::string>& arg
       case 'x':
       case 'X':
         return fmt::format("-{}: rbldnsd extensions (DSO hooks) are not supported by dnsxld", opt);
+      case 'd':
+        return std::string("-d (dump the zones and exit) is not supported by dnsxld yet");
       case 'h':
         return std::string("usage");
       default:
