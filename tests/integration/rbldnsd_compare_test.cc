@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <fmt/format.h>
+#include <fstream>
 #include <netinet/in.h>
 #include <random>
 #include <set>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <zlib.h>
 
 using namespace dnsxl;
 using namespace std::chrono_literals;
@@ -281,6 +283,13 @@ std::vector<Question> probeQuestions() {
     for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}, uint16_t{28}})
       q.push_back({std::string(n) + ".bl.test", t});
   q.push_back({"0.0.10.bl.test", 1, true});
+  for (auto n : {"1.0.80.10", "2.0.80.10", "3.0.80.10", "4.0.80.10", "5.0.80.10", "6.0.80.10",
+                 "1.0.81.10", "1.0.82.10", "1.0.83.10", "1.0.84.10"})
+    for (uint16_t t : {uint16_t{1}, uint16_t{16}, uint16_t{255}})
+      q.push_back({std::string(n) + ".tmpl.test", t});
+  for (auto n : {"example.com", "foo.wild.test", "evil.net", "www.evil.net", "two.test", "x.y"})
+    for (uint16_t t : {uint16_t{1}, uint16_t{16}})
+      q.push_back({std::string(n) + ".gz.test", t});
   // combined (rbldnsd §10.1 rows 99-121)
   for (auto n : {"1.2.20.10.comb.test",
                  "1.2.20.10.dyn.comb.test",
@@ -344,6 +353,20 @@ TEST_CASE("dnsxld answers like rbldnsd given the same command line and files", "
   dir.write("gendom.txt", g.dnset);
   dir.write("gen6.txt", g.ip6trie);
   dir.write("gen4tset.txt", g.ip4tset);
+  // $= base templates (rbldnsd §4.3's verified table), $MAXRANGE4, $TIMESTAMP
+  dir.write("tmpl.txt", "$= See http://bl.test/why?$= ($) for details\n"
+                        ":127.0.0.2:default-text\n10.80.0.1 r123\n10.80.0.2\n"
+                        "10.80.0.3 =Other lists: $\n10.80.0.4 :6:\n10.80.0.5 :7\n"
+                        "$MAXRANGE4 /24\n10.81.0.0/16\n10.82.0.0/24\n$MAXRANGE4 /28\n"
+                        "10.83.0.0/24\n10.84.0.0/28\n$TIMESTAMP 2026:01:01 +3650d\n");
+  {
+    // the dnset probe file, gzip-compressed
+    std::ifstream in(probe / "dnset.txt", std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    gzFile gz = gzopen((dir / "dnset.txt.gz").c_str(), "wb");
+    gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(gz);
+  }
   dir.write("gen6tset.txt", g.ip6tset);
   // rbldnsd drops privileges to nobody: let it read the files.
   std::filesystem::permissions(
@@ -358,6 +381,8 @@ TEST_CASE("dnsxld answers like rbldnsd given the same command line and files", "
   const std::vector<std::string> zones = {"bl.test:ip4set:ip4set.txt,ip4set2.txt",
                                           "bl.test:generic:generic.txt",
                                           "comb.test:combined:combined.txt",
+                                          "tmpl.test:ip4set:tmpl.txt",
+                                          "gz.test:dnset:dnset.txt.gz",
                                           "trie.bl.test:ip4trie:ip4trie.txt",
                                           "dbl.test:dnset:dnset.txt",
                                           "gen.test:ip4set:gen4set.txt",
