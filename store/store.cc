@@ -89,7 +89,9 @@ public:
 
 private:
   void need(size_t n) const {
-    if (d_b.size() - d_pos < n) throw StoreError("corrupt zone record in store");
+    if (d_b.size() - d_pos < n)
+      throw StoreError("unreadable zone record in the store (corrupt, or written by an "
+                       "incompatible dnsxl build): move the store away and import again");
   }
   std::string_view d_b;
   size_t d_pos = 0;
