@@ -1,5 +1,5 @@
 // Answers a fixed number of queries in-process, for instruction counts per query:
-//   valgrind --tool=callgrind --toggle-collect='dnsxl::answer::Responder::answer*'
+//   valgrind --tool=callgrind --toggle-collect='dnsxl::answer::Responder::answer(*'
 //       build-bench/bin/dnsxl_answer_loop listed4 100000
 // then Ir / 100000 = instructions per answer. Kinds: listed4 unlisted4 listedDomain
 // unlistedDomain. Also prints the import time of the generated data.
