@@ -182,9 +182,6 @@ std::variant<CommandLine, std::string> parse(const std::vector<std::string>& arg
         break;
       case 'r':
         cl.root = value;
-        cl.notes.push_back(
-            "-r: data files are read below " + value +
-            "; dnsxld does not chroot (use systemd's RootDirectory= or a container)");
         break;
       case 'n':
         cl.foreground = true;

@@ -29,7 +29,7 @@ struct Zone {
 
 struct CommandLine {
   std::vector<Bind> binds;
-  std::string root;    // -r: files and -w are resolved below it (no chroot, see README)
+  std::string root;    // -r: the serving process chroots here; files and -w are below it
   std::string workdir; // -w
   bool foreground = false;
   uint32_t ttlDefault = 2100, ttlMin = 0, ttlMax = 0; // -t def:min:max

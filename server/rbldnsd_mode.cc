@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <netdb.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -121,7 +123,8 @@ std::vector<net::ListenAddress> resolve(const rbldnsd::Bind& b, std::string& err
   return out;
 }
 
-bool dropPrivileges(const std::string& spec, const fs::path& stateDir, std::string& error) {
+bool dropPrivileges(const std::string& spec, const fs::path& stateDir, std::string& error,
+                    bool chownState) {
   std::string user = spec, groupName;
   if (auto colon = spec.find(':'); colon != std::string::npos) {
     user = spec.substr(0, colon);
@@ -151,10 +154,11 @@ bool dropPrivileges(const std::string& spec, const fs::path& stateDir, std::stri
   }
   // The re-imports run as that user: the private store must be theirs.
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(stateDir, ec);
-       !ec && it != fs::recursive_directory_iterator(); ++it)
-    if (::chown(it->path().c_str(), uid, gid) != 0) break;
-  if (::chown(stateDir.c_str(), uid, gid) != 0 || ::setgroups(0, nullptr) != 0 ||
+  if (chownState)
+    for (auto it = fs::recursive_directory_iterator(stateDir, ec);
+         !ec && it != fs::recursive_directory_iterator(); ++it)
+      if (::chown(it->path().c_str(), uid, gid) != 0) break;
+  if ((chownState && ::chown(stateDir.c_str(), uid, gid) != 0) || ::setgroups(0, nullptr) != 0 ||
       ::setgid(gid) != 0 || ::setuid(uid) != 0) {
     error = fmt::format("-u {}: cannot switch user: {}", spec, std::strerror(errno));
     return false;
@@ -331,16 +335,45 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
              datasets,
              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
-  if (!cl.logfile.empty()) {
+  if (!cl.logfile.empty())
     opt.queryLog = std::make_shared<net::QueryLog>(cl.logfile, cl.logUnbuffered);
-    if (!opt.queryLog->open()) {
-      fmt::print(stderr, "dnsxld: -l {}: {}\n", cl.logfile, std::strerror(errno));
-      return 1;
-    }
-  }
   Watcher watcher(dataFiles(cl), config, cl.checkInterval);
+  Watcher ticker({}, config, cl.checkInterval); // the -s statistics, in the serving process
   std::unique_ptr<StatsFile> stats;
   if (!cl.statsfile.empty()) stats = std::make_unique<StatsFile>(cl.statsfile, cl.statsDeltas);
+
+  // With -r the serving process chroots into the data root. The data files are watched and
+  // re-imported by a helper process that stays outside (it runs the dnsxl program); the server
+  // keeps the store it opened before the chroot and sees every new commit.
+  pid_t helper = 0;
+  if (!cl.root.empty()) {
+    helper = ::fork();
+    if (helper < 0) {
+      fmt::print(stderr, "dnsxld: fork: {}\n", std::strerror(errno));
+      return 1;
+    }
+    if (helper == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM); // blocked here: sigwait below takes it
+      std::string failure;
+      if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure, true)) {
+        fmt::print(stderr, "dnsxld: {}\n", failure);
+        ::_exit(1);
+      }
+      watcher.start();
+      sigset_t sigs;
+      sigemptyset(&sigs);
+      for (int sig : {SIGHUP, SIGTERM, SIGINT})
+        sigaddset(&sigs, sig);
+      for (int sig = 0; sigwait(&sigs, &sig) == 0 && sig == SIGHUP;)
+        watcher.poke();
+      watcher.stop();
+      std::error_code ec;
+      fs::remove_all(state, ec);
+      if (!cl.pidfile.empty()) fs::remove(cl.pidfile, ec);
+      ::_exit(0);
+    }
+    cleanup.dir.clear(); // the helper removes the state directory and the pid file
+  }
   int status = 1;
   try {
     store::Env env(state / "store", {.readOnly = true});
@@ -348,27 +381,40 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
     status = serve(
         env, opt,
         [&](net::Server& server) {
-          if (stats) {
-            stats->server = &server;
-            stats->mark();
-            watcher.onTick([&stats] { stats->write(); });
-          }
           if (!cl.pidfile.empty()) {
             std::ofstream(cl.pidfile) << ::getpid() << "\n";
-            cleanup.pidfile = cl.pidfile;
+            if (!helper) cleanup.pidfile = cl.pidfile;
           }
-          if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure)) {
+          if (!cl.root.empty() && (::chroot(cl.root.c_str()) != 0 || ::chdir("/") != 0)) {
+            fmt::print(stderr, "dnsxld: -r {}: cannot chroot: {}\n", cl.root, std::strerror(errno));
+            std::exit(1);
+          }
+          if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure, !helper)) {
             fmt::print(stderr, "dnsxld: {}\n", failure);
             std::exit(1);
           }
-          watcher.start();
+          // After the chroot, as rbldnsd does: -l and -s paths are inside the root.
+          if (opt.queryLog && !opt.queryLog->open()) {
+            fmt::print(stderr, "dnsxld: -l {}: {}\n", cl.logfile, std::strerror(errno));
+            std::exit(1);
+          }
+          if (stats) {
+            stats->server = &server;
+            stats->mark();
+            ticker.onTick([&stats] { stats->write(); });
+            ticker.start();
+          }
+          if (!helper) watcher.start();
         },
         [&] {
           if (opt.queryLog) opt.queryLog->reopen();
-          watcher.poke();
+          if (helper)
+            ::kill(helper, SIGHUP);
+          else
+            watcher.poke();
         },
         [&](net::Server&) {
-          watcher.stop(); // no tick may read the server from now on
+          ticker.stop(); // no tick may read the server from now on
           if (stats) {
             stats->write();
             stats->mark();
@@ -378,7 +424,13 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
   } catch (const std::exception& e) {
     fmt::print(stderr, "dnsxld: {}\n", e.what());
   }
+  ticker.stop();
   watcher.stop();
+  if (helper > 0) {
+    ::kill(helper, SIGTERM);
+    while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
   return status;
 }
 

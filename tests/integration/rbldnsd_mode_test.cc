@@ -4,6 +4,7 @@
 #include "tests/support/fixture.hh"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
 #include <regex>
@@ -117,4 +118,25 @@ TEST_CASE("a failing first load exits non-zero with file:line", "[rbldnsd]") {
   auto usage = test::run({test::dnsxldBinary(), "-b", "127.0.0.1/0", "-X", "x", "z:ip4set:f"});
   CHECK(usage.status == 2);
   CHECK(usage.err.find("not supported by dnsxld") != std::string::npos);
+}
+
+TEST_CASE("-r: the server chroots into the data root; a helper outside re-imports", "[rbldnsd]") {
+  test::TempDir dir;
+  dir.write("data/a.txt", "10.0.0.0/24\n");
+  // LeakSanitizer needs /proc, which a chroot hides: no leak check for this daemon (ASan build).
+  ::setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+  test::Daemon d({"-n", "-c", "1", "-r", dir.path().string(), "-w", "/data", "-b", "127.0.0.1/0",
+                  "-s", "/stats.log", "bl.example:ip4set:a.txt"},
+                 1);
+  CHECK(test::udpQuery(d.port(), "1.0.0.10.bl.example", 1).a ==
+        std::vector<std::string>{"127.0.0.2"});
+  std::error_code ec;
+  auto root = std::filesystem::read_symlink("/proc/" + std::to_string(d.pid()) + "/root", ec);
+  CHECK(root == dir.path()); // chrooted
+  dir.write("data/a.txt", "10.0.1.0/24\n");
+  CHECK(waitForRcode(d.port(), "1.0.0.10.bl.example", 3, 10s) == 3); // re-imported outside
+  CHECK(test::udpQuery(d.port(), "1.1.0.10.bl.example", 1).rcode == 0);
+  CHECK(d.stop() == 0);
+  ::unsetenv("ASAN_OPTIONS");
+  CHECK(std::filesystem::exists(dir / "stats.log")); // -s is inside the root
 }
