@@ -80,6 +80,21 @@ struct Ip4Range {
   uint32_t lo = 0, hi = 0;
 };
 
+// The blank-separated words of s.
+std::vector<std::string_view> splitWords(std::string_view s) {
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < s.size();) {
+    while (i < s.size() && isBlank(s[i]))
+      ++i;
+    size_t j = i;
+    while (j < s.size() && !isBlank(s[j]))
+      ++j;
+    if (j > i) words.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return words;
+}
+
 class Parser {
 public:
   Parser(const ParseOptions& options, Feed& feed, uint32_t file)
@@ -326,16 +341,7 @@ void Parser::special(std::string_view s) {
     ++sp;
   auto kw = s.substr(0, sp);
   auto args = trim(s.substr(sp));
-  std::vector<std::string_view> words;
-  for (size_t i = 0; i < args.size();) {
-    while (i < args.size() && isBlank(args[i]))
-      ++i;
-    size_t j = i;
-    while (j < args.size() && !isBlank(args[j]))
-      ++j;
-    if (j > i) words.push_back(args.substr(i, j - i));
-    i = j;
-  }
+  auto words = splitWords(args);
   if (kw.size() == 1 && kw[0] >= '0' && kw[0] <= '9') {
     auto& var = d_feed->vars[static_cast<size_t>(kw[0] - '0')];
     if (!var) var = std::string(args); // first definition wins
@@ -441,16 +447,7 @@ void Parser::dataset(std::string_view args) {
       args = trim(args.substr(0, i));
       break;
     }
-  std::vector<std::string_view> words;
-  for (size_t i = 0; i < args.size();) {
-    while (i < args.size() && isBlank(args[i]))
-      ++i;
-    size_t j = i;
-    while (j < args.size() && !isBlank(args[j]))
-      ++j;
-    if (j > i) words.push_back(args.substr(i, j - i));
-    i = j;
-  }
+  auto words = splitWords(args);
   if (words.size() < 2) return error("invalid $DATASET (expected $DATASET type[:name] subzone...)");
   auto typeSpec = words[0];
   auto colon = typeSpec.find(':');
@@ -686,43 +683,23 @@ std::string Feed::where(const Origin& at) const {
   return fmt::format("{}:{}", at.file < files.size() ? files[at.file] : "?", at.line);
 }
 
+namespace {
+constexpr std::pair<std::string_view, Format> kFormats[] = {
+    {"ip4set", Format::Ip4set},   {"ip4tset", Format::Ip4tset},   {"ip4trie", Format::Ip4trie},
+    {"ip6trie", Format::Ip6trie}, {"ip6tset", Format::Ip6tset},   {"dnset", Format::Dnset},
+    {"generic", Format::Generic}, {"combined", Format::Combined}, {"acl", Format::Acl},
+    {"list", Format::List}};
+} // namespace
+
 std::optional<Format> parseFormat(std::string_view name) {
-  if (name == "ip4set") return Format::Ip4set;
-  if (name == "ip4tset") return Format::Ip4tset;
-  if (name == "ip6tset") return Format::Ip6tset;
-  if (name == "ip4trie") return Format::Ip4trie;
-  if (name == "ip6trie") return Format::Ip6trie;
-  if (name == "dnset") return Format::Dnset;
-  if (name == "list") return Format::List;
-  if (name == "generic") return Format::Generic;
-  if (name == "combined") return Format::Combined;
-  if (name == "acl") return Format::Acl;
+  for (const auto& [n, f] : kFormats)
+    if (n == name) return f;
   return std::nullopt;
 }
 
-std::string_view formatName(Format f) {
-  switch (f) {
-  case Format::Ip4set:
-    return "ip4set";
-  case Format::Ip4tset:
-    return "ip4tset";
-  case Format::Ip6tset:
-    return "ip6tset";
-  case Format::Ip4trie:
-    return "ip4trie";
-  case Format::Ip6trie:
-    return "ip6trie";
-  case Format::Dnset:
-    return "dnset";
-  case Format::List:
-    return "list";
-  case Format::Generic:
-    return "generic";
-  case Format::Combined:
-    return "combined";
-  case Format::Acl:
-    return "acl";
-  }
+std::string_view formatName(Format format) {
+  for (const auto& [n, f] : kFormats)
+    if (f == format) return n;
   return "?";
 }
 

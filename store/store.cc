@@ -309,10 +309,6 @@ Env::~Env() {
   mdb_env_close(d_env);
 }
 
-void Env::copyTo(const std::filesystem::path& dir) const {
-  check("mdb_env_copy2", mdb_env_copy2(d_env, dir.c_str(), MDB_CP_COMPACT));
-}
-
 // ---- Writer ----
 
 Writer::Writer(Env& env) : d_env(env) {

@@ -121,8 +121,6 @@ public:
   MDB_env* raw() const { return d_env; }
   unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
   bool readOnly() const { return d_readOnly; }
-  // Compacting copy into an empty directory (used by snapshots and tests).
-  void copyTo(const std::filesystem::path& dir) const;
 
 private:
   MDB_env* d_env = nullptr;
