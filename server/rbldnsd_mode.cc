@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
@@ -234,36 +235,86 @@ private:
   std::function<void()> d_tick;
 };
 
-// rbldnsd's statistics file (-s): "<time> <zone>:<tot>:<ok>:<nxd>:<in>:<out> ... *:<...>"
-// every check interval and at exit, absolute counters (or deltas with -s +file); a bare
-// timestamp line marks the start and the end.
-struct StatsFile {
-  StatsFile(std::string p, bool d) : path(std::move(p)), deltas(d) {}
-  void mark() { append(fmt::format("{}\n", std::time(nullptr))); }
+// rbldnsd's counters. The statistics file (-s): "<time> <zone>:<tot>:<ok>:<nxd>:<in>:<out> ...
+// *:<...>" every check interval, on SIGUSR1/SIGUSR2 and at exit, absolute counters (or deltas
+// with -s +file); a bare timestamp line marks the start, a reset and the end. The log lines of
+// SIGUSR1 (and SIGUSR2, which then resets the counters) and of the exit:
+// "stats for 168secs zone bl.test: tot=158 ok=115 nxd=39 err=4 in=5511 out=17912" per zone and
+// "stats for 168sec: tot=..." for every query.
+class Counters {
+public:
+  Counters(std::string path, bool deltas) : d_path(std::move(path)), d_deltas(deltas) {}
+  void attach(net::Server* server) {
+    std::lock_guard lock(d_mutex);
+    d_server = server;
+    d_since = std::time(nullptr);
+    d_base.clear();
+    d_last.clear();
+  }
+  void mark() {
+    std::lock_guard lock(d_mutex);
+    append(fmt::format("{}\n", std::time(nullptr)));
+  }
   void write() {
-    auto now = server->stats();
+    std::lock_guard lock(d_mutex);
+    if (!d_server || d_path.empty()) return;
+    auto now = current();
     std::string line = fmt::format("{}", std::time(nullptr));
     auto field = [&](const std::string& name, answer::ZoneStats s) {
-      if (deltas) {
-        const auto& p = last[name];
-        s = {s.tot - p.tot, s.ok - p.ok, s.nxd - p.nxd, s.err - p.err, s.in - p.in, s.out - p.out};
-      }
+      if (d_deltas) s = minus(s, d_last[name]);
       line += fmt::format(" {}:{}:{}:{}:{}:{}", name, s.tot, s.ok, s.nxd, s.in, s.out);
     };
     for (const auto& [name, s] : now)
       if (name != "*") field(name, s);
     field("*", now["*"]);
-    last = now;
+    d_last = now;
     append(line + "\n");
   }
+  void log(bool reset) {
+    std::lock_guard lock(d_mutex);
+    if (!d_server) return;
+    const auto t = std::time(nullptr);
+    auto now = current();
+    auto line = [](const answer::ZoneStats& s) {
+      return fmt::format("tot={} ok={} nxd={} err={} in={} out={}", s.tot, s.ok, s.nxd, s.err,
+                         s.in, s.out);
+    };
+    std::string text;
+    for (const auto& [name, s] : now)
+      if (name != "*" && !name.empty())
+        text += fmt::format("dnsxld: stats for {}secs zone {}: {}\n", t - d_since, name, line(s));
+    text += fmt::format("dnsxld: stats for {}sec: {}\n", t - d_since, line(now["*"]));
+    fmt::print(stderr, "{}", text);
+    if (reset) {
+      d_base = d_server->stats();
+      d_last.clear();
+      d_since = t;
+      append(fmt::format("{}\n", t));
+    }
+  }
+
+private:
+  static answer::ZoneStats minus(const answer::ZoneStats& a, const answer::ZoneStats& b) {
+    return {a.tot - b.tot, a.ok - b.ok, a.nxd - b.nxd, a.err - b.err, a.in - b.in, a.out - b.out};
+  }
+  std::map<std::string, answer::ZoneStats> current() {
+    auto now = d_server->stats();
+    for (auto& [name, s] : now)
+      s = minus(s, d_base[name]);
+    return now;
+  }
   void append(const std::string& text) {
-    std::ofstream out(path, std::ios::app);
+    if (d_path.empty()) return;
+    std::ofstream out(d_path, std::ios::app);
     out << text;
   }
-  std::string path;
-  bool deltas;
-  net::Server* server = nullptr;
-  std::map<std::string, answer::ZoneStats> last;
+
+  std::mutex d_mutex;
+  std::string d_path;
+  bool d_deltas;
+  net::Server* d_server = nullptr;
+  time_t d_since = 0;
+  std::map<std::string, answer::ZoneStats> d_base, d_last;
 };
 
 } // namespace
@@ -339,8 +390,7 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
     opt.queryLog = std::make_shared<net::QueryLog>(cl.logfile, cl.logUnbuffered);
   Watcher watcher(dataFiles(cl), config, cl.checkInterval);
   Watcher ticker({}, config, cl.checkInterval); // the -s statistics, in the serving process
-  std::unique_ptr<StatsFile> stats;
-  if (!cl.statsfile.empty()) stats = std::make_unique<StatsFile>(cl.statsfile, cl.statsDeltas);
+  Counters counters(cl.statsfile, cl.statsDeltas);
 
   // With -r the serving process chroots into the data root. The data files are watched and
   // re-imported by a helper process that stays outside (it runs the dnsxl program); the server
@@ -398,15 +448,20 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
             fmt::print(stderr, "dnsxld: -l {}: {}\n", cl.logfile, std::strerror(errno));
             std::exit(1);
           }
-          if (stats) {
-            stats->server = &server;
-            stats->mark();
-            ticker.onTick([&stats] { stats->write(); });
+          counters.attach(&server);
+          counters.mark();
+          if (!cl.statsfile.empty()) {
+            ticker.onTick([&counters] { counters.write(); });
             ticker.start();
           }
           if (!helper) watcher.start();
         },
-        [&] {
+        [&](int sig) {
+          if (sig == SIGUSR1 || sig == SIGUSR2) {
+            counters.write();
+            counters.log(sig == SIGUSR2);
+            return;
+          }
           if (opt.queryLog) opt.queryLog->reopen();
           if (helper)
             ::kill(helper, SIGHUP);
@@ -415,11 +470,10 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
         },
         [&](net::Server&) {
           ticker.stop(); // no tick may read the server from now on
-          if (stats) {
-            stats->write();
-            stats->mark();
-            stats->server = nullptr;
-          }
+          counters.log(false);
+          counters.write();
+          counters.mark();
+          counters.attach(nullptr);
         });
   } catch (const std::exception& e) {
     fmt::print(stderr, "dnsxld: {}\n", e.what());

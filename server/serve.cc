@@ -11,7 +11,7 @@ namespace {
 sigset_t handledSignals() {
   sigset_t s;
   sigemptyset(&s);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1})
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2})
     sigaddset(&s, sig);
   return s;
 }
@@ -24,7 +24,7 @@ void blockSignals() {
 }
 
 int serve(store::Env& env, const net::Options& options,
-          const std::function<void(net::Server&)>& ready, const std::function<void()>& onHangup,
+          const std::function<void(net::Server&)>& ready, const std::function<void(int)>& onSignal,
           const std::function<void(net::Server&)>& stopping) {
   net::Server server(env, options);
   for (const auto& b : server.bind())
@@ -35,8 +35,8 @@ int serve(store::Env& env, const net::Options& options,
     for (;;) {
       int sig = 0;
       sigwait(&s, &sig);
-      if (sig == SIGHUP || sig == SIGUSR1) {
-        if (onHangup) onHangup();
+      if (sig == SIGHUP || sig == SIGUSR1 || sig == SIGUSR2) {
+        if (onSignal) onSignal(sig);
         continue;
       }
       fmt::print(stderr, "dnsxld: signal {}, stopping\n", sig);

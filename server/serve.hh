@@ -1,5 +1,5 @@
-// Runs a net::Server until SIGTERM/SIGINT, in both of dnsxld's modes. SIGHUP calls onHangup
-// (from the signal thread). Blocks the signals in every thread; one thread takes them.
+// Runs a net::Server until SIGTERM/SIGINT, in both of dnsxld's modes. SIGHUP, SIGUSR1 and SIGUSR2
+// call onSignal (from the signal thread). Blocks the signals in every thread; one thread takes them.
 #pragma once
 
 #include "server/net/server.hh"
@@ -14,7 +14,7 @@ void blockSignals();
 // Binds, logs the addresses, calls ready(), serves; returns the exit status.
 // stopping is called after the server stopped, before it is destroyed.
 int serve(store::Env& env, const net::Options& options,
-          const std::function<void(net::Server&)>& ready, const std::function<void()>& onHangup,
+          const std::function<void(net::Server&)>& ready, const std::function<void(int)>& onSignal,
           const std::function<void(net::Server&)>& stopping = nullptr);
 
 } // namespace dnsxl

@@ -4,6 +4,7 @@
 #include "tests/support/fixture.hh"
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
@@ -139,4 +140,47 @@ TEST_CASE("-r: the server chroots into the data root; a helper outside re-import
   CHECK(d.stop() == 0);
   ::unsetenv("ASAN_OPTIONS");
   CHECK(std::filesystem::exists(dir / "stats.log")); // -s is inside the root
+}
+
+TEST_CASE("SIGUSR1 logs rbldnsd's counter lines; SIGUSR2 logs and resets them", "[rbldnsd]") {
+  test::TempDir dir;
+  dir.write("a.txt", "$NS 1h ns1.bl.example\n:127.0.0.2:Listed $\n10.0.0.0/24\n");
+  auto statsfile = dir / "stats.log";
+  test::Daemon d({"-n", "-b", "127.0.0.1/0", "-w", dir.path().string(), "-s", statsfile.string(),
+                  "bl.example:ip4set:a.txt"},
+                 1);
+  CHECK(test::udpQuery(d.port(), "1.0.0.10.bl.example", 1).rcode == 0);
+  CHECK(test::udpQuery(d.port(), "2.0.0.10.bl.example", 16).rcode == 0);
+  CHECK(test::udpQuery(d.port(), "1.0.0.11.bl.example", 1).rcode == 3);
+  auto count = [&](const std::regex& re) {
+    auto text = d.stderrText();
+    return std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator());
+  };
+  auto waitFor = [&](const std::regex& re, long times = 1) {
+    for (int i = 0; i < 50 && count(re) < times; ++i)
+      d.readStderr(100ms);
+    return count(re) >= times;
+  };
+  ::kill(d.pid(), SIGUSR1);
+  CHECK(waitFor(std::regex(
+      R"(stats for \d+secs zone bl\.example: tot=3 ok=2 nxd=1 err=0 in=\d+ out=\d+\n)")));
+  CHECK(waitFor(std::regex(R"(stats for \d+sec: tot=3 ok=2 nxd=1 err=0 in=\d+ out=\d+\n)")));
+
+  ::kill(d.pid(), SIGUSR2); // logs the same, then starts counting from zero
+  CHECK(waitFor(std::regex(R"(stats for \d+sec: tot=3 )"), 2));
+  CHECK(test::udpQuery(d.port(), "9.0.0.10.bl.example", 1).rcode == 0);
+  ::kill(d.pid(), SIGUSR1);
+  CHECK(waitFor(std::regex(R"(zone bl\.example: tot=1 ok=1 nxd=0 err=0 )")));
+  CHECK(d.stop() == 0);
+  CHECK(std::regex_search(d.readStderr(1s), std::regex(R"(stats for \d+sec: tot=1 ok=1 )")));
+
+  // The statistics file: start mark, a line per signal, the reset mark, the final line, end mark.
+  std::ifstream st(statsfile);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(st, l);)
+    lines.push_back(l);
+  REQUIRE(lines.size() == 7);
+  CHECK(std::regex_match(lines[1], std::regex(R"(\d+ bl\.example:3:2:1:\d+:\d+ \*:3:2:1:\d+:\d+)")));
+  CHECK(std::regex_match(lines[3], std::regex(R"(\d+)"))); // SIGUSR2's reset
+  CHECK(std::regex_match(lines[4], std::regex(R"(\d+ bl\.example:1:1:0:\d+:\d+ \*:1:1:0:\d+:\d+)")));
 }
