@@ -153,8 +153,12 @@ void parseText(std::string_view text, std::string_view displayName, const ParseO
 void parseFile(const std::string& path, const ParseOptions& options, Feed& feed);
 
 // Pieces shared with other parts (and tested on their own).
-// An inet_aton-style A value: "5" = 127.0.0.5, "1.2" = 1.0.0.2, full dotted quads.
+// An A value as rbldnsd reads it: "5" = 127.0.0.5, "1.2" = 1.0.0.2, "10.1.5" = 10.1.0.5, full
+// dotted quads; no part above 255; never 0.0.0.0.
 std::optional<uint32_t> parseAValue(std::string_view text);
+// The same dotted forms; a single number n is 127.0.0.n with loopbackShorthand, else 0.0.0.n
+// (rbldnsd's generic A records).
+std::optional<uint32_t> parseDotted(std::string_view text, bool loopbackShorthand);
 // A full dotted-quad IPv4 address.
 std::optional<uint32_t> parseIp4(std::string_view text);
 std::optional<U128> parseIp6(std::string_view text);

@@ -166,9 +166,10 @@ bool Parser::parseValue(std::string_view rest, Value& out, bool defaultLine) {
           fmt::format("invalid acl value '{}' (:ignore, :refuse, :empty, :pass or :A:TXT)", rest));
       return false;
     }
-    // `:A` after a keyword default has no default TXT to take: A alone (rbldnsd crashes here).
-    if (d_default.a >= kAclIgnore) d_default = Value{0x7f000002, std::nullopt};
   }
+  // `:A` in an acl after a keyword default has no default TXT to take: A alone (rbldnsd crashes
+  // here). The keyword stays the default of the entries without a value.
+  const bool keywordDefault = d_format == Format::Acl && d_default.a >= kAclIgnore;
   if (rest[0] != ':') {
     out.a = d_default.a;
     out.txt = std::string(rest);
@@ -188,7 +189,7 @@ bool Parser::parseValue(std::string_view rest, Value& out, bool defaultLine) {
   }
   out.a = *a;
   if (colon == std::string_view::npos)
-    out.txt = defaultLine ? std::nullopt : d_default.txt; // `:A` keeps the default TXT
+    out.txt = defaultLine || keywordDefault ? std::nullopt : d_default.txt; // `:A` keeps it
   else if (auto txt = rest.substr(colon + 1); txt.empty())
     out.txt.reset(); // `:A:` = no TXT
   else
@@ -623,12 +624,10 @@ void Parser::generic(std::string_view s) {
   if (iequals(type, "IN")) type = word();
   auto data = trim(s);
   if (iequals(type, "A")) {
-    std::string text(data);
-    in_addr addr{};
-    if (text.empty() || ::inet_aton(text.c_str(), &addr) == 0)
-      return error(fmt::format("invalid A record address '{}'", data));
+    auto a = parseDotted(data, false);
+    if (!a) return error(fmt::format("invalid A record address '{}'", data));
     r.type = 1;
-    r.a = ntohl(addr.s_addr);
+    r.a = *a;
   } else if (iequals(type, "TXT")) {
     if (data.size() >= 2 && data.front() == '"' && data.back() == '"')
       data = data.substr(1, data.size() - 2);
@@ -659,7 +658,9 @@ void Parser::line(std::string_view raw, uint32_t lineNo) {
   if (d_format == Format::Generic) return generic(s);
   if (d_format == Format::Combined)
     return error("data line before the first $DATASET in a combined file");
-  if (s[0] == ':' && !(s.size() > 1 && s[1] == ':' && d_format != Format::Dnset)) {
+  // A default line; in an acl also `=keyword` (rbldnsd §5.9).
+  if ((s[0] == ':' && !(s.size() > 1 && s[1] == ':' && d_format != Format::Dnset)) ||
+      (s[0] == '=' && d_format == Format::Acl)) {
     Value v;
     if (parseValue(s, v, true)) {
       d_default = v;
@@ -753,7 +754,7 @@ void parseFile(const std::string& path, const ParseOptions& options, Feed& feed)
   parseText(text, path, options, feed);
 }
 
-std::optional<uint32_t> parseAValue(std::string_view t) {
+std::optional<uint32_t> parseDotted(std::string_view t, bool loopbackShorthand) {
   if (t.empty()) return std::nullopt;
   uint32_t parts[4];
   int n = 0;
@@ -761,32 +762,25 @@ std::optional<uint32_t> parseAValue(std::string_view t) {
   for (;;) {
     size_t dot = t.find('.', pos);
     auto p = t.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
-    auto v = parseNumber(p, 0xffffffffU);
+    auto v = parseNumber(p, 255); // rbldnsd takes no part above 255 (`127.300` is refused)
     if (!v || n == 4) return std::nullopt;
     parts[n++] = *v;
     if (dot == std::string_view::npos) break;
     pos = dot + 1;
   }
-  uint32_t a = 0;
-  switch (n) {
-  case 1:
-    if (parts[0] > 255) return std::nullopt;
-    a = 0x7f000000U | parts[0];
-    break;
-  case 2:
-    if (parts[0] > 255 || parts[1] > 0xffffff) return std::nullopt;
-    a = parts[0] << 24 | parts[1];
-    break;
-  case 3:
-    if (parts[0] > 255 || parts[1] > 255 || parts[2] > 0xffff) return std::nullopt;
-    a = parts[0] << 24 | parts[1] << 16 | parts[2];
-    break;
-  default:
-    for (int i = 0; i < 4; ++i)
-      if (parts[i] > 255) return std::nullopt;
-    a = parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3];
-  }
-  if (a == 0) return std::nullopt;
+  // The parts before the last fill from the top, the last one is the lowest octet:
+  // 127.5 = 127.0.0.5, 10.1.5 = 10.1.0.5. A single number n is 127.0.0.n as a value (`:5`), and
+  // 0.0.0.n as a generic A record.
+  uint32_t a = parts[n - 1];
+  for (int i = 0; i < n - 1; ++i)
+    a |= parts[i] << (24 - 8 * i);
+  if (n == 1 && loopbackShorthand) a |= 0x7f000000U;
+  return a;
+}
+
+std::optional<uint32_t> parseAValue(std::string_view t) {
+  auto a = parseDotted(t, true);
+  if (!a || *a == 0) return std::nullopt;
   return a;
 }
 
@@ -882,24 +876,41 @@ void Feed::finish(const Value& initialDefault) {
   applyBaseTemplate();
 }
 
+// rbldnsd's `$=` (§4.3): the TXT becomes the base template, in which `$=` stands for the entry's
+// text inserted as it is (its own `$` are not expanded), or for the subject when the entry has no
+// text. An entry text starting with `=` is its own template, the `=` dropped (with or without a
+// base template). Outside a base template, `$=` stands for the text itself.
 void Feed::applyBaseTemplate() {
-  if (!baseTemplate) return;
-  for (auto& v : values) {
-    if (v.txt && v.txt->starts_with('=')) {
-      v.txt->erase(0, 1);
-      continue;
-    }
+  auto literal = [](std::string_view s) {
     std::string out;
-    const std::string& b = *baseTemplate;
-    for (size_t i = 0; i < b.size(); ++i) {
-      if (b[i] == '$' && i + 1 < b.size() && (b[i + 1] == '=' || b[i + 1] == '$')) {
-        out += b[i + 1] == '=' ? (v.txt ? *v.txt : "$") : "$$";
+    for (char c : s) {
+      out.push_back(c);
+      if (c == '$') out.push_back('$');
+    }
+    return out;
+  };
+  auto fill = [](std::string_view tmpl, const std::string& entry) {
+    std::string out;
+    for (size_t i = 0; i < tmpl.size(); ++i) {
+      if (tmpl[i] == '$' && i + 1 < tmpl.size() && (tmpl[i + 1] == '=' || tmpl[i + 1] == '$')) {
+        out += tmpl[i + 1] == '=' ? entry : "$$";
         ++i;
       } else {
-        out.push_back(b[i]);
+        out.push_back(tmpl[i]);
       }
     }
-    v.txt = std::move(out);
+    return out;
+  };
+  for (auto& v : values) {
+    if (v.txt && v.txt->starts_with('=')) {
+      std::string own = v.txt->substr(1);
+      v.txt = fill(own, literal(own));
+      continue;
+    }
+    if (baseTemplate)
+      v.txt = fill(*baseTemplate, v.txt && !v.txt->empty() ? literal(*v.txt) : std::string("$"));
+    else if (v.txt)
+      v.txt = fill(*v.txt, literal(*v.txt));
   }
 }
 

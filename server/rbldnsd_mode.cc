@@ -8,8 +8,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <fmt/format.h>
 #include <fstream>
 #include <grp.h>
@@ -276,8 +276,8 @@ public:
     const auto t = std::time(nullptr);
     auto now = current();
     auto line = [](const answer::ZoneStats& s) {
-      return fmt::format("tot={} ok={} nxd={} err={} in={} out={}", s.tot, s.ok, s.nxd, s.err,
-                         s.in, s.out);
+      return fmt::format("tot={} ok={} nxd={} err={} in={} out={}", s.tot, s.ok, s.nxd, s.err, s.in,
+                         s.out);
     };
     std::string text;
     for (const auto& [name, s] : now)

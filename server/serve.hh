@@ -1,5 +1,6 @@
 // Runs a net::Server until SIGTERM/SIGINT, in both of dnsxld's modes. SIGHUP, SIGUSR1 and SIGUSR2
-// call onSignal (from the signal thread). Blocks the signals in every thread; one thread takes them.
+// call onSignal (from the signal thread). Blocks the signals in every thread; one thread takes
+// them.
 #pragma once
 
 #include "server/net/server.hh"

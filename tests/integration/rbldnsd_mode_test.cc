@@ -154,7 +154,8 @@ TEST_CASE("SIGUSR1 logs rbldnsd's counter lines; SIGUSR2 logs and resets them", 
   CHECK(test::udpQuery(d.port(), "1.0.0.11.bl.example", 1).rcode == 3);
   auto count = [&](const std::regex& re) {
     auto text = d.stderrText();
-    return std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator());
+    return std::distance(std::sregex_iterator(text.begin(), text.end(), re),
+                         std::sregex_iterator());
   };
   auto waitFor = [&](const std::regex& re, long times = 1) {
     for (int i = 0; i < 50 && count(re) < times; ++i)
@@ -180,7 +181,9 @@ TEST_CASE("SIGUSR1 logs rbldnsd's counter lines; SIGUSR2 logs and resets them", 
   for (std::string l; std::getline(st, l);)
     lines.push_back(l);
   REQUIRE(lines.size() == 7);
-  CHECK(std::regex_match(lines[1], std::regex(R"(\d+ bl\.example:3:2:1:\d+:\d+ \*:3:2:1:\d+:\d+)")));
+  CHECK(
+      std::regex_match(lines[1], std::regex(R"(\d+ bl\.example:3:2:1:\d+:\d+ \*:3:2:1:\d+:\d+)")));
   CHECK(std::regex_match(lines[3], std::regex(R"(\d+)"))); // SIGUSR2's reset
-  CHECK(std::regex_match(lines[4], std::regex(R"(\d+ bl\.example:1:1:0:\d+:\d+ \*:1:1:0:\d+:\d+)")));
+  CHECK(
+      std::regex_match(lines[4], std::regex(R"(\d+ bl\.example:1:1:0:\d+:\d+ \*:1:1:0:\d+:\d+)")));
 }

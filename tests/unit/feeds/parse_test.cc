@@ -120,6 +120,13 @@ TEST_CASE("A values are parsed like inet_aton", "[feeds]") {
   CHECK(parseAValue("127.1.2") == 0x7f010002U);
   CHECK_FALSE(parseAValue("0.0.0.0"));
   CHECK_FALSE(parseAValue("256"));
+  CHECK_FALSE(parseAValue("127.300")); // rbldnsd refuses parts above 255 (inet_aton would not)
+  CHECK_FALSE(parseAValue("127.0.300"));
+  CHECK(parseAValue("10.1.5") == 0x0a010005U);
+  CHECK(parseDotted("5", false) == 5U); // a generic `A 5` is 0.0.0.5 in rbldnsd
+  CHECK(parseDotted("127.5", false) == 0x7f000005U);
+  CHECK_FALSE(parseDotted("1.2.3.4x", false)); // rbldnsd takes 1.2.3.4 and ignores the rest
+  CHECK_FALSE(parseDotted("0x7f.1", false));
   CHECK_FALSE(parseAValue("x"));
 }
 
@@ -455,26 +462,27 @@ TEST_CASE("acl entries: client addresses and actions (rbldnsd §5.9)", "[feeds]"
   ParseOptions o;
   o.format = Format::Acl;
   parseText("127.0.0.2\n127.0.0.3 :refuse\n127.0.0.4 =empty\n127.0.0.5 :127.0.0.99:You ($)\n"
-            "127.0.0.0/8 :pass\n::1 :blackhole\n:refuse\n10.0.0.1\n10.0.0.2 :5\n"
+            "127.0.0.0/8 :pass\n::1 :blackhole\n=refuse\n10.0.0.1\n10.0.0.2 :5\n10.0.0.5\n"
             "10.0.0.3 listed?\n$SOA 1 a b 1 1 1 1 1\n!10.0.0.4\n",
             "acl.txt", o, f);
   parseText("10.1.0.1\n", "acl2.txt", o, f);
   auto a = [&](size_t i) { return f.values.at(f.ip4.at(i).value).a; };
-  REQUIRE(f.ip4.size() == 8);
+  REQUIRE(f.ip4.size() == 9);
   CHECK(a(0) == kAclIgnore); // no value: ignore, the default
   CHECK(a(1) == kAclRefuse);
   CHECK(a(2) == kAclEmpty);
   CHECK(f.values.at(f.ip4[3].value) == Value{0x7f000063, "You ($)"});
   CHECK(a(4) == kAclPass);
-  CHECK(a(5) == kAclRefuse); // the default set by `:refuse`
+  CHECK(a(5) == kAclRefuse); // the default set by `=refuse` (or `:refuse`)
   // `:5` after a keyword default: A 127.0.0.5 with no TXT (rbldnsd crashes on this line)
   CHECK(f.values.at(f.ip4[6].value) == Value{0x7f000005, std::nullopt});
-  CHECK(a(7) == kAclIgnore); // the default resets per file
+  CHECK(a(7) == kAclRefuse); // ... and the keyword stays the default after it
+  CHECK(a(8) == kAclIgnore); // the default resets per file
   REQUIRE(f.ip6.size() == 1);
   CHECK(f.values.at(f.ip6[0].value).a == kAclIgnore);
   REQUIRE(f.diagnostics.size() == 3);
   CHECK(f.diagnostics[0] ==
-        "acl.txt:10: invalid acl value 'listed?' (:ignore, :refuse, :empty, :pass or :A:TXT)");
-  CHECK(f.diagnostics[1] == "acl.txt:11: $SOA is not allowed in an acl");
-  CHECK(f.diagnostics[2] == "acl.txt:12: acl entries have no exclusions (use :pass)");
+        "acl.txt:11: invalid acl value 'listed?' (:ignore, :refuse, :empty, :pass or :A:TXT)");
+  CHECK(f.diagnostics[1] == "acl.txt:12: $SOA is not allowed in an acl");
+  CHECK(f.diagnostics[2] == "acl.txt:13: acl entries have no exclusions (use :pass)");
 }
