@@ -1,5 +1,6 @@
 #include "config/config.hh"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fstream>
@@ -11,6 +12,12 @@
 namespace dnsxl::config {
 
 namespace {
+
+constexpr std::string_view kFormats[] = {
+    "ip4set", "ip4tset", "ip4trie", "ip6trie", "ip6tset", "dnset", "generic", "combined",
+    "acl",    "list",    "drop",    "csv",     "jsonl",   "hosts", "urls",    "dynamic"};
+constexpr std::string_view kFields[] = {"subject", "url",     "code",     "reason", "ref",
+                                        "listed",  "expires", "evidence", "delist", "type"};
 
 class Reader {
 public:
@@ -142,6 +149,71 @@ std::optional<Listen> parseListen(std::string_view text) {
   return l;
 }
 
+// The record formats' keys: `fields` (csv, jsonl), `delimiter` and `header` (csv), and the
+// {field} names in `txt`.
+void recordOptions(const Reader& r, const toml::table& dt, const toml::node& where, Dataset& d) {
+  const bool mapped = d.format == "csv" || d.format == "jsonl";
+  if (auto n = dt["fields"]; n) {
+    if (!mapped) r.fail(*n.node(), "'fields' applies to the csv and jsonl formats only");
+    const auto* t = n.as_table();
+    if (!t) r.fail(*n.node(), "'fields' must be a table, e.g. { subject = \"ip\", reason = 3 }");
+    for (auto&& [k, v] : *t) {
+      if (std::find(std::begin(kFields), std::end(kFields), k.str()) == std::end(kFields)) {
+        std::string known;
+        for (auto f : kFields)
+          known += fmt::format("{}{}", known.empty() ? "" : ", ", f);
+        r.fail(v, fmt::format("unknown field '{}' (known: {})", k.str(), known));
+      }
+      std::string column;
+      if (v.is_integer() && d.format == "csv")
+        column = std::to_string(r.u32(v, k.str(), 10000));
+      else
+        column = r.string(v, k.str());
+      if (column.empty() || column == "0")
+        r.fail(v, fmt::format("'{}': a column number from 1, or a name", k.str()));
+      d.fields.emplace_back(std::string(k.str()), column);
+    }
+  }
+  if (mapped && std::none_of(d.fields.begin(), d.fields.end(), [](const auto& f) {
+        return f.first == "subject" || f.first == "url";
+      }))
+    r.fail(where, fmt::format("format '{}' needs fields.subject (or fields.url): the column with "
+                              "the address, range or domain",
+                              d.format));
+  if (auto n = dt["delimiter"]; n) {
+    if (d.format != "csv") r.fail(*n.node(), "'delimiter' applies to the csv format only");
+    auto v = r.string(*n.node(), "delimiter");
+    if (v == "\\t") v = "\t";
+    if (v.size() != 1 || v[0] == '"') r.fail(*n.node(), "'delimiter' must be one character");
+    d.delimiter = v[0];
+  }
+  if (auto n = dt["header"]; n) {
+    if (d.format != "csv") r.fail(*n.node(), "'header' applies to the csv format only");
+    d.header = r.boolean(*n.node(), "header");
+  }
+  for (const auto& [field, column] : d.fields)
+    if (d.format == "csv" && column.find_first_not_of("0123456789") != std::string::npos &&
+        !d.header)
+      r.fail(where, fmt::format("fields.{} names the column '{}': set header = true (or give "
+                                "its number)",
+                                field, column));
+  // {name} in the TXT template of a record format must be a field.
+  if (d.txt && (mapped || d.format == "drop" || d.format == "hosts" || d.format == "urls" ||
+                d.format == "dynamic"))
+    for (size_t open = d.txt->find('{'); open != std::string::npos;
+         open = d.txt->find('{', open + 1)) {
+      auto close = d.txt->find('}', open);
+      if (close == std::string::npos) break;
+      auto name = std::string_view(*d.txt).substr(open + 1, close - open - 1);
+      if (name == "subject" || name == "url" ||
+          std::find(std::begin(kFields), std::end(kFields), name) == std::end(kFields))
+        r.fail(*dt["txt"].node(),
+               fmt::format("'txt': unknown field {{{}}} (code, reason, ref, listed, expires, "
+                           "evidence, delist, type; the subject is $)",
+                           name));
+    }
+}
+
 Config parse(std::string_view text, const std::filesystem::path& file) {
   toml::table root;
   try {
@@ -257,7 +329,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           if (!dt) r.fail(dnode, "each [[zone.dataset]] must be a table");
           r.onlyKeys(*dt, "[[zone.dataset]]",
                      {"name", "format", "files", "a", "txt", "ttl", "on_bad_line",
-                      "allow_host_bits", "gzip"});
+                      "allow_host_bits", "gzip", "allow_public_suffix", "fields", "delimiter",
+                      "header"});
           Dataset d;
           if (auto n = (*dt)["name"]; n)
             d.name = r.string(*n.node(), "name");
@@ -268,14 +341,13 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
                    fmt::format("dataset '{}' is defined twice in zone '{}'", d.name, z.name));
           if (auto n = (*dt)["format"]; n) {
             d.format = r.string(*n.node(), "format");
-            if (d.format != "ip4set" && d.format != "ip4tset" && d.format != "ip4trie" &&
-                d.format != "ip6trie" && d.format != "ip6tset" && d.format != "dnset" &&
-                d.format != "generic" && d.format != "combined" && d.format != "acl" &&
-                d.format != "list")
-              r.fail(*n.node(),
-                     fmt::format("unknown format '{}' (ip4set, ip4tset, ip4trie, ip6trie, "
-                                 "ip6tset, dnset, generic, combined, acl, list)",
-                                 d.format));
+            if (std::find(std::begin(kFormats), std::end(kFormats), d.format) ==
+                std::end(kFormats)) {
+              std::string known;
+              for (auto f : kFormats)
+                known += fmt::format("{}{}", known.empty() ? "" : ", ", f);
+              r.fail(*n.node(), fmt::format("unknown format '{}' ({})", d.format, known));
+            }
           } else {
             r.fail(dnode, "[[zone.dataset]] needs 'format'");
           }
@@ -294,6 +366,9 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           if (auto n = (*dt)["allow_host_bits"]; n)
             d.allowHostBits = r.boolean(*n.node(), "allow_host_bits");
           if (auto n = (*dt)["gzip"]; n) d.gzip = r.boolean(*n.node(), "gzip");
+          if (auto n = (*dt)["allow_public_suffix"]; n)
+            d.allowPublicSuffix = r.boolean(*n.node(), "allow_public_suffix");
+          recordOptions(r, *dt, dnode, d);
           z.datasets.push_back(std::move(d));
         }
       }

@@ -50,9 +50,15 @@ struct Dataset {
   uint32_t a = 0x7f000002;
   std::optional<std::string> txt;
   std::optional<uint32_t> ttl;
-  bool skipBadLines = false;  // rbldnsd-style: warn about a bad line and go on
-  bool allowHostBits = false; // 10.0.0.1/24 means 10.0.0.0/24 (rbldnsd -e)
-  bool gzip = true;           // read gzip-compressed files (rbldnsd -C turns this off)
+  bool skipBadLines = false;      // rbldnsd-style: warn about a bad line and go on
+  bool allowHostBits = false;     // 10.0.0.1/24 means 10.0.0.0/24 (rbldnsd -e)
+  bool gzip = true;               // read gzip-compressed files (rbldnsd -C turns this off)
+  bool allowPublicSuffix = false; // list `com`, `co.uk` ... (refused by default)
+  // csv/jsonl: field (subject, url, code, reason, ref, listed, expires, evidence, delist, type) ->
+  // column (a 1-based number or a header name) or JSON key
+  std::vector<std::pair<std::string, std::string>> fields;
+  char delimiter = ',';
+  bool header = false;
 };
 
 struct Zone {

@@ -1,5 +1,6 @@
-// Feed parsers: rbldnsd data files (ip4set, ip4trie, ip6trie, dnset) and the plain list format,
-// turned into entries with their values and origin (file:line). No overlap resolution here
+// Feed parsers: rbldnsd data files (ip4set, ip4trie, ip6trie, dnset, ...), the plain list format
+// and the record formats (DROP, CSV, JSON Lines, hosts, URLs, ISP dynamic space), turned into
+// entries with their values and origin (file:line). No overlap resolution here
 // (zonegen does it) and no I/O beyond reading the named file; every bad line is a diagnostic.
 #pragma once
 
@@ -24,8 +25,32 @@ enum class Format {
   Generic,
   Combined,
   Acl,
-  List
+  List,
+  Drop,    // Spamhaus DROP: `cidr ; SBLnnn` lines or {"cidr":...,"sblid":...} objects
+  Csv,     // one record per line, fields by column (number or header name)
+  Jsonl,   // one JSON object per line, fields by key
+  Hosts,   // `0.0.0.0 name...`
+  Urls,    // one URL per line: its host is listed (an address host in the IP data)
+  Dynamic, // ISP dynamic space: `cidr|range [type] [reason]`, type `static` = exclusion
 };
+
+// The per-entry fields of the record formats; the dataset's TXT template names them in braces:
+// "Listed for {reason} since {listed}; removal: {delist}".
+enum Field : size_t {
+  kCode,
+  kReason,
+  kRef,
+  kListed,
+  kExpires,
+  kEvidence,
+  kDelist,
+  kType,
+  kFieldCount
+};
+std::optional<size_t> fieldIndex(std::string_view name);
+// Replaces {field} by the field's text (its `$` made literal); other braces stay.
+std::string fillTemplate(std::string_view tmpl, const std::array<std::string, kFieldCount>& fields);
+bool isRecordFormat(Format f);
 
 // rbldnsd acl actions, kept in a Value's A field (outside 127/8, so never an answer).
 inline constexpr uint32_t kAclIgnore = 0xffffff01U; // drop the query
@@ -123,6 +148,7 @@ struct Feed {
   std::vector<std::string> diagnostics; // "file:line: what is wrong"
   std::vector<std::string> fileErrors;  // "file: cannot open file" and the like: always fatal
   uint64_t linesRead = 0;
+  uint64_t expired = 0; // records skipped because their expiry has passed
 
   // Applies `$=` to every value (import does this once all files are read): the TXT becomes the
   // base template with `$=` replaced by the entry's text (or `$` when it has none); a text
@@ -144,6 +170,14 @@ struct ParseOptions {
   Value initialDefault;       // the default value at the start of every file
   bool allowHostBits = false; // accept 10.0.0.1/24 as 10.0.0.0/24 (rbldnsd -e)
   bool gzip = true;           // read gzip-compressed files; false: they are an error (rbldnsd -C)
+  bool allowPublicSuffix = false; // allow listing `com`, `co.uk` (the Public Suffix List)
+  // Record formats: field name (subject, url, code, reason, ...) -> CSV column (1-based number or
+  // header name) or JSON key.
+  std::vector<std::pair<std::string, std::string>> columns;
+  char delimiter = ',';
+  bool header = false;    // CSV: the first line names the columns (a leading '#' is dropped)
+  uint64_t maxRange4 = 0; // record formats: the most IPv4 addresses one entry may cover, 0 = any
+  int64_t now = 0;        // records that expire at or before this Unix time are skipped
 };
 
 // Parses text as if read from a file named displayName.
@@ -167,8 +201,27 @@ std::optional<uint32_t> parseTime(std::string_view text);
 // An rbldnsd `$TIMESTAMP` time: yyyy[:mm[:dd[:hh[:mi[:ss]]]]] with ':' or '-' separators (or
 // none), UTC, years 1970..9999; returns Unix time.
 std::optional<int64_t> parseStamp(std::string_view text);
-// Checks a domain name (lower-cases it); returns an error text or empty.
+// Checks a domain name: lower-cases it, drops a trailing dot, turns an internationalised name
+// into A-labels (IDNA 2008, libidn2); returns an error text or empty.
 std::string checkDomain(std::string& name);
+// Empty, or why name (normalised) is a public suffix that must not be listed.
+std::string publicSuffixError(const std::string& name);
+
+// The subject of a record: an IPv4 or IPv6 address, CIDR or `a-b` range of full addresses, or a
+// domain (`name`, `*.name` below it, `.name` both).
+struct Subject {
+  enum Kind { Ip4, Ip6, Domain } kind = Ip4;
+  uint32_t lo4 = 0, hi4 = 0;
+  U128 lo6 = 0, hi6 = 0;
+  std::string name;
+  Scope scope = Scope::Exact;
+};
+std::optional<Subject> parseSubject(std::string_view text, const ParseOptions& options,
+                                    std::string& error);
+// The host of a URL (scheme, user, port and path dropped), lower case; nullopt if none.
+std::optional<std::string> hostOfUrl(std::string_view url);
+void parseRecords(std::string_view text, std::string_view displayName, const ParseOptions& options,
+                  Feed& feed);
 std::string formatIp4(uint32_t addr);
 std::string formatIp6(U128 addr);
 

@@ -534,6 +534,8 @@ void Parser::entry(std::string_view s) {
     }
     e.name = std::string(k);
     if (auto err = checkDomain(e.name); !err.empty()) return error(err);
+    if (!d_opt.allowPublicSuffix)
+      if (auto err = publicSuffixError(e.name); !err.empty()) return error(err);
     d_feed->domains.push_back(std::move(e));
   };
 
@@ -570,6 +572,12 @@ void Parser::entry(std::string_view s) {
     return;
   case Format::Generic:  // handled by generic()
   case Format::Combined: // no entries outside a section
+  case Format::Drop:     // the record formats: records.cc
+  case Format::Csv:
+  case Format::Jsonl:
+  case Format::Hosts:
+  case Format::Urls:
+  case Format::Dynamic:
     return;
   case Format::Ip6trie:
     if (auto r = ip6Key(key, true)) d_feed->ip6.push_back({r->first, r->second, vi, at});
@@ -689,7 +697,9 @@ constexpr std::pair<std::string_view, Format> kFormats[] = {
     {"ip4set", Format::Ip4set},   {"ip4tset", Format::Ip4tset},   {"ip4trie", Format::Ip4trie},
     {"ip6trie", Format::Ip6trie}, {"ip6tset", Format::Ip6tset},   {"dnset", Format::Dnset},
     {"generic", Format::Generic}, {"combined", Format::Combined}, {"acl", Format::Acl},
-    {"list", Format::List}};
+    {"list", Format::List},       {"drop", Format::Drop},         {"csv", Format::Csv},
+    {"jsonl", Format::Jsonl},     {"hosts", Format::Hosts},       {"urls", Format::Urls},
+    {"dynamic", Format::Dynamic}};
 } // namespace
 
 std::optional<Format> parseFormat(std::string_view name) {
@@ -706,6 +716,7 @@ std::string_view formatName(Format format) {
 
 void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,
                Feed& feed) {
+  if (isRecordFormat(options.format)) return parseRecords(text, displayName, options, feed);
   feed.files.emplace_back(displayName);
   Parser p(options, feed, static_cast<uint32_t>(feed.files.size() - 1));
   uint32_t lineNo = 0;
@@ -914,9 +925,18 @@ void Feed::applyBaseTemplate() {
   }
 }
 
+std::optional<std::string> toALabels(const std::string& name, std::string& error); // domain.cc
+
 std::string checkDomain(std::string& name) {
   if (!name.empty() && name.back() == '.') name.pop_back();
   if (name.empty()) return "empty domain name";
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    std::string err;
+    auto ascii = toALabels(name, err);
+    if (!ascii) return err;
+    name = *ascii;
+  }
   if (name.size() > 253) return fmt::format("domain name '{}' is longer than 253 bytes", name);
   size_t labelLen = 0;
   for (char& c : name) {

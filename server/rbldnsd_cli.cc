@@ -292,6 +292,8 @@ std::string toToml(const CommandLine& cl, const std::filesystem::path& storeDir,
         out += (i ? ", " : "") + tomlString(resolve(cl, d.files[i]));
       out += "]\n  on_bad_line = \"skip\"\n";
       out += fmt::format("  allow_host_bits = {}\n  gzip = {}\n", cl.allowHostBits, !cl.refuseGzip);
+      // rbldnsd lists whatever names it is given, public suffixes too
+      if (d.type == "dnset" || d.type == "combined") out += "  allow_public_suffix = true\n";
     }
   }
   return out;

@@ -164,7 +164,13 @@ CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
   case feeds::Format::Ip6tset:
     ds.ip6 = compileRanges<U128>(feed.ip6, false, ds);
     break;
-  case feeds::Format::List:
+  case feeds::Format::List: // and the record formats: the smallest range wins, equal ones merge
+  case feeds::Format::Drop:
+  case feeds::Format::Csv:
+  case feeds::Format::Jsonl:
+  case feeds::Format::Hosts:
+  case feeds::Format::Urls:
+  case feeds::Format::Dynamic:
     ds.ip4 = compileRanges<uint32_t>(feed.ip4, true, ds);
     ds.ip6 = compileRanges<U128>(feed.ip6, true, ds);
     break;

@@ -170,6 +170,12 @@ uint8_t kindsOf(const Loaded& l) {
   case feeds::Format::Combined:
     break;
   case feeds::Format::List:
+  case feeds::Format::Drop:
+  case feeds::Format::Csv:
+  case feeds::Format::Jsonl:
+  case feeds::Format::Hosts:
+  case feeds::Format::Urls:
+  case feeds::Format::Dynamic:
     break;
   }
   return static_cast<uint8_t>((l.compiled.ip4.empty() ? 0 : store::kIp4) |
@@ -217,6 +223,11 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       po.initialDefault.txt = d.txt;
       po.allowHostBits = d.allowHostBits;
       po.gzip = d.gzip;
+      po.allowPublicSuffix = d.allowPublicSuffix;
+      po.columns = d.fields;
+      po.delimiter = d.delimiter;
+      po.header = d.header;
+      po.now = now;
       for (const auto& file : d.files)
         feeds::parseFile(file.string(), po, *root);
       for (const auto& msg : root->diagnostics)

@@ -174,3 +174,68 @@ TEST_CASE("several workers and both address families; SIGTERM stops cleanly", "[
   CHECK(r.daemon->stop() == 0);
   CHECK(r.daemon->stderrText().find("stopping") != std::string::npos);
 }
+
+TEST_CASE("record feeds: each entry's own reason and code in the answer, from the example files",
+          "[server][records]") {
+  const std::string examples = std::string(DNSXL_SOURCE_DIR) + "/feeds/examples/";
+  test::Fixture f(R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+
+  [[zone.dataset]]
+  name = "reports"
+  format = "csv"
+  files = [")" + examples +
+                      R"(reports.csv"]
+  header = true
+  fields = { subject = "ip", code = "code", reason = "reason", ref = "ref", delist = "delist", expires = "expires" }
+  txt = "{reason} ({ref}); removal: {delist}"
+
+  [[zone.dataset]]
+  name = "drop"
+  format = "drop"
+  files = [")" + examples +
+                      R"(drop_v4.json"]
+  a = "127.0.0.9"
+  txt = "DROP {ref}: $ is hijacked or criminal space"
+
+[[zone]]
+name = "dbl.test"
+ns = ["ns1.dbl.test"]
+
+  [[zone.dataset]]
+  name = "urlhaus"
+  format = "csv"
+  files = [")" + examples +
+                      R"(urlhaus.csv"]
+  header = true
+  fields = { url = "url", ref = "urlhaus_link" }
+  a = "127.0.1.5"
+  txt = "Malware URL host; see {ref}"
+)",
+                  {});
+  f.importOk();
+  test::Daemon d(f.configPath);
+  // 198.51.100.0/24 is in DROP too: both datasets answer, each with its own code and text
+  auto spam = test::udpQuery(d.port(), "17.100.51.198.bl.test", 255);
+  std::sort(spam.a.begin(), spam.a.end());
+  std::sort(spam.txt.begin(), spam.txt.end());
+  CHECK(spam.a == std::vector<std::string>{"127.0.0.2", "127.0.0.9"});
+  CHECK(spam.txt == std::vector<std::string>{"DROP SBL301020: 198.51.100.17 is hijacked or "
+                                             "criminal space",
+                                             "Spam trap hits, 14 in 24h (SR-1042); removal: "
+                                             "https://example.org/delist?ip=198.51.100.17"});
+  auto proxy = test::udpQuery(d.port(), "18.100.51.198.bl.test", 1);
+  std::sort(proxy.a.begin(), proxy.a.end());
+  CHECK(proxy.a == std::vector<std::string>{"127.0.0.4", "127.0.0.9"});
+  auto drop = test::udpQuery(d.port(), "5.2.0.192.bl.test", 16);
+  CHECK(drop.txt ==
+        std::vector<std::string>{"DROP SBL256894: 192.0.2.5 is hijacked or criminal space"});
+  CHECK(test::udpQuery(d.port(), "200.2.0.192.bl.test", 1).rcode == 3);
+  auto host = test::udpQuery(d.port(), "malware-drop.example.net.dbl.test", 16);
+  CHECK(host.txt ==
+        std::vector<std::string>{"Malware URL host; see https://urlhaus.example/url/1/"});
+  // the IP host of a URL is IP data, not a domain name
+  CHECK(test::udpQuery(d.port(), "198.51.100.77.dbl.test", 1).rcode == 3);
+}

@@ -70,9 +70,28 @@ TEST_CASE("config errors name the file and line", "[config]") {
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"a..b\"\n",
         "/etc/dnsxl/dnsxl.toml:4: 'name': empty label in 'a..b'");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"cvs\"\n",
+        "/etc/dnsxl/dnsxl.toml:7: unknown format 'cvs' (ip4set, ip4tset, ip4trie, ip6trie, "
+        "ip6tset, dnset, generic, combined, acl, list, drop, csv, jsonl, hosts, urls, dynamic)");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"csv\"\n",
-        "/etc/dnsxl/dnsxl.toml:7: unknown format 'csv' (ip4set, ip4tset, ip4trie, ip6trie, "
-        "ip6tset, dnset, generic, combined, acl, list)");
+        "/etc/dnsxl/dnsxl.toml:5: format 'csv' needs fields.subject (or fields.url): the column "
+        "with the address, range or domain");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"csv\"\nfields = { subject = \"ip\", colour = 2 }\n",
+        "/etc/dnsxl/dnsxl.toml:8: unknown field 'colour' (known: subject, url, code, reason, ref, "
+        "listed, expires, evidence, delist, type)");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"csv\"\nfields = { subject = \"ip\" }\n",
+        "/etc/dnsxl/dnsxl.toml:5: fields.subject names the column 'ip': set header = true (or give "
+        "its number)");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"drop\"\ntxt = \"Listed: {why}\"\n",
+        "/etc/dnsxl/dnsxl.toml:8: 'txt': unknown field {why} (code, reason, ref, listed, expires, "
+        "evidence, delist, type; the subject is $)");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"hosts\"\nfields = { subject = 1 }\n",
+        "/etc/dnsxl/dnsxl.toml:8: 'fields' applies to the csv and jsonl formats only");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"list\"\na = \"10.0.0.1\"\n",
         "/etc/dnsxl/dnsxl.toml:8: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 §2.3)");

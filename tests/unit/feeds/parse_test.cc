@@ -486,3 +486,197 @@ TEST_CASE("acl entries: client addresses and actions (rbldnsd §5.9)", "[feeds]"
   CHECK(f.diagnostics[1] == "acl.txt:12: $SOA is not allowed in an acl");
   CHECK(f.diagnostics[2] == "acl.txt:13: acl entries have no exclusions (use :pass)");
 }
+
+namespace {
+Feed parseExample(const char* file, ParseOptions o) {
+  Feed f;
+  parseFile(std::string(DNSXL_SOURCE_DIR) + "/feeds/examples/" + file, o, f);
+  return f;
+}
+std::string txtOf(const Feed& f, uint32_t value) {
+  return f.values.at(value).txt.value_or("-");
+}
+} // namespace
+
+TEST_CASE("drop: Spamhaus DROP text and JSON lines give the same entries, SBL ids as ref",
+          "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Drop;
+  o.initialDefault = {0x7f000009, "Listed in DROP: {ref}, see https://example.org/sbl/{ref}"};
+  auto text = parseExample("drop.txt", o);
+  auto json = parseExample("drop_v4.json", o);
+  REQUIRE(text.diagnostics.empty());
+  REQUIRE(json.diagnostics.empty());
+  REQUIRE(text.ip4.size() == 3);
+  REQUIRE(json.ip4.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(text.ip4[i].lo == json.ip4[i].lo);
+    CHECK(text.ip4[i].hi == json.ip4[i].hi);
+    CHECK(txtOf(text, text.ip4[i].value) == txtOf(json, json.ip4[i].value));
+  }
+  CHECK(formatIp4(text.ip4[0].lo) == "192.0.2.0");
+  CHECK(formatIp4(text.ip4[0].hi) == "192.0.2.127");
+  CHECK(txtOf(text, text.ip4[1].value) ==
+        "Listed in DROP: SBL301020, see https://example.org/sbl/SBL301020");
+  CHECK(text.values.at(text.ip4[1].value).a == 0x7f000009);
+
+  Feed bad;
+  parseText("10.0.0.0/33 ; SBL1\n{\"asn\":64496,\"rir\":\"arin\"}\n{\"cidr\": 5}\n{broken\n",
+            "d.txt", o, bad);
+  REQUIRE(bad.diagnostics.size() == 4);
+  CHECK(bad.diagnostics[0] == "d.txt:1: invalid CIDR '10.0.0.0/33'");
+  CHECK(bad.diagnostics[1] == "d.txt:2: an ASN-DROP line has no address to list");
+  CHECK(bad.diagnostics[2] == "d.txt:3: no \"cidr\" in the DROP record");
+  CHECK(bad.diagnostics[3] == "d.txt:4: invalid JSON object");
+}
+
+TEST_CASE("csv: columns by header name, per-entry code and reason, expired rows skipped",
+          "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Csv;
+  o.header = true;
+  o.columns = {{"subject", "ip"},    {"code", "code"},       {"reason", "reason"}, {"ref", "ref"},
+               {"listed", "listed"}, {"expires", "expires"}, {"delist", "delist"}};
+  o.initialDefault = {0x7f000002, "{reason} (ref {ref}, since {listed}); removal: {delist}"};
+  o.now = 1798761600; // 2027-01-01: nothing has expired yet
+  auto f = parseExample("reports.csv", o);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.ip4.size() == 3);
+  REQUIRE(f.ip6.size() == 1);
+  CHECK(f.values.at(f.ip4[0].value).a == 0x7f000002);
+  CHECK(f.values.at(f.ip4[1].value).a == 0x7f000004);
+  CHECK(txtOf(f, f.ip4[0].value) ==
+        "Spam trap hits, 14 in 24h (ref SR-1042, since 2026-11-20); removal: "
+        "https://example.org/delist?ip=198.51.100.17");
+  CHECK(formatIp4(f.ip4[2].hi) == "203.0.113.15");
+
+  o.now = 1801440000; // 2027-02-01: the snowshoe range expired on 2027-01-31
+  auto later = parseExample("reports.csv", o);
+  CHECK(later.ip4.size() == 2);
+  CHECK(later.expired == 1);
+
+  // by column number, no header; the reason alone is the TXT when the template names no field;
+  // its `$` stays a `$`
+  ParseOptions n;
+  n.format = Format::Csv;
+  n.columns = {{"subject", "1"}, {"reason", "2"}};
+  n.initialDefault = {0x7f000002, "listed: $"};
+  Feed g;
+  parseText("192.0.2.1,costs $5 to list\n192.0.2.2\n192.0.2.3,\"a, b\",x\n\"open,x\n", "n.csv", n,
+            g);
+  REQUIRE(g.ip4.size() == 2);
+  CHECK(txtOf(g, g.ip4[0].value) == "costs $$5 to list");
+  CHECK(txtOf(g, g.ip4[1].value) == "a, b");
+  REQUIRE(g.diagnostics.size() == 2);
+  CHECK(g.diagnostics[0] == "n.csv:2: no column 2 for 'reason' (1 columns)");
+  CHECK(g.diagnostics[1] == "n.csv:4: unterminated quote");
+}
+
+TEST_CASE("jsonl: fields by key, numeric codes, dates checked", "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Jsonl;
+  o.columns = {{"subject", "subject"}, {"code", "code"},     {"reason", "reason"},
+               {"ref", "ref"},         {"listed", "listed"}, {"expires", "expires"}};
+  o.initialDefault = {0x7f000002, "{reason} [{ref}]"};
+  o.now = 1795000000;
+  auto f = parseExample("reports.jsonl", o);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.ip4.size() == 2);
+  REQUIRE(f.ip6.size() == 1);
+  CHECK(f.values.at(f.ip4[0].value) == Value{0x7f000003, "Brute-force SMTP AUTH [AB-77]"});
+  CHECK(f.values.at(f.ip4[1].value).a == 0x7f000003);
+  Feed bad;
+  parseText("{\"subject\":\"192.0.2.9\",\"code\":\"10.0.0.1\"}\n"
+            "{\"subject\":\"192.0.2.9\",\"listed\":\"yesterday\"}\n{\"reason\":\"no subject\"}\n",
+            "r.jsonl", o, bad);
+  REQUIRE(bad.diagnostics.size() == 3);
+  CHECK(bad.diagnostics[0] ==
+        "r.jsonl:1: invalid code '10.0.0.1' (an A value in 127.0.0.0/8, e.g. 127.0.0.3 or 3)");
+  CHECK(bad.diagnostics[1] == "r.jsonl:2: invalid listing date 'yesterday'");
+  CHECK(bad.diagnostics[2] == "r.jsonl:3: no subject (address, range or domain)");
+}
+
+TEST_CASE("urls and hosts: hosts are listed exactly; an address host goes to the IP data",
+          "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Urls;
+  auto f = parseExample("phish-urls.txt", o);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.domains.size() == 2);
+  CHECK(f.domains[0].name == "secure-login.bank-verify.example");
+  CHECK(f.domains[0].scope == Scope::Exact);
+  CHECK(f.domains[1].name == "paypa1-account.example.net");
+  REQUIRE(f.ip4.size() == 1);
+  CHECK(formatIp4(f.ip4[0].lo) == "203.0.113.99");
+  REQUIRE(f.ip6.size() == 1);
+  CHECK(formatIp6(f.ip6[0].lo) == "2001:db8::bad");
+
+  // URLhaus CSV: the header is a comment line; the URL column gives the host
+  ParseOptions c;
+  c.format = Format::Csv;
+  c.header = true;
+  c.columns = {{"url", "url"}, {"ref", "urlhaus_link"}, {"type", "threat"}};
+  c.initialDefault = {0x7f000102, "{type}: see {ref}"};
+  auto u = parseExample("urlhaus.csv", c);
+  REQUIRE(u.diagnostics.empty());
+  REQUIRE(u.domains.size() == 2);
+  CHECK(u.domains[0].name == "malware-drop.example.net");
+  CHECK(u.domains[1].name == "cdn.bad-payload.example.com");
+  CHECK(txtOf(u, u.domains[0].value) == "malware_download: see https://urlhaus.example/url/1/");
+  REQUIRE(u.ip4.size() == 1);
+  CHECK(formatIp4(u.ip4[0].lo) == "198.51.100.77");
+
+  ParseOptions h;
+  h.format = Format::Hosts;
+  auto hosts = parseExample("hosts.txt", h);
+  REQUIRE(hosts.diagnostics.empty());
+  std::vector<std::string> names;
+  for (const auto& d : hosts.domains)
+    names.push_back(d.name);
+  CHECK(names == std::vector<std::string>{"ads.tracker.example", "malware-cdn.example.net",
+                                          "evil-mirror.example.net", "phish-login.example.org"});
+}
+
+TEST_CASE("dynamic: ISP space with types; static space is an exclusion", "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Dynamic;
+  o.initialDefault = {0x7f00000a, "{type} space: {reason}"};
+  auto f = parseExample("isp-dynamic.txt", o);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.ip4.size() == 5);
+  CHECK(txtOf(f, f.ip4[0].value) == "dynamic space: residential DSL pool, Berlin");
+  CHECK(txtOf(f, f.ip4[2].value) == "cable space: cable modem customers");
+  CHECK(f.ip4[3].value == kExclusion); // 198.51.100.200 static
+  CHECK(formatIp4(f.ip4[4].hi) == "203.0.113.127");
+  REQUIRE(f.ip6.size() == 1);
+}
+
+TEST_CASE("domain normalisation: case, trailing dot, IDN to A-labels, public suffixes refused",
+          "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Hosts;
+  Feed f;
+  parseText("0.0.0.0 Bücher.Example.\n0.0.0.0 co.uk\n0.0.0.0 com\n0.0.0.0 x.co.uk\n"
+            "0.0.0.0 bad_\xff.example\n",
+            "h.txt", o, f);
+  REQUIRE(f.domains.size() == 2);
+  CHECK(f.domains[0].name == "xn--bcher-kva.example");
+  CHECK(f.domains[1].name == "x.co.uk");
+  REQUIRE(f.diagnostics.size() == 3);
+  CHECK(f.diagnostics[0] == "h.txt:2: 'co.uk' is a public suffix (Public Suffix List): listing it "
+                            "would list every domain registered below it; set allow_public_suffix "
+                            "= true to do so");
+  CHECK(f.diagnostics[1].starts_with("h.txt:3: 'com' is a public suffix"));
+  CHECK(f.diagnostics[2].starts_with("h.txt:5: invalid internationalised domain name"));
+  o.allowPublicSuffix = true;
+  Feed g;
+  parseText("0.0.0.0 co.uk\n", "h.txt", o, g);
+  CHECK(g.domains.size() == 1);
+  // dnset too (rbldnsd mode allows them, as rbldnsd does)
+  ParseOptions d;
+  d.format = Format::Dnset;
+  Feed dn;
+  parseText(".com\nexample.com\n", "d.txt", d, dn);
+  CHECK(dn.domains.size() == 1);
+  CHECK(dn.diagnostics.size() == 1);
+}

@@ -1,0 +1,540 @@
+// The record feed formats: Spamhaus DROP (text and JSON lines), CSV and JSON Lines with a column
+// mapping, hosts files, URL lists and ISP dynamic-space lists. Each line is one record: a subject
+// (an IPv4 or IPv6 address, CIDR or range, or a domain) and optional fields (code, reason, ref,
+// listed, expires, evidence, delist, type) that fill the dataset's TXT template.
+#include "feeds/feed.hh"
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace dnsxl::feeds {
+
+namespace {
+
+bool isBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && isBlank(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && isBlank(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// The text after the first blank-preceded '#' or ';' is a comment.
+std::string_view stripComment(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((s[i] == '#' || s[i] == ';') && (i == 0 || isBlank(s[i - 1]))) return trim(s.substr(0, i));
+  return trim(s);
+}
+
+// CSV fields of one line (RFC 4180 quoting: "a ""b"", c" is one field).
+std::optional<std::vector<std::string>> splitCsv(std::string_view line, char delimiter) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back().push_back('"');
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back().push_back(c);
+      }
+    } else if (c == '"' && trim(out.back()).empty()) {
+      out.back().clear();
+      quoted = true;
+    } else if (c == delimiter) {
+      out.emplace_back();
+    } else if (c != '\r') {
+      out.back().push_back(c);
+    }
+  }
+  if (quoted) return std::nullopt;
+  for (auto& f : out)
+    f = std::string(trim(f));
+  return out;
+}
+
+// 2026-12-01, 2026-12-01T10:00:00Z, 2026-12-01 10:00:00, or Unix seconds; UTC.
+std::optional<int64_t> parseDate(std::string_view s) {
+  s = trim(s);
+  if (s.empty()) return std::nullopt;
+  if (s.find_first_not_of("0123456789") == std::string_view::npos && s.size() <= 12) {
+    int64_t v = 0;
+    for (char c : s)
+      v = v * 10 + (c - '0');
+    return v;
+  }
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  std::string text(s);
+  int n = std::sscanf(text.c_str(), "%4d-%2d-%2d%*[T ]%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec);
+  if (n != 3 && n < 5) return std::nullopt;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+// A `$` in data is literal: the TXT template language gives `$` a meaning.
+std::string literal(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    out.push_back(c);
+    if (c == '$') out.push_back('$');
+  }
+  return out;
+}
+
+struct Record {
+  std::string subject, url;
+  std::array<std::string, kFieldCount> fields;
+  bool exclude = false;
+};
+
+class RecordParser {
+public:
+  RecordParser(const ParseOptions& o, Feed& feed, uint32_t file)
+      : d_opt(o), d_feed(feed), d_file(file) {}
+
+  void line(std::string_view raw, uint32_t lineNo) {
+    d_lineNo = lineNo;
+    auto s = trim(raw);
+    if (s.empty()) return;
+    switch (d_opt.format) {
+    case Format::Drop:
+      return drop(s);
+    case Format::Csv:
+      return csv(s);
+    case Format::Jsonl:
+      if (s[0] == '#') return;
+      return jsonl(s);
+    case Format::Hosts:
+      return hosts(s);
+    case Format::Urls:
+      if (s[0] == '#' || s[0] == ';') return;
+      return url(stripComment(s));
+    case Format::Dynamic:
+      return dynamic(s);
+    default:
+      return;
+    }
+  }
+
+private:
+  void error(const std::string& what) {
+    d_feed.diagnostics.push_back(fmt::format("{}:{}: {}", d_feed.files[d_file], d_lineNo, what));
+  }
+
+  // `1.10.16.0/20 ; SBL256894`, or {"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"}
+  void drop(std::string_view s) {
+    if (s[0] == ';' || s[0] == '#') return;
+    if (s[0] == '{') {
+      auto j = nlohmann::json::parse(s, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return error("invalid JSON object");
+      if (j.value("type", "") == "metadata") return;
+      if (!j.contains("cidr") || !j["cidr"].is_string())
+        return error(j.contains("asn") ? "an ASN-DROP line has no address to list"
+                                       : "no \"cidr\" in the DROP record");
+      Record r;
+      r.subject = j["cidr"].get<std::string>();
+      if (j.contains("sblid") && j["sblid"].is_string())
+        r.fields[kRef] = j["sblid"].get<std::string>();
+      return add(r);
+    }
+    Record r;
+    auto semi = s.find(';');
+    r.subject = std::string(trim(s.substr(0, semi)));
+    if (semi != std::string_view::npos) r.fields[kRef] = std::string(trim(s.substr(semi + 1)));
+    add(r);
+  }
+
+  // The column of each field: a 1-based number, or a name from the header line.
+  void csv(std::string_view s) {
+    // The header: the first line naming columns, commented out or not (URLhaus puts banner
+    // comment lines before a `# id,dateadded,url,...` header).
+    if (!d_headerSeen && d_opt.header) {
+      if (s[0] == '#') {
+        auto k = s.find_first_not_of('#');
+        s = k == std::string_view::npos ? std::string_view() : trim(s.substr(k));
+        if (s.find(d_opt.delimiter) == std::string_view::npos) return; // a banner line
+      }
+      d_headerSeen = true;
+      auto names = splitCsv(s, d_opt.delimiter);
+      if (!names) return error("unterminated quote in the header line");
+      d_header = *names;
+      return;
+    }
+    if (s[0] == '#') return;
+    auto cols = splitCsv(s, d_opt.delimiter);
+    if (!cols) return error("unterminated quote");
+    Record r;
+    for (const auto& [field, column] : d_opt.columns) {
+      size_t index = 0;
+      if (column.find_first_not_of("0123456789") == std::string::npos) {
+        index = std::stoul(column);
+      } else {
+        auto it = std::find(d_header.begin(), d_header.end(), column);
+        if (it == d_header.end())
+          return error(fmt::format("no column named '{}' in the header line", column));
+        index = static_cast<size_t>(it - d_header.begin()) + 1;
+      }
+      if (index == 0 || index > cols->size())
+        return error(fmt::format("no column {} for '{}' ({} columns)", index, field, cols->size()));
+      set(r, field, (*cols)[index - 1]);
+    }
+    add(r);
+  }
+
+  void jsonl(std::string_view s) {
+    auto j = nlohmann::json::parse(s, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return error("invalid JSON object");
+    Record r;
+    bool any = false;
+    for (const auto& [field, key] : d_opt.columns) {
+      if (!j.contains(key)) continue;
+      const auto& v = j[key];
+      std::string text;
+      if (v.is_string())
+        text = v.get<std::string>();
+      else if (v.is_number_integer())
+        text = std::to_string(v.get<int64_t>());
+      else if (v.is_null())
+        continue;
+      else
+        text = v.dump();
+      set(r, field, text);
+      any = true;
+    }
+    if (!any && j.value("type", "") == "metadata") return; // a trailing metadata line
+    add(r);
+  }
+
+  // `0.0.0.0 name [name...]` (also 127.0.0.1, ::, ::1): each name is listed.
+  void hosts(std::string_view s) {
+    if (s[0] == '#') return;
+    s = stripComment(s);
+    std::vector<std::string_view> words;
+    size_t pos = 0;
+    while (pos < s.size()) {
+      while (pos < s.size() && isBlank(s[pos]))
+        ++pos;
+      size_t end = pos;
+      while (end < s.size() && !isBlank(s[end]))
+        ++end;
+      if (end > pos) words.push_back(s.substr(pos, end - pos));
+      pos = end;
+    }
+    if (words.size() < 2) return error("expected an address and a host name");
+    for (size_t i = 1; i < words.size(); ++i) {
+      auto name = lower(words[i]);
+      if (name == "localhost" || name == "localhost.localdomain" || name == "local" ||
+          name == "broadcasthost" || name.starts_with("ip6-") || name == "0.0.0.0")
+        continue;
+      Record r;
+      r.subject = name;
+      add(r);
+    }
+  }
+
+  void url(std::string_view s) {
+    Record r;
+    r.url = std::string(s);
+    add(r);
+  }
+
+  // An ISP's dynamic space: `CIDR|range [type] [reason...]`; type `static` (or a `!` prefix) is an
+  // exclusion, every other type word and the rest of the line are kept as type and reason.
+  void dynamic(std::string_view s) {
+    if (s[0] == '#' || s[0] == ';') return;
+    s = stripComment(s);
+    Record r;
+    if (s[0] == '!') {
+      r.exclude = true;
+      s.remove_prefix(1);
+    }
+    size_t blank = 0;
+    while (blank < s.size() && !isBlank(s[blank]))
+      ++blank;
+    r.subject = std::string(s.substr(0, blank));
+    auto rest = trim(s.substr(blank));
+    size_t next = 0;
+    while (next < rest.size() && !isBlank(rest[next]))
+      ++next;
+    auto word = lower(rest.substr(0, next));
+    static constexpr std::string_view kTypes[] = {"dynamic", "dial-up", "dialup",     "dhcp",
+                                                  "dsl",     "cable",   "pool",       "ppp",
+                                                  "mobile",  "static",  "residential"};
+    if (std::find(std::begin(kTypes), std::end(kTypes), word) != std::end(kTypes)) {
+      r.fields[kType] = word;
+      rest = trim(rest.substr(next));
+      if (word == "static") r.exclude = true;
+    }
+    r.fields[kReason] = std::string(rest);
+    add(r);
+  }
+
+  void set(Record& r, const std::string& field, std::string value) {
+    if (field == "subject")
+      r.subject = std::move(value);
+    else if (field == "url")
+      r.url = std::move(value);
+    else if (auto f = fieldIndex(field))
+      r.fields[*f] = std::move(value);
+  }
+
+  std::optional<Value> valueOf(const Record& r) {
+    Value v = d_opt.initialDefault;
+    if (const auto& code = r.fields[kCode]; !code.empty()) {
+      auto a = parseAValue(code);
+      if (!a || (*a >> 24) != 127) {
+        error(fmt::format("invalid code '{}' (an A value in 127.0.0.0/8, e.g. 127.0.0.3 or 3)",
+                          code));
+        return std::nullopt;
+      }
+      v.a = *a;
+    }
+    const auto& tmpl = d_opt.initialDefault.txt;
+    if (tmpl && tmpl->find('{') != std::string::npos) {
+      v.txt = fillTemplate(*tmpl, r.fields);
+    } else if (!r.fields[kReason].empty()) {
+      v.txt = literal(r.fields[kReason]);
+    }
+    return v;
+  }
+
+  void add(const Record& r) {
+    std::string subject = r.subject;
+    if (subject.empty() && !r.url.empty()) {
+      auto host = hostOfUrl(r.url);
+      if (!host) return error(fmt::format("no host in URL '{}'", r.url));
+      subject = *host;
+    }
+    if (subject.empty()) return error("no subject (address, range or domain)");
+    if (!r.fields[kExpires].empty()) {
+      auto t = parseDate(r.fields[kExpires]);
+      if (!t)
+        return error(fmt::format("invalid expiry '{}' (e.g. 2026-12-31 or 2026-12-31T12:00:00Z)",
+                                 r.fields[kExpires]));
+      if (*t <= d_opt.now) {
+        ++d_feed.expired;
+        return; // already expired: not listed
+      }
+    }
+    if (!r.fields[kListed].empty() && !parseDate(r.fields[kListed]))
+      return error(fmt::format("invalid listing date '{}'", r.fields[kListed]));
+    uint32_t vi = kExclusion;
+    if (!r.exclude) {
+      auto v = valueOf(r);
+      if (!v) return;
+      vi = d_feed.internValue(*v);
+    }
+    Origin at{d_file, d_lineNo};
+    std::string err;
+    auto subj = parseSubject(subject, d_opt, err);
+    if (!subj) return error(err);
+    if (subj->kind == Subject::Ip4) {
+      if (d_opt.maxRange4 && uint64_t{subj->hi4} - subj->lo4 + 1 > d_opt.maxRange4)
+        return error(fmt::format("'{}' covers {} addresses, more than the dataset allows ({})",
+                                 subject, uint64_t{subj->hi4} - subj->lo4 + 1, d_opt.maxRange4));
+      d_feed.ip4.push_back({subj->lo4, subj->hi4, vi, at});
+    } else if (subj->kind == Subject::Ip6) {
+      d_feed.ip6.push_back({subj->lo6, subj->hi6, vi, at});
+    } else {
+      d_feed.domains.push_back({subj->name, subj->scope, vi, at});
+    }
+  }
+
+  const ParseOptions& d_opt;
+  Feed& d_feed;
+  uint32_t d_file;
+  uint32_t d_lineNo = 0;
+  bool d_headerSeen = false;
+  std::vector<std::string> d_header;
+};
+
+} // namespace
+
+constexpr std::string_view kFieldNames[kFieldCount] = {"code",    "reason",   "ref",    "listed",
+                                                       "expires", "evidence", "delist", "type"};
+
+std::optional<size_t> fieldIndex(std::string_view name) {
+  for (size_t i = 0; i < kFieldCount; ++i)
+    if (kFieldNames[i] == name) return i;
+  return std::nullopt;
+}
+
+std::string fillTemplate(std::string_view tmpl,
+                         const std::array<std::string, kFieldCount>& fields) {
+  std::string out;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '{') {
+      auto close = tmpl.find('}', i);
+      if (close != std::string_view::npos) {
+        if (auto f = fieldIndex(tmpl.substr(i + 1, close - i - 1))) {
+          out += literal(fields[*f]);
+          i = close;
+          continue;
+        }
+      }
+    }
+    out.push_back(tmpl[i]);
+  }
+  return out;
+}
+
+std::optional<std::string> hostOfUrl(std::string_view url) {
+  url = trim(url);
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos)
+    url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  if (url.starts_with('[')) { // [IPv6]:port
+    auto close = url.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    return std::string(url.substr(1, close - 1));
+  }
+  url = url.substr(0, url.find(':'));
+  if (url.empty()) return std::nullopt;
+  return lower(url);
+}
+
+bool isRecordFormat(Format f) {
+  return f == Format::Drop || f == Format::Csv || f == Format::Jsonl || f == Format::Hosts ||
+         f == Format::Urls || f == Format::Dynamic;
+}
+
+void parseRecords(std::string_view text, std::string_view displayName, const ParseOptions& options,
+                  Feed& feed) {
+  feed.files.emplace_back(displayName);
+  RecordParser p(options, feed, static_cast<uint32_t>(feed.files.size() - 1));
+  uint32_t lineNo = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    auto line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    ++lineNo;
+    ++feed.linesRead;
+    if (line.find('\0') != std::string_view::npos)
+      feed.diagnostics.push_back(
+          fmt::format("{}:{}: NUL byte in line (binary file?)", displayName, lineNo));
+    else
+      p.line(line, lineNo);
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+}
+
+} // namespace dnsxl::feeds
+
+namespace dnsxl::feeds {
+
+std::optional<Subject> parseSubject(std::string_view text, const ParseOptions& options,
+                                    std::string& error) {
+  Subject s;
+  const bool v6 = text.find(':') != std::string_view::npos;
+  const bool numeric = text.find_first_not_of("0123456789./-") == std::string_view::npos;
+  if (v6 || numeric) {
+    auto dash = text.find('-');
+    auto slash = text.find('/');
+    auto bad = [&](const char* what) {
+      error = fmt::format("invalid {} '{}'", what, text);
+      return std::nullopt;
+    };
+    if (v6) {
+      s.kind = Subject::Ip6;
+      if (dash != std::string_view::npos) {
+        auto a = parseIp6(text.substr(0, dash)), b = parseIp6(text.substr(dash + 1));
+        if (!a || !b || *b < *a) return bad("IPv6 range");
+        s.lo6 = *a, s.hi6 = *b;
+      } else {
+        auto a = parseIp6(text.substr(0, slash));
+        unsigned bits = 128;
+        if (slash != std::string_view::npos) {
+          auto b = text.substr(slash + 1);
+          if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != b.npos)
+            return bad("IPv6 prefix");
+          bits = static_cast<unsigned>(std::stoul(std::string(b)));
+        }
+        if (!a || bits > 128 || bits == 0) return bad("IPv6 prefix");
+        U128 host = bits == 128 ? 0 : (~U128{0} >> bits);
+        if ((*a & host) != 0 && !options.allowHostBits) {
+          error = fmt::format("host bits set in '{}'", text);
+          return std::nullopt;
+        }
+        s.lo6 = *a & ~host, s.hi6 = (*a & ~host) | host;
+      }
+      return s;
+    }
+    s.kind = Subject::Ip4;
+    if (dash != std::string_view::npos) {
+      auto a = parseIp4(text.substr(0, dash)), b = parseIp4(text.substr(dash + 1));
+      if (!a || !b || *b < *a) return bad("IPv4 range (two full addresses, a-b)");
+      s.lo4 = *a, s.hi4 = *b;
+      return s;
+    }
+    auto a = parseIp4(text.substr(0, slash));
+    unsigned bits = 32;
+    if (slash != std::string_view::npos) {
+      auto b = text.substr(slash + 1);
+      if (b.empty() || b.size() > 2 || b.find_first_not_of("0123456789") != b.npos)
+        return bad("CIDR");
+      bits = static_cast<unsigned>(std::stoul(std::string(b)));
+    }
+    if (bits > 32) return bad("CIDR");
+    if (!a) return bad("IPv4 address or CIDR (four octets)");
+    if (bits == 0) {
+      error = fmt::format("'{}' would list every IPv4 address", text);
+      return std::nullopt;
+    }
+    uint32_t host = bits == 32 ? 0 : (~uint32_t{0} >> bits);
+    if ((*a & host) != 0 && !options.allowHostBits) {
+      error = fmt::format("host bits set in '{}' (did you mean {}/{}?)", text,
+                          formatIp4(*a & ~host), bits);
+      return std::nullopt;
+    }
+    s.lo4 = *a & ~host, s.hi4 = (*a & ~host) | host;
+    return s;
+  }
+  s.kind = Subject::Domain;
+  if (text.starts_with("*.")) {
+    s.scope = Scope::Below;
+    text.remove_prefix(2);
+  } else if (text.starts_with(".")) {
+    s.scope = Scope::ExactAndBelow;
+    text.remove_prefix(1);
+  }
+  s.name = std::string(text);
+  if (auto e = checkDomain(s.name); !e.empty()) {
+    error = e;
+    return std::nullopt;
+  }
+  if (!options.allowPublicSuffix)
+    if (auto e = publicSuffixError(s.name); !e.empty()) {
+      error = e;
+      return std::nullopt;
+    }
+  return s;
+}
+
+} // namespace dnsxl::feeds
