@@ -330,7 +330,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           r.onlyKeys(*dt, "[[zone.dataset]]",
                      {"name", "format", "files", "a", "txt", "ttl", "on_bad_line",
                       "allow_host_bits", "gzip", "allow_public_suffix", "fields", "delimiter",
-                      "header"});
+                      "header", "widest_ip4", "widest_ip6", "guard_special", "max_shrink_percent"});
           Dataset d;
           if (auto n = (*dt)["name"]; n)
             d.name = r.string(*n.node(), "name");
@@ -369,6 +369,12 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           if (auto n = (*dt)["allow_public_suffix"]; n)
             d.allowPublicSuffix = r.boolean(*n.node(), "allow_public_suffix");
           recordOptions(r, *dt, dnode, d);
+          if (auto n = (*dt)["widest_ip4"]; n) d.widestIp4 = r.u32(*n.node(), "widest_ip4", 32);
+          if (auto n = (*dt)["widest_ip6"]; n) d.widestIp6 = r.u32(*n.node(), "widest_ip6", 128);
+          if (auto n = (*dt)["guard_special"]; n)
+            d.guardSpecial = r.boolean(*n.node(), "guard_special");
+          if (auto n = (*dt)["max_shrink_percent"]; n)
+            d.maxShrinkPercent = r.u32(*n.node(), "max_shrink_percent", 100);
           z.datasets.push_back(std::move(d));
         }
       }

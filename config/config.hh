@@ -59,6 +59,11 @@ struct Dataset {
   std::vector<std::pair<std::string, std::string>> fields;
   char delimiter = ',';
   bool header = false;
+  // The import guard (RFC 6471 §3.4: never list the world); `dnsxl import --force` overrides it.
+  unsigned widestIp4 = 8;         // refuse entries wider than this prefix length; 0 = no limit
+  unsigned widestIp6 = 16;        // the same for IPv6
+  bool guardSpecial = true;       // refuse 0/8, 224/4, 240/4, ::, ::1, ff00::/8 (never mail)
+  unsigned maxShrinkPercent = 50; // refuse an import that drops more entries than this; 100 = off
 };
 
 struct Zone {

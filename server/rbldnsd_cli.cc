@@ -294,6 +294,9 @@ std::string toToml(const CommandLine& cl, const std::filesystem::path& storeDir,
       out += fmt::format("  allow_host_bits = {}\n  gzip = {}\n", cl.allowHostBits, !cl.refuseGzip);
       // rbldnsd lists whatever names it is given, public suffixes too
       if (d.type == "dnset" || d.type == "combined") out += "  allow_public_suffix = true\n";
+      // no import guard: rbldnsd serves what the files say ($MAXRANGE4 is the files' own limit)
+      out += "  widest_ip4 = 0\n  widest_ip6 = 0\n  guard_special = false\n"
+             "  max_shrink_percent = 100\n";
     }
   }
   return out;

@@ -75,6 +75,7 @@ public:
     uint64_t hi = u32();
     return hi << 32 | u32();
   }
+  size_t remaining() const { return d_b.size() - d_pos; }
   uint8_t u8() {
     need(1);
     return static_cast<uint8_t>(d_b[d_pos++]);
@@ -192,6 +193,9 @@ std::string encodeZone(const ZoneRecord& z) {
     for (const auto& s : d.subzones)
       putStr(out, s);
   }
+  // Added after schema 1's records, which end above: read only when present.
+  for (const auto& d : z.datasets)
+    putBe64(out, d.entries);
   return out;
 }
 
@@ -223,6 +227,9 @@ ZoneRecord decodeZone(std::string_view bytes) {
       ds.subzones.push_back(d.str());
     z.datasets.push_back(std::move(ds));
   }
+  if (d.remaining() >= 8 * z.datasets.size())
+    for (auto& ds : z.datasets)
+      ds.entries = d.u64();
   return z;
 }
 

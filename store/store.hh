@@ -68,6 +68,8 @@ struct DatasetRecord {
   // rbldnsd combined datasets: the subzones (relative names, "" = the zone itself) this dataset
   // answers below; empty = the zone itself.
   std::vector<std::string> subzones;
+  // Entries read from the feed at the last import (the import guard compares the next one).
+  uint64_t entries = 0;
 };
 
 struct ZoneRecord {

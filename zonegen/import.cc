@@ -74,6 +74,45 @@ void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& e
   }
 }
 
+// The import guard (RFC 6471 §3.4, checklist F-1): no entry wider than the dataset allows, none in
+// special-purpose space that never sends mail (RFC 6890). Exclusions are always fine.
+void guardSpace(const Loaded& l, const config::Dataset& d, std::vector<std::string>& out) {
+  if (l.format == feeds::Format::Acl || l.format == feeds::Format::Generic) return;
+  const auto& f = *l.feed;
+  constexpr size_t kMaxShown = 20;
+  size_t found = 0;
+  auto complain = [&](const feeds::Origin& at, const std::string& what) {
+    if (++found <= kMaxShown) out.push_back(fmt::format("{}: {}", f.where(at), what));
+  };
+  for (const auto& e : f.ip4) {
+    if (e.value == feeds::kExclusion) continue;
+    const uint64_t size = uint64_t{e.hi} - e.lo + 1;
+    const auto range = feeds::formatIp4(e.lo) + "-" + feeds::formatIp4(e.hi);
+    if (d.widestIp4 && size > (uint64_t{1} << (32 - d.widestIp4)))
+      complain(e.at, fmt::format("{} covers {} addresses, more than a /{} (widest_ip4 = {})", range,
+                                 size, d.widestIp4, d.widestIp4));
+    else if (d.guardSpecial && (e.lo <= 0x00ffffffU || e.hi >= 0xe0000000U))
+      complain(e.at, fmt::format("{} reaches into {} (RFC 6890), which never sends mail "
+                                 "(guard_special = false allows it)",
+                                 range, e.lo <= 0x00ffffffU ? "0.0.0.0/8" : "224.0.0.0/3"));
+  }
+  for (const auto& e : f.ip6) {
+    if (e.value == feeds::kExclusion) continue;
+    const U128 span = e.hi - e.lo; // size - 1
+    const auto range = feeds::formatIp6(e.lo) + "-" + feeds::formatIp6(e.hi);
+    if (d.widestIp6 && (d.widestIp6 == 128 ? span > 0 : span >= (U128{1} << (128 - d.widestIp6))))
+      complain(e.at, fmt::format("{} is wider than a /{} (widest_ip6 = {})", range, d.widestIp6,
+                                 d.widestIp6));
+    else if (d.guardSpecial && (e.lo <= 1 || (e.hi >> 120) == 0xff))
+      complain(e.at, fmt::format("{} reaches into {} (RFC 6890), which never sends mail "
+                                 "(guard_special = false allows it)",
+                                 range, e.lo <= 1 ? "::/127" : "ff00::/8"));
+  }
+  if (found > kMaxShown)
+    out.push_back(fmt::format("{}: ... and {} more such entries",
+                              f.files.empty() ? "?" : f.files[0], found - kMaxShown));
+}
+
 // rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
 // is data already past its expiry: serving it would list or delist on stale information.
 void checkTimestamp(const feeds::Feed& feed, const std::string& name, int64_t now,
@@ -211,10 +250,24 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     zonesCfg.push_back(global);
   }
   std::vector<std::vector<Loaded>> zones(zonesCfg.size());
+  std::vector<std::string> guardErrors; // what --force may override
+  // The entry counts of the last import, for the shrink guard.
+  std::map<std::pair<std::string, std::string>, uint64_t> previous;
+  if (std::filesystem::exists(cfg.server.store / "data.mdb")) {
+    store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
+    store::Snapshot snap(env);
+    for (const auto& z : snap.zones())
+      for (const auto& d : z.datasets)
+        previous[{z.name, d.name}] = d.entries;
+  }
+  size_t datasetCount = 0, datasetIndex = 0;
+  for (const auto& z : zonesCfg)
+    datasetCount += z.datasets.size();
 
   for (size_t zi = 0; zi < zonesCfg.size(); ++zi) {
     const auto& z = zonesCfg[zi];
     for (const auto& d : z.datasets) {
+      if (options.progress) options.progress(datasetIndex++, datasetCount, z.name + "/" + d.name);
       const auto format = *feeds::parseFormat(d.format);
       auto root = std::make_shared<feeds::Feed>();
       feeds::ParseOptions po;
@@ -254,6 +307,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (auto& l : units) {
         l.compiled = compile(*l.feed, l.format);
         guard(l, z.name, res.errors);
+        guardSpace(l, *l.cfg, guardErrors);
         DatasetSummary s;
         s.zone = z.name;
         s.dataset = l.name;
@@ -265,6 +319,23 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
         s.ip6Intervals = l.compiled.ip6.size();
         s.domains = l.compiled.domains.size();
         s.valueSets = l.compiled.sets.size() - 1;
+        s.expired = l.feed->expired;
+        s.skipped = l.feed == root && d.skipBadLines ? root->diagnostics.size() : 0;
+        if (auto prev = previous.find({z.name, l.name}); prev != previous.end()) {
+          s.previousEntries = prev->second;
+          const uint64_t keep = 100 - d.maxShrinkPercent;
+          if (d.maxShrinkPercent < 100 && root->fileErrors.empty() &&
+              s.entries * 100 < prev->second * keep) {
+            std::string files;
+            for (const auto& f : l.feed->files)
+              files += (files.empty() ? "" : ", ") + f;
+            guardErrors.push_back(
+                fmt::format("{}: {}/{} has {} entries, {} at the last import: {}% fewer, more than "
+                            "max_shrink_percent = {} allows (a truncated feed?)",
+                            files, z.name, l.name, s.entries, prev->second,
+                            (prev->second - s.entries) * 100 / prev->second, d.maxShrinkPercent));
+          }
+        }
         res.datasets.push_back(s);
         zones[zi].push_back(std::move(l));
       }
@@ -326,6 +397,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (size_t i = 0; i < 10; ++i)
         if (l.feed->vars[i]) d.vars[i] = *l.feed->vars[i];
       d.expires = l.root->expires.value_or(0);
+      d.entries =
+          l.feed->ip4.size() + l.feed->ip6.size() + l.feed->domains.size() + l.feed->records.size();
       rec.datasets.push_back(d);
     }
     if (rec.datasets.size() > kMaxDatasetsPerZone)
@@ -335,6 +408,10 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     records.push_back(std::move(rec));
   }
 
+  for (auto& g : guardErrors)
+    (options.force ? res.warnings : res.errors)
+        .push_back(options.force ? g + " (imported anyway: --force)" : g);
+  res.guardRefusals = options.force ? 0 : guardErrors.size();
   if (!res.errors.empty() || options.dryRun) {
     res.ok = res.errors.empty();
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

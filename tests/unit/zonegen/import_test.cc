@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <ctime>
+#include <fmt/format.h>
 #include <thread>
 
 using namespace dnsxl;
@@ -212,4 +213,85 @@ TEST_CASE("$TIMESTAMP: future or expired data is refused; data that expires stop
   auto expired = ask();
   CHECK(expired.rcode == 2); // SERVFAIL, as rbldnsd does for expired data
   CHECK_FALSE(expired.aa);
+}
+
+TEST_CASE("import guard: too wide, special space and a shrinking feed are refused; --force "
+          "imports them",
+          "[import][guard]") {
+  const std::string zone = R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+
+  [[zone.dataset]]
+  name = "main"
+  format = "list"
+  files = ["a.txt"]
+)";
+  std::string big;
+  for (int i = 0; i < 100; ++i)
+    big += fmt::format("198.51.100.{}\n", i);
+  Fixture f(zone, {{"a.txt", big}});
+  f.importOk();
+
+  auto servedCount = [&] {
+    store::Env env(f.store(), {.readOnly = true});
+    store::Snapshot snap(env);
+    return snap.zones().at(0).datasets.at(1).entries;
+  };
+  CHECK(servedCount() == 100);
+
+  // 100 entries down to 40: more than the default 50% shrink
+  std::string small;
+  for (int i = 0; i < 40; ++i)
+    small += fmt::format("198.51.100.{}\n", i);
+  f.dir.write("a.txt", small);
+  auto r = f.import();
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].ends_with("a.txt: bl.test/main has 40 entries, 100 at the last import: 60% "
+                              "fewer, more than max_shrink_percent = 50 allows (a truncated "
+                              "feed?)"));
+  CHECK(r.guardRefusals == 1);
+  CHECK(servedCount() == 100); // the served data is untouched
+
+  // one entry wider than /8, one in multicast space, one an eighth of the IPv6 space
+  f.dir.write("a.txt", big + "10.0.0.0/7\n224.0.0.5\n2000::/3\n2001:db8::/32\n!0.0.0.0/8\n");
+  r = f.import();
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0].ends_with("a.txt:101: 10.0.0.0-11.255.255.255 covers 33554432 addresses, "
+                              "more than a /8 (widest_ip4 = 8)"));
+  CHECK(r.errors[1].ends_with("a.txt:102: 224.0.0.5-224.0.0.5 reaches into 224.0.0.0/3 (RFC "
+                              "6890), which never sends mail (guard_special = false allows it)"));
+  CHECK(r.errors[2].ends_with("a.txt:103: 2000::-3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff is "
+                              "wider than a /16 (widest_ip6 = 16)"));
+  CHECK(servedCount() == 100);
+
+  // --force: imported, the refusals kept as warnings
+  r = zonegen::runImport(f.config(), {.dryRun = false, .force = true, .progress = nullptr});
+  CHECK(r.ok);
+  CHECK(r.warnings.size() == 3);
+  CHECK(r.warnings[0].ends_with("(imported anyway: --force)"));
+  CHECK(servedCount() == 105);
+
+  // the dataset's own limits
+  Fixture g(R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+
+  [[zone.dataset]]
+  name = "main"
+  format = "list"
+  files = ["a.txt"]
+  widest_ip4 = 24
+  guard_special = false
+  max_shrink_percent = 100
+)",
+            {{"a.txt", "192.0.2.0/23\n224.0.0.5\n"}});
+  r = g.import();
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].ends_with("a.txt:1: 192.0.2.0-192.0.3.255 covers 512 addresses, more than a "
+                              "/24 (widest_ip4 = 24)"));
 }
