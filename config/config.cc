@@ -14,8 +14,8 @@ namespace dnsxl::config {
 namespace {
 
 constexpr std::string_view kFormats[] = {
-    "ip4set", "ip4tset", "ip4trie", "ip6trie", "ip6tset", "dnset", "generic", "combined",
-    "acl",    "list",    "drop",    "csv",     "jsonl",   "hosts", "urls",    "dynamic"};
+    "ip4set", "ip4tset", "ip4trie", "ip6trie", "ip6tset", "dnset", "generic", "combined", "acl",
+    "list",   "drop",    "csv",     "jsonl",   "hosts",   "urls",  "dynamic", "rdns"};
 constexpr std::string_view kFields[] = {"subject", "url",     "code",     "reason", "ref",
                                         "listed",  "expires", "evidence", "delist", "type"};
 
@@ -199,7 +199,7 @@ void recordOptions(const Reader& r, const toml::table& dt, const toml::node& whe
                                 field, column));
   // {name} in the TXT template of a record format must be a field.
   if (d.txt && (mapped || d.format == "drop" || d.format == "hosts" || d.format == "urls" ||
-                d.format == "dynamic"))
+                d.format == "dynamic" || d.format == "rdns"))
     for (size_t open = d.txt->find('{'); open != std::string::npos;
          open = d.txt->find('{', open + 1)) {
       auto close = d.txt->find('}', open);
@@ -369,6 +369,13 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           if (auto n = (*dt)["allow_public_suffix"]; n)
             d.allowPublicSuffix = r.boolean(*n.node(), "allow_public_suffix");
           recordOptions(r, *dt, dnode, d);
+          if (auto n = (*dt)["tokens"]; n) {
+            if (d.format != "rdns") r.fail(*n.node(), "'tokens' applies to the rdns format only");
+            d.tokens = r.path(r.string(*n.node(), "tokens"));
+          } else if (d.format == "rdns") {
+            r.fail(dnode, "format 'rdns' needs 'tokens' (a file of dynamic: and static: name "
+                          "tokens, e.g. feeds/rdns-tokens.txt)");
+          }
           if (auto n = (*dt)["widest_ip4"]; n) d.widestIp4 = r.u32(*n.node(), "widest_ip4", 32);
           if (auto n = (*dt)["widest_ip6"]; n) d.widestIp6 = r.u32(*n.node(), "widest_ip6", 128);
           if (auto n = (*dt)["guard_special"]; n)

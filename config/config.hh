@@ -59,6 +59,7 @@ struct Dataset {
   std::vector<std::pair<std::string, std::string>> fields;
   char delimiter = ',';
   bool header = false;
+  std::filesystem::path tokens; // rdns: the tokens file (dynamic: ... / static: ...)
   // The import guard (RFC 6471 §3.4: never list the world); `dnsxl import --force` overrides it.
   unsigned widestIp4 = 8;         // refuse entries wider than this prefix length; 0 = no limit
   unsigned widestIp6 = 16;        // the same for IPv6

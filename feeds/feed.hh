@@ -32,6 +32,7 @@ enum class Format {
   Hosts,   // `0.0.0.0 name...`
   Urls,    // one URL per line: its host is listed (an address host in the IP data)
   Dynamic, // ISP dynamic space: `cidr|range [type] [reason]`, type `static` = exclusion
+  Rdns,    // `address ptr-name`: generic (dynamic) names listed, adjacent ones as one range
 };
 
 // The per-entry fields of the record formats; the dataset's TXT template names them in braces:
@@ -178,7 +179,15 @@ struct ParseOptions {
   bool header = false;    // CSV: the first line names the columns (a leading '#' is dropped)
   uint64_t maxRange4 = 0; // record formats: the most IPv4 addresses one entry may cover, 0 = any
   int64_t now = 0;        // records that expire at or before this Unix time are skipped
+  // rdns: the name tokens of dynamic and of static hosts (a tokens file, see loadTokens)
+  std::vector<std::string> dynamicTokens, staticTokens;
 };
+
+// Reads an rdns tokens file: `dynamic: dyn dhcp pool ...` and `static: static mail mx ...` lines,
+// `#` comments. Returns an error text, or empty.
+std::string loadTokens(const std::string& path, ParseOptions& options);
+// rdns: "dynamic", "static" or "" (unknown) for a PTR name of the IPv4 address.
+std::string classifyPtr(std::string_view ptr, uint32_t addr, const ParseOptions& options);
 
 // Parses text as if read from a file named displayName.
 void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,

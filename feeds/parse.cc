@@ -578,6 +578,7 @@ void Parser::entry(std::string_view s) {
   case Format::Hosts:
   case Format::Urls:
   case Format::Dynamic:
+  case Format::Rdns:
     return;
   case Format::Ip6trie:
     if (auto r = ip6Key(key, true)) d_feed->ip6.push_back({r->first, r->second, vi, at});
@@ -699,7 +700,7 @@ constexpr std::pair<std::string_view, Format> kFormats[] = {
     {"generic", Format::Generic}, {"combined", Format::Combined}, {"acl", Format::Acl},
     {"list", Format::List},       {"drop", Format::Drop},         {"csv", Format::Csv},
     {"jsonl", Format::Jsonl},     {"hosts", Format::Hosts},       {"urls", Format::Urls},
-    {"dynamic", Format::Dynamic}};
+    {"dynamic", Format::Dynamic}, {"rdns", Format::Rdns}};
 } // namespace
 
 std::optional<Format> parseFormat(std::string_view name) {

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <ctime>
 #include <fmt/format.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace dnsxl::feeds {
@@ -136,8 +138,44 @@ public:
       return url(stripComment(s));
     case Format::Dynamic:
       return dynamic(s);
+    case Format::Rdns:
+      return rdns(s);
     default:
       return;
+    }
+  }
+
+  // rdns: classify every name, then list the dynamic addresses, adjacent ones as one range.
+  void finish() {
+    std::sort(d_ptrs.begin(), d_ptrs.end(),
+              [](const Ptr& a, const Ptr& b) { return a.addr < b.addr; });
+    for (size_t i = 0; i < d_ptrs.size();) {
+      if (d_ptrs[i].kind != "dynamic") {
+        if (d_ptrs[i].kind == "static") { // an exclusion: no other line's range may cover it
+          d_lineNo = d_ptrs[i].line;
+          Record r;
+          r.subject = formatIp4(d_ptrs[i].addr);
+          r.exclude = true;
+          add(r);
+        }
+        ++i;
+        continue;
+      }
+      size_t j = i + 1;
+      while (j < d_ptrs.size() && d_ptrs[j].kind == "dynamic" &&
+             d_ptrs[j].addr == d_ptrs[j - 1].addr + 1)
+        ++j;
+      d_lineNo = d_ptrs[i].line;
+      Record r;
+      r.subject = j - i == 1 ? formatIp4(d_ptrs[i].addr)
+                             : formatIp4(d_ptrs[i].addr) + "-" + formatIp4(d_ptrs[j - 1].addr);
+      r.fields[kType] = "dynamic";
+      r.fields[kEvidence] = d_ptrs[i].ptr;
+      r.fields[kReason] = j - i == 1 ? fmt::format("generic rDNS name {}", d_ptrs[i].ptr)
+                                     : fmt::format("{} addresses with generic rDNS names like {}",
+                                                   j - i, d_ptrs[i].ptr);
+      add(r);
+      i = j;
     }
   }
 
@@ -294,6 +332,44 @@ private:
     add(r);
   }
 
+  // `192.0.2.7 dyn-192-0-2-7.pool.example.net` (also `7.2.0.192.in-addr.arpa PTR name.`)
+  void rdns(std::string_view s) {
+    if (s[0] == '#' || s[0] == ';') return;
+    s = stripComment(s);
+    std::vector<std::string_view> w;
+    for (size_t pos = 0; pos < s.size();) {
+      while (pos < s.size() && isBlank(s[pos]))
+        ++pos;
+      size_t end = pos;
+      while (end < s.size() && !isBlank(s[end]))
+        ++end;
+      if (end > pos) w.push_back(s.substr(pos, end - pos));
+      pos = end;
+    }
+    if (w.size() >= 3 && lower(w[w.size() - 2]) == "ptr") w = {w.front(), w.back()};
+    if (w.size() != 2) return error("expected an address and its PTR name");
+    std::string addrText(w[0]);
+    if (lower(addrText).ends_with(".in-addr.arpa") || lower(addrText).ends_with(".in-addr.arpa.")) {
+      auto labels = addrText.substr(0, lower(addrText).find(".in-addr.arpa"));
+      std::vector<std::string> parts;
+      for (size_t pos = 0;;) {
+        auto dot = labels.find('.', pos);
+        parts.push_back(labels.substr(pos, dot - pos));
+        if (dot == std::string::npos) break;
+        pos = dot + 1;
+      }
+      std::reverse(parts.begin(), parts.end());
+      addrText.clear();
+      for (const auto& part : parts)
+        addrText += (addrText.empty() ? "" : ".") + part;
+    }
+    auto a = parseIp4(addrText);
+    if (!a) return error(fmt::format("invalid IPv4 address '{}'", w[0]));
+    std::string ptr = lower(w[1]);
+    if (!ptr.empty() && ptr.back() == '.') ptr.pop_back();
+    d_ptrs.push_back({*a, ptr, classifyPtr(ptr, *a, d_opt), d_lineNo});
+  }
+
   void set(Record& r, const std::string& field, std::string value) {
     if (field == "subject")
       r.subject = std::move(value);
@@ -371,6 +447,12 @@ private:
   uint32_t d_lineNo = 0;
   bool d_headerSeen = false;
   std::vector<std::string> d_header;
+  struct Ptr {
+    uint32_t addr;
+    std::string ptr, kind;
+    uint32_t line;
+  };
+  std::vector<Ptr> d_ptrs;
 };
 
 } // namespace
@@ -421,7 +503,7 @@ std::optional<std::string> hostOfUrl(std::string_view url) {
 
 bool isRecordFormat(Format f) {
   return f == Format::Drop || f == Format::Csv || f == Format::Jsonl || f == Format::Hosts ||
-         f == Format::Urls || f == Format::Dynamic;
+         f == Format::Urls || f == Format::Dynamic || f == Format::Rdns;
 }
 
 void parseRecords(std::string_view text, std::string_view displayName, const ParseOptions& options,
@@ -443,6 +525,79 @@ void parseRecords(std::string_view text, std::string_view displayName, const Par
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
   }
+  p.finish();
+}
+
+std::string loadTokens(const std::string& path, ParseOptions& options) {
+  std::ifstream in(path);
+  if (!in) return fmt::format("{}: cannot open the tokens file", path);
+  std::string line;
+  for (uint32_t n = 1; std::getline(in, line); ++n) {
+    auto s = stripComment(line);
+    if (s.empty() || s[0] == '#') continue;
+    auto colon = s.find(':');
+    auto kind = colon == std::string_view::npos ? std::string() : lower(trim(s.substr(0, colon)));
+    if (kind != "dynamic" && kind != "static")
+      return fmt::format("{}:{}: expected 'dynamic: token...' or 'static: token...'", path, n);
+    auto& out = kind == "dynamic" ? options.dynamicTokens : options.staticTokens;
+    auto rest = s.substr(colon + 1);
+    for (size_t pos = 0; pos < rest.size();) {
+      while (pos < rest.size() && isBlank(rest[pos]))
+        ++pos;
+      size_t end = pos;
+      while (end < rest.size() && !isBlank(rest[end]))
+        ++end;
+      if (end > pos) out.push_back(lower(rest.substr(pos, end - pos)));
+      pos = end;
+    }
+  }
+  if (options.dynamicTokens.empty()) return fmt::format("{}: no 'dynamic:' tokens", path);
+  return {};
+}
+
+std::string classifyPtr(std::string_view ptr, uint32_t addr, const ParseOptions& options) {
+  // Words of the name: split at '.', '-' and '_', digits cut off their ends (ppp123 -> ppp).
+  std::vector<std::string> words, numbers;
+  std::string cur;
+  auto flush = [&] {
+    if (cur.empty()) return;
+    size_t b = cur.find_first_not_of("0123456789"), e = cur.find_last_not_of("0123456789");
+    if (b == std::string::npos) {
+      numbers.push_back(cur);
+    } else {
+      words.push_back(cur.substr(b, e - b + 1));
+    }
+    cur.clear();
+  };
+  for (char c : ptr) {
+    if (c == '.' || c == '-' || c == '_')
+      flush();
+    else
+      cur.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  flush();
+  auto has = [&](const std::vector<std::string>& tokens) {
+    for (const auto& w : words)
+      for (const auto& t : tokens)
+        if (w == t) return true;
+    return false;
+  };
+  if (has(options.staticTokens)) return "static";
+  if (has(options.dynamicTokens)) return "dynamic";
+  // The address embedded in the name (1-2-3-4, 4.3.2.1, 01020304 in hex): a generic name.
+  const std::string o[4] = {std::to_string(addr >> 24), std::to_string((addr >> 16) & 255),
+                            std::to_string((addr >> 8) & 255), std::to_string(addr & 255)};
+  for (size_t i = 0; i + 4 <= numbers.size(); ++i) {
+    bool forward = true, backward = true;
+    for (size_t k = 0; k < 4; ++k) {
+      auto v = std::to_string(std::stoul(numbers[i + k].substr(0, 3)));
+      forward = forward && v == o[k];
+      backward = backward && v == o[3 - k];
+    }
+    if (forward || backward) return "dynamic";
+  }
+  if (ptr.find(fmt::format("{:08x}", addr)) != std::string_view::npos) return "dynamic";
+  return "";
 }
 
 } // namespace dnsxl::feeds

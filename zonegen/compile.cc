@@ -171,6 +171,7 @@ CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
   case feeds::Format::Hosts:
   case feeds::Format::Urls:
   case feeds::Format::Dynamic:
+  case feeds::Format::Rdns:
     ds.ip4 = compileRanges<uint32_t>(feed.ip4, true, ds);
     ds.ip6 = compileRanges<U128>(feed.ip6, true, ds);
     break;

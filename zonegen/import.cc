@@ -215,6 +215,7 @@ uint8_t kindsOf(const Loaded& l) {
   case feeds::Format::Hosts:
   case feeds::Format::Urls:
   case feeds::Format::Dynamic:
+  case feeds::Format::Rdns:
     break;
   }
   return static_cast<uint8_t>((l.compiled.ip4.empty() ? 0 : store::kIp4) |
@@ -281,6 +282,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       po.delimiter = d.delimiter;
       po.header = d.header;
       po.now = now;
+      if (format == feeds::Format::Rdns)
+        if (auto e = feeds::loadTokens(d.tokens.string(), po); !e.empty()) res.errors.push_back(e);
       for (const auto& file : d.files)
         feeds::parseFile(file.string(), po, *root);
       for (const auto& msg : root->diagnostics)

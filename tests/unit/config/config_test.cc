@@ -72,7 +72,8 @@ TEST_CASE("config errors name the file and line", "[config]") {
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"cvs\"\n",
         "/etc/dnsxl/dnsxl.toml:7: unknown format 'cvs' (ip4set, ip4tset, ip4trie, ip6trie, "
-        "ip6tset, dnset, generic, combined, acl, list, drop, csv, jsonl, hosts, urls, dynamic)");
+        "ip6tset, dnset, generic, combined, acl, list, drop, csv, jsonl, hosts, urls, dynamic, "
+        "rdns)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"csv\"\n",
         "/etc/dnsxl/dnsxl.toml:5: format 'csv' needs fields.subject (or fields.url): the column "
@@ -92,6 +93,10 @@ TEST_CASE("config errors name the file and line", "[config]") {
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"hosts\"\nfields = { subject = 1 }\n",
         "/etc/dnsxl/dnsxl.toml:8: 'fields' applies to the csv and jsonl formats only");
+  fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
+        "format = \"rdns\"\n",
+        "/etc/dnsxl/dnsxl.toml:5: format 'rdns' needs 'tokens' (a file of dynamic: and static: "
+        "name tokens, e.g. feeds/rdns-tokens.txt)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"list\"\na = \"10.0.0.1\"\n",
         "/etc/dnsxl/dnsxl.toml:8: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 §2.3)");
@@ -117,7 +122,7 @@ TEST_CASE("the shipped configs parse", "[config]") {
   for (auto name : {"deploy/demo.toml", "deploy/dnsxl.toml"}) {
     INFO(name);
     auto c = load(std::filesystem::path(DNSXL_SOURCE_DIR) / name);
-    CHECK(c.zones.size() == 2);
+    CHECK(c.zones.size() >= 2);
     CHECK(c.server.listen.size() == 2);
   }
 }

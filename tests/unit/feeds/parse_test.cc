@@ -680,3 +680,38 @@ TEST_CASE("domain normalisation: case, trailing dot, IDN to A-labels, public suf
   CHECK(dn.domains.size() == 1);
   CHECK(dn.diagnostics.size() == 1);
 }
+
+TEST_CASE("rdns: generic names by token or embedded address, adjacent ones merged, static "
+          "hosts excluded",
+          "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Rdns;
+  o.initialDefault = {0x7f00000a, "{reason}"};
+  REQUIRE(loadTokens(std::string(DNSXL_SOURCE_DIR) + "/feeds/rdns-tokens.txt", o).empty());
+  CHECK(classifyPtr("dyn-192-0-2-10.pool.example.net", 0xc000020a, o) == "dynamic");
+  CHECK(classifyPtr("ppp123.example.org", 0xcb007107, o) == "dynamic");
+  CHECK(classifyPtr("198-51-100-8.rev.example.net", 0xc6336408, o) == "dynamic");
+  CHECK(classifyPtr("8.100.51.198.rev.example.net", 0xc6336408, o) == "dynamic");
+  CHECK(classifyPtr("c6336407.example.com", 0xc6336407, o) == "dynamic");
+  CHECK(classifyPtr("static-192-0-2-13.example.net", 0xc000020d, o) == "static");
+  CHECK(classifyPtr("mail.example.net", 0xc0000201, o) == "static");
+  CHECK(classifyPtr("www.example-shop.com", 0xc6336409, o) == "");
+  CHECK(classifyPtr("1-2-3-4.example.net", 0xc6336409, o) == ""); // not its own address
+
+  auto f = parseExample("rdns.txt", o);
+  REQUIRE(f.diagnostics.empty());
+  std::vector<std::string> listed, excluded;
+  for (const auto& e : f.ip4)
+    (e.value == kExclusion ? excluded : listed)
+        .push_back(formatIp4(e.lo) + (e.hi == e.lo ? "" : "-" + formatIp4(e.hi)));
+  CHECK(listed == std::vector<std::string>{"192.0.2.10-192.0.2.12", "192.0.2.14",
+                                           "198.51.100.7-198.51.100.8", "203.0.113.7"});
+  CHECK(excluded == std::vector<std::string>{"192.0.2.1", "192.0.2.13"});
+  CHECK(txtOf(f, f.ip4[1].value) ==
+        "3 addresses with generic rDNS names like dyn-192-0-2-10.pool.example-isp.net");
+  CHECK(f.where(f.ip4[1].at).ends_with("rdns.txt:3"));
+
+  ParseOptions bad;
+  CHECK(loadTokens("/nonexistent/tokens", bad) ==
+        "/nonexistent/tokens: cannot open the tokens file");
+}
