@@ -330,7 +330,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
           r.onlyKeys(*dt, "[[zone.dataset]]",
                      {"name", "format", "files", "a", "txt", "ttl", "on_bad_line",
                       "allow_host_bits", "gzip", "allow_public_suffix", "fields", "delimiter",
-                      "header", "widest_ip4", "widest_ip6", "guard_special", "max_shrink_percent"});
+                      "header", "widest_ip4", "widest_ip6", "guard_special", "max_shrink_percent",
+                      "tokens"});
           Dataset d;
           if (auto n = (*dt)["name"]; n)
             d.name = r.string(*n.node(), "name");

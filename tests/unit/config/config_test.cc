@@ -97,6 +97,9 @@ TEST_CASE("config errors name the file and line", "[config]") {
         "format = \"rdns\"\n",
         "/etc/dnsxl/dnsxl.toml:5: format 'rdns' needs 'tokens' (a file of dynamic: and static: "
         "name tokens, e.g. feeds/rdns-tokens.txt)");
+  auto rdns = parseText("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\n"
+                        "name = \"d\"\nformat = \"rdns\"\ntokens = \"t.txt\"\n");
+  CHECK(rdns.zones.at(0).datasets.at(0).tokens == "/etc/dnsxl/t.txt");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"list\"\na = \"10.0.0.1\"\n",
         "/etc/dnsxl/dnsxl.toml:8: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 §2.3)");
