@@ -150,6 +150,13 @@ struct Feed {
   std::vector<std::string> fileErrors;  // "file: cannot open file" and the like: always fatal
   uint64_t linesRead = 0;
   uint64_t expired = 0; // records skipped because their expiry has passed
+  // The record formats' per-entry fields, by the line they came from.
+  std::vector<std::array<std::string, kFieldCount>> infos;
+  std::unordered_map<uint64_t, uint32_t> infoAt; // (file << 32 | line) -> index into infos
+  const std::array<std::string, kFieldCount>* infoOf(const Origin& at) const {
+    auto it = infoAt.find(uint64_t{at.file} << 32 | at.line);
+    return it == infoAt.end() ? nullptr : &infos[it->second];
+  }
 
   // Applies `$=` to every value (import does this once all files are read): the TXT becomes the
   // base template with `$=` replaced by the entry's text (or `$` when it has none); a text

@@ -429,6 +429,10 @@ private:
     std::string err;
     auto subj = parseSubject(subject, d_opt, err);
     if (!subj) return error(err);
+    if (std::any_of(r.fields.begin(), r.fields.end(), [](const auto& f) { return !f.empty(); })) {
+      d_feed.infoAt[uint64_t{d_file} << 32 | d_lineNo] = static_cast<uint32_t>(d_feed.infos.size());
+      d_feed.infos.push_back(r.fields);
+    }
     if (subj->kind == Subject::Ip4) {
       if (d_opt.maxRange4 && uint64_t{subj->hi4} - subj->lo4 + 1 > d_opt.maxRange4)
         return error(fmt::format("'{}' covers {} addresses, more than the dataset allows ({})",

@@ -9,9 +9,19 @@ namespace dnsxl::store {
 
 namespace {
 
-enum Table : int { kMeta = 0, kZones, kIp4Table, kIp6Table, kDom, kValues, kGen, kTableCount };
+enum Table : int {
+  kMeta = 0,
+  kZones,
+  kIp4Table,
+  kIp6Table,
+  kDom,
+  kValues,
+  kGen,
+  kEnt, // the imported entries with their provenance (added after schema 1: may be missing)
+  kTableCount
+};
 constexpr std::array<const char*, kTableCount> kTableNames = {"meta", "zones",  "ip4", "ip6",
-                                                              "dom",  "values", "gen"};
+                                                              "dom",  "values", "gen", "ent"};
 
 [[noreturn]] void fail(const char* call, int rc) {
   throw StoreError(std::string("LMDB ") + call + ": " + mdb_strerror(rc));
@@ -199,6 +209,66 @@ std::string encodeZone(const ZoneRecord& z) {
   return out;
 }
 
+std::string entryKey(uint32_t dataset, uint32_t seq) {
+  std::string k;
+  putBe32(k, dataset);
+  putBe32(k, seq);
+  return k;
+}
+
+std::string encodeEntry(const EntryRecord& e) {
+  std::string out;
+  out.push_back(static_cast<char>(e.kind));
+  if (e.kind == EntryRecord::V4) {
+    putBe32(out, e.lo4);
+    putBe32(out, e.hi4);
+  } else if (e.kind == EntryRecord::V6) {
+    out.append(reinterpret_cast<const char*>(e.lo6.data()), 16);
+    out.append(reinterpret_cast<const char*>(e.hi6.data()), 16);
+  } else {
+    putStr(out, e.name);
+    out.push_back(static_cast<char>(e.scope));
+  }
+  out.push_back(static_cast<char>(e.excluded ? 1 : 0));
+  putBe32(out, e.a);
+  out.push_back(static_cast<char>(e.txt ? 1 : 0));
+  putStr(out, e.txt.value_or(""));
+  putStr(out, e.source);
+  putBe32(out, e.line);
+  for (const auto& f : e.fields)
+    putStr(out, f);
+  return out;
+}
+
+EntryRecord decodeEntry(std::string_view bytes) {
+  Decoder d(bytes);
+  EntryRecord e;
+  e.kind = static_cast<EntryRecord::Kind>(d.u8());
+  if (e.kind == EntryRecord::V4) {
+    e.lo4 = d.u32();
+    e.hi4 = d.u32();
+  } else if (e.kind == EntryRecord::V6) {
+    for (auto* a : {&e.lo6, &e.hi6})
+      for (auto& b : *a)
+        b = d.u8();
+  } else if (e.kind == EntryRecord::Name) {
+    e.name = d.str();
+    e.scope = d.u8();
+  } else {
+    throw StoreError("corrupt entry record (unknown kind)");
+  }
+  e.excluded = d.u8() != 0;
+  e.a = d.u32();
+  bool hasTxt = d.u8() != 0;
+  auto txt = d.str();
+  if (hasTxt) e.txt = std::move(txt);
+  e.source = d.str();
+  e.line = d.u32();
+  for (auto& f : e.fields)
+    f = d.str();
+  return e;
+}
+
 ZoneRecord decodeZone(std::string_view bytes) {
   Decoder d(bytes);
   ZoneRecord z;
@@ -279,6 +349,10 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
         unsigned f = options.readOnly ? 0U : MDB_CREATE;
         int r = mdb_dbi_open(txn, kTableNames[static_cast<size_t>(t)], f,
                              &d_dbi[static_cast<size_t>(t)]);
+        if (r == MDB_NOTFOUND && t == kEnt) { // a store imported before entries were kept
+          d_hasEntries = false;
+          continue;
+        }
         if (r == MDB_NOTFOUND)
           throw StoreError("store at " + dir.string() + " has no table " +
                            kTableNames[static_cast<size_t>(t)] + " (not a dnsxl store?)");
@@ -338,10 +412,15 @@ std::vector<ZoneRecord> Writer::zones() {
 }
 
 void Writer::clearData() {
-  for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues, kGen})
+  for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues, kGen, kEnt})
     check("mdb_drop", mdb_drop(d_txn, d_env.dbi(t), 0));
   d_nextValueId = 1;
   d_valueIds.clear();
+}
+
+void Writer::putEntry(std::string_view key, std::string_view record) {
+  MDB_val k = val(key.data(), key.size()), v = val(record.data(), record.size());
+  check("mdb_put ent", mdb_put(d_txn, d_env.dbi(kEnt), &k, &v, MDB_APPEND));
 }
 
 void Writer::putZone(const ZoneRecord& zone) {
@@ -444,6 +523,23 @@ void Snapshot::reset() {
 
 uint64_t Snapshot::generation() {
   return readGeneration(d_txn, d_env.dbi(kMeta));
+}
+
+void Snapshot::forEachEntry(uint32_t dataset,
+                            const std::function<void(std::string_view, std::string_view)>& f) {
+  if (!d_env.hasEntries()) return;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kEnt), &c));
+  const uint8_t prefix[4] = {static_cast<uint8_t>(dataset >> 24),
+                             static_cast<uint8_t>(dataset >> 16),
+                             static_cast<uint8_t>(dataset >> 8), static_cast<uint8_t>(dataset)};
+  MDB_val k = val(prefix, 4), v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < 4 || std::memcmp(k.mv_data, prefix, 4) != 0) break;
+    f(view(k), view(v));
+  }
+  mdb_cursor_close(c);
 }
 
 std::vector<ZoneRecord> Snapshot::zones() {

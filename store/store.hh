@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -102,6 +103,27 @@ private:
   size_t d_pos = 0;
 };
 
+// An imported entry (table `ent`): what one feed line listed or excluded, and where it came from.
+struct EntryRecord {
+  enum Kind : uint8_t { V4 = 4, V6 = 6, Name = 0x64 }; // 0x64: 'd'
+  Kind kind = V4;
+  uint32_t lo4 = 0, hi4 = 0;
+  Ip6 lo6{}, hi6{};
+  std::string name;  // Name: lower case, no trailing dot
+  uint8_t scope = 0; // Name: 0 the name, 1 below it (*.name), 2 both (.name)
+  bool excluded = false;
+  uint32_t a = 0;
+  std::optional<std::string> txt; // the TXT template as stored ($ = the subject)
+  std::string source;             // the feed file
+  uint32_t line = 0;
+  // code, reason, ref, listed, expires, evidence, delist, type (the record formats' fields)
+  std::array<std::string, 8> fields;
+};
+// Keys: dataset then a sequence number, so a dataset's entries are one range in import order.
+std::string entryKey(uint32_t dataset, uint32_t seq);
+std::string encodeEntry(const EntryRecord& e);
+EntryRecord decodeEntry(std::string_view bytes);
+
 std::string encodeZone(const ZoneRecord& zone);
 ZoneRecord decodeZone(std::string_view bytes);
 
@@ -123,11 +145,14 @@ public:
   MDB_env* raw() const { return d_env; }
   unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
   bool readOnly() const { return d_readOnly; }
+  // False for a store imported before the entries table existed (read-only opens only).
+  bool hasEntries() const { return d_hasEntries; }
 
 private:
   MDB_env* d_env = nullptr;
   std::array<unsigned, 8> d_dbi{};
   bool d_readOnly = false;
+  bool d_hasEntries = true;
 };
 
 struct IpInterval4 {
@@ -162,6 +187,8 @@ public:
   void putDomain(uint32_t dataset, std::string_view key, DomainEntry entry);
   // rbldnsd generic records of one name: (u16 type, u32 ttl, u16 rdlength, rdata)...
   void putGeneric(uint32_t dataset, std::string_view key, std::string_view records);
+  // One imported entry with its provenance (see entryKey/encodeEntry); keys in increasing order.
+  void putEntry(std::string_view key, std::string_view record);
   void commit();
 
 private:
@@ -202,6 +229,9 @@ public:
   std::string_view generic(uint32_t dataset, std::string_view key);
   // The encoded value set; empty if the id is unknown.
   std::string_view valueSet(uint32_t id);
+  // Every imported entry of a dataset (key, record), in key order.
+  void forEachEntry(uint32_t dataset,
+                    const std::function<void(std::string_view, std::string_view)>& f);
 
 private:
   Env& d_env;

@@ -113,6 +113,45 @@ void guardSpace(const Loaded& l, const config::Dataset& d, std::vector<std::stri
                               f.files.empty() ? "?" : f.files[0], found - kMaxShown));
 }
 
+// Every entry with its provenance, for `dnsxl why`: one record per feed entry, in feed order.
+void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f) {
+  uint32_t seq = 0;
+  auto common = [&](store::EntryRecord& e, uint32_t value, const feeds::Origin& at) {
+    e.excluded = value == feeds::kExclusion;
+    if (!e.excluded && value < f.values.size()) {
+      e.a = f.values[value].a;
+      e.txt = f.values[value].txt;
+    }
+    e.source = at.file < f.files.size() ? f.files[at.file] : "?";
+    e.line = at.line;
+    if (const auto* info = f.infoOf(at))
+      for (size_t i = 0; i < e.fields.size() && i < info->size(); ++i)
+        e.fields[i] = (*info)[i];
+    w.putEntry(store::entryKey(dataset, seq++), store::encodeEntry(e));
+  };
+  for (const auto& x : f.ip4) {
+    store::EntryRecord e;
+    e.kind = store::EntryRecord::V4;
+    e.lo4 = x.lo;
+    e.hi4 = x.hi;
+    common(e, x.value, x.at);
+  }
+  for (const auto& x : f.ip6) {
+    store::EntryRecord e;
+    e.kind = store::EntryRecord::V6;
+    e.lo6 = toIp6(x.lo);
+    e.hi6 = toIp6(x.hi);
+    common(e, x.value, x.at);
+  }
+  for (const auto& x : f.domains) {
+    store::EntryRecord e;
+    e.kind = store::EntryRecord::Name;
+    e.name = x.name;
+    e.scope = x.scope == feeds::Scope::Exact ? 0 : x.scope == feeds::Scope::Below ? 1 : 2;
+    common(e, x.value, x.at);
+  }
+}
+
 // rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
 // is data already past its expiry: serving it would list or delist on stale information.
 void checkTimestamp(const feeds::Feed& feed, const std::string& name, int64_t now,
@@ -484,6 +523,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (const auto& [key, bytes] :
            genericRecords(*l.feed, rec.datasets[di + 1].ttl, clampOf(zonesCfg[zi])))
         w.putGeneric(id, key, bytes);
+      if (l.format != feeds::Format::Acl) writeEntries(w, id, *l.feed);
     }
   }
   w.commit();

@@ -4,6 +4,7 @@
 #include "config/config.hh"
 #include "store/store.hh"
 #include "zonegen/import.hh"
+#include "zonegen/why.hh"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -106,6 +107,15 @@ int main(int argc, char** argv) {
   auto* chk = app.add_subcommand("check", "parse and check the configured feeds; write nothing");
   chk->add_option("-c,--config", configPath, "TOML config file")->required();
 
+  std::string subject, zone;
+  bool json = false;
+  auto* why = app.add_subcommand(
+      "why", "what each zone answers for an address or domain, and the feed lines behind it");
+  why->add_option("subject", subject, "an IPv4 or IPv6 address, or a domain name")->required();
+  why->add_option("-c,--config", configPath, "TOML config file")->required();
+  why->add_option("-z,--zone", zone, "only this zone");
+  why->add_flag("--json", json, "machine-readable output");
+
   app.add_flag_callback("-V,--version", [] {
     fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
     std::exit(0);
@@ -117,5 +127,13 @@ int main(int argc, char** argv) {
   }
   if (*imp) return importCommand(configPath, dryRun, quiet, force);
   if (*chk) return importCommand(configPath, true, quiet, false);
+  if (*why) {
+    try {
+      return dnsxl::zonegen::whyCommand(dnsxl::config::load(configPath), subject, zone, json);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "dnsxl: {}\n", e.what());
+      return 2;
+    }
+  }
   return 2;
 }

@@ -1,7 +1,9 @@
 // The real dnsxld on 127.0.0.1, a free port and a temporary store, queried over real sockets.
 #include "tests/support/fixture.hh"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -238,4 +240,99 @@ ns = ["ns1.dbl.test"]
         std::vector<std::string>{"Malware URL host; see https://urlhaus.example/url/1/"});
   // the IP host of a URL is IP data, not a domain name
   CHECK(test::udpQuery(d.port(), "198.51.100.77.dbl.test", 1).rcode == 3);
+}
+
+TEST_CASE("dnsxl why: every dataset's answer exactly as served, and the feed lines behind it",
+          "[server][why]") {
+  test::Fixture f(R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+
+  [[zone.dataset]]
+  name = "reports"
+  format = "csv"
+  files = ["reports.csv"]
+  header = true
+  fields = { subject = "ip", code = "code", reason = "reason", ref = "ref", listed = "listed", delist = "delist" }
+  txt = "{reason} ({ref}) - $ - removal: {delist}"
+
+  [[zone.dataset]]
+  name = "pbl"
+  format = "ip4set"
+  files = ["pbl.txt"]
+  txt = "Dynamic space $"
+
+[[zone]]
+name = "dbl.test"
+ns = ["ns1.dbl.test"]
+
+  [[zone.dataset]]
+  name = "domains"
+  format = "dnset"
+  files = ["d.txt"]
+  a = "127.0.1.2"
+  txt = "Listed domain $"
+)",
+                  {{"reports.csv", "ip,code,reason,ref,listed,delist\n"
+                                   "192.0.2.7,3,Spam trap hits,SR-7,2026-11-20,https://x.test/d\n"},
+                   {"pbl.txt", "192.0.2.0/24\n!192.0.2.9\n"},
+                   {"d.txt", ".evil.test\n"}});
+  f.importOk();
+  test::Daemon d(f.configPath);
+  auto why = [&](const std::string& subject) {
+    auto r =
+        test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), "--json", subject});
+    INFO(r.err);
+    return std::pair{r.status, nlohmann::json::parse(r.out)};
+  };
+
+  auto [status, j] = why("192.0.2.7");
+  CHECK(status == 0);
+  CHECK(j["listed"] == true);
+  REQUIRE(j["datasets"].size() == 2);
+  // The TXT `why` shows is the TXT dnsxld serves.
+  auto served = test::udpQuery(d.port(), "7.2.0.192.bl.test", 16);
+  std::vector<std::string> shown;
+  for (const auto& ds : j["datasets"])
+    for (const auto& t : ds["txt"])
+      shown.push_back(t.get<std::string>());
+  std::sort(shown.begin(), shown.end());
+  std::sort(served.txt.begin(), served.txt.end());
+  CHECK(shown == served.txt);
+  const auto& reports = j["datasets"][0];
+  CHECK(reports["dataset"] == "reports");
+  CHECK(reports["a"] == nlohmann::json::array({"127.0.0.3"}));
+  REQUIRE(reports["entries"].size() == 1);
+  const auto& e = reports["entries"][0];
+  CHECK(e["source"].get<std::string>().ends_with("reports.csv"));
+  CHECK(e["line"] == 2);
+  CHECK(e["reason"] == "Spam trap hits");
+  CHECK(e["ref"] == "SR-7");
+  CHECK(e["listed"] == "2026-11-20");
+  CHECK(e["delist"] == "https://x.test/d");
+
+  // excluded: not listed, and the exclusion's line is shown
+  auto [xs, x] = why("192.0.2.9");
+  CHECK(xs == 1);
+  CHECK(x["listed"] == false);
+  REQUIRE(x["datasets"].size() == 1);
+  REQUIRE(x["datasets"][0]["entries"].size() == 2);
+  CHECK(x["datasets"][0]["entries"][1]["excluded"] == true);
+  CHECK(x["datasets"][0]["entries"][1]["line"] == 2);
+
+  // a name below a `.name` entry
+  auto [ds, dj] = why("www.evil.test");
+  CHECK(ds == 0);
+  REQUIRE(dj["datasets"].size() == 1);
+  CHECK(dj["datasets"][0]["txt"] == nlohmann::json::array({"Listed domain evil.test"}));
+  CHECK(test::udpQuery(d.port(), "www.evil.test.dbl.test", 16).txt ==
+        std::vector<std::string>{"Listed domain evil.test"});
+
+  auto [ns, nj] = why("203.0.113.1");
+  CHECK(ns == 1);
+  CHECK(nj["datasets"].empty());
+  auto bad = test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), "no way"});
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("neither an IP address nor a domain name") != std::string::npos);
 }
