@@ -52,6 +52,9 @@ std::optional<size_t> fieldIndex(std::string_view name);
 // Replaces {field} by the field's text (its `$` made literal); other braces stay.
 std::string fillTemplate(std::string_view tmpl, const std::array<std::string, kFieldCount>& fields);
 bool isRecordFormat(Format f);
+// The fields as kFieldCount times (u16 big-endian length, bytes): compact, and the layout the
+// store keeps them in.
+std::string packFields(const std::array<std::string, kFieldCount>& fields);
 
 // rbldnsd acl actions, kept in a Value's A field (outside 127/8, so never an answer).
 inline constexpr uint32_t kAclIgnore = 0xffffff01U; // drop the query
@@ -150,12 +153,12 @@ struct Feed {
   std::vector<std::string> fileErrors;  // "file: cannot open file" and the like: always fatal
   uint64_t linesRead = 0;
   uint64_t expired = 0; // records skipped because their expiry has passed
-  // The record formats' per-entry fields, by the line they came from.
-  std::vector<std::array<std::string, kFieldCount>> infos;
+  // The record formats' per-entry fields, by the line they came from, packed (packFields).
+  std::vector<std::string> infos;
   std::unordered_map<uint64_t, uint32_t> infoAt; // (file << 32 | line) -> index into infos
-  const std::array<std::string, kFieldCount>* infoOf(const Origin& at) const {
+  std::string_view infoOf(const Origin& at) const {
     auto it = infoAt.find(uint64_t{at.file} << 32 | at.line);
-    return it == infoAt.end() ? nullptr : &infos[it->second];
+    return it == infoAt.end() ? std::string_view() : std::string_view(infos[it->second]);
   }
 
   // Applies `$=` to every value (import does this once all files are read): the TXT becomes the

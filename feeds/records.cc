@@ -431,7 +431,7 @@ private:
     if (!subj) return error(err);
     if (std::any_of(r.fields.begin(), r.fields.end(), [](const auto& f) { return !f.empty(); })) {
       d_feed.infoAt[uint64_t{d_file} << 32 | d_lineNo] = static_cast<uint32_t>(d_feed.infos.size());
-      d_feed.infos.push_back(r.fields);
+      d_feed.infos.push_back(packFields(r.fields));
     }
     if (subj->kind == Subject::Ip4) {
       if (d_opt.maxRange4 && uint64_t{subj->hi4} - subj->lo4 + 1 > d_opt.maxRange4)
@@ -503,6 +503,17 @@ std::optional<std::string> hostOfUrl(std::string_view url) {
   url = url.substr(0, url.find(':'));
   if (url.empty()) return std::nullopt;
   return lower(url);
+}
+
+std::string packFields(const std::array<std::string, kFieldCount>& fields) {
+  std::string out;
+  for (const auto& f : fields) {
+    auto n = std::min<size_t>(f.size(), 0xffff);
+    out.push_back(static_cast<char>(n >> 8));
+    out.push_back(static_cast<char>(n & 0xff));
+    out.append(f, 0, n);
+  }
+  return out;
 }
 
 bool isRecordFormat(Format f) {

@@ -179,6 +179,8 @@ bool ValueSetReader::next(ValueView& out) {
   return true;
 }
 
+constexpr uint8_t kZoneTrailerVersion = 1;
+
 std::string encodeZone(const ZoneRecord& z) {
   std::string out;
   putStr(out, z.name);
@@ -203,9 +205,15 @@ std::string encodeZone(const ZoneRecord& z) {
     for (const auto& s : d.subzones)
       putStr(out, s);
   }
-  // Added after schema 1's records, which end above: read only when present.
-  for (const auto& d : z.datasets)
+  // Added after schema 1's records, which end above: read only when present, and only when its
+  // version byte is one this build knows.
+  out.push_back(static_cast<char>(kZoneTrailerVersion));
+  for (const auto& d : z.datasets) {
     putBe64(out, d.entries);
+    putBe16(out, static_cast<uint16_t>(d.files.size()));
+    for (const auto& f : d.files)
+      putStr(out, f);
+  }
   return out;
 }
 
@@ -218,6 +226,12 @@ std::string entryKey(uint32_t dataset, uint32_t seq) {
 
 std::string encodeEntry(const EntryRecord& e) {
   std::string out;
+  encodeEntry(out, e, {});
+  return out;
+}
+
+void encodeEntry(std::string& out, const EntryRecord& e, std::string_view packedFields) {
+  out.clear();
   out.push_back(static_cast<char>(e.kind));
   if (e.kind == EntryRecord::V4) {
     putBe32(out, e.lo4);
@@ -230,14 +244,15 @@ std::string encodeEntry(const EntryRecord& e) {
     out.push_back(static_cast<char>(e.scope));
   }
   out.push_back(static_cast<char>(e.excluded ? 1 : 0));
-  putBe32(out, e.a);
-  out.push_back(static_cast<char>(e.txt ? 1 : 0));
-  putStr(out, e.txt.value_or(""));
-  putStr(out, e.source);
+  putBe32(out, e.value);
+  putBe16(out, e.file);
   putBe32(out, e.line);
+  if (!packedFields.empty()) {
+    out.append(packedFields);
+    return;
+  }
   for (const auto& f : e.fields)
     putStr(out, f);
-  return out;
 }
 
 EntryRecord decodeEntry(std::string_view bytes) {
@@ -258,11 +273,8 @@ EntryRecord decodeEntry(std::string_view bytes) {
     throw StoreError("corrupt entry record (unknown kind)");
   }
   e.excluded = d.u8() != 0;
-  e.a = d.u32();
-  bool hasTxt = d.u8() != 0;
-  auto txt = d.str();
-  if (hasTxt) e.txt = std::move(txt);
-  e.source = d.str();
+  e.value = d.u32();
+  e.file = d.u16();
   e.line = d.u32();
   for (auto& f : e.fields)
     f = d.str();
@@ -297,9 +309,12 @@ ZoneRecord decodeZone(std::string_view bytes) {
       ds.subzones.push_back(d.str());
     z.datasets.push_back(std::move(ds));
   }
-  if (d.remaining() >= 8 * z.datasets.size())
-    for (auto& ds : z.datasets)
+  if (d.remaining() > 0 && d.u8() == kZoneTrailerVersion)
+    for (auto& ds : z.datasets) {
       ds.entries = d.u64();
+      for (auto n = d.u16(); n > 0; --n)
+        ds.files.push_back(d.str());
+    }
   return z;
 }
 

@@ -71,6 +71,7 @@ struct DatasetRecord {
   std::vector<std::string> subzones;
   // Entries read from the feed at the last import (the import guard compares the next one).
   uint64_t entries = 0;
+  std::vector<std::string> files; // the feed files, as the entries of the dataset refer to them
 };
 
 struct ZoneRecord {
@@ -112,9 +113,10 @@ struct EntryRecord {
   std::string name;  // Name: lower case, no trailing dot
   uint8_t scope = 0; // Name: 0 the name, 1 below it (*.name), 2 both (.name)
   bool excluded = false;
-  uint32_t a = 0;
-  std::optional<std::string> txt; // the TXT template as stored ($ = the subject)
-  std::string source;             // the feed file
+  // The entry's own value (A and TXT template) as a one-value set in the values table: a text
+  // that a million entries share is stored once. kNoValue for an exclusion.
+  uint32_t value = kNoValue;
+  uint16_t file = 0; // index into the dataset's files (DatasetRecord::files)
   uint32_t line = 0;
   // code, reason, ref, listed, expires, evidence, delist, type (the record formats' fields)
   std::array<std::string, 8> fields;
@@ -122,6 +124,9 @@ struct EntryRecord {
 // Keys: dataset then a sequence number, so a dataset's entries are one range in import order.
 std::string entryKey(uint32_t dataset, uint32_t seq);
 std::string encodeEntry(const EntryRecord& e);
+// The same into out (cleared first); packedFields, when not empty, replaces e.fields: 8 times
+// (u16 big-endian length, bytes).
+void encodeEntry(std::string& out, const EntryRecord& e, std::string_view packedFields);
 EntryRecord decodeEntry(std::string_view bytes);
 
 std::string encodeZone(const ZoneRecord& zone);

@@ -116,39 +116,41 @@ void guardSpace(const Loaded& l, const config::Dataset& d, std::vector<std::stri
 // Every entry with its provenance, for `dnsxl why`: one record per feed entry, in feed order.
 void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f) {
   uint32_t seq = 0;
-  auto common = [&](store::EntryRecord& e, uint32_t value, const feeds::Origin& at) {
+  std::string bytes;
+  store::EntryRecord e; // reused: no allocation per entry beyond the TXT copy
+  std::vector<uint32_t> ids(f.values.size(), store::kNoValue); // feed value -> stored set
+  auto put = [&](uint32_t value, const feeds::Origin& at) {
     e.excluded = value == feeds::kExclusion;
+    e.value = store::kNoValue;
     if (!e.excluded && value < f.values.size()) {
-      e.a = f.values[value].a;
-      e.txt = f.values[value].txt;
+      if (ids[value] == store::kNoValue) {
+        std::pair<uint32_t, std::optional<std::string>> one{f.values[value].a, f.values[value].txt};
+        ids[value] = w.internValueSet(store::encodeValueSet({&one, 1}));
+      }
+      e.value = ids[value];
     }
-    e.source = at.file < f.files.size() ? f.files[at.file] : "?";
+    e.file = static_cast<uint16_t>(std::min<uint32_t>(at.file, 0xffff));
     e.line = at.line;
-    if (const auto* info = f.infoOf(at))
-      for (size_t i = 0; i < e.fields.size() && i < info->size(); ++i)
-        e.fields[i] = (*info)[i];
-    w.putEntry(store::entryKey(dataset, seq++), store::encodeEntry(e));
+    store::encodeEntry(bytes, e, f.infoOf(at));
+    w.putEntry(store::entryKey(dataset, seq++), bytes);
   };
+  e.kind = store::EntryRecord::V4;
   for (const auto& x : f.ip4) {
-    store::EntryRecord e;
-    e.kind = store::EntryRecord::V4;
     e.lo4 = x.lo;
     e.hi4 = x.hi;
-    common(e, x.value, x.at);
+    put(x.value, x.at);
   }
+  e.kind = store::EntryRecord::V6;
   for (const auto& x : f.ip6) {
-    store::EntryRecord e;
-    e.kind = store::EntryRecord::V6;
     e.lo6 = toIp6(x.lo);
     e.hi6 = toIp6(x.hi);
-    common(e, x.value, x.at);
+    put(x.value, x.at);
   }
+  e.kind = store::EntryRecord::Name;
   for (const auto& x : f.domains) {
-    store::EntryRecord e;
-    e.kind = store::EntryRecord::Name;
     e.name = x.name;
     e.scope = x.scope == feeds::Scope::Exact ? 0 : x.scope == feeds::Scope::Below ? 1 : 2;
-    common(e, x.value, x.at);
+    put(x.value, x.at);
   }
 }
 
@@ -441,6 +443,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       d.expires = l.root->expires.value_or(0);
       d.entries =
           l.feed->ip4.size() + l.feed->ip6.size() + l.feed->domains.size() + l.feed->records.size();
+      d.files = l.feed->files;
       rec.datasets.push_back(d);
     }
     if (rec.datasets.size() > kMaxDatasetsPerZone)

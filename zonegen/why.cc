@@ -176,15 +176,20 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
       }
       nlohmann::json ej = nlohmann::json::array();
       for (const auto& e : entries) {
+        const std::string source = e.file < ds.files.size() ? ds.files[e.file] : "?";
         nlohmann::json one = {{"entry", subjectText(e)},
                               {"excluded", e.excluded},
-                              {"source", e.source},
+                              {"source", source},
                               {"line", e.line}};
         text += fmt::format("  {} {} at {}:{}\n", e.excluded ? "excluded by" : "entry",
-                            (e.excluded ? "!" : "") + subjectText(e), e.source, e.line);
-        if (!e.excluded) {
-          one["a"] = feeds::formatIp4(e.a);
-          if (e.txt) one["txt_template"] = *e.txt;
+                            (e.excluded ? "!" : "") + subjectText(e), source, e.line);
+        if (!e.excluded && e.value != store::kNoValue) {
+          store::ValueSetReader r(snap.valueSet(e.value));
+          store::ValueView v;
+          if (r.next(v)) {
+            one["a"] = feeds::formatIp4(v.a);
+            if (v.hasTxt) one["txt_template"] = std::string(v.txt);
+          }
         }
         std::string details;
         for (size_t i = 0; i < e.fields.size(); ++i)

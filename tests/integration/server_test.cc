@@ -311,6 +311,8 @@ ns = ["ns1.dbl.test"]
   CHECK(e["ref"] == "SR-7");
   CHECK(e["listed"] == "2026-11-20");
   CHECK(e["delist"] == "https://x.test/d");
+  CHECK(e["a"] == "127.0.0.3");
+  CHECK(e["txt_template"] == "Spam trap hits (SR-7) - $ - removal: https://x.test/d");
 
   // excluded: not listed, and the exclusion's line is shown
   auto [xs, x] = why("192.0.2.9");

@@ -139,9 +139,12 @@ TEST_CASE("zone records round-trip", "[store]") {
   z.datasets.push_back(d);
   auto back = decodeZone(encodeZone(z));
   CHECK(back.datasets.at(0).entries == 123456789012);
+  z.datasets[0].files = {"a.txt", "b.csv"};
+  CHECK(decodeZone(encodeZone(z)).datasets.at(0).files == z.datasets[0].files);
+  z.datasets[0].files.clear();
   // a record written before the entry counts existed still reads (count 0)
   auto old = encodeZone(z);
-  CHECK(decodeZone(old.substr(0, old.size() - 8)).datasets.at(0).entries == 0);
+  CHECK(decodeZone(old.substr(0, old.size() - 11)).datasets.at(0).entries == 0);
   CHECK(back.name == z.name);
   CHECK(back.soa.serial == 42);
   CHECK(back.soa.ttl == 5);
@@ -194,9 +197,8 @@ TEST_CASE("entry records round-trip; a store without the entries table still ope
   e.lo6[0] = 0x20;
   e.hi6 = e.lo6;
   e.hi6[15] = 0xff;
-  e.a = 0x7f000003;
-  e.txt = "Listed: $";
-  e.source = "feeds/reports.csv";
+  e.value = 77;
+  e.file = 3;
   e.line = 42;
   e.fields[1] = "Spam trap hits";
   e.fields[6] = "https://example.org/delist";
@@ -204,8 +206,8 @@ TEST_CASE("entry records round-trip; a store without the entries table still ope
   CHECK(back.kind == EntryRecord::V6);
   CHECK(back.lo6 == e.lo6);
   CHECK(back.hi6 == e.hi6);
-  CHECK(back.txt == e.txt);
-  CHECK(back.source == e.source);
+  CHECK(back.value == 77);
+  CHECK(back.file == 3);
   CHECK(back.line == 42);
   CHECK(back.fields == e.fields);
   EntryRecord d;
@@ -217,7 +219,7 @@ TEST_CASE("entry records round-trip; a store without the entries table still ope
   CHECK(dback.name == "evil.test");
   CHECK(dback.scope == 2);
   CHECK(dback.excluded);
-  CHECK_FALSE(dback.txt);
+  CHECK(dback.value == kNoValue);
   CHECK_THROWS_AS(decodeEntry(encodeEntry(e).substr(0, 20)), StoreError);
   CHECK(entryKey(1, 2) < entryKey(1, 10));
   CHECK(entryKey(1, 0xffffffff) < entryKey(2, 0));
