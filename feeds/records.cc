@@ -98,6 +98,12 @@ std::optional<int64_t> parseDate(std::string_view s) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
+// {"type":"metadata",...}: the trailing line of Spamhaus' JSON files.
+bool isMetadata(const nlohmann::json& j) {
+  auto t = j.find("type");
+  return t != j.end() && t->is_string() && t->get<std::string>() == "metadata";
+}
+
 // A `$` in data is literal: the TXT template language gives `$` a meaning.
 std::string literal(std::string_view s) {
   std::string out;
@@ -190,7 +196,7 @@ private:
     if (s[0] == '{') {
       auto j = nlohmann::json::parse(s, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return error("invalid JSON object");
-      if (j.value("type", "") == "metadata") return;
+      if (isMetadata(j)) return;
       if (!j.contains("cidr") || !j["cidr"].is_string())
         return error(j.contains("asn") ? "an ASN-DROP line has no address to list"
                                        : "no \"cidr\" in the DROP record");
@@ -264,7 +270,7 @@ private:
       set(r, field, text);
       any = true;
     }
-    if (!any && j.value("type", "") == "metadata") return; // a trailing metadata line
+    if (!any && isMetadata(j)) return; // a trailing metadata line
     add(r);
   }
 

@@ -521,9 +521,12 @@ TEST_CASE("drop: Spamhaus DROP text and JSON lines give the same entries, SBL id
   CHECK(text.values.at(text.ip4[1].value).a == 0x7f000009);
 
   Feed bad;
-  parseText("10.0.0.0/33 ; SBL1\n{\"asn\":64496,\"rir\":\"arin\"}\n{\"cidr\": 5}\n{broken\n",
+  parseText("10.0.0.0/33 ; SBL1\n{\"asn\":64496,\"rir\":\"arin\"}\n{\"cidr\": 5}\n{broken\n"
+            "{\"type\":3}\n",
             "d.txt", o, bad);
-  REQUIRE(bad.diagnostics.size() == 4);
+  REQUIRE(bad.diagnostics.size() ==
+          5); // a non-string "type" is no metadata line (found by fuzzing)
+  CHECK(bad.diagnostics[4] == "d.txt:5: no \"cidr\" in the DROP record");
   CHECK(bad.diagnostics[0] == "d.txt:1: invalid CIDR '10.0.0.0/33'");
   CHECK(bad.diagnostics[1] == "d.txt:2: an ASN-DROP line has no address to list");
   CHECK(bad.diagnostics[2] == "d.txt:3: no \"cidr\" in the DROP record");
