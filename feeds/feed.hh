@@ -70,6 +70,7 @@ __extension__ typedef unsigned __int128 U128;
 struct Value {
   uint32_t a = 0x7f000002; // 127.0.0.2
   std::optional<std::string> txt;
+  int64_t expires = 0; // Unix time the entry stops being listed (record formats); 0 = never
   bool operator==(const Value&) const = default;
 };
 

@@ -683,7 +683,8 @@ void Parser::line(std::string_view raw, uint32_t lineNo) {
 } // namespace
 
 uint32_t Feed::internValue(const Value& v) {
-  std::string key = fmt::format("{}:{}{}", v.a, v.txt ? "t" : "n", v.txt ? *v.txt : "");
+  std::string key =
+      fmt::format("{}:{}:{}{}", v.a, v.expires, v.txt ? "t" : "n", v.txt ? *v.txt : "");
   auto [it, inserted] = d_valueIndex.try_emplace(key, static_cast<uint32_t>(values.size()));
   if (inserted) values.push_back(v);
   return it->second;

@@ -413,6 +413,7 @@ private:
       subject = *host;
     }
     if (subject.empty()) return error("no subject (address, range or domain)");
+    int64_t expires = 0;
     if (!r.fields[kExpires].empty()) {
       auto t = parseDate(r.fields[kExpires]);
       if (!t)
@@ -422,6 +423,7 @@ private:
         ++d_feed.expired;
         return; // already expired: not listed
       }
+      expires = *t;
     }
     if (!r.fields[kListed].empty() && !parseDate(r.fields[kListed]))
       return error(fmt::format("invalid listing date '{}'", r.fields[kListed]));
@@ -429,6 +431,7 @@ private:
     if (!r.exclude) {
       auto v = valueOf(r);
       if (!v) return;
+      v->expires = expires; // served until then (the responder checks)
       vi = d_feed.internValue(*v);
     }
     Origin at{d_file, d_lineNo};

@@ -150,24 +150,33 @@ std::string ip4Key(uint32_t dataset, uint32_t addr) {
 std::string
 encodeValueSet(std::span<const std::pair<uint32_t, std::optional<std::string>>> values) {
   std::string out;
-  for (const auto& [a, txt] : values) {
-    putBe32(out, a);
-    out.push_back(txt ? '\1' : '\0');
-    if (txt) {
-      if (txt->size() > 0xffff) throw StoreError("TXT template longer than 65535 bytes");
-      putBe16(out, static_cast<uint16_t>(txt->size()));
-      out.append(*txt);
-    }
-  }
+  for (const auto& [a, txt] : values)
+    appendValue(out, a, txt, 0);
   return out;
+}
+
+// Per value: u32 A, a flags byte (1: a TXT follows as u16 length + bytes, 2: an expiry follows
+// as u64 Unix time, after the TXT).
+void appendValue(std::string& out, uint32_t a, const std::optional<std::string>& txt,
+                 int64_t expires) {
+  putBe32(out, a);
+  out.push_back(static_cast<char>((txt ? 1 : 0) | (expires != 0 ? 2 : 0)));
+  if (txt) {
+    if (txt->size() > 0xffff) throw StoreError("TXT template longer than 65535 bytes");
+    putBe16(out, static_cast<uint16_t>(txt->size()));
+    out.append(*txt);
+  }
+  if (expires != 0) putBe64(out, static_cast<uint64_t>(expires));
 }
 
 bool ValueSetReader::next(ValueView& out) {
   if (d_bytes.size() - d_pos < 5) return false;
   out.a = getBe32(d_bytes.data() + d_pos);
-  out.hasTxt = d_bytes[d_pos + 4] != 0;
+  const auto flags = static_cast<uint8_t>(d_bytes[d_pos + 4]);
+  out.hasTxt = (flags & 1) != 0;
   d_pos += 5;
   out.txt = {};
+  out.expires = 0;
   if (out.hasTxt) {
     if (d_bytes.size() - d_pos < 2) return false;
     size_t n = getBe16(d_bytes.data() + d_pos);
@@ -175,6 +184,14 @@ bool ValueSetReader::next(ValueView& out) {
     if (d_bytes.size() - d_pos < n) return false;
     out.txt = d_bytes.substr(d_pos, n);
     d_pos += n;
+  }
+  if (flags & 2) {
+    if (d_bytes.size() - d_pos < 8) return false;
+    uint64_t t = 0;
+    for (int i = 0; i < 8; ++i)
+      t = t << 8 | static_cast<uint8_t>(d_bytes[d_pos + static_cast<size_t>(i)]);
+    out.expires = static_cast<int64_t>(t);
+    d_pos += 8;
   }
   return true;
 }

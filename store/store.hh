@@ -87,10 +87,14 @@ struct ValueView {
   uint32_t a = 0;
   bool hasTxt = false;
   std::string_view txt;
+  int64_t expires = 0; // Unix time the value stops being served; 0 = never
 };
 
 // Encodes a value set (the values an address or name answers with) for the values table.
 std::string encodeValueSet(std::span<const std::pair<uint32_t, std::optional<std::string>>> values);
+// Appends one value to an encoded set; expires != 0 adds the time it stops being served.
+void appendValue(std::string& out, uint32_t a, const std::optional<std::string>& txt,
+                 int64_t expires);
 
 // Iterates an encoded value set without copying. The bytes must outlive the iteration.
 class ValueSetReader {

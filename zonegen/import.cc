@@ -124,8 +124,9 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f) {
     e.value = store::kNoValue;
     if (!e.excluded && value < f.values.size()) {
       if (ids[value] == store::kNoValue) {
-        std::pair<uint32_t, std::optional<std::string>> one{f.values[value].a, f.values[value].txt};
-        ids[value] = w.internValueSet(store::encodeValueSet({&one, 1}));
+        std::string one;
+        store::appendValue(one, f.values[value].a, f.values[value].txt, f.values[value].expires);
+        ids[value] = w.internValueSet(one);
       }
       e.value = ids[value];
     }
@@ -472,12 +473,12 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
 
   auto writeSets = [&](const CompiledDataset& ds, const feeds::Feed& feed) {
     std::vector<uint32_t> ids(ds.sets.size(), store::kNoValue);
-    std::vector<std::pair<uint32_t, std::optional<std::string>>> vals;
+    std::string bytes;
     for (size_t i = 1; i < ds.sets.size(); ++i) {
-      vals.clear();
+      bytes.clear();
       for (uint32_t vi : ds.sets[i])
-        vals.emplace_back(feed.values[vi].a, feed.values[vi].txt);
-      ids[i] = w.internValueSet(store::encodeValueSet(vals));
+        store::appendValue(bytes, feed.values[vi].a, feed.values[vi].txt, feed.values[vi].expires);
+      ids[i] = w.internValueSet(bytes);
     }
     return ids;
   };

@@ -4,6 +4,7 @@
 #include "store/store.hh"
 
 #include <arpa/inet.h>
+#include <ctime>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -143,7 +144,9 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
       if (set != store::kNoValue && set != store::kExcluded) {
         store::ValueSetReader r(snap.valueSet(set));
         store::ValueView v;
+        const auto now = static_cast<int64_t>(std::time(nullptr));
         while (r.next(v)) {
+          if (v.expires != 0 && v.expires <= now) continue; // expired: no longer served
           as.push_back(feeds::formatIp4(v.a));
           if (v.hasTxt) txts.push_back(expand(v.txt, dollar, ds.vars));
         }

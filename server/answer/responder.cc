@@ -74,11 +74,15 @@ struct Found {
     }
   }
 
-  void add(std::string_view valueSet, std::string_view subject, const Responder::Dataset& ds) {
+  // Values whose entry has expired (at `now`) are skipped: an entry stops being listed at its
+  // expiry without an import.
+  void add(std::string_view valueSet, std::string_view subject, const Responder::Dataset& ds,
+           int64_t now) {
     store::ValueSetReader r(valueSet);
     store::ValueView v;
     bool any = false;
     while (r.next(v)) {
+      if (v.expires != 0 && v.expires <= now) continue;
       any = true;
       if (nA < kMaxRecords && std::find(a.begin(), a.begin() + static_cast<long>(nA), v.a) ==
                                   a.begin() + static_cast<long>(nA))
@@ -677,17 +681,17 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
       in_addr a{htonl(client->v4)};
       inet_ntop(AF_INET, &a, who, sizeof who);
     }
-    if (isKey) found.add(aclValue, std::string_view(who), *aclDataset);
+    if (isKey) found.add(aclValue, std::string_view(who), *aclDataset, d_now);
   }
   for (const auto& ds : zone->datasets)
     if (!listsHidden && active[static_cast<size_t>(&ds - zone->datasets.data())]) {
       if ((isV4 || mapped4) && (ds.kinds & store::kIp4)) {
         if (auto iv = d_snap.ip4(ds.id, v4))
-          found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds);
+          found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds, d_now);
       }
       if (isV6 && (ds.kinds & store::kIp6)) {
         if (auto iv = d_snap.ip6(ds.id, v6))
-          found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds);
+          found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds, d_now);
       }
       if (domainOk && (ds.kinds & store::kDomain)) {
         // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
@@ -708,7 +712,8 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
         }
         if (set != store::kNoValue && set != store::kExcluded)
           found.add(d_snap.valueSet(set),
-                    {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds);
+                    {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds,
+                    d_now);
       }
     }
 

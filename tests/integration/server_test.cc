@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <ctime>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -337,4 +339,40 @@ ns = ["ns1.dbl.test"]
   auto bad = test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), "no way"});
   CHECK(bad.status == 2);
   CHECK(bad.err.find("neither an IP address nor a domain name") != std::string::npos);
+}
+
+TEST_CASE("an entry stops being listed when its expiry passes, with no import",
+          "[server][expiry]") {
+  const auto soon = std::time(nullptr) + 2;
+  test::Fixture f(R"(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+
+  [[zone.dataset]]
+  name = "reports"
+  format = "csv"
+  files = ["r.csv"]
+  fields = { subject = 1, reason = 2, expires = 3 }
+)",
+                  {{"r.csv", fmt::format("192.0.2.1,short listing,{}\n192.0.2.2,long listing,"
+                                         "2099-01-01\n192.0.2.3,no expiry,\n",
+                                         soon)}});
+  f.importOk();
+  test::Daemon d(f.configPath);
+  CHECK(test::udpQuery(d.port(), "1.2.0.192.bl.test", 16).txt ==
+        std::vector<std::string>{"short listing"});
+  auto why = test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), "192.0.2.1"});
+  CHECK(why.status == 0);
+  std::this_thread::sleep_for(std::chrono::seconds(soon + 1 - std::time(nullptr)));
+  auto gone = test::udpQuery(d.port(), "1.2.0.192.bl.test", 16);
+  CHECK(gone.rcode == 3);
+  CHECK(gone.txt.empty());
+  CHECK(test::udpQuery(d.port(), "2.2.0.192.bl.test", 16).txt ==
+        std::vector<std::string>{"long listing"});
+  CHECK(test::udpQuery(d.port(), "3.2.0.192.bl.test", 1).rcode == 0);
+  // `why` agrees: not listed any more, the entry (with its expiry) still shown
+  why = test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), "192.0.2.1"});
+  CHECK(why.status == 1);
+  CHECK(why.out.find(fmt::format("expires {}", soon)) != std::string::npos);
 }

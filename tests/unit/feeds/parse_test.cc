@@ -586,7 +586,8 @@ TEST_CASE("jsonl: fields by key, numeric codes, dates checked", "[feeds][records
   REQUIRE(f.diagnostics.empty());
   REQUIRE(f.ip4.size() == 2);
   REQUIRE(f.ip6.size() == 1);
-  CHECK(f.values.at(f.ip4[0].value) == Value{0x7f000003, "Brute-force SMTP AUTH [AB-77]"});
+  CHECK(f.values.at(f.ip4[0].value) == Value{0x7f000003, "Brute-force SMTP AUTH [AB-77]",
+                                             1803542400}); // expires 2027-02-25T08:00Z
   CHECK(f.values.at(f.ip4[1].value).a == 0x7f000003);
   Feed bad;
   parseText("{\"subject\":\"192.0.2.9\",\"code\":\"10.0.0.1\"}\n"

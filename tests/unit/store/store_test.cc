@@ -248,3 +248,28 @@ TEST_CASE("a store imported before the entries table existed opens read-only", "
   snap.forEachEntry(1, [&](std::string_view, std::string_view) { ++seen; });
   CHECK(seen == 0);
 }
+
+TEST_CASE("values carry an optional expiry", "[store]") {
+  std::string set;
+  appendValue(set, 0x7f000002, std::string("listed $"), 0);
+  appendValue(set, 0x7f000003, std::nullopt, 1795000000);
+  appendValue(set, 0x7f000004, std::string("both"), 1796000000);
+  ValueSetReader r(set);
+  ValueView v;
+  REQUIRE(r.next(v));
+  CHECK((v.a == 0x7f000002 && v.hasTxt && v.txt == "listed $" && v.expires == 0));
+  REQUIRE(r.next(v));
+  CHECK((v.a == 0x7f000003 && !v.hasTxt && v.expires == 1795000000));
+  REQUIRE(r.next(v));
+  CHECK((v.a == 0x7f000004 && v.txt == "both" && v.expires == 1796000000));
+  CHECK_FALSE(r.next(v));
+  // a set without expiries is encoded as before
+  std::pair<uint32_t, std::optional<std::string>> one{0x7f000002, "listed $"};
+  CHECK(encodeValueSet({&one, 1}) == set.substr(0, 4 + 1 + 2 + 8));
+  const std::string truncated = set.substr(0, set.size() - 3);
+  ValueSetReader cut(truncated);
+  size_t n = 0;
+  while (cut.next(v))
+    ++n;
+  CHECK(n == 2); // a truncated value is not read
+}
