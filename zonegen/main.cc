@@ -27,7 +27,11 @@ int importCommand(const std::string& configPath, bool dryRun, bool quiet, bool f
     zonegen::ImportOptions options;
     options.dryRun = dryRun;
     options.force = force;
-    // A progress bar on a terminal; nothing extra in logs (the summary follows).
+    // A progress bar on a terminal, a line per dataset in logs.
+    if (!quiet && !::isatty(STDERR_FILENO))
+      options.progress = [](size_t i, size_t n, const std::string& what) {
+        fmt::print(stderr, "dnsxl: reading {} ({}/{})\n", what, i + 1, n);
+      };
     if (!quiet && ::isatty(STDERR_FILENO))
       options.progress = [](size_t i, size_t n, const std::string& what) {
         constexpr size_t kWidth = 30;
