@@ -184,8 +184,8 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
                               {"excluded", e.excluded},
                               {"source", source},
                               {"line", e.line}};
-        text += fmt::format("  {} {} at {}:{}\n", e.excluded ? "excluded by" : "entry",
-                            (e.excluded ? "!" : "") + subjectText(e), source, e.line);
+        text += fmt::format("  {} {}{} at {}:{}\n", e.excluded ? "excluded by" : "entry",
+                            e.excluded ? "!" : "", subjectText(e), source, e.line);
         if (!e.excluded && e.value != store::kNoValue) {
           store::ValueSetReader r(snap.valueSet(e.value));
           store::ValueView v;
