@@ -1,4 +1,5 @@
 #include "feeds/feed.hh"
+#include "feeds/text.hh"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -13,21 +14,10 @@ namespace {
 
 constexpr uint32_t kMaxTtl = 0x7fffffffU; // RFC 2181 §8
 
-bool isBlank(char c) {
-  return c == ' ' || c == '\t' || c == '\r';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && isBlank(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && isBlank(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using text::isBlank;
+using text::lower;
+using text::splitWords;
+using text::trim;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -79,21 +69,6 @@ U128 mask6(int bits) {
 struct Ip4Range {
   uint32_t lo = 0, hi = 0;
 };
-
-// The blank-separated words of s.
-std::vector<std::string_view> splitWords(std::string_view s) {
-  std::vector<std::string_view> words;
-  for (size_t i = 0; i < s.size();) {
-    while (i < s.size() && isBlank(s[i]))
-      ++i;
-    size_t j = i;
-    while (j < s.size() && !isBlank(s[j]))
-      ++j;
-    if (j > i) words.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return words;
-}
 
 class Parser {
 public:
@@ -719,24 +694,9 @@ std::string_view formatName(Format format) {
 void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,
                Feed& feed) {
   if (isRecordFormat(options.format)) return parseRecords(text, displayName, options, feed);
-  feed.files.emplace_back(displayName);
-  Parser p(options, feed, static_cast<uint32_t>(feed.files.size() - 1));
-  uint32_t lineNo = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    auto line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    ++lineNo;
-    ++feed.linesRead;
-    if (line.find('\0') != std::string_view::npos) {
-      feed.diagnostics.push_back(
-          fmt::format("{}:{}: NUL byte in line (binary file?)", displayName, lineNo));
-    } else {
-      p.line(line, lineNo);
-    }
-    if (nl == std::string_view::npos) break;
-    pos = nl + 1;
-  }
+  Parser p(options, feed, static_cast<uint32_t>(feed.files.size()));
+  text::forEachLine(text, displayName, feed,
+                    [&](std::string_view line, uint32_t lineNo) { p.line(line, lineNo); });
 }
 
 void parseFile(const std::string& path, const ParseOptions& options, Feed& feed) {

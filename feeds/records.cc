@@ -3,10 +3,10 @@
 // (an IPv4 or IPv6 address, CIDR or range, or a domain) and optional fields (code, reason, ref,
 // listed, expires, evidence, delist, type) that fill the dataset's TXT template.
 #include "feeds/feed.hh"
+#include "feeds/text.hh"
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <ctime>
 #include <fmt/format.h>
 #include <fstream>
@@ -16,24 +16,10 @@ namespace dnsxl::feeds {
 
 namespace {
 
-bool isBlank(char c) {
-  return c == ' ' || c == '\t' || c == '\r';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && isBlank(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && isBlank(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+using text::isBlank;
+using text::lower;
+using text::splitWords;
+using text::trim;
 
 // The text after the first blank-preceded '#' or ';' is a comment.
 std::string_view stripComment(std::string_view s) {
@@ -278,17 +264,7 @@ private:
   void hosts(std::string_view s) {
     if (s[0] == '#') return;
     s = stripComment(s);
-    std::vector<std::string_view> words;
-    size_t pos = 0;
-    while (pos < s.size()) {
-      while (pos < s.size() && isBlank(s[pos]))
-        ++pos;
-      size_t end = pos;
-      while (end < s.size() && !isBlank(s[end]))
-        ++end;
-      if (end > pos) words.push_back(s.substr(pos, end - pos));
-      pos = end;
-    }
+    auto words = splitWords(s);
     if (words.size() < 2) return error("expected an address and a host name");
     for (size_t i = 1; i < words.size(); ++i) {
       auto name = lower(words[i]);
@@ -342,16 +318,7 @@ private:
   void rdns(std::string_view s) {
     if (s[0] == '#' || s[0] == ';') return;
     s = stripComment(s);
-    std::vector<std::string_view> w;
-    for (size_t pos = 0; pos < s.size();) {
-      while (pos < s.size() && isBlank(s[pos]))
-        ++pos;
-      size_t end = pos;
-      while (end < s.size() && !isBlank(s[end]))
-        ++end;
-      if (end > pos) w.push_back(s.substr(pos, end - pos));
-      pos = end;
-    }
+    auto w = splitWords(s);
     if (w.size() >= 3 && lower(w[w.size() - 2]) == "ptr") w = {w.front(), w.back()};
     if (w.size() != 2) return error("expected an address and its PTR name");
     std::string addrText(w[0]);
@@ -532,23 +499,9 @@ bool isRecordFormat(Format f) {
 
 void parseRecords(std::string_view text, std::string_view displayName, const ParseOptions& options,
                   Feed& feed) {
-  feed.files.emplace_back(displayName);
-  RecordParser p(options, feed, static_cast<uint32_t>(feed.files.size() - 1));
-  uint32_t lineNo = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    auto line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    ++lineNo;
-    ++feed.linesRead;
-    if (line.find('\0') != std::string_view::npos)
-      feed.diagnostics.push_back(
-          fmt::format("{}:{}: NUL byte in line (binary file?)", displayName, lineNo));
-    else
-      p.line(line, lineNo);
-    if (nl == std::string_view::npos) break;
-    pos = nl + 1;
-  }
+  RecordParser p(options, feed, static_cast<uint32_t>(feed.files.size()));
+  text::forEachLine(text, displayName, feed,
+                    [&](std::string_view line, uint32_t lineNo) { p.line(line, lineNo); });
   p.finish();
 }
 
@@ -564,16 +517,8 @@ std::string loadTokens(const std::string& path, ParseOptions& options) {
     if (kind != "dynamic" && kind != "static")
       return fmt::format("{}:{}: expected 'dynamic: token...' or 'static: token...'", path, n);
     auto& out = kind == "dynamic" ? options.dynamicTokens : options.staticTokens;
-    auto rest = s.substr(colon + 1);
-    for (size_t pos = 0; pos < rest.size();) {
-      while (pos < rest.size() && isBlank(rest[pos]))
-        ++pos;
-      size_t end = pos;
-      while (end < rest.size() && !isBlank(rest[end]))
-        ++end;
-      if (end > pos) out.push_back(lower(rest.substr(pos, end - pos)));
-      pos = end;
-    }
+    for (auto word : splitWords(s.substr(colon + 1)))
+      out.push_back(lower(word));
   }
   if (options.dynamicTokens.empty()) return fmt::format("{}: no 'dynamic:' tokens", path);
   return {};
@@ -597,7 +542,7 @@ std::string classifyPtr(std::string_view ptr, uint32_t addr, const ParseOptions&
     if (c == '.' || c == '-' || c == '_')
       flush();
     else
-      cur.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      cur.push_back(lower(c));
   }
   flush();
   auto has = [&](const std::vector<std::string>& tokens) {
