@@ -162,9 +162,9 @@ struct Feed {
     return it == infoAt.end() ? std::string_view() : std::string_view(infos[it->second]);
   }
 
-  // Applies `$=` to every value (import does this once all files are read): the TXT becomes the
-  // base template with `$=` replaced by the entry's text (or `$` when it has none); a text
-  // starting with '=' opts out and is used without its '='.
+  // Applies rbldnsd's `$=` rules to every value once all files are read (see parse.cc): the TXT
+  // becomes the base template with `$=` replaced by the entry's text taken literally (or `$`
+  // when it has none); a text starting with '=' is its own template, without the '='.
   void applyBaseTemplate();
   // Call once all files of the dataset are read: gives ip4tset/ip6tset entries the shared value
   // (the first default line, else initialDefault) and applies `$=`.

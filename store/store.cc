@@ -1,5 +1,6 @@
 #include "store/store.hh"
 
+#include <algorithm>
 #include <cstring>
 #include <lmdb.h>
 #include <string>
@@ -153,6 +154,35 @@ encodeValueSet(std::span<const std::pair<uint32_t, std::optional<std::string>>> 
   for (const auto& [a, txt] : values)
     appendValue(out, a, txt, 0);
   return out;
+}
+
+size_t expandTemplate(std::string_view tmpl, std::string_view subject,
+                      const std::array<std::string, 10>& vars, char* out, size_t cap) {
+  size_t n = 0;
+  auto put = [&](std::string_view s) {
+    size_t k = std::min(s.size(), cap - n);
+    std::memcpy(out + n, s.data(), k);
+    n += k;
+  };
+  for (size_t i = 0; i < tmpl.size() && n < cap; ++i) {
+    char c = tmpl[i];
+    if (c != '$') {
+      out[n++] = c;
+      continue;
+    }
+    char next = i + 1 < tmpl.size() ? tmpl[i + 1] : '\0';
+    if (next == '$') {
+      out[n++] = '$';
+      ++i;
+    } else if (next >= '0' && next <= '9') {
+      const auto& var = vars[static_cast<size_t>(next - '0')];
+      put(var.empty() ? tmpl.substr(i, 2) : std::string_view(var));
+      ++i;
+    } else {
+      put(subject);
+    }
+  }
+  return n;
 }
 
 // Per value: u32 A, a flags byte (1: a TXT follows as u16 length + bytes, 2: an expiry follows

@@ -92,6 +92,10 @@ struct ValueView {
 
 // Encodes a value set (the values an address or name answers with) for the values table.
 std::string encodeValueSet(std::span<const std::pair<uint32_t, std::optional<std::string>>> values);
+// Expands an rbldnsd TXT template into out (at most cap bytes; returns the length): `$` = subject,
+// `$$` = '$', `$0`..`$9` = the dataset's variables (left as written when undefined).
+size_t expandTemplate(std::string_view tmpl, std::string_view subject,
+                      const std::array<std::string, 10>& vars, char* out, size_t cap);
 // Appends one value to an encoded set; expires != 0 adds the time it stops being served.
 void appendValue(std::string& out, uint32_t a, const std::optional<std::string>& txt,
                  int64_t expires);

@@ -12,29 +12,11 @@ namespace dnsxl::zonegen {
 
 namespace {
 
-// The TXT as served: `$` the subject, `$$` a `$`, `$0`..`$9` the dataset's variables (as the
-// responder expands them).
+// The TXT as served (the responder's expansion; a TXT is at most 4000 bytes there too).
 std::string expand(std::string_view tmpl, std::string_view subject,
                    const std::array<std::string, 10>& vars) {
-  std::string out;
-  for (size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] != '$') {
-      out.push_back(tmpl[i]);
-      continue;
-    }
-    char next = i + 1 < tmpl.size() ? tmpl[i + 1] : '\0';
-    if (next == '$') {
-      out.push_back('$');
-      ++i;
-    } else if (next >= '0' && next <= '9') {
-      const auto& v = vars[static_cast<size_t>(next - '0')];
-      out += v.empty() ? std::string(tmpl.substr(i, 2)) : v;
-      ++i;
-    } else {
-      out += subject;
-    }
-  }
-  return out;
+  char buf[4000];
+  return std::string(buf, store::expandTemplate(tmpl, subject, vars, buf, sizeof buf));
 }
 
 struct Subject {

@@ -96,38 +96,8 @@ struct Found {
   }
 };
 
-// Expands an rbldnsd TXT template: $ = subject, $$ = '$', $0..$9 = dataset variables
-// (left as written when undefined).
 size_t expand(const TxtItem& t, char* out, size_t cap) {
-  size_t n = 0;
-  auto put = [&](std::string_view s) {
-    size_t k = std::min(s.size(), cap - n);
-    std::memcpy(out + n, s.data(), k);
-    n += k;
-  };
-  const auto& tmpl = t.tmpl;
-  for (size_t i = 0; i < tmpl.size() && n < cap; ++i) {
-    char c = tmpl[i];
-    if (c != '$') {
-      out[n++] = c;
-      continue;
-    }
-    char next = i + 1 < tmpl.size() ? tmpl[i + 1] : '\0';
-    if (next == '$') {
-      out[n++] = '$';
-      ++i;
-    } else if (next >= '0' && next <= '9') {
-      const auto& var = t.ds->vars[static_cast<size_t>(next - '0')];
-      if (var.empty())
-        put(tmpl.substr(i, 2));
-      else
-        put(var);
-      ++i;
-    } else {
-      put(t.subject);
-    }
-  }
-  return n;
+  return store::expandTemplate(t.tmpl, t.subject, t.ds->vars, out, cap);
 }
 
 struct Labels {
