@@ -100,6 +100,10 @@ TEST_CASE("config errors name the file and line", "[config]") {
   auto rdns = parseText("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\n"
                         "name = \"d\"\nformat = \"rdns\"\ntokens = \"t.txt\"\n");
   CHECK(rdns.zones.at(0).datasets.at(0).tokens == "/etc/dnsxl/t.txt");
+  auto tsv = parseText("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\n"
+                       "name = \"d\"\nformat = \"csv\"\nfields = { subject = 1 }\n"
+                       "delimiter = \"\\\\t\"\n");
+  CHECK(tsv.zones.at(0).datasets.at(0).delimiter == '\t');
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"list\"\na = \"10.0.0.1\"\n",
         "/etc/dnsxl/dnsxl.toml:8: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 §2.3)");

@@ -719,3 +719,16 @@ TEST_CASE("rdns: generic names by token or embedded address, adjacent ones merge
   CHECK(loadTokens("/nonexistent/tokens", bad) ==
         "/nonexistent/tokens: cannot open the tokens file");
 }
+
+TEST_CASE("csv: another delimiter, quoted delimiters kept", "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Csv;
+  o.delimiter = ';';
+  o.columns = {{"subject", "1"}, {"reason", "2"}};
+  Feed f;
+  parseText("192.0.2.1;\"spam; phishing\"\n192.0.2.2;open relay\n", "s.csv", o, f);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.ip4.size() == 2);
+  CHECK(txtOf(f, f.ip4[0].value) == "spam; phishing");
+  CHECK(txtOf(f, f.ip4[1].value) == "open relay");
+}
