@@ -231,7 +231,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
   r.onlyKeys(*server, "[server]",
              {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
-              "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line"});
+              "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line", "audit_days"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -266,6 +266,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
       r.fail(*n.node(), "'acl_on_bad_line' must be \"refuse\" or \"skip\"");
     cfg.server.aclSkipBadLines = v == "skip";
   }
+  if (auto n = (*server)["audit_days"]; n)
+    cfg.server.auditDays = r.u32(*n.node(), "audit_days", 100 * 366);
   if (auto n = (*server)["map_size_mb"]; n)
     cfg.server.mapSize = uint64_t{r.u32(*n.node(), "map_size_mb", 1 << 24)} << 20;
 

@@ -32,6 +32,7 @@ struct Server {
   unsigned tcpMaxConnections = 150;
   uint16_t ednsUdpMax = 1232;
   uint64_t mapSize = uint64_t{16} << 30;
+  uint32_t auditDays = 365;      // the audit trail keeps this many days of changes; 0 = everything
   std::string version = "dnsxl"; // CH TXT version.bind answer; "" refuses it
   // rbldnsd's global acl (`:acl:file`): client addresses and actions for every zone
   std::vector<std::filesystem::path> acl;

@@ -52,6 +52,8 @@ std::optional<size_t> fieldIndex(std::string_view name);
 // Replaces {field} by the field's text (its `$` made literal); other braces stay.
 std::string fillTemplate(std::string_view tmpl, const std::array<std::string, kFieldCount>& fields);
 bool isRecordFormat(Format f);
+// 2026-12-01, 2026-12-01T10:00:00Z, 2026-12-01 10:00:00, or Unix seconds; UTC.
+std::optional<int64_t> parseDate(std::string_view text);
 // The fields as kFieldCount times (u16 big-endian length, bytes): compact, and the layout the
 // store keeps them in.
 std::string packFields(const std::array<std::string, kFieldCount>& fields);
@@ -73,6 +75,11 @@ struct Value {
   int64_t expires = 0; // Unix time the entry stops being listed (record formats); 0 = never
   bool operator==(const Value&) const = default;
 };
+
+// A record's answer value: A from its code (else the default's), TXT from the dataset's template
+// with the fields filled in (else the reason, else the default's); nullopt + error on a bad code.
+std::optional<Value> recordValue(const std::array<std::string, kFieldCount>& fields,
+                                 const Value& dflt, std::string& error);
 
 inline constexpr uint32_t kExclusion = 0xffffffffU;   // value index of an `!` entry
 inline constexpr uint32_t kSharedValue = 0xfffffffeU; // ip4tset/ip6tset entry, until finish()

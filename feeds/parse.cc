@@ -666,7 +666,9 @@ uint32_t Feed::internValue(const Value& v) {
 }
 
 std::string Feed::where(const Origin& at) const {
-  return fmt::format("{}:{}", at.file < files.size() ? files[at.file] : "?", at.line);
+  const std::string_view file =
+      at.file < files.size() ? std::string_view(files[at.file]) : std::string_view("?");
+  return at.line ? fmt::format("{}:{}", file, at.line) : std::string(file); // line 0: not a file
 }
 
 namespace {

@@ -58,7 +58,8 @@ std::optional<std::vector<std::string>> splitCsv(std::string_view line, char del
   return out;
 }
 
-// 2026-12-01, 2026-12-01T10:00:00Z, 2026-12-01 10:00:00, or Unix seconds; UTC.
+} // namespace
+
 std::optional<int64_t> parseDate(std::string_view s) {
   s = trim(s);
   if (s.empty()) return std::nullopt;
@@ -83,6 +84,8 @@ std::optional<int64_t> parseDate(std::string_view s) {
   tm.tm_sec = sec;
   return static_cast<int64_t>(timegm(&tm));
 }
+
+namespace {
 
 // {"type":"metadata",...}: the trailing line of Spamhaus' JSON files.
 bool isMetadata(const nlohmann::json& j) {
@@ -353,22 +356,9 @@ private:
   }
 
   std::optional<Value> valueOf(const Record& r) {
-    Value v = d_opt.initialDefault;
-    if (const auto& code = r.fields[kCode]; !code.empty()) {
-      auto a = parseAValue(code);
-      if (!a || (*a >> 24) != 127) {
-        error(fmt::format("invalid code '{}' (an A value in 127.0.0.0/8, e.g. 127.0.0.3 or 3)",
-                          code));
-        return std::nullopt;
-      }
-      v.a = *a;
-    }
-    const auto& tmpl = d_opt.initialDefault.txt;
-    if (tmpl && tmpl->find('{') != std::string::npos) {
-      v.txt = fillTemplate(*tmpl, r.fields);
-    } else if (!r.fields[kReason].empty()) {
-      v.txt = literal(r.fields[kReason]);
-    }
+    std::string err;
+    auto v = recordValue(r.fields, d_opt.initialDefault, err);
+    if (!v) error(err);
     return v;
   }
 
@@ -444,6 +434,27 @@ std::optional<size_t> fieldIndex(std::string_view name) {
   for (size_t i = 0; i < kFieldCount; ++i)
     if (kFieldNames[i] == name) return i;
   return std::nullopt;
+}
+
+std::optional<Value> recordValue(const std::array<std::string, kFieldCount>& fields,
+                                 const Value& dflt, std::string& error) {
+  Value v = dflt;
+  if (const auto& code = fields[kCode]; !code.empty()) {
+    auto a = parseAValue(code);
+    if (!a || (*a >> 24) != 127) {
+      error =
+          fmt::format("invalid code '{}' (an A value in 127.0.0.0/8, e.g. 127.0.0.3 or 3)", code);
+      return std::nullopt;
+    }
+    v.a = *a;
+  }
+  const auto& tmpl = dflt.txt;
+  if (tmpl && tmpl->find('{') != std::string::npos) {
+    v.txt = fillTemplate(*tmpl, fields);
+  } else if (!fields[kReason].empty()) {
+    v.txt = literal(fields[kReason]);
+  }
+  return v;
 }
 
 std::string fillTemplate(std::string_view tmpl,

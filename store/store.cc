@@ -18,11 +18,15 @@ enum Table : int {
   kDom,
   kValues,
   kGen,
-  kEnt, // the imported entries with their provenance (added after schema 1: may be missing)
+  // Added after schema 1's first stores (read-only opens of older stores find them missing):
+  kEnt, // the imported entries with their provenance
+  kMan, // the manual changes (dnsxl add / delist), re-applied by every import
+  kLog, // the audit trail
   kTableCount
 };
-constexpr std::array<const char*, kTableCount> kTableNames = {"meta", "zones",  "ip4", "ip6",
-                                                              "dom",  "values", "gen", "ent"};
+constexpr std::array<const char*, kTableCount> kTableNames = {
+    "meta", "zones", "ip4", "ip6", "dom", "values", "gen", "ent", "manual", "audit"};
+static_assert(kTableCount <= 10, "Env::d_dbi holds 10 tables");
 
 [[noreturn]] void fail(const char* call, int rc) {
   throw StoreError(std::string("LMDB ") + call + ": " + mdb_strerror(rc));
@@ -328,6 +332,61 @@ EntryRecord decodeEntry(std::string_view bytes) {
   return e;
 }
 
+namespace {
+constexpr uint8_t kChangeVersion = 1;
+}
+
+std::string encodeChange(const ChangeRecord& c) {
+  std::string out;
+  out.push_back(static_cast<char>(kChangeVersion));
+  out.push_back(static_cast<char>(c.action));
+  putBe64(out, static_cast<uint64_t>(c.when));
+  putStr(out, c.zone);
+  putStr(out, c.dataset);
+  putStr(out, c.by);
+  putStr(out, c.source);
+  putStr(out, c.value);
+  std::string entry;
+  encodeEntry(entry, c.entry, {});
+  out += entry;
+  return out;
+}
+
+ChangeRecord decodeChange(std::string_view bytes) {
+  Decoder d(bytes);
+  if (d.u8() != kChangeVersion)
+    throw StoreError("change record of an unknown version (written by a newer dnsxl?)");
+  ChangeRecord c;
+  const auto action = d.u8();
+  if (action < ChangeRecord::Listed || action > ChangeRecord::Expired)
+    throw StoreError("corrupt change record (unknown action)");
+  c.action = static_cast<ChangeRecord::Action>(action);
+  c.when = static_cast<int64_t>(d.u64());
+  c.zone = d.str();
+  c.dataset = d.str();
+  c.by = d.str();
+  c.source = d.str();
+  c.value = d.str();
+  c.entry = decodeEntry(bytes.substr(bytes.size() - d.remaining()));
+  return c;
+}
+
+std::string_view actionName(ChangeRecord::Action a) {
+  switch (a) {
+  case ChangeRecord::Listed:
+    return "listed";
+  case ChangeRecord::Unlisted:
+    return "unlisted";
+  case ChangeRecord::Added:
+    return "added";
+  case ChangeRecord::Delisted:
+    return "delisted";
+  case ChangeRecord::Expired:
+    return "expired";
+  }
+  return "?";
+}
+
 ZoneRecord decodeZone(std::string_view bytes) {
   Decoder d(bytes);
   ZoneRecord z;
@@ -411,8 +470,8 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
         unsigned f = options.readOnly ? 0U : MDB_CREATE;
         int r = mdb_dbi_open(txn, kTableNames[static_cast<size_t>(t)], f,
                              &d_dbi[static_cast<size_t>(t)]);
-        if (r == MDB_NOTFOUND && t == kEnt) { // a store imported before entries were kept
-          d_hasEntries = false;
+        if (r == MDB_NOTFOUND && t >= kEnt) { // a store written before the table existed
+          d_missing |= 1U << t;
           continue;
         }
         if (r == MDB_NOTFOUND)
@@ -451,6 +510,30 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
 Env::~Env() {
   mdb_env_close(d_env);
 }
+
+bool Env::hasEntries() const {
+  return has(kEnt);
+}
+
+namespace {
+
+void forEachChange(MDB_txn* txn, MDB_dbi dbi,
+                   const std::function<void(uint64_t, const ChangeRecord&)>& f) {
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  MDB_val k, v;
+  try {
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+      if (k.mv_size == 8) f(getBe64(k.mv_data), decodeChange(view(v)));
+  } catch (...) {
+    mdb_cursor_close(c);
+    throw;
+  }
+  mdb_cursor_close(c);
+}
+
+} // namespace
 
 // ---- Writer ----
 
@@ -543,6 +626,283 @@ void Writer::putGeneric(uint32_t dataset, std::string_view dkey, std::string_vie
   check("mdb_put gen", mdb_put(d_txn, d_env.dbi(kGen), &k, &v, 0));
 }
 
+void Writer::deleteEntry(std::string_view key) {
+  MDB_val k = val(key.data(), key.size());
+  int rc = mdb_del(d_txn, d_env.dbi(kEnt), &k, nullptr);
+  if (rc != MDB_NOTFOUND) check("mdb_del ent", rc);
+}
+
+void Writer::forEachEntry(uint32_t dataset,
+                          const std::function<void(std::string_view, std::string_view)>& f) {
+  std::string prefix;
+  putBe32(prefix, dataset);
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kEnt), &c));
+  MDB_val k = val(prefix.data(), 4), v;
+  try {
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (k.mv_size < 4 || std::memcmp(k.mv_data, prefix.data(), 4) != 0) break;
+      f(view(k), view(v));
+    }
+  } catch (...) {
+    mdb_cursor_close(c);
+    throw;
+  }
+  mdb_cursor_close(c);
+}
+
+std::string Writer::valueSet(uint32_t id) {
+  std::string key;
+  putBe32(key, id);
+  MDB_val k = val(key.data(), 4), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kValues), &k, &v);
+  if (rc == MDB_NOTFOUND) return {};
+  check("mdb_get values", rc);
+  return std::string(view(v));
+}
+
+namespace {
+
+// The address types of the interval tables: uint32_t (ip4) and Ip6, big-endian in keys.
+void putAddr(std::string& out, uint32_t a) {
+  putBe32(out, a);
+}
+void putAddr(std::string& out, const Ip6& a) {
+  out.append(reinterpret_cast<const char*>(a.data()), 16);
+}
+void getAddr(const char* p, uint32_t& a) {
+  a = getBe32(p);
+}
+void getAddr(const char* p, Ip6& a) {
+  std::memcpy(a.data(), p, 16);
+}
+uint32_t next(uint32_t a) {
+  return a + 1;
+}
+uint32_t prev(uint32_t a) {
+  return a - 1;
+}
+Ip6 next(Ip6 a) {
+  for (size_t i = 16; i-- > 0;)
+    if (++a[i] != 0) break;
+  return a;
+}
+Ip6 prev(Ip6 a) {
+  for (size_t i = 16; i-- > 0;)
+    if (a[i]-- != 0) break;
+  return a;
+}
+
+// Writer::paintIp4/paintIp6: collect the intervals meeting [lo, hi], delete them, write back
+// their parts outside [lo, hi] unchanged and the parts inside (gaps included) as f says.
+template <typename Addr>
+bool paint(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, const Addr& lo, const Addr& hi,
+           const std::function<uint32_t(uint32_t)>& f) {
+  constexpr size_t kAddr = sizeof(Addr);
+  struct Piece {
+    Addr start, end;
+    uint32_t set;
+  };
+  std::string key;
+  putBe32(key, dataset);
+  putAddr(key, lo);
+  std::vector<Piece> old;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  auto read = [&](const MDB_val& k, const MDB_val& v) {
+    if (k.mv_size != 4 + kAddr || v.mv_size != kAddr + 4 ||
+        std::memcmp(k.mv_data, key.data(), 4) != 0)
+      return false;
+    Piece p;
+    getAddr(static_cast<const char*>(k.mv_data) + 4, p.start);
+    getAddr(static_cast<const char*>(v.mv_data), p.end);
+    p.set = getBe32(static_cast<const char*>(v.mv_data) + kAddr);
+    old.push_back(p);
+    return true;
+  };
+  MDB_val k = val(key.data(), key.size()), v;
+  int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  // The interval before lo may reach into [lo, hi].
+  MDB_val pk, pv;
+  int prc = rc == MDB_SUCCESS ? mdb_cursor_get(c, &pk, &pv, MDB_PREV)
+                              : mdb_cursor_get(c, &pk, &pv, MDB_LAST);
+  if (prc == MDB_SUCCESS && read(pk, pv) && old.back().end < lo) old.pop_back();
+  if (rc == MDB_SUCCESS) {
+    k = val(key.data(), key.size());
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  }
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (!read(k, v)) break;
+    if (hi < old.back().start) {
+      old.pop_back();
+      break;
+    }
+  }
+  mdb_cursor_close(c);
+
+  std::vector<Piece> out;
+  auto emit = [&](const Addr& s, const Addr& e, uint32_t set) {
+    if (set == kNoValue) return;
+    if (!out.empty() && out.back().set == set && next(out.back().end) == s)
+      out.back().end = e;
+    else
+      out.push_back({s, e, set});
+  };
+  bool wasListed = false;
+  Addr cur = lo;
+  bool done = false; // cur went past hi
+  std::optional<Piece> tail;
+  for (const auto& p : old) {
+    std::string del;
+    putBe32(del, dataset);
+    putAddr(del, p.start);
+    MDB_val dk = val(del.data(), del.size());
+    check("mdb_del", mdb_del(txn, dbi, &dk, nullptr));
+    if (p.set != kNoValue) wasListed = true;
+    if (p.start < lo) emit(p.start, prev(lo), p.set);
+    const Addr s = p.start < lo ? lo : p.start;
+    const Addr e = hi < p.end ? hi : p.end;
+    if (!done && cur < s) emit(cur, prev(s), f(kNoValue));
+    emit(s, e, f(p.set));
+    if (e == hi)
+      done = true;
+    else
+      cur = next(e);
+    if (hi < p.end) tail = Piece{next(hi), p.end, p.set};
+  }
+  if (!done) emit(cur, hi, f(kNoValue));
+  if (tail) emit(tail->start, tail->end, tail->set);
+  for (const auto& p : out) {
+    std::string pk2, pv2;
+    putBe32(pk2, dataset);
+    putAddr(pk2, p.start);
+    putAddr(pv2, p.end);
+    putBe32(pv2, p.set);
+    MDB_val nk = val(pk2.data(), pk2.size()), nv = val(pv2.data(), pv2.size());
+    check("mdb_put", mdb_put(txn, dbi, &nk, &nv, 0));
+  }
+  return wasListed;
+}
+
+} // namespace
+
+bool Writer::paintIp4(uint32_t dataset, uint32_t lo, uint32_t hi,
+                      const std::function<uint32_t(uint32_t)>& f) {
+  return paint(d_txn, d_env.dbi(kIp4Table), dataset, lo, hi, f);
+}
+
+bool Writer::paintIp6(uint32_t dataset, const Ip6& lo, const Ip6& hi,
+                      const std::function<uint32_t(uint32_t)>& f) {
+  return paint(d_txn, d_env.dbi(kIp6Table), dataset, lo, hi, f);
+}
+
+std::optional<DomainEntry> Writer::domain(uint32_t dataset, std::string_view dkey) {
+  std::string key;
+  putBe32(key, dataset);
+  key.append(dkey);
+  MDB_val k = val(key.data(), key.size()), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kDom), &k, &v);
+  if (rc == MDB_NOTFOUND || v.mv_size != 8) return std::nullopt;
+  check("mdb_get dom", rc);
+  const auto* p = static_cast<const char*>(v.mv_data);
+  return DomainEntry{getBe32(p), getBe32(p + 4)};
+}
+
+void Writer::deleteDomain(uint32_t dataset, std::string_view dkey) {
+  std::string key;
+  putBe32(key, dataset);
+  key.append(dkey);
+  MDB_val k = val(key.data(), key.size());
+  int rc = mdb_del(d_txn, d_env.dbi(kDom), &k, nullptr);
+  if (rc != MDB_NOTFOUND) check("mdb_del dom", rc);
+}
+
+size_t Writer::deleteDomainsBelow(uint32_t dataset, std::string_view dkey) {
+  std::string key;
+  putBe32(key, dataset);
+  key.append(dkey);
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kDom), &c));
+  std::vector<std::string> doomed;
+  MDB_val k = val(key.data(), key.size()), v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < key.size() || std::memcmp(k.mv_data, key.data(), key.size()) != 0) break;
+    if (k.mv_size > key.size()) doomed.emplace_back(view(k));
+  }
+  mdb_cursor_close(c);
+  for (const auto& d : doomed) {
+    MDB_val dk = val(d.data(), d.size());
+    check("mdb_del dom", mdb_del(d_txn, d_env.dbi(kDom), &dk, nullptr));
+  }
+  return doomed.size();
+}
+
+namespace {
+
+uint64_t appendChange(MDB_txn* txn, MDB_dbi dbi, const ChangeRecord& c) {
+  MDB_cursor* cur = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &cur));
+  MDB_val k, v;
+  uint64_t seq = 1;
+  if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 8)
+    seq = getBe64(k.mv_data) + 1;
+  mdb_cursor_close(cur);
+  std::string key;
+  putBe64(key, seq);
+  const auto bytes = encodeChange(c);
+  MDB_val nk = val(key.data(), key.size()), nv = val(bytes.data(), bytes.size());
+  check("mdb_put", mdb_put(txn, dbi, &nk, &nv, MDB_APPEND));
+  return seq;
+}
+
+} // namespace
+
+uint64_t Writer::putManual(const ChangeRecord& c) {
+  return appendChange(d_txn, d_env.dbi(kMan), c);
+}
+
+void Writer::deleteManual(uint64_t seq) {
+  std::string key;
+  putBe64(key, seq);
+  MDB_val k = val(key.data(), key.size());
+  int rc = mdb_del(d_txn, d_env.dbi(kMan), &k, nullptr);
+  if (rc != MDB_NOTFOUND) check("mdb_del manual", rc);
+}
+
+std::vector<std::pair<uint64_t, ChangeRecord>> Writer::manualChanges() {
+  std::vector<std::pair<uint64_t, ChangeRecord>> out;
+  forEachChange(d_txn, d_env.dbi(kMan),
+                [&](uint64_t seq, const ChangeRecord& c) { out.emplace_back(seq, c); });
+  return out;
+}
+
+void Writer::putAudit(const ChangeRecord& c) {
+  appendChange(d_txn, d_env.dbi(kLog), c);
+}
+
+size_t Writer::pruneAudit(int64_t before) {
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kLog), &c));
+  std::vector<std::string> doomed;
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    // The time follows the version and action bytes: no full decode needed.
+    if (v.mv_size < 10 ||
+        static_cast<int64_t>(getBe64(static_cast<const char*>(v.mv_data) + 2)) >= before)
+      break;
+    doomed.emplace_back(view(k));
+  }
+  mdb_cursor_close(c);
+  for (const auto& d : doomed) {
+    MDB_val dk = val(d.data(), d.size());
+    check("mdb_del audit", mdb_del(d_txn, d_env.dbi(kLog), &dk, nullptr));
+  }
+  return doomed.size();
+}
+
 void Writer::commit() {
   MDB_val k = val("generation", 10);
   std::string g;
@@ -585,6 +945,14 @@ void Snapshot::reset() {
 
 uint64_t Snapshot::generation() {
   return readGeneration(d_txn, d_env.dbi(kMeta));
+}
+
+void Snapshot::forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f) {
+  if (d_env.has(kMan)) forEachChange(d_txn, d_env.dbi(kMan), f);
+}
+
+void Snapshot::forEachAudit(const std::function<void(uint64_t, const ChangeRecord&)>& f) {
+  if (d_env.has(kLog)) forEachChange(d_txn, d_env.dbi(kLog), f);
 }
 
 void Snapshot::forEachEntry(uint32_t dataset,

@@ -137,6 +137,30 @@ std::string encodeEntry(const EntryRecord& e);
 void encodeEntry(std::string& out, const EntryRecord& e, std::string_view packedFields);
 EntryRecord decodeEntry(std::string_view bytes);
 
+// A change to what a dataset lists (tables `manual` and `audit`): what, when, why, by whom.
+// `manual` keeps the operator's own changes (dnsxl add / delist) in order, so that every import
+// applies them again on top of the feeds; `audit` keeps every change, by whichever path.
+struct ChangeRecord {
+  enum Action : uint8_t {
+    Listed = 1,   // a feed import listed (or excluded) the entry
+    Unlisted = 2, // a feed import no longer has it
+    Added = 3,    // dnsxl add
+    Delisted = 4, // dnsxl delist
+    Expired = 5,  // its `expires` passed (dnsxl expire)
+  };
+  Action action = Added;
+  int64_t when = 0; // Unix time
+  std::string zone, dataset;
+  std::string by;     // who: the operator's user name
+  std::string source; // "feed.csv:12", "dnsxl add", "changes.txt:3"
+  EntryRecord entry;  // the subject, exclusion flag and fields (reason, ref, ...)
+  std::string value;  // Listed/Added: the one-value set (A, TXT template, expiry); else empty
+};
+std::string encodeChange(const ChangeRecord& c);
+ChangeRecord decodeChange(std::string_view bytes);
+// The action's name as the audit trail prints it ("listed", "delisted", ...).
+std::string_view actionName(ChangeRecord::Action a);
+
 std::string encodeZone(const ZoneRecord& zone);
 ZoneRecord decodeZone(std::string_view bytes);
 
@@ -158,14 +182,15 @@ public:
   MDB_env* raw() const { return d_env; }
   unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
   bool readOnly() const { return d_readOnly; }
-  // False for a store imported before the entries table existed (read-only opens only).
-  bool hasEntries() const { return d_hasEntries; }
+  // Whether a table added after schema 1 exists (a read-only open of an older store lacks it).
+  bool has(int table) const { return (d_missing & (1U << table)) == 0; }
+  bool hasEntries() const;
 
 private:
   MDB_env* d_env = nullptr;
-  std::array<unsigned, 8> d_dbi{};
+  std::array<unsigned, 10> d_dbi{};
   bool d_readOnly = false;
-  bool d_hasEntries = true;
+  unsigned d_missing = 0; // bit per table
 };
 
 struct IpInterval4 {
@@ -202,6 +227,32 @@ public:
   void putGeneric(uint32_t dataset, std::string_view key, std::string_view records);
   // One imported entry with its provenance (see entryKey/encodeEntry); keys in increasing order.
   void putEntry(std::string_view key, std::string_view record);
+  void deleteEntry(std::string_view key);
+  void forEachEntry(uint32_t dataset,
+                    const std::function<void(std::string_view, std::string_view)>& f);
+
+  // Changes in place (dnsxl add / delist / expire, and an import applying the manual changes).
+  // The encoded value set of an id, as this transaction sees it; empty if unknown.
+  std::string valueSet(uint32_t id);
+  // Gives every part of [lo, hi] the set f(its set) — kNoValue for the parts nothing lists, and
+  // f returning kNoValue unlists a part. Outside [lo, hi] nothing changes. Returns whether some
+  // part of [lo, hi] was listed before.
+  bool paintIp4(uint32_t dataset, uint32_t lo, uint32_t hi,
+                const std::function<uint32_t(uint32_t)>& f);
+  bool paintIp6(uint32_t dataset, const Ip6& lo, const Ip6& hi,
+                const std::function<uint32_t(uint32_t)>& f);
+  std::optional<DomainEntry> domain(uint32_t dataset, std::string_view key);
+  void deleteDomain(uint32_t dataset, std::string_view key);
+  // Removes every name strictly below key; returns how many.
+  size_t deleteDomainsBelow(uint32_t dataset, std::string_view key);
+
+  // The manual changes, in the order they were made (sequence numbers from 1).
+  uint64_t putManual(const ChangeRecord& c);
+  void deleteManual(uint64_t seq);
+  std::vector<std::pair<uint64_t, ChangeRecord>> manualChanges();
+  // Appends to the audit trail; pruneAudit drops what is older than `before` (Unix time).
+  void putAudit(const ChangeRecord& c);
+  size_t pruneAudit(int64_t before);
   void commit();
 
 private:
@@ -245,6 +296,9 @@ public:
   // Every imported entry of a dataset (key, record), in key order.
   void forEachEntry(uint32_t dataset,
                     const std::function<void(std::string_view, std::string_view)>& f);
+  // The manual changes in force, and the audit trail, oldest first.
+  void forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f);
+  void forEachAudit(const std::function<void(uint64_t, const ChangeRecord&)>& f);
 
 private:
   Env& d_env;

@@ -4,6 +4,7 @@
 #include "server/dns/wire.hh"
 #include "store/store.hh"
 #include "zonegen/compile.hh"
+#include "zonegen/live.hh"
 
 #include <chrono>
 #include <ctime>
@@ -113,46 +114,89 @@ void guardSpace(const Loaded& l, const config::Dataset& d, std::vector<std::stri
                               f.files.empty() ? "?" : f.files[0], found - kMaxShown));
 }
 
-// Every entry with its provenance, for `dnsxl why`: one record per feed entry, in feed order.
-void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f) {
-  uint32_t seq = 0;
-  std::string bytes;
-  store::EntryRecord e; // reused: no allocation per entry beyond the TXT copy
-  std::vector<uint32_t> ids(f.values.size(), store::kNoValue); // feed value -> stored set
-  auto put = [&](uint32_t value, const feeds::Origin& at) {
-    e.excluded = value == feeds::kExclusion;
+// An entry's identity for the audit trail: subject, exclusion, fields and value (A, TXT template,
+// expiry) — not where it came from. Two imports listing the same thing give the same hash.
+class EntryHasher {
+public:
+  uint64_t operator()(store::EntryRecord e, std::string_view packedFields,
+                      std::string_view valueBytes) {
     e.value = store::kNoValue;
-    if (!e.excluded && value < f.values.size()) {
-      if (ids[value] == store::kNoValue) {
-        std::string one;
-        store::appendValue(one, f.values[value].a, f.values[value].txt, f.values[value].expires);
-        ids[value] = w.internValueSet(one);
-      }
-      e.value = ids[value];
-    }
+    e.file = 0;
+    e.line = 0;
+    store::encodeEntry(d_buf, e, packedFields);
+    d_buf.push_back('\0');
+    d_buf.append(valueBytes);
+    return std::hash<std::string_view>{}(d_buf);
+  }
+
+private:
+  std::string d_buf;
+};
+
+// Calls f(entry, packed fields, value bytes) for every entry of a feed, in the order writeEntries
+// stores them.
+void forEachFeedEntry(const feeds::Feed& f,
+                      const std::function<void(store::EntryRecord&, std::string_view,
+                                               const std::string&, const feeds::Origin&)>& fn) {
+  std::vector<std::string> values(f.values.size());
+  for (size_t i = 0; i < f.values.size(); ++i)
+    store::appendValue(values[i], f.values[i].a, f.values[i].txt, f.values[i].expires);
+  const std::string none;
+  store::EntryRecord e; // reused: no allocation per entry
+  auto one = [&](uint32_t value, const feeds::Origin& at) {
+    e.excluded = value == feeds::kExclusion;
     e.file = static_cast<uint16_t>(std::min<uint32_t>(at.file, 0xffff));
     e.line = at.line;
-    store::encodeEntry(bytes, e, f.infoOf(at));
-    w.putEntry(store::entryKey(dataset, seq++), bytes);
+    fn(e, f.infoOf(at), !e.excluded && value < values.size() ? values[value] : none, at);
   };
   e.kind = store::EntryRecord::V4;
   for (const auto& x : f.ip4) {
     e.lo4 = x.lo;
     e.hi4 = x.hi;
-    put(x.value, x.at);
+    one(x.value, x.at);
   }
   e.kind = store::EntryRecord::V6;
   for (const auto& x : f.ip6) {
     e.lo6 = toIp6(x.lo);
     e.hi6 = toIp6(x.hi);
-    put(x.value, x.at);
+    one(x.value, x.at);
   }
   e.kind = store::EntryRecord::Name;
   for (const auto& x : f.domains) {
     e.name = x.name;
     e.scope = x.scope == feeds::Scope::Exact ? 0 : x.scope == feeds::Scope::Below ? 1 : 2;
-    put(x.value, x.at);
+    one(x.value, x.at);
   }
+}
+
+// Every entry with its provenance, for `dnsxl why`: one record per feed entry, in feed order.
+// Those whose hash the last import did not have (oldHashes, sorted) are `listed` in the audit
+// trail (template: zone, dataset, who, when).
+void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f,
+                  const std::vector<uint64_t>& oldHashes, const store::ChangeRecord& audit) {
+  uint32_t seq = 0;
+  std::string bytes;
+  std::unordered_map<std::string_view, uint32_t> ids; // value bytes -> stored set
+  EntryHasher hash;
+  forEachFeedEntry(f, [&](store::EntryRecord& e, std::string_view packed, const std::string& value,
+                          const feeds::Origin& at) {
+    e.value = store::kNoValue;
+    if (!value.empty()) {
+      auto [it, fresh] = ids.try_emplace(value, store::kNoValue);
+      if (fresh) it->second = w.internValueSet(value);
+      e.value = it->second;
+    }
+    store::encodeEntry(bytes, e, packed);
+    w.putEntry(store::entryKey(dataset, seq++), bytes);
+    if (!std::binary_search(oldHashes.begin(), oldHashes.end(), hash(e, packed, value))) {
+      store::ChangeRecord c = audit;
+      c.action = store::ChangeRecord::Listed;
+      c.source = f.where(at);
+      c.entry = store::decodeEntry(bytes);
+      c.value = value;
+      w.putAudit(c);
+    }
+  });
 }
 
 // rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
@@ -270,6 +314,25 @@ bool serialGreater(uint32_t a, uint32_t b) {
 }
 
 } // namespace
+
+void putTestPoint(store::Writer& w, uint32_t testDataset, uint32_t a) {
+  if ((a >> 24) != 127 || a == kLoopback1) return;
+  std::pair<uint32_t, std::optional<std::string>> tv{a, kTestTxt};
+  const uint32_t set = w.internValueSet(store::encodeValueSet({&tv, 1}));
+  w.paintIp4(testDataset, a, a, [set](uint32_t) { return set; });
+}
+
+void checkListing(const feeds::Feed& feed, feeds::Format format, const config::Dataset& d,
+                  const std::string& zone, std::vector<std::string>& errors,
+                  std::vector<std::string>& guardErrors) {
+  Loaded l;
+  l.cfg = &d;
+  l.format = format;
+  l.feed = std::shared_ptr<const feeds::Feed>(std::shared_ptr<const feeds::Feed>(), &feed);
+  l.compiled = compile(feed, format);
+  guard(l, zone, errors);
+  guardSpace(l, d, guardErrors);
+}
 
 uint32_t nextSerial(uint32_t old, uint32_t now) {
   return serialGreater(now, old) ? now : old + 1;
@@ -467,8 +530,53 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
   store::Writer w(env);
   std::map<std::string, uint32_t> oldSerials;
-  for (const auto& z : w.zones())
+  const auto oldZones = w.zones();
+  for (const auto& z : oldZones)
     oldSerials[z.name] = z.soa.serial;
+
+  // The audit trail: what this import lists and unlists, entry by entry, against the last import.
+  store::ChangeRecord audit;
+  audit.when = now;
+  audit.by = options.by.empty() ? currentUser() : options.by;
+  std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> newHashes, oldHashes;
+  EntryHasher hash;
+  for (size_t zi = 0; zi < zones.size(); ++zi)
+    for (const auto& l : zones[zi]) {
+      if (l.format == feeds::Format::Acl) continue;
+      auto& v = newHashes[{zonesCfg[zi].name, l.name}];
+      forEachFeedEntry(*l.feed,
+                       [&](store::EntryRecord& e, std::string_view packed, const std::string& value,
+                           const feeds::Origin&) { v.push_back(hash(e, packed, value)); });
+      std::sort(v.begin(), v.end());
+    }
+  for (const auto& z : oldZones)
+    for (const auto& ds : z.datasets) {
+      if (ds.kinds & (store::kTestPoints | store::kAcl)) continue;
+      const auto it = newHashes.find({z.name, ds.name});
+      auto& old = oldHashes[{z.name, ds.name}];
+      w.forEachEntry(ds.id, [&](std::string_view, std::string_view bytes) {
+        auto e = store::decodeEntry(bytes);
+        const auto value = e.value == store::kNoValue ? std::string() : w.valueSet(e.value);
+        const auto h = hash(e, {}, value);
+        old.push_back(h);
+        if (it != newHashes.end() && std::binary_search(it->second.begin(), it->second.end(), h))
+          return;
+        store::ChangeRecord c = audit;
+        c.action = store::ChangeRecord::Unlisted;
+        c.zone = z.name;
+        c.dataset = ds.name;
+        c.source =
+            e.line ? fmt::format("{}:{}", e.file < ds.files.size() ? ds.files[e.file] : "?", e.line)
+                   : std::string(e.file < ds.files.size() ? ds.files[e.file] : "?");
+        c.entry = std::move(e);
+        c.value = value;
+        w.putAudit(c);
+      });
+      std::sort(old.begin(), old.end());
+    }
+  newHashes.clear();
+  // The operator's changes, applied again after the feeds (below), in the order they were made.
+  const auto manual = w.manualChanges();
   w.clearData();
 
   auto writeSets = [&](const CompiledDataset& ds, const feeds::Feed& feed) {
@@ -494,7 +602,6 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     rec.soa.serial = it == oldSerials.end() ? now32 : nextSerial(it->second, now32);
     if (zonesCfg[zi].serial == "data") rec.soa.serial = dataSerial(zones[zi]);
     res.serials.emplace_back(rec.name, rec.soa.serial);
-    w.putZone(rec);
 
     // The RFC 5782 §5 test points: 127.0.0.2 (::ffff:127.0.0.2 maps to it) and `test`; for every
     // other A value the zone answers with, that address answering exactly that value (checklist
@@ -527,9 +634,29 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (const auto& [key, bytes] :
            genericRecords(*l.feed, rec.datasets[di + 1].ttl, clampOf(zonesCfg[zi])))
         w.putGeneric(id, key, bytes);
-      if (l.format != feeds::Format::Acl) writeEntries(w, id, *l.feed);
+      if (l.format != feeds::Format::Acl) {
+        audit.zone = rec.name;
+        audit.dataset = l.name;
+        writeEntries(w, id, *l.feed, oldHashes[{rec.name, l.name}], audit);
+      }
     }
+    for (const auto& [seq, c] : manual) {
+      if (c.zone != rec.name) continue;
+      auto ds = std::find_if(rec.datasets.begin() + 1, rec.datasets.end(),
+                             [&](const auto& d) { return d.name == c.dataset; });
+      if (ds == rec.datasets.end())
+        res.warnings.push_back(fmt::format(
+            "{}/{}: no such dataset any more; the {} of {} ({} by {}) is kept, not applied", c.zone,
+            c.dataset, store::actionName(c.action), subjectText(c.entry), c.source, c.by));
+      else if (applyManual(w, *ds, c); c.action == store::ChangeRecord::Added) {
+        store::ValueSetReader r(c.value);
+        for (store::ValueView v; r.next(v);)
+          if (!codes.contains(v.a)) putTestPoint(w, testId, v.a);
+      }
+    }
+    w.putZone(rec);
   }
+  if (cfg.server.auditDays != 0) w.pruneAudit(now - int64_t{cfg.server.auditDays} * 86400);
   w.commit();
   res.ok = true;
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

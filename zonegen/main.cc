@@ -1,9 +1,12 @@
 // dnsxl: the operator's command line. `import` compiles the configured feeds into the store in one
-// transaction; `check` does the same without writing. Exit status 0 on success, 1 on refused data,
-// 2 on usage errors.
+// transaction; `check` does the same without writing; `add`, `delist` and `expire` change the
+// served data in place; `why` and `history` explain it. Exit status 0 on success, 1 on refused
+// data (or nothing changed / not listed), 2 on usage errors.
 #include "config/config.hh"
+#include "feeds/feed.hh"
 #include "store/store.hh"
 #include "zonegen/import.hh"
+#include "zonegen/live.hh"
 #include "zonegen/why.hh"
 
 #include <CLI/CLI.hpp>
@@ -40,6 +43,7 @@ int importCommand(const std::string& configPath, bool dryRun, bool quiet, bool f
                    i + 1, n, what);
         if (i + 1 == n) fmt::print(stderr, "\r{:<90}\r", "");
       };
+    options.by = zonegen::currentUser();
     res = zonegen::runImport(cfg, options);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dnsxl: import failed, the store is unchanged: {}\n", e.what());
@@ -92,6 +96,104 @@ int importCommand(const std::string& configPath, bool dryRun, bool quiet, bool f
   return 0;
 }
 
+struct LiveArgs {
+  std::vector<std::string> subjects;
+  std::string file, zone, dataset, by, code, reason, ref, evidence, delist, expires, duration;
+  bool force = false, dryRun = false;
+};
+
+int liveCommand(const std::string& configPath, const LiveArgs& a, bool delist) {
+  using namespace dnsxl;
+  try {
+    const auto cfg = config::load(configPath);
+    const auto now = static_cast<int64_t>(std::time(nullptr));
+    std::array<std::string, feeds::kFieldCount> fields;
+    fields[feeds::kCode] = a.code;
+    fields[feeds::kReason] = a.reason;
+    fields[feeds::kRef] = a.ref;
+    fields[feeds::kEvidence] = a.evidence;
+    fields[feeds::kDelist] = a.delist;
+    fields[feeds::kExpires] = a.expires;
+    if (!a.duration.empty()) {
+      auto d = feeds::parseTime(a.duration);
+      if (!d || *d == 0) {
+        fmt::print(stderr, "dnsxl: --for '{}' is not a duration (e.g. 3600, 12h, 7d, 2w)\n",
+                   a.duration);
+        return 2;
+      }
+      const auto until = static_cast<std::time_t>(now + *d);
+      char buf[32];
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&until));
+      fields[feeds::kExpires] = buf;
+    }
+    std::vector<std::string> errors;
+    std::vector<zonegen::Change> changes;
+    for (size_t i = 0; i < a.subjects.size(); ++i) {
+      zonegen::Change c;
+      c.subject = a.subjects[i];
+      c.source = delist ? "dnsxl delist" : "dnsxl add";
+      c.fields = fields;
+      changes.push_back(std::move(c));
+    }
+    if (!a.file.empty())
+      for (auto& c : zonegen::readChanges(a.file, errors)) {
+        auto own = c.fields[feeds::kReason];
+        c.fields = fields;
+        if (!own.empty()) c.fields[feeds::kReason] = own; // the line's reason wins
+        changes.push_back(std::move(c));
+      }
+    for (const auto& e : errors)
+      fmt::print(stderr, "error: {}\n", e);
+    if (!errors.empty()) return 1;
+    zonegen::LiveOptions o;
+    o.delist = delist;
+    o.zone = a.zone;
+    o.dataset = a.dataset;
+    o.by = a.by.empty() ? zonegen::currentUser() : a.by;
+    o.force = a.force;
+    o.dryRun = a.dryRun;
+    o.now = now;
+    auto res = zonegen::applyChanges(cfg, o, changes);
+    for (const auto& w : res.warnings)
+      fmt::print(stderr, "warning: {}\n", w);
+    for (const auto& e : res.errors)
+      fmt::print(stderr, "error: {}\n", e);
+    if (!res.errors.empty()) {
+      fmt::print(stderr, "dnsxl: {} refused ({} errors); the store is unchanged\n",
+                 delist ? "delist" : "add", res.errors.size());
+      return 1;
+    }
+    for (const auto& d : res.done)
+      fmt::print("{}{}\n", d, a.dryRun ? " (--dry-run: not written)" : "");
+    for (const auto& [zone, serial] : res.serials)
+      fmt::print("zone {} serial {}\n", zone, serial);
+    if (!res.ok) fmt::print(stderr, "dnsxl: nothing changed\n");
+    return res.ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dnsxl: {}\n", e.what());
+    return 1;
+  }
+}
+
+int expireCommand(const std::string& configPath, const std::string& by, bool quiet) {
+  using namespace dnsxl;
+  try {
+    auto res =
+        zonegen::runExpire(config::load(configPath), by.empty() ? zonegen::currentUser() : by);
+    if (!quiet) {
+      for (const auto& d : res.done)
+        fmt::print("{}\n", d);
+      for (const auto& [zone, serial] : res.serials)
+        fmt::print("zone {} serial {}\n", zone, serial);
+      if (res.done.empty()) fmt::print("nothing has expired\n");
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dnsxl: {}\n", e.what());
+    return 1;
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +222,51 @@ int main(int argc, char** argv) {
   why->add_option("-z,--zone", zone, "only this zone");
   why->add_flag("--json", json, "machine-readable output");
 
+  LiveArgs live;
+  auto liveOptions = [&](CLI::App* c, bool delist) {
+    c->add_option("subject", live.subjects,
+                  "addresses, CIDRs, a-b ranges or domains (*.name: below it, .name: both)");
+    c->add_option("-c,--config", configPath, "TOML config file")->required();
+    c->add_option("--file", live.file,
+                  "a file of changes: one subject per line, optionally followed by its reason");
+    c->add_option("-z,--zone", live.zone, "the zone (default: the config's only zone)");
+    c->add_option("-d,--dataset", live.dataset, "the dataset (default: the zone's only list)");
+    auto* reason = c->add_option("-r,--reason", live.reason, "why (shown in TXT via {reason})");
+    if (delist) reason->required();
+    c->add_option("--ref", live.ref, "a reference: ticket, case or SBL id");
+    c->add_option("--by", live.by, "who makes the change (default: $SUDO_USER or the user)");
+    c->add_flag("--force", live.force,
+                delist ? "delist even what is not listed (keeps imports from listing it)"
+                       : "add even what the import guard refuses");
+    c->add_flag("-n,--dry-run", live.dryRun, "check and report; write nothing");
+    if (!delist) {
+      c->add_option("--code", live.code, "the A code (127.0.0.x or x; default: the dataset's)");
+      c->add_option("--evidence", live.evidence, "an evidence URL ({evidence})");
+      c->add_option("--delist-url", live.delist, "where to ask for removal ({delist})");
+      auto* exp = c->add_option("--expires", live.expires,
+                                "stop listing at this time (2026-12-31, 2026-12-31T12:00:00Z)");
+      c->add_option("--for", live.duration, "stop listing after this long (3600, 12h, 7d, 2w)")
+          ->excludes(exp);
+    }
+  };
+  auto* add = app.add_subcommand("add", "list entries now (kept across imports)");
+  liveOptions(add, false);
+  auto* del = app.add_subcommand(
+      "delist",
+      "take entries off the list now (kept across imports; a name goes with its subtree)");
+  liveOptions(del, true);
+  std::string by;
+  auto* exp = app.add_subcommand("expire", "drop entries whose expiry has passed; bump serials");
+  exp->add_option("-c,--config", configPath, "TOML config file")->required();
+  exp->add_option("--by", by, "who runs it (the audit trail)");
+  exp->add_flag("-q,--quiet", quiet, "print errors only");
+  auto* hist = app.add_subcommand(
+      "history", "every change of the listings that touched an address or domain, oldest first");
+  hist->add_option("subject", subject, "an IPv4 or IPv6 address, or a domain name")->required();
+  hist->add_option("-c,--config", configPath, "TOML config file")->required();
+  hist->add_option("-z,--zone", zone, "only this zone");
+  hist->add_flag("--json", json, "machine-readable output");
+
   app.add_flag_callback("-V,--version", [] {
     fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
     std::exit(0);
@@ -131,6 +278,17 @@ int main(int argc, char** argv) {
   }
   if (*imp) return importCommand(configPath, dryRun, quiet, force);
   if (*chk) return importCommand(configPath, true, quiet, false);
+  if (*add) return liveCommand(configPath, live, false);
+  if (*del) return liveCommand(configPath, live, true);
+  if (*exp) return expireCommand(configPath, by, quiet);
+  if (*hist) {
+    try {
+      return dnsxl::zonegen::historyCommand(dnsxl::config::load(configPath), subject, zone, json);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "dnsxl: {}\n", e.what());
+      return 2;
+    }
+  }
   if (*why) {
     try {
       return dnsxl::zonegen::whyCommand(dnsxl::config::load(configPath), subject, zone, json);

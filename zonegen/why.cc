@@ -2,6 +2,7 @@
 
 #include "feeds/feed.hh"
 #include "store/store.hh"
+#include "zonegen/live.hh"
 
 #include <arpa/inet.h>
 #include <ctime>
@@ -46,19 +47,6 @@ std::optional<Subject> parse(const std::string& text, std::string& error) {
   return s;
 }
 
-std::string subjectText(const store::EntryRecord& e) {
-  if (e.kind == store::EntryRecord::V4)
-    return e.lo4 == e.hi4 ? feeds::formatIp4(e.lo4)
-                          : feeds::formatIp4(e.lo4) + "-" + feeds::formatIp4(e.hi4);
-  if (e.kind == store::EntryRecord::V6) {
-    char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
-    inet_ntop(AF_INET6, e.lo6.data(), lo, sizeof lo);
-    inet_ntop(AF_INET6, e.hi6.data(), hi, sizeof hi);
-    return e.lo6 == e.hi6 ? std::string(lo) : std::string(lo) + "-" + hi;
-  }
-  return (e.scope == 1 ? "*." : e.scope == 2 ? "." : "") + e.name;
-}
-
 bool matches(const store::EntryRecord& e, const Subject& s) {
   switch (e.kind) {
   case store::EntryRecord::V4:
@@ -75,6 +63,39 @@ bool matches(const store::EntryRecord& e, const Subject& s) {
 
 constexpr const char* kFieldNames[] = {"code",    "reason",   "ref",    "listed",
                                        "expires", "evidence", "delist", "type"};
+
+std::string utc(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::gmtime(&tt));
+  return buf;
+}
+
+// "reason spam trap hits; ref T-12" and the same as JSON members.
+std::string fieldText(const store::EntryRecord& e, nlohmann::json* j) {
+  std::string details;
+  for (size_t i = 0; i < e.fields.size(); ++i)
+    if (!e.fields[i].empty()) {
+      if (j) (*j)[kFieldNames[i]] = e.fields[i];
+      details += fmt::format("{}{} {}", details.empty() ? "" : "; ", kFieldNames[i], e.fields[i]);
+    }
+  return details;
+}
+
+// "A 127.0.0.3, TXT template "..."" of a one-value set, and the same as JSON members.
+std::string valueText(std::string_view bytes, nlohmann::json* j) {
+  store::ValueSetReader r(bytes);
+  store::ValueView v;
+  if (!r.next(v)) return {};
+  if (j) {
+    (*j)["a"] = feeds::formatIp4(v.a);
+    if (v.hasTxt) (*j)["txt_template"] = std::string(v.txt);
+    if (v.expires) (*j)["until"] = v.expires;
+  }
+  return fmt::format("A {}{}{}", feeds::formatIp4(v.a),
+                     v.hasTxt ? fmt::format(" TXT \"{}\"", v.txt) : std::string(),
+                     v.expires ? fmt::format(" until {} UTC", utc(v.expires)) : std::string());
+}
 
 } // namespace
 
@@ -139,7 +160,12 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
         auto e = store::decodeEntry(bytes);
         if (matches(e, *subject)) entries.push_back(std::move(e));
       });
-      if (as.empty() && entries.empty()) continue;
+      std::vector<store::ChangeRecord> manual; // the operator's changes in force
+      snap.forEachManual([&](uint64_t, const store::ChangeRecord& c) {
+        if (c.zone == z.name && c.dataset == ds.name && matches(c.entry, *subject))
+          manual.push_back(c);
+      });
+      if (as.empty() && entries.empty() && manual.empty()) continue;
       const bool here = !as.empty();
       listed = listed || here;
       const bool testPoint = (ds.kinds & store::kTestPoints) != 0;
@@ -187,6 +213,23 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
         ej.push_back(one);
       }
       dj["entries"] = ej;
+      nlohmann::json mj = nlohmann::json::array();
+      for (const auto& c : manual) {
+        nlohmann::json one = {{"action", store::actionName(c.action)},
+                              {"entry", subjectText(c.entry)},
+                              {"when", c.when},
+                              {"by", c.by},
+                              {"source", c.source}};
+        text += fmt::format("  {} {} by {} at {} UTC ({})\n", store::actionName(c.action),
+                            subjectText(c.entry), c.by, utc(c.when), c.source);
+        const auto value = valueText(c.value, &one);
+        const auto details = fieldText(c.entry, &one);
+        if (!value.empty() || !details.empty())
+          text += fmt::format("    {}{}{}\n", value, value.empty() || details.empty() ? "" : "; ",
+                              details);
+        mj.push_back(one);
+      }
+      dj["manual"] = mj;
       out["datasets"].push_back(dj);
     }
   }
@@ -201,6 +244,50 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
     fmt::print("{}{}",
                text.empty() ? fmt::format("{}: not listed in any zone\n", subjectText_) : text, "");
   return listed ? 0 : 1;
+}
+
+int historyCommand(const config::Config& cfg, const std::string& subjectText_,
+                   const std::string& zoneFilter, bool json) {
+  std::string error;
+  auto subject = parse(subjectText_, error);
+  if (!subject) {
+    fmt::print(stderr, "dnsxl: {}\n", error);
+    return 2;
+  }
+  store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
+  store::Snapshot snap(env);
+  nlohmann::json out = nlohmann::json::array();
+  std::string text;
+  snap.forEachAudit([&](uint64_t seq, const store::ChangeRecord& c) {
+    if ((!zoneFilter.empty() && c.zone != zoneFilter) || !matches(c.entry, *subject)) return;
+    nlohmann::json one = {{"seq", seq},
+                          {"when", c.when},
+                          {"action", store::actionName(c.action)},
+                          {"zone", c.zone},
+                          {"dataset", c.dataset},
+                          {"entry", subjectText(c.entry)},
+                          {"excluded", c.entry.excluded},
+                          {"by", c.by},
+                          {"source", c.source}};
+    text += fmt::format(
+        "{} UTC  {}/{}  {} {}{}  by {} ({})\n", utc(c.when), c.zone, c.dataset,
+        store::actionName(c.action),
+        c.entry.excluded && c.action != store::ChangeRecord::Delisted ? "exclusion !" : "",
+        subjectText(c.entry), c.by, c.source);
+    const auto value = valueText(c.value, &one);
+    const auto details = fieldText(c.entry, &one);
+    if (!value.empty() || !details.empty())
+      text +=
+          fmt::format("    {}{}{}\n", value, value.empty() || details.empty() ? "" : "; ", details);
+    out.push_back(one);
+  });
+  if (json)
+    fmt::print("{}\n", out.dump(2));
+  else if (text.empty())
+    fmt::print("{}: no recorded changes\n", subjectText_);
+  else
+    fmt::print("{}", text);
+  return out.empty() ? 1 : 0;
 }
 
 } // namespace dnsxl::zonegen

@@ -12,4 +12,10 @@ namespace dnsxl::zonegen {
 int whyCommand(const config::Config& cfg, const std::string& subject, const std::string& zone,
                bool json);
 
+// `dnsxl history <ip|domain>`: the audit trail's changes that touched the subject (imports listing
+// or unlisting an entry covering it, add, delist, expiry), oldest first. Exit status 0 when there
+// are some, 1 when none.
+int historyCommand(const config::Config& cfg, const std::string& subject, const std::string& zone,
+                   bool json);
+
 } // namespace dnsxl::zonegen

@@ -269,7 +269,8 @@ ns = ["ns1.bl.test"]
   CHECK(servedCount() == 100);
 
   // --force: imported, the refusals kept as warnings
-  r = zonegen::runImport(f.config(), {.dryRun = false, .force = true, .progress = nullptr});
+  r = zonegen::runImport(f.config(),
+                         {.dryRun = false, .force = true, .progress = nullptr, .by = "test"});
   CHECK(r.ok);
   CHECK(r.warnings.size() == 3);
   CHECK(r.warnings[0].ends_with("(imported anyway: --force)"));

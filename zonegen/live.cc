@@ -1,0 +1,505 @@
+#include "zonegen/live.hh"
+
+#include "feeds/text.hh"
+#include "zonegen/import.hh"
+
+#include <cstdlib>
+#include <ctime>
+#include <fmt/format.h>
+#include <fstream>
+#include <pwd.h>
+#include <unistd.h>
+#include <unordered_map>
+
+namespace dnsxl::zonegen {
+
+namespace {
+
+using store::ChangeRecord;
+using store::EntryRecord;
+
+store::Ip6 toIp6(feeds::U128 v) {
+  store::Ip6 out{};
+  for (size_t i = 16; i-- > 0;) {
+    out[i] = static_cast<uint8_t>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::string isoTime(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
+  return buf;
+}
+
+// The datasets `dnsxl add` can change: listings, not acl or generic records.
+bool listsEntries(feeds::Format f) {
+  return f != feeds::Format::Acl && f != feeds::Format::Generic && f != feeds::Format::Combined;
+}
+
+// What a dataset of this format can hold: bits of 4 (IPv4), 6 (IPv6), 'd' (names).
+bool holds(feeds::Format f, feeds::Subject::Kind k) {
+  switch (f) {
+  case feeds::Format::Ip4set:
+  case feeds::Format::Ip4tset:
+  case feeds::Format::Ip4trie:
+    return k == feeds::Subject::Ip4;
+  case feeds::Format::Ip6trie:
+  case feeds::Format::Ip6tset:
+    return k == feeds::Subject::Ip6;
+  case feeds::Format::Dnset:
+    return k == feeds::Subject::Domain;
+  case feeds::Format::Generic:
+  case feeds::Format::Combined:
+  case feeds::Format::Acl:
+    return false;
+  case feeds::Format::List:
+  case feeds::Format::Drop:
+  case feeds::Format::Csv:
+  case feeds::Format::Jsonl:
+  case feeds::Format::Hosts:
+  case feeds::Format::Urls:
+  case feeds::Format::Dynamic:
+  case feeds::Format::Rdns:
+    return true;
+  }
+  return false;
+}
+
+// Whether the encoded set holds the one value `one` (same A, TXT and expiry).
+bool containsValue(std::string_view set, std::string_view one) {
+  store::ValueSetReader a(one);
+  store::ValueView want, v;
+  if (!a.next(want)) return false;
+  store::ValueSetReader r(set);
+  while (r.next(v))
+    if (v.a == want.a && v.hasTxt == want.hasTxt && v.txt == want.txt && v.expires == want.expires)
+      return true;
+  return false;
+}
+
+// The set without its values expired at `now`: the same id when none has, kNoValue when all have.
+uint32_t withoutExpired(store::Writer& w, uint32_t id, int64_t now) {
+  if (id == store::kNoValue || id == store::kExcluded) return id;
+  const auto bytes = w.valueSet(id);
+  store::ValueSetReader r(bytes);
+  store::ValueView v;
+  std::string kept;
+  bool dropped = false;
+  while (r.next(v)) {
+    if (v.expires != 0 && v.expires <= now) {
+      dropped = true;
+      continue;
+    }
+    store::appendValue(kept, v.a, v.hasTxt ? std::optional<std::string>(v.txt) : std::nullopt,
+                       v.expires);
+  }
+  if (!dropped) return id;
+  return kept.empty() ? store::kNoValue : w.internValueSet(kept);
+}
+
+// Paints [subject] of a dataset with f; for names, f applies to the exact and/or the "below"
+// set as the entry's scope says. Returns whether anything was listed there before.
+bool paintEntry(store::Writer& w, store::DatasetRecord& ds, const EntryRecord& e,
+                const std::function<uint32_t(uint32_t)>& f) {
+  switch (e.kind) {
+  case EntryRecord::V4:
+    return w.paintIp4(ds.id, e.lo4, e.hi4, f);
+  case EntryRecord::V6:
+    return w.paintIp6(ds.id, e.lo6, e.hi6, f);
+  case EntryRecord::Name: {
+    std::string key;
+    store::domainKey(e.name, key);
+    auto cur = w.domain(ds.id, key);
+    store::DomainEntry d = cur.value_or(store::DomainEntry{});
+    auto listed = [](uint32_t s) { return s != store::kNoValue && s != store::kExcluded; };
+    const bool was = listed(d.exact) || listed(d.wild);
+    if (e.scope != 1) d.exact = f(d.exact);
+    if (e.scope != 0) d.wild = f(d.wild);
+    if (d.exact == store::kNoValue && d.wild == store::kNoValue)
+      w.deleteDomain(ds.id, key);
+    else
+      w.putDomain(ds.id, key, d);
+    return was;
+  }
+  }
+  return false;
+}
+
+// Whether the name is listed, as the responder decides (rbldnsd dnset): an exact entry, else the
+// closest "below" entry of a parent.
+bool nameListed(store::Writer& w, uint32_t dataset, const std::string& name) {
+  auto listed = [](uint32_t s) { return s != store::kNoValue && s != store::kExcluded; };
+  std::string key;
+  store::domainKey(name, key);
+  if (auto d = w.domain(dataset, key); d && d->exact != store::kNoValue) return listed(d->exact);
+  for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
+    store::domainKey(name.substr(dot + 1), key);
+    if (auto d = w.domain(dataset, key); d && d->wild != store::kNoValue) return listed(d->wild);
+  }
+  return false;
+}
+
+// Whether a manual change's subject lies inside a delisting's (the delisting makes it moot).
+bool covers(const EntryRecord& m, const EntryRecord& o) {
+  if (m.kind != o.kind) return false;
+  switch (m.kind) {
+  case EntryRecord::V4:
+    return m.lo4 <= o.lo4 && o.hi4 <= m.hi4;
+  case EntryRecord::V6:
+    return m.lo6 <= o.lo6 && o.hi6 <= m.hi6;
+  case EntryRecord::Name: {
+    const bool below = o.name.size() > m.name.size() && o.name.ends_with("." + m.name);
+    if (m.scope == 2) return below || o.name == m.name;
+    if (m.scope == 1) return below || (o.name == m.name && o.scope == 1);
+    return o.name == m.name && o.scope == 0;
+  }
+  }
+  return false;
+}
+
+uint32_t auditDays(const config::Config& cfg) {
+  return cfg.server.auditDays;
+}
+
+void pruneAudit(store::Writer& w, const config::Config& cfg, int64_t now) {
+  if (auditDays(cfg) != 0) w.pruneAudit(now - int64_t{auditDays(cfg)} * 86400);
+}
+
+} // namespace
+
+std::string subjectText(const EntryRecord& e) {
+  if (e.kind == EntryRecord::V4)
+    return e.lo4 == e.hi4 ? feeds::formatIp4(e.lo4)
+                          : feeds::formatIp4(e.lo4) + "-" + feeds::formatIp4(e.hi4);
+  auto u = [](const store::Ip6& a) {
+    feeds::U128 v = 0;
+    for (uint8_t b : a)
+      v = v << 8 | b;
+    return v;
+  };
+  if (e.kind == EntryRecord::V6)
+    return e.lo6 == e.hi6 ? feeds::formatIp6(u(e.lo6))
+                          : feeds::formatIp6(u(e.lo6)) + "-" + feeds::formatIp6(u(e.hi6));
+  return (e.scope == 1 ? "*." : e.scope == 2 ? "." : "") + e.name;
+}
+
+std::string currentUser() {
+  if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
+  if (const auto* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return fmt::format("uid {}", ::geteuid());
+}
+
+bool applyManual(store::Writer& w, store::DatasetRecord& ds, const ChangeRecord& c) {
+  const bool add = c.action == ChangeRecord::Added;
+  std::unordered_map<uint32_t, uint32_t> memo; // old set -> new set
+  auto f = [&](uint32_t old) -> uint32_t {
+    if (!add) return c.entry.kind == EntryRecord::Name ? store::kExcluded : store::kNoValue;
+    if (auto it = memo.find(old); it != memo.end()) return it->second;
+    uint32_t id = 0;
+    if (old == store::kNoValue || old == store::kExcluded) {
+      id = w.internValueSet(c.value);
+    } else {
+      auto bytes = w.valueSet(old);
+      id = containsValue(bytes, c.value) ? old : w.internValueSet(bytes + c.value);
+    }
+    memo.emplace(old, id);
+    return id;
+  };
+  bool was = c.entry.kind == EntryRecord::Name && nameListed(w, ds.id, c.entry.name);
+  was = paintEntry(w, ds, c.entry, f) || was;
+  if (!add && c.entry.kind == EntryRecord::Name && c.entry.scope != 0) {
+    std::string key;
+    store::domainKey(c.entry.name, key);
+    was = w.deleteDomainsBelow(ds.id, key) > 0 || was;
+  }
+  if (add)
+    ds.kinds |= c.entry.kind == EntryRecord::V4   ? store::kIp4
+                : c.entry.kind == EntryRecord::V6 ? store::kIp6
+                                                  : store::kDomain;
+  return was;
+}
+
+std::vector<Change> readChanges(const std::string& path, std::vector<std::string>& errors) {
+  std::vector<Change> out;
+  std::ifstream in(path);
+  if (!in) {
+    errors.push_back(fmt::format("{}: cannot open the file", path));
+    return out;
+  }
+  std::string line;
+  for (uint32_t n = 1; std::getline(in, line); ++n) {
+    auto text = feeds::text::trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    Change c;
+    c.source = path;
+    c.line = n;
+    auto sp = text.find_first_of(" \t");
+    c.subject = std::string(text.substr(0, sp));
+    if (sp != std::string_view::npos)
+      c.fields[feeds::kReason] = std::string(feeds::text::trim(text.substr(sp)));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
+                        const std::vector<Change>& changes) {
+  LiveResult res;
+  const int64_t now = options.now ? options.now : static_cast<int64_t>(std::time(nullptr));
+  // The zone and dataset.
+  const config::Zone* zone = nullptr;
+  for (const auto& z : cfg.zones)
+    if (z.name == options.zone || (options.zone.empty() && cfg.zones.size() == 1)) zone = &z;
+  if (!zone) {
+    res.errors.push_back(options.zone.empty()
+                             ? "the config has several zones: name one with --zone"
+                             : fmt::format("no zone {} in {}", options.zone, cfg.file.string()));
+    return res;
+  }
+  const config::Dataset* dataset = nullptr;
+  std::string candidates;
+  for (const auto& d : zone->datasets) {
+    const auto format = *feeds::parseFormat(d.format);
+    if (!listsEntries(format)) continue;
+    candidates += (candidates.empty() ? "" : ", ") + d.name;
+    if (d.name == options.dataset || options.dataset.empty()) {
+      if (dataset && options.dataset.empty()) {
+        res.errors.push_back(fmt::format(
+            "zone {} has several datasets ({}): name one with --dataset", zone->name, candidates));
+        return res;
+      }
+      dataset = &d;
+    }
+  }
+  if (!dataset) {
+    res.errors.push_back(
+        options.dataset.empty()
+            ? fmt::format("zone {} has no dataset that lists entries", zone->name)
+            : fmt::format("zone {} has no dataset {} that lists entries (it has: {})", zone->name,
+                          options.dataset, candidates.empty() ? "none" : candidates));
+    return res;
+  }
+  const auto format = *feeds::parseFormat(dataset->format);
+
+  // Each change parsed and checked as an import would: nothing is written if one is wrong.
+  feeds::ParseOptions po;
+  po.allowPublicSuffix = dataset->allowPublicSuffix;
+  feeds::Feed check; // for the guard (RFC 5782 §5, widest, special space)
+  std::vector<ChangeRecord> records;
+  for (const auto& ch : changes) {
+    const auto where =
+        ch.line ? fmt::format("{}:{}", ch.source, ch.line) : fmt::format("{}", ch.source);
+    std::string err;
+    auto s = feeds::parseSubject(ch.subject, po, err);
+    if (!s) {
+      res.errors.push_back(fmt::format("{}: {}", where, err));
+      continue;
+    }
+    if (!holds(format, s->kind)) {
+      res.errors.push_back(fmt::format("{}: {} is a {} dataset; it cannot hold '{}'", where,
+                                       dataset->name, dataset->format, ch.subject));
+      continue;
+    }
+    ChangeRecord c;
+    c.action = options.delist ? ChangeRecord::Delisted : ChangeRecord::Added;
+    c.when = now;
+    c.zone = zone->name;
+    c.dataset = dataset->name;
+    c.by = options.by;
+    c.source = where;
+    c.entry.fields = ch.fields;
+    auto& e = c.entry;
+    if (s->kind == feeds::Subject::Ip4) {
+      e.kind = EntryRecord::V4;
+      e.lo4 = s->lo4;
+      e.hi4 = s->hi4;
+    } else if (s->kind == feeds::Subject::Ip6) {
+      e.kind = EntryRecord::V6;
+      e.lo6 = toIp6(s->lo6);
+      e.hi6 = toIp6(s->hi6);
+    } else {
+      e.kind = EntryRecord::Name;
+      e.name = s->name;
+      e.scope = s->scope == feeds::Scope::Exact ? 0 : s->scope == feeds::Scope::Below ? 1 : 2;
+      // Delisting a name takes it and everything below it off the list.
+      if (options.delist && e.scope == 0) e.scope = 2;
+    }
+    feeds::Origin at{static_cast<uint32_t>(check.files.size()), ch.line};
+    check.files.push_back(ch.source);
+    if (options.delist) {
+      if (e.fields[feeds::kReason].empty())
+        res.errors.push_back(fmt::format("{}: a delisting needs a reason (--reason)", where));
+      e.excluded = true;
+    } else {
+      int64_t expires = 0;
+      if (const auto& x = e.fields[feeds::kExpires]; !x.empty()) {
+        auto t = feeds::parseDate(x);
+        if (!t) {
+          res.errors.push_back(fmt::format(
+              "{}: invalid expiry '{}' (e.g. 2026-12-31 or 2026-12-31T12:00:00Z)", where, x));
+          continue;
+        }
+        if (*t <= now) {
+          res.errors.push_back(fmt::format("{}: the expiry {} has already passed", where, x));
+          continue;
+        }
+        expires = *t;
+      }
+      if (e.fields[feeds::kListed].empty()) e.fields[feeds::kListed] = isoTime(now);
+      auto v = feeds::recordValue(e.fields, {dataset->a, dataset->txt, 0}, err);
+      if (!v) {
+        res.errors.push_back(fmt::format("{}: {}", where, err));
+        continue;
+      }
+      v->expires = expires;
+      store::appendValue(c.value, v->a, v->txt, v->expires);
+      const uint32_t vi = check.internValue(*v);
+      if (s->kind == feeds::Subject::Ip4)
+        check.ip4.push_back({s->lo4, s->hi4, vi, at});
+      else if (s->kind == feeds::Subject::Ip6)
+        check.ip6.push_back({s->lo6, s->hi6, vi, at});
+      else
+        check.domains.push_back({s->name, s->scope, vi, at});
+    }
+    records.push_back(std::move(c));
+  }
+  std::vector<std::string> guardErrors;
+  checkListing(check, format, *dataset, zone->name, res.errors, guardErrors);
+  for (auto& g : guardErrors)
+    (options.force ? res.warnings : res.errors)
+        .push_back(options.force ? g + " (added anyway: --force)" : g);
+  if (changes.empty()) res.errors.push_back("nothing to change: name a subject or --file");
+  if (!res.errors.empty()) return res;
+
+  store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+  store::Writer w(env);
+  auto zones = w.zones();
+  store::ZoneRecord* rec = nullptr;
+  for (auto& z : zones)
+    if (z.name == zone->name) rec = &z;
+  store::DatasetRecord* ds = nullptr;
+  if (rec)
+    for (auto& d : rec->datasets)
+      if (d.name == dataset->name && !(d.kinds & store::kTestPoints)) ds = &d;
+  if (!ds) {
+    res.errors.push_back(fmt::format("{}/{} is not in the store {}: run `dnsxl import` first",
+                                     zone->name, dataset->name, cfg.server.store.string()));
+    return res;
+  }
+  size_t made = 0;
+  auto manual = w.manualChanges();
+  // A new A code gets its test address (RFC 5782 §5, checklist T-7).
+  if (!options.delist && (rec->datasets.front().kinds & store::kTestPoints))
+    for (const auto& c : records) {
+      store::ValueSetReader r(c.value);
+      for (store::ValueView v; r.next(v);)
+        putTestPoint(w, rec->datasets.front().id, v.a);
+    }
+  for (const auto& c : records) {
+    const bool was = applyManual(w, *ds, c);
+    const auto subject = subjectText(c.entry);
+    if (options.delist && !was && !options.force) {
+      res.warnings.push_back(fmt::format("{}: {} is not listed in {}/{}: nothing to delist "
+                                         "(--force keeps it off the list all the same)",
+                                         c.source, subject, c.zone, c.dataset));
+      continue;
+    }
+    if (options.delist) // what the delisting covers needs no replay any more
+      std::erase_if(manual, [&](const auto& m) {
+        const bool moot = m.second.zone == c.zone && m.second.dataset == c.dataset &&
+                          covers(c.entry, m.second.entry);
+        if (moot) w.deleteManual(m.first);
+        return moot;
+      });
+    manual.emplace_back(w.putManual(c), c);
+    w.putAudit(c);
+    ++made;
+    res.done.push_back(fmt::format("{} {} in {}/{}{}", options.delist ? "delisted" : "added",
+                                   subject, c.zone, c.dataset, was ? "" : " (was not listed)"));
+  }
+  if (made == 0 || options.dryRun) {
+    res.ok = made > 0;
+    return res; // the transaction is aborted: nothing written
+  }
+  rec->soa.serial = nextSerial(rec->soa.serial, static_cast<uint32_t>(now));
+  w.putZone(*rec);
+  res.serials.emplace_back(rec->name, rec->soa.serial);
+  pruneAudit(w, cfg, now);
+  w.commit();
+  res.ok = true;
+  return res;
+}
+
+LiveResult runExpire(const config::Config& cfg, const std::string& by, int64_t now) {
+  LiveResult res;
+  if (!now) now = static_cast<int64_t>(std::time(nullptr));
+  store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+  store::Writer w(env);
+  auto zones = w.zones();
+  auto manual = w.manualChanges();
+  std::unordered_map<uint32_t, bool> expiredSet; // value id -> holds an expired value
+  auto expiredValue = [&](std::string_view bytes) {
+    store::ValueSetReader r(bytes);
+    store::ValueView v;
+    while (r.next(v))
+      if (v.expires != 0 && v.expires <= now) return true;
+    return false;
+  };
+  auto drop = [&](uint32_t id) { return withoutExpired(w, id, now); };
+  for (auto& z : zones) {
+    bool changed = false;
+    for (auto& ds : z.datasets) {
+      if (ds.kinds & (store::kTestPoints | store::kAcl)) continue;
+      auto expire = [&](const EntryRecord& e, const std::string& source, bool wasManual) {
+        paintEntry(w, ds, e, drop);
+        ChangeRecord c;
+        c.action = ChangeRecord::Expired;
+        c.when = now;
+        c.zone = z.name;
+        c.dataset = ds.name;
+        c.by = by;
+        c.source = source;
+        c.entry = e;
+        w.putAudit(c);
+        res.done.push_back(fmt::format("expired {} in {}/{} ({}{})", subjectText(e), z.name,
+                                       ds.name, wasManual ? "listed by " : "from ", source));
+        changed = true;
+      };
+      for (const auto& [seq, c] : manual)
+        if (c.zone == z.name && c.dataset == ds.name && c.action == ChangeRecord::Added &&
+            expiredValue(c.value)) {
+          w.deleteManual(seq);
+          expire(c.entry, c.source, true);
+        }
+      std::vector<std::pair<std::string, EntryRecord>> gone;
+      w.forEachEntry(ds.id, [&](std::string_view key, std::string_view bytes) {
+        auto e = store::decodeEntry(bytes);
+        if (e.excluded || e.value == store::kNoValue) return;
+        auto [it, fresh] = expiredSet.try_emplace(e.value, false);
+        if (fresh) it->second = expiredValue(w.valueSet(e.value));
+        if (it->second) gone.emplace_back(std::string(key), std::move(e));
+      });
+      for (const auto& [key, e] : gone) {
+        w.deleteEntry(key);
+        expire(e, fmt::format("{}:{}", e.file < ds.files.size() ? ds.files[e.file] : "?", e.line),
+               false);
+      }
+    }
+    if (changed) {
+      z.soa.serial = nextSerial(z.soa.serial, static_cast<uint32_t>(now));
+      w.putZone(z);
+      res.serials.emplace_back(z.name, z.soa.serial);
+    }
+  }
+  if (!res.serials.empty()) {
+    pruneAudit(w, cfg, now);
+    w.commit();
+  }
+  res.ok = true;
+  return res;
+}
+
+} // namespace dnsxl::zonegen
