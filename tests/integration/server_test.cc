@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace dnsxl;
@@ -375,4 +376,127 @@ ns = ["ns1.bl.test"]
   why = test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), "192.0.2.1"});
   CHECK(why.status == 1);
   CHECK(why.out.find(fmt::format("expires {}", soon)) != std::string::npos);
+}
+
+TEST_CASE("dnsxl add, delist and expiry reach a running dnsxld within a second; history shows "
+          "them",
+          "[server][live]") {
+  test::Fixture f(R"toml(
+[[zone]]
+name = "bl.test"
+ns = ["ns1.bl.test"]
+
+  [[zone.dataset]]
+  name = "abuse"
+  format = "list"
+  files = ["a.txt"]
+  txt = "{reason} - see https://bl.test/lookup?ref={ref}"
+)toml",
+                  {{"a.txt", "192.0.2.0/24 feed listing\nspam.example feed domain\n"}});
+  f.importOk();
+  test::Daemon d(f.configPath);
+  const auto cfg = f.configPath.string();
+  auto serial = [&] {
+    auto r = test::udpQuery(d.port(), "bl.test", 6);
+    REQUIRE(r.answer.size() == 1);
+    std::istringstream in(r.answer[0]); // owner ttl class SOA mname rname serial ...
+    std::string w;
+    for (int i = 0; i < 7; ++i)
+      in >> w;
+    return static_cast<uint32_t>(std::stoul(w));
+  };
+  // Polls until the answer's rcode is `rcode`; the time it took after the command returned.
+  auto within = [&](const std::string& name, uint16_t type, int rcode) {
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      auto r = test::udpQuery(d.port(), name, type);
+      const auto spent = std::chrono::steady_clock::now() - start;
+      if (r.rcode == rcode || spent > std::chrono::seconds(3)) return std::pair{r, spent};
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  const auto s0 = serial();
+  REQUIRE(test::udpQuery(d.port(), "7.113.0.203.bl.test", 1).rcode == 3);
+
+  auto add = test::run({test::dnsxlBinary(), "add", "-c", cfg, "203.0.113.7", "--reason",
+                        "spam trap hits", "--ref", "SR-1042", "--code", "3", "--by", "alice"});
+  INFO(add.err);
+  REQUIRE(add.status == 0);
+  CHECK(add.out.find("added 203.0.113.7 in bl.test/abuse") != std::string::npos);
+  auto [listed, t1] = within("7.113.0.203.bl.test", 16, 0);
+  CHECK(t1 < std::chrono::seconds(1));
+  CHECK(listed.txt ==
+        std::vector<std::string>{"spam trap hits - see https://bl.test/lookup?ref=SR-1042"});
+  CHECK(test::udpQuery(d.port(), "7.113.0.203.bl.test", 1).a ==
+        std::vector<std::string>{"127.0.0.3"});
+  const auto s1 = serial();
+  CHECK(static_cast<uint32_t>(s1 - s0) - 1 < 0x7fffffffU); // greater (RFC 1982)
+
+  auto del = test::run({test::dnsxlBinary(), "delist", "-c", cfg, "192.0.2.5", "spam.example",
+                        "--reason", "customer fixed the open relay", "--by", "bob"});
+  INFO(del.err);
+  REQUIRE(del.status == 0);
+  auto [gone, t2] = within("5.2.0.192.bl.test", 1, 3);
+  CHECK(gone.rcode == 3);
+  CHECK(t2 < std::chrono::seconds(1));
+  CHECK(test::udpQuery(d.port(), "spam.example.bl.test", 1).rcode == 3);
+  CHECK(test::udpQuery(d.port(), "6.2.0.192.bl.test", 1).a ==
+        std::vector<std::string>{"127.0.0.2"});
+  CHECK(static_cast<uint32_t>(serial() - s1) - 1 < 0x7fffffffU);
+
+  // an add that expires in two seconds: dnsxld stops answering it by itself; `expire` then
+  // removes it from the store and bumps the serial
+  add = test::run(
+      {test::dnsxlBinary(), "add", "-c", cfg, "198.51.100.9", "--reason", "burst", "--for", "2s"});
+  REQUIRE(add.status == 0);
+  CHECK(within("9.100.51.198.bl.test", 1, 0).second < std::chrono::seconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  CHECK(within("9.100.51.198.bl.test", 1, 3).second < std::chrono::seconds(1));
+  const auto s2 = serial();
+  auto exp = test::run({test::dnsxlBinary(), "expire", "-c", cfg, "--by", "cron"});
+  REQUIRE(exp.status == 0);
+  CHECK(exp.out.find("expired 198.51.100.9 in bl.test/abuse") != std::string::npos);
+  CHECK(static_cast<uint32_t>(serial() - s2) - 1 < 0x7fffffffU);
+
+  // a re-import keeps the operator's changes
+  f.importOk();
+  CHECK(within("5.2.0.192.bl.test", 1, 3).first.rcode == 3);
+  CHECK(test::udpQuery(d.port(), "7.113.0.203.bl.test", 1).rcode == 0);
+
+  // history: the import that listed it, the delisting with its reason and who made it
+  auto hist = test::run({test::dnsxlBinary(), "history", "-c", cfg, "192.0.2.5", "--json"});
+  INFO(hist.out);
+  REQUIRE(hist.status == 0);
+  auto j = nlohmann::json::parse(hist.out);
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["action"] == "listed");
+  CHECK(j[0]["entry"] == "192.0.2.0-192.0.2.255");
+  CHECK(j[0]["source"].get<std::string>().ends_with("a.txt:1"));
+  CHECK(j[1]["action"] == "delisted");
+  CHECK(j[1]["by"] == "bob");
+  CHECK(j[1]["reason"] == "customer fixed the open relay");
+  hist = test::run({test::dnsxlBinary(), "history", "-c", cfg, "198.51.100.9"});
+  CHECK(hist.out.find("added 198.51.100.9") != std::string::npos);
+  CHECK(hist.out.find("expired 198.51.100.9") != std::string::npos);
+  CHECK(hist.out.find("by cron") != std::string::npos);
+  CHECK(test::run({test::dnsxlBinary(), "history", "-c", cfg, "10.9.9.9"}).status == 1);
+  // why: the delisting behind the NXDOMAIN
+  auto why = test::run({test::dnsxlBinary(), "why", "-c", cfg, "192.0.2.5"});
+  CHECK(why.status == 1);
+  CHECK(why.out.find("delisted 192.0.2.5 by bob") != std::string::npos);
+
+  // refused changes: a clear error, exit 1, nothing written
+  const auto s3 = serial();
+  auto bad = test::run({test::dnsxlBinary(), "add", "-c", cfg, "127.0.0.1", "--reason", "x"});
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("must never be listed") != std::string::npos);
+  bad = test::run({test::dnsxlBinary(), "delist", "-c", cfg, "192.0.2.9"});
+  CHECK(bad.status == 2); // --reason is required
+  bad = test::run(
+      {test::dnsxlBinary(), "delist", "-c", cfg, "10.1.2.3", "--reason", "not there anyway"});
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("is not listed") != std::string::npos);
+  bad = test::run({test::dnsxlBinary(), "add", "-c", cfg, "192.0.2.9", "--for", "soon"});
+  CHECK(bad.status == 2);
+  CHECK(serial() == s3);
 }

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <lmdb.h>
+#include <random>
 
 using namespace dnsxl;
 using namespace dnsxl::store;
@@ -236,8 +237,10 @@ TEST_CASE("a store imported before the entries table existed opens read-only", "
     MDB_txn* t = nullptr;
     mdb_txn_begin(e, nullptr, 0, &t);
     MDB_dbi dbi;
-    REQUIRE(mdb_dbi_open(t, "ent", 0, &dbi) == 0);
-    REQUIRE(mdb_drop(t, dbi, 1) == 0); // delete the table itself
+    for (const char* table : {"ent", "manual", "audit"}) { // delete the tables themselves
+      REQUIRE(mdb_dbi_open(t, table, 0, &dbi) == 0);
+      REQUIRE(mdb_drop(t, dbi, 1) == 0);
+    }
     mdb_txn_commit(t);
     mdb_env_close(e);
   }
@@ -246,6 +249,8 @@ TEST_CASE("a store imported before the entries table existed opens read-only", "
   Snapshot snap(env);
   size_t seen = 0;
   snap.forEachEntry(1, [&](std::string_view, std::string_view) { ++seen; });
+  snap.forEachManual([&](uint64_t, const ChangeRecord&) { ++seen; });
+  snap.forEachAudit([&](uint64_t, const ChangeRecord&) { ++seen; });
   CHECK(seen == 0);
 }
 
@@ -272,4 +277,143 @@ TEST_CASE("values carry an optional expiry", "[store]") {
   while (cut.next(v))
     ++n;
   CHECK(n == 2); // a truncated value is not read
+}
+
+TEST_CASE("painting intervals in place matches a model, at the ends of the space too",
+          "[store][paint]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  // Two windows of 64 addresses: the lowest and the highest of the IPv4 space. Neighbouring
+  // datasets (0 and 2) hold data right at the edges that painting dataset 1 must never touch.
+  auto addrOf = [](size_t i) { return i < 64 ? uint32_t(i) : uint32_t(0xffffffc0U + (i - 64)); };
+  std::array<uint32_t, 128> model{};
+  {
+    Writer w(env);
+    w.putIp4(0, {0xfffffff0U, 0xffffffffU, 7});
+    w.putIp4(2, {0, 10, 8});
+    w.commit();
+  }
+  std::mt19937 rng(std::random_device{}());
+  const auto seed = rng();
+  INFO("seed " << seed);
+  rng.seed(seed);
+  for (int round = 0; round < 300; ++round) {
+    const size_t base = (rng() & 1) ? 64 : 0;
+    size_t a = base + rng() % 64, b = base + rng() % 64;
+    if (a > b) std::swap(a, b);
+    const int kind = static_cast<int>(rng() % 3);
+    const uint32_t c = 1 + rng() % 4;
+    // f: a constant set, unlisting, or "old + 10" where something is listed
+    auto f = [&](uint32_t old) {
+      return kind == 0 ? c : kind == 1 ? kNoValue : old == kNoValue ? kNoValue : old + 10;
+    };
+    bool wasListed = false;
+    for (size_t i = a; i <= b; ++i) {
+      wasListed = wasListed || model[i] != kNoValue;
+      model[i] = f(model[i]);
+    }
+    {
+      Writer w(env);
+      CHECK(w.paintIp4(1, addrOf(a), addrOf(b), f) == wasListed);
+      w.commit();
+    }
+    Snapshot s(env);
+    for (size_t i = 0; i < 128; ++i) {
+      auto iv = s.ip4(1, addrOf(i));
+      INFO("round " << round << " address " << addrOf(i));
+      REQUIRE((iv ? iv->valueSet : kNoValue) == model[i]);
+      if (iv) CHECK((iv->start <= addrOf(i) && addrOf(i) <= iv->end));
+    }
+    CHECK(s.ip4(0, 0xffffffffU)->valueSet == 7);
+    CHECK(s.ip4(2, 0)->end == 10);
+  }
+}
+
+TEST_CASE("painting IPv6 intervals, up to the last address", "[store][paint]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  Ip6 top;
+  top.fill(0xff);
+  Ip6 belowTop = top;
+  belowTop[15] = 0xf0;
+  {
+    Writer w(env);
+    w.putIp6(1, {ip6(0x10), ip6(0x1f), 5});
+    w.putIp6(1, {belowTop, top, 6});
+    // [0x14, 0x17] unlisted: the interval splits in two
+    CHECK(w.paintIp6(1, ip6(0x14), ip6(0x17), [](uint32_t) { return kNoValue; }));
+    // the top address gets another set; nothing else moves
+    Ip6 last = top;
+    CHECK(w.paintIp6(1, last, last, [](uint32_t old) { return old + 1; }));
+    // painting a gap: f sees kNoValue
+    CHECK_FALSE(w.paintIp6(1, ip6(0x30), ip6(0x30), [](uint32_t old) {
+      CHECK(old == kNoValue);
+      return uint32_t{9};
+    }));
+    w.commit();
+  }
+  Snapshot s(env);
+  CHECK(s.ip6(1, ip6(0x13))->valueSet == 5);
+  CHECK(s.ip6(1, ip6(0x13))->end == ip6(0x13));
+  CHECK_FALSE(s.ip6(1, ip6(0x14)));
+  CHECK_FALSE(s.ip6(1, ip6(0x17)));
+  CHECK(s.ip6(1, ip6(0x18))->start == ip6(0x18));
+  CHECK(s.ip6(1, ip6(0x1f))->valueSet == 5);
+  CHECK(s.ip6(1, ip6(0x30))->valueSet == 9);
+  Ip6 justBelow = top;
+  justBelow[15] = 0xfe;
+  CHECK(s.ip6(1, justBelow)->valueSet == 6);
+  CHECK(s.ip6(1, justBelow)->end == justBelow);
+  CHECK(s.ip6(1, top)->valueSet == 7);
+}
+
+TEST_CASE("manual changes and the audit trail: kept in order, pruned by age", "[store][audit]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  ChangeRecord c;
+  c.action = ChangeRecord::Delisted;
+  c.when = 1000;
+  c.zone = "bl.test";
+  c.dataset = "abuse";
+  c.by = "alice";
+  c.source = "dnsxl delist";
+  c.entry.kind = EntryRecord::V4;
+  c.entry.lo4 = 0xc0000200;
+  c.entry.hi4 = 0xc00002ff;
+  c.entry.excluded = true;
+  c.entry.fields[1] = "customer moved to a static range";
+  auto back = decodeChange(encodeChange(c));
+  CHECK(back.action == ChangeRecord::Delisted);
+  CHECK(back.when == 1000);
+  CHECK(back.zone == "bl.test");
+  CHECK(back.dataset == "abuse");
+  CHECK(back.by == "alice");
+  CHECK(back.source == "dnsxl delist");
+  CHECK(back.entry.hi4 == 0xc00002ff);
+  CHECK(back.entry.fields[1] == "customer moved to a static range");
+  CHECK_THROWS_AS(decodeChange(encodeChange(c).substr(0, 12)), StoreError);
+  CHECK(actionName(ChangeRecord::Expired) == "expired");
+  {
+    Writer w(env);
+    CHECK(w.putManual(c) == 1);
+    c.when = 2000;
+    CHECK(w.putManual(c) == 2);
+    w.deleteManual(1);
+    for (int64_t t : {100, 200, 300}) {
+      c.when = t;
+      w.putAudit(c);
+    }
+    CHECK(w.pruneAudit(250) == 2); // the two older than 250
+    w.commit();
+  }
+  Snapshot s(env);
+  std::vector<uint64_t> manual;
+  s.forEachManual([&](uint64_t seq, const ChangeRecord& m) {
+    manual.push_back(seq);
+    CHECK(m.when == 2000);
+  });
+  CHECK(manual == std::vector<uint64_t>{2});
+  std::vector<int64_t> audit;
+  s.forEachAudit([&](uint64_t, const ChangeRecord& a) { audit.push_back(a.when); });
+  CHECK(audit == std::vector<int64_t>{300});
 }
