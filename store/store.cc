@@ -337,7 +337,14 @@ constexpr uint8_t kChangeVersion = 1;
 }
 
 std::string encodeChange(const ChangeRecord& c) {
-  std::string out;
+  std::string out, entry;
+  encodeEntry(entry, c.entry, {});
+  encodeChange(out, c, entry);
+  return out;
+}
+
+void encodeChange(std::string& out, const ChangeRecord& c, std::string_view encodedEntry) {
+  out.clear();
   out.push_back(static_cast<char>(kChangeVersion));
   out.push_back(static_cast<char>(c.action));
   putBe64(out, static_cast<uint64_t>(c.when));
@@ -346,10 +353,31 @@ std::string encodeChange(const ChangeRecord& c) {
   putStr(out, c.by);
   putStr(out, c.source);
   putStr(out, c.value);
-  std::string entry;
-  encodeEntry(entry, c.entry, {});
-  out += entry;
-  return out;
+  out.append(encodedEntry);
+}
+
+std::string_view entryIdentity(std::string_view bytes, std::string& buf, uint32_t* valueId) {
+  size_t at = 0; // where the excluded flag is
+  if (bytes.empty()) return {};
+  switch (static_cast<uint8_t>(bytes[0])) {
+  case EntryRecord::V4:
+    at = 9;
+    break;
+  case EntryRecord::V6:
+    at = 33;
+    break;
+  case EntryRecord::Name:
+    if (bytes.size() < 3) return {};
+    at = 3 + getBe16(bytes.data() + 1) + 1;
+    break;
+  default:
+    return {};
+  }
+  if (bytes.size() < at + 11) return {};
+  buf.assign(bytes);
+  if (valueId) *valueId = getBe32(buf.data() + at + 1);
+  std::memset(buf.data() + at + 1, 0, 10); // value id (4), file (2), line (4)
+  return buf;
 }
 
 ChangeRecord decodeChange(std::string_view bytes) {
@@ -841,7 +869,8 @@ size_t Writer::deleteDomainsBelow(uint32_t dataset, std::string_view dkey) {
 
 namespace {
 
-uint64_t appendChange(MDB_txn* txn, MDB_dbi dbi, const ChangeRecord& c) {
+// The next sequence number of a change table: one after its last key.
+uint64_t nextSeq(MDB_txn* txn, MDB_dbi dbi) {
   MDB_cursor* cur = nullptr;
   check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &cur));
   MDB_val k, v;
@@ -849,18 +878,23 @@ uint64_t appendChange(MDB_txn* txn, MDB_dbi dbi, const ChangeRecord& c) {
   if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 8)
     seq = getBe64(k.mv_data) + 1;
   mdb_cursor_close(cur);
-  std::string key;
-  putBe64(key, seq);
-  const auto bytes = encodeChange(c);
-  MDB_val nk = val(key.data(), key.size()), nv = val(bytes.data(), bytes.size());
-  check("mdb_put", mdb_put(txn, dbi, &nk, &nv, MDB_APPEND));
   return seq;
+}
+
+void putChange(MDB_txn* txn, MDB_dbi dbi, uint64_t seq, std::string_view bytes) {
+  uint8_t key[8];
+  for (int i = 0; i < 8; ++i)
+    key[i] = static_cast<uint8_t>(seq >> (56 - 8 * i));
+  MDB_val nk = val(key, 8), nv = val(bytes.data(), bytes.size());
+  check("mdb_put", mdb_put(txn, dbi, &nk, &nv, MDB_APPEND));
 }
 
 } // namespace
 
 uint64_t Writer::putManual(const ChangeRecord& c) {
-  return appendChange(d_txn, d_env.dbi(kMan), c);
+  const auto seq = nextSeq(d_txn, d_env.dbi(kMan));
+  putChange(d_txn, d_env.dbi(kMan), seq, encodeChange(c));
+  return seq;
 }
 
 void Writer::deleteManual(uint64_t seq) {
@@ -879,7 +913,12 @@ std::vector<std::pair<uint64_t, ChangeRecord>> Writer::manualChanges() {
 }
 
 void Writer::putAudit(const ChangeRecord& c) {
-  appendChange(d_txn, d_env.dbi(kLog), c);
+  putAuditEncoded(encodeChange(c));
+}
+
+void Writer::putAuditEncoded(std::string_view bytes) {
+  if (d_nextAudit == 0) d_nextAudit = nextSeq(d_txn, d_env.dbi(kLog));
+  putChange(d_txn, d_env.dbi(kLog), d_nextAudit++, bytes);
 }
 
 size_t Writer::pruneAudit(int64_t before) {
@@ -887,8 +926,8 @@ size_t Writer::pruneAudit(int64_t before) {
   check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kLog), &c));
   std::vector<std::string> doomed;
   MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+  int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     // The time follows the version and action bytes: no full decode needed.
     if (v.mv_size < 10 ||
         static_cast<int64_t>(getBe64(static_cast<const char*>(v.mv_data) + 2)) >= before)
@@ -896,6 +935,8 @@ size_t Writer::pruneAudit(int64_t before) {
     doomed.emplace_back(view(k));
   }
   mdb_cursor_close(c);
+  // The newest line stays, so that sequence numbers keep growing.
+  if (rc == MDB_NOTFOUND && !doomed.empty()) doomed.pop_back();
   for (const auto& d : doomed) {
     MDB_val dk = val(d.data(), d.size());
     check("mdb_del audit", mdb_del(d_txn, d_env.dbi(kLog), &dk, nullptr));

@@ -157,6 +157,13 @@ struct ChangeRecord {
   std::string value;  // Listed/Added: the one-value set (A, TXT template, expiry); else empty
 };
 std::string encodeChange(const ChangeRecord& c);
+// The same into out, with c.entry replaced by an entry already encoded (encodeEntry).
+void encodeChange(std::string& out, const ChangeRecord& c, std::string_view encodedEntry);
+// An encoded entry's identity: the bytes with the value id, file and line zeroed (what two
+// imports of the same feed line have in common). Empty for a corrupt record.
+// valueId, when given, receives the entry's value set id.
+std::string_view entryIdentity(std::string_view encodedEntry, std::string& buf,
+                               uint32_t* valueId = nullptr);
 ChangeRecord decodeChange(std::string_view bytes);
 // The action's name as the audit trail prints it ("listed", "delisted", ...).
 std::string_view actionName(ChangeRecord::Action a);
@@ -252,6 +259,7 @@ public:
   std::vector<std::pair<uint64_t, ChangeRecord>> manualChanges();
   // Appends to the audit trail; pruneAudit drops what is older than `before` (Unix time).
   void putAudit(const ChangeRecord& c);
+  void putAuditEncoded(std::string_view bytes); // encodeChange's bytes
   size_t pruneAudit(int64_t before);
   void commit();
 
@@ -260,6 +268,8 @@ private:
   MDB_txn* d_txn = nullptr;
   uint32_t d_nextValueId = 1;
   std::unordered_map<std::string, uint32_t> d_valueIds;
+  uint64_t d_nextAudit = 0; // 0: not read yet
+  std::string d_buf;
 };
 
 // A consistent read-only view. renew() moves it to the newest committed state; reset() releases

@@ -116,22 +116,11 @@ void guardSpace(const Loaded& l, const config::Dataset& d, std::vector<std::stri
 
 // An entry's identity for the audit trail: subject, exclusion, fields and value (A, TXT template,
 // expiry) — not where it came from. Two imports listing the same thing give the same hash.
-class EntryHasher {
-public:
-  uint64_t operator()(store::EntryRecord e, std::string_view packedFields,
-                      std::string_view valueBytes) {
-    e.value = store::kNoValue;
-    e.file = 0;
-    e.line = 0;
-    store::encodeEntry(d_buf, e, packedFields);
-    d_buf.push_back('\0');
-    d_buf.append(valueBytes);
-    return std::hash<std::string_view>{}(d_buf);
-  }
-
-private:
-  std::string d_buf;
-};
+uint64_t entryHash(std::string_view identity, std::string_view valueBytes) {
+  const uint64_t h = std::hash<std::string_view>{}(identity);
+  return h ^
+         (std::hash<std::string_view>{}(valueBytes) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
 
 // Calls f(entry, packed fields, value bytes) for every entry of a feed, in the order writeEntries
 // stores them.
@@ -177,7 +166,9 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f,
   uint32_t seq = 0;
   std::string bytes;
   std::unordered_map<std::string_view, uint32_t> ids; // value bytes -> stored set
-  EntryHasher hash;
+  std::string idBuf, row;
+  store::ChangeRecord header = audit;
+  header.action = store::ChangeRecord::Listed;
   forEachFeedEntry(f, [&](store::EntryRecord& e, std::string_view packed, const std::string& value,
                           const feeds::Origin& at) {
     e.value = store::kNoValue;
@@ -188,13 +179,12 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f,
     }
     store::encodeEntry(bytes, e, packed);
     w.putEntry(store::entryKey(dataset, seq++), bytes);
-    if (!std::binary_search(oldHashes.begin(), oldHashes.end(), hash(e, packed, value))) {
-      store::ChangeRecord c = audit;
-      c.action = store::ChangeRecord::Listed;
-      c.source = f.where(at);
-      c.entry = store::decodeEntry(bytes);
-      c.value = value;
-      w.putAudit(c);
+    const auto h = entryHash(store::entryIdentity(bytes, idBuf), value);
+    if (!std::binary_search(oldHashes.begin(), oldHashes.end(), h)) {
+      header.source = f.where(at);
+      header.value = value;
+      store::encodeChange(row, header, bytes);
+      w.putAuditEncoded(row);
     }
   });
 }
@@ -539,14 +529,17 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   audit.when = now;
   audit.by = options.by.empty() ? currentUser() : options.by;
   std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> newHashes, oldHashes;
-  EntryHasher hash;
+  std::string entryBuf, idBuf;
   for (size_t zi = 0; zi < zones.size(); ++zi)
     for (const auto& l : zones[zi]) {
       if (l.format == feeds::Format::Acl) continue;
       auto& v = newHashes[{zonesCfg[zi].name, l.name}];
-      forEachFeedEntry(*l.feed,
-                       [&](store::EntryRecord& e, std::string_view packed, const std::string& value,
-                           const feeds::Origin&) { v.push_back(hash(e, packed, value)); });
+      v.reserve(l.feed->ip4.size() + l.feed->ip6.size() + l.feed->domains.size());
+      forEachFeedEntry(*l.feed, [&](store::EntryRecord& e, std::string_view packed,
+                                    const std::string& value, const feeds::Origin&) {
+        store::encodeEntry(entryBuf, e, packed);
+        v.push_back(entryHash(store::entryIdentity(entryBuf, idBuf), value));
+      });
       std::sort(v.begin(), v.end());
     }
   for (const auto& z : oldZones)
@@ -554,13 +547,18 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       if (ds.kinds & (store::kTestPoints | store::kAcl)) continue;
       const auto it = newHashes.find({z.name, ds.name});
       auto& old = oldHashes[{z.name, ds.name}];
+      std::unordered_map<uint32_t, std::string> values; // value id -> bytes
       w.forEachEntry(ds.id, [&](std::string_view, std::string_view bytes) {
-        auto e = store::decodeEntry(bytes);
-        const auto value = e.value == store::kNoValue ? std::string() : w.valueSet(e.value);
-        const auto h = hash(e, {}, value);
+        uint32_t valueId = store::kNoValue;
+        const auto identity = store::entryIdentity(bytes, idBuf, &valueId);
+        auto [vit, fresh] = values.try_emplace(valueId);
+        if (fresh && valueId != store::kNoValue) vit->second = w.valueSet(valueId);
+        const auto& value = vit->second;
+        const auto h = entryHash(identity, value);
         old.push_back(h);
         if (it != newHashes.end() && std::binary_search(it->second.begin(), it->second.end(), h))
           return;
+        auto e = store::decodeEntry(bytes);
         store::ChangeRecord c = audit;
         c.action = store::ChangeRecord::Unlisted;
         c.zone = z.name;

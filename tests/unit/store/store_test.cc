@@ -403,7 +403,10 @@ TEST_CASE("manual changes and the audit trail: kept in order, pruned by age", "[
       c.when = t;
       w.putAudit(c);
     }
-    CHECK(w.pruneAudit(250) == 2); // the two older than 250
+    CHECK(w.pruneAudit(250) == 2);  // the two older than 250
+    CHECK(w.pruneAudit(1000) == 0); // the newest stays: sequence numbers keep growing
+    c.when = 400;
+    w.putAudit(c);
     w.commit();
   }
   Snapshot s(env);
@@ -414,6 +417,11 @@ TEST_CASE("manual changes and the audit trail: kept in order, pruned by age", "[
   });
   CHECK(manual == std::vector<uint64_t>{2});
   std::vector<int64_t> audit;
-  s.forEachAudit([&](uint64_t, const ChangeRecord& a) { audit.push_back(a.when); });
-  CHECK(audit == std::vector<int64_t>{300});
+  std::vector<uint64_t> seqs;
+  s.forEachAudit([&](uint64_t seq, const ChangeRecord& a) {
+    audit.push_back(a.when);
+    seqs.push_back(seq);
+  });
+  CHECK(audit == std::vector<int64_t>{300, 400});
+  CHECK(seqs == std::vector<uint64_t>{3, 4});
 }

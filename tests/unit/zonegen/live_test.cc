@@ -300,3 +300,36 @@ TEST_CASE("random adds and delists: the live state is what the next import rebui
     CHECK(answerOf(f, queries[i]) == live[i]);
   }
 }
+
+TEST_CASE("a file of changes: one subject per line, its own reason, comments", "[live]") {
+  test::TempDir dir;
+  const auto path = dir.write("changes.txt", "# incident 42\n192.0.2.1 open relay\n\n"
+                                             "  bad.test   phishing kit  \n198.51.100.0/24\n");
+  std::vector<std::string> errors;
+  auto changes = zonegen::readChanges(path.string(), errors);
+  CHECK(errors.empty());
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[0].subject == "192.0.2.1");
+  CHECK(changes[0].fields[feeds::kReason] == "open relay");
+  CHECK(changes[0].line == 2);
+  CHECK(changes[1].subject == "bad.test");
+  CHECK(changes[1].fields[feeds::kReason] == "phishing kit");
+  CHECK(changes[2].fields[feeds::kReason].empty());
+  CHECK(changes[2].source == path.string());
+  zonegen::readChanges((dir / "missing.txt").string(), errors);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("missing.txt: cannot open the file") != std::string::npos);
+
+  // a bad line is refused with its file:line, and nothing is written
+  Fixture f(kZone, {{"a.txt", "192.0.2.0/25 feed\n"}, {"d.txt", "198.51.100.0/24\n"}});
+  f.importOk();
+  const auto bad = f.dir.write("bad.txt", "192.0.2.200 fine\n300.1.2.3 typo\n");
+  auto list = zonegen::readChanges(bad.string(), errors);
+  zonegen::LiveOptions o;
+  o.dataset = "main";
+  auto r = zonegen::applyChanges(f.config(), o, list);
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].starts_with(bad.string() + ":2: "));
+  CHECK(answerOf(f, "200.2.0.192.bl.test") == "NXDOMAIN");
+}
