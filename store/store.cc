@@ -681,12 +681,24 @@ void Writer::forEachEntry(uint32_t dataset,
 }
 
 std::string Writer::valueSet(uint32_t id) {
-  std::string key;
-  putBe32(key, id);
-  MDB_val k = val(key.data(), 4), v;
+  return std::string(valueSetView(id));
+}
+
+std::string_view Writer::valueSetView(uint32_t id) {
+  uint8_t key[4] = {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
+                    static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
+  MDB_val k = val(key, 4), v;
   int rc = mdb_get(d_txn, d_env.dbi(kValues), &k, &v);
   if (rc == MDB_NOTFOUND) return {};
   check("mdb_get values", rc);
+  return view(v);
+}
+
+std::string Writer::entry(std::string_view key) {
+  MDB_val k = val(key.data(), key.size()), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kEnt), &k, &v);
+  if (rc == MDB_NOTFOUND) return {};
+  check("mdb_get ent", rc);
   return std::string(view(v));
 }
 

@@ -241,6 +241,10 @@ public:
   // Changes in place (dnsxl add / delist / expire, and an import applying the manual changes).
   // The encoded value set of an id, as this transaction sees it; empty if unknown.
   std::string valueSet(uint32_t id);
+  // The same without a copy: valid until the next write of this transaction.
+  std::string_view valueSetView(uint32_t id);
+  // An imported entry by its key (entryKey); empty if there is none.
+  std::string entry(std::string_view key);
   // Gives every part of [lo, hi] the set f(its set) — kNoValue for the parts nothing lists, and
   // f returning kNoValue unlists a part. Outside [lo, hi] nothing changes. Returns whether some
   // part of [lo, hi] was listed before.

@@ -158,15 +158,76 @@ void forEachFeedEntry(const feeds::Feed& f,
   }
 }
 
+// What one dataset's import changes against the last import, by entry hash.
+struct DatasetDiff {
+  std::vector<uint64_t> newHashes; // each entry of the new feed, in the order they are stored
+  bool hadLast = false;            // the dataset was in the last import
+  std::vector<uint64_t> added;     // sorted: hashes the last import did not have
+};
+
+std::vector<uint64_t> entryHashes(const feeds::Feed& f) {
+  std::vector<uint64_t> out;
+  out.reserve(f.ip4.size() + f.ip6.size() + f.domains.size());
+  std::string entryBuf, idBuf;
+  forEachFeedEntry(f, [&](store::EntryRecord& e, std::string_view packed, const std::string& value,
+                          const feeds::Origin&) {
+    store::encodeEntry(entryBuf, e, packed);
+    out.push_back(entryHash(store::entryIdentity(entryBuf, idBuf), value));
+  });
+  return out;
+}
+
+// Compares the last import's entries of a dataset with the new ones (d.newHashes): fills d.added
+// and writes an `unlisted` audit line for each old entry the new import does not have.
+void diffWithLast(store::Writer& w, const std::string& zone, const store::DatasetRecord& ds,
+                  DatasetDiff& d, const store::ChangeRecord& audit) {
+  d.hadLast = true;
+  std::vector<std::pair<uint64_t, std::string>> old; // hash, entry key
+  std::string idBuf;
+  w.forEachEntry(ds.id, [&](std::string_view key, std::string_view bytes) {
+    uint32_t valueId = store::kNoValue;
+    const auto identity = store::entryIdentity(bytes, idBuf, &valueId);
+    const auto value = valueId == store::kNoValue ? std::string_view() : w.valueSetView(valueId);
+    old.emplace_back(entryHash(identity, value), key);
+  });
+  std::sort(old.begin(), old.end());
+  auto fresh = d.newHashes;
+  std::sort(fresh.begin(), fresh.end());
+  std::vector<std::string> gone;
+  size_t i = 0, j = 0; // merge: a hash on one side only was added / removed
+  while (i < old.size() || j < fresh.size()) {
+    if (j == fresh.size() || (i < old.size() && old[i].first < fresh[j]))
+      gone.push_back(std::move(old[i++].second));
+    else if (i == old.size() || fresh[j] < old[i].first)
+      d.added.push_back(fresh[j++]);
+    else
+      ++i, ++j;
+  }
+  for (const auto& key : gone) {
+    store::ChangeRecord c = audit;
+    c.action = store::ChangeRecord::Unlisted;
+    c.zone = zone;
+    c.dataset = ds.name;
+    c.entry = store::decodeEntry(w.entry(key));
+    const auto& e = c.entry;
+    const std::string_view file =
+        e.file < ds.files.size() ? std::string_view(ds.files[e.file]) : std::string_view("?");
+    c.source = e.line ? fmt::format("{}:{}", file, e.line) : std::string(file);
+    if (e.value != store::kNoValue) c.value = w.valueSet(e.value);
+    w.putAudit(c);
+  }
+}
+
 // Every entry with its provenance, for `dnsxl why`: one record per feed entry, in feed order.
-// Those whose hash the last import did not have (oldHashes, sorted) are `listed` in the audit
-// trail (template: zone, dataset, who, when).
-void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f,
-                  const std::vector<uint64_t>& oldHashes, const store::ChangeRecord& audit) {
+// Those the last import did not have (d) are `listed` in the audit trail (audit: zone, dataset,
+// who, when).
+void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f, const DatasetDiff& d,
+                  const store::ChangeRecord& audit) {
   uint32_t seq = 0;
   std::string bytes;
   std::unordered_map<std::string_view, uint32_t> ids; // value bytes -> stored set
-  std::string idBuf, row;
+  std::string row;
+  size_t index = 0;
   store::ChangeRecord header = audit;
   header.action = store::ChangeRecord::Listed;
   forEachFeedEntry(f, [&](store::EntryRecord& e, std::string_view packed, const std::string& value,
@@ -179,8 +240,8 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f,
     }
     store::encodeEntry(bytes, e, packed);
     w.putEntry(store::entryKey(dataset, seq++), bytes);
-    const auto h = entryHash(store::entryIdentity(bytes, idBuf), value);
-    if (!std::binary_search(oldHashes.begin(), oldHashes.end(), h)) {
+    const uint64_t h = d.newHashes[index++];
+    if (!d.hadLast || std::binary_search(d.added.begin(), d.added.end(), h)) {
       header.source = f.where(at);
       header.value = value;
       store::encodeChange(row, header, bytes);
@@ -528,51 +589,21 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   store::ChangeRecord audit;
   audit.when = now;
   audit.by = options.by.empty() ? currentUser() : options.by;
-  std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> newHashes, oldHashes;
-  std::string entryBuf, idBuf;
+  std::vector<std::pair<std::string, const feeds::Feed*>> newFeeds; // (zone, dataset), feed
+  std::vector<std::pair<std::string, std::string>> newKeys;
   for (size_t zi = 0; zi < zones.size(); ++zi)
-    for (const auto& l : zones[zi]) {
-      if (l.format == feeds::Format::Acl) continue;
-      auto& v = newHashes[{zonesCfg[zi].name, l.name}];
-      v.reserve(l.feed->ip4.size() + l.feed->ip6.size() + l.feed->domains.size());
-      forEachFeedEntry(*l.feed, [&](store::EntryRecord& e, std::string_view packed,
-                                    const std::string& value, const feeds::Origin&) {
-        store::encodeEntry(entryBuf, e, packed);
-        v.push_back(entryHash(store::entryIdentity(entryBuf, idBuf), value));
-      });
-      std::sort(v.begin(), v.end());
-    }
+    for (const auto& l : zones[zi])
+      if (l.format != feeds::Format::Acl) {
+        newKeys.emplace_back(zonesCfg[zi].name, l.name);
+        newFeeds.emplace_back(l.name, l.feed.get());
+      }
+  std::map<std::pair<std::string, std::string>, DatasetDiff> diffs;
+  for (size_t i = 0; i < newKeys.size(); ++i)
+    diffs[newKeys[i]].newHashes = entryHashes(*newFeeds[i].second);
   for (const auto& z : oldZones)
-    for (const auto& ds : z.datasets) {
-      if (ds.kinds & (store::kTestPoints | store::kAcl)) continue;
-      const auto it = newHashes.find({z.name, ds.name});
-      auto& old = oldHashes[{z.name, ds.name}];
-      std::unordered_map<uint32_t, std::string> values; // value id -> bytes
-      w.forEachEntry(ds.id, [&](std::string_view, std::string_view bytes) {
-        uint32_t valueId = store::kNoValue;
-        const auto identity = store::entryIdentity(bytes, idBuf, &valueId);
-        auto [vit, fresh] = values.try_emplace(valueId);
-        if (fresh && valueId != store::kNoValue) vit->second = w.valueSet(valueId);
-        const auto& value = vit->second;
-        const auto h = entryHash(identity, value);
-        old.push_back(h);
-        if (it != newHashes.end() && std::binary_search(it->second.begin(), it->second.end(), h))
-          return;
-        auto e = store::decodeEntry(bytes);
-        store::ChangeRecord c = audit;
-        c.action = store::ChangeRecord::Unlisted;
-        c.zone = z.name;
-        c.dataset = ds.name;
-        c.source =
-            e.line ? fmt::format("{}:{}", e.file < ds.files.size() ? ds.files[e.file] : "?", e.line)
-                   : std::string(e.file < ds.files.size() ? ds.files[e.file] : "?");
-        c.entry = std::move(e);
-        c.value = value;
-        w.putAudit(c);
-      });
-      std::sort(old.begin(), old.end());
-    }
-  newHashes.clear();
+    for (const auto& ds : z.datasets)
+      if (!(ds.kinds & (store::kTestPoints | store::kAcl)))
+        diffWithLast(w, z.name, ds, diffs[{z.name, ds.name}], audit);
   // The operator's changes, applied again after the feeds (below), in the order they were made.
   const auto manual = w.manualChanges();
   w.clearData();
@@ -635,7 +666,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       if (l.format != feeds::Format::Acl) {
         audit.zone = rec.name;
         audit.dataset = l.name;
-        writeEntries(w, id, *l.feed, oldHashes[{rec.name, l.name}], audit);
+        writeEntries(w, id, *l.feed, diffs[{rec.name, l.name}], audit);
       }
     }
     for (const auto& [seq, c] : manual) {

@@ -194,22 +194,9 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
                               {"line", e.line}};
         text += fmt::format("  {} {}{} at {}:{}\n", e.excluded ? "excluded by" : "entry",
                             e.excluded ? "!" : "", subjectText(e), source, e.line);
-        if (!e.excluded && e.value != store::kNoValue) {
-          store::ValueSetReader r(snap.valueSet(e.value));
-          store::ValueView v;
-          if (r.next(v)) {
-            one["a"] = feeds::formatIp4(v.a);
-            if (v.hasTxt) one["txt_template"] = std::string(v.txt);
-          }
-        }
-        std::string details;
-        for (size_t i = 0; i < e.fields.size(); ++i)
-          if (!e.fields[i].empty()) {
-            one[kFieldNames[i]] = e.fields[i];
-            details +=
-                fmt::format("{}{} {}", details.empty() ? "" : "; ", kFieldNames[i], e.fields[i]);
-          }
-        if (!details.empty()) text += "    " + details + "\n";
+        if (!e.excluded && e.value != store::kNoValue) valueText(snap.valueSet(e.value), &one);
+        if (const auto details = fieldText(e, &one); !details.empty())
+          text += "    " + details + "\n";
         ej.push_back(one);
       }
       dj["entries"] = ej;
