@@ -1000,6 +1000,63 @@ uint64_t Snapshot::generation() {
   return readGeneration(d_txn, d_env.dbi(kMeta));
 }
 
+namespace {
+
+// Calls f(key without the dataset prefix, value) for every key of one dataset in a table.
+void forEachOfDataset(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset,
+                      const std::function<void(std::string_view, std::string_view)>& f) {
+  std::string prefix;
+  putBe32(prefix, dataset);
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  MDB_val k = val(prefix.data(), 4), v;
+  try {
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (k.mv_size < 4 || std::memcmp(k.mv_data, prefix.data(), 4) != 0) break;
+      f(view(k).substr(4), view(v));
+    }
+  } catch (...) {
+    mdb_cursor_close(c);
+    throw;
+  }
+  mdb_cursor_close(c);
+}
+
+} // namespace
+
+void Snapshot::forEachIp4(uint32_t dataset, const std::function<void(const IpInterval4&)>& f) {
+  forEachOfDataset(d_txn, d_env.dbi(kIp4Table), dataset,
+                   [&](std::string_view k, std::string_view v) {
+                     if (k.size() == 4 && v.size() == 8)
+                       f(IpInterval4{getBe32(k.data()), getBe32(v.data()), getBe32(v.data() + 4)});
+                   });
+}
+
+void Snapshot::forEachIp6(uint32_t dataset, const std::function<void(const IpInterval6&)>& f) {
+  forEachOfDataset(d_txn, d_env.dbi(kIp6Table), dataset,
+                   [&](std::string_view k, std::string_view v) {
+                     if (k.size() != 16 || v.size() != 20) return;
+                     IpInterval6 iv;
+                     std::memcpy(iv.start.data(), k.data(), 16);
+                     std::memcpy(iv.end.data(), v.data(), 16);
+                     iv.valueSet = getBe32(v.data() + 16);
+                     f(iv);
+                   });
+}
+
+void Snapshot::forEachDomain(uint32_t dataset,
+                             const std::function<void(std::string_view, DomainEntry)>& f) {
+  forEachOfDataset(d_txn, d_env.dbi(kDom), dataset, [&](std::string_view k, std::string_view v) {
+    if (v.size() == 8) f(k, DomainEntry{getBe32(v.data()), getBe32(v.data() + 4)});
+  });
+}
+
+void Snapshot::forEachGeneric(uint32_t dataset,
+                              const std::function<void(std::string_view, std::string_view)>& f) {
+  forEachOfDataset(d_txn, d_env.dbi(kGen), dataset, f);
+}
+
 void Snapshot::forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f) {
   if (d_env.has(kMan)) forEachChange(d_txn, d_env.dbi(kMan), f);
 }

@@ -310,6 +310,13 @@ public:
   // Every imported entry of a dataset (key, record), in key order.
   void forEachEntry(uint32_t dataset,
                     const std::function<void(std::string_view, std::string_view)>& f);
+  // Every interval, name or generic record set of a dataset, in key order (zone rendering).
+  void forEachIp4(uint32_t dataset, const std::function<void(const IpInterval4&)>& f);
+  void forEachIp6(uint32_t dataset, const std::function<void(const IpInterval6&)>& f);
+  void forEachDomain(uint32_t dataset,
+                     const std::function<void(std::string_view key, DomainEntry)>& f);
+  void forEachGeneric(uint32_t dataset,
+                      const std::function<void(std::string_view key, std::string_view)>& f);
   // The manual changes in force, and the audit trail, oldest first.
   void forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f);
   void forEachAudit(const std::function<void(uint64_t, const ChangeRecord&)>& f);

@@ -5,6 +5,7 @@
 #include "config/config.hh"
 #include "feeds/feed.hh"
 #include "store/store.hh"
+#include "zonegen/export.hh"
 #include "zonegen/import.hh"
 #include "zonegen/live.hh"
 #include "zonegen/why.hh"
@@ -267,6 +268,17 @@ int main(int argc, char** argv) {
   hist->add_option("-z,--zone", zone, "only this zone");
   hist->add_flag("--json", json, "machine-readable output");
 
+  dnsxl::zonegen::ExportOptions exportOptions;
+  auto* expo = app.add_subcommand("export", "write a zone as a master file for mirrors");
+  expo->add_option("-c,--config", configPath, "TOML config file")->required();
+  expo->add_option("-z,--zone", exportOptions.zone, "the zone (default: the store's only zone)");
+  expo->add_option("--format", exportOptions.format, "zone: a master file (RFC 1035)")
+      ->check(CLI::IsMember({"zone"}));
+  expo->add_option("-o,--output", exportOptions.output,
+                   "the file (written under a temporary name, then renamed); default stdout");
+  expo->add_option("--max-records", exportOptions.maxRecords,
+                   "refuse a zone that needs more records than this");
+
   app.add_flag_callback("-V,--version", [] {
     fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
     std::exit(0);
@@ -278,6 +290,14 @@ int main(int argc, char** argv) {
   }
   if (*imp) return importCommand(configPath, dryRun, quiet, force);
   if (*chk) return importCommand(configPath, true, quiet, false);
+  if (*expo) {
+    try {
+      return dnsxl::zonegen::exportCommand(dnsxl::config::load(configPath), exportOptions);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "dnsxl: {}\n", e.what());
+      return 1;
+    }
+  }
   if (*add) return liveCommand(configPath, live, false);
   if (*del) return liveCommand(configPath, live, true);
   if (*exp) return expireCommand(configPath, by, quiet);

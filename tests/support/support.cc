@@ -194,6 +194,82 @@ Daemon::~Daemon() {
   stop();
 }
 
+Process::Process(const std::vector<std::string>& argv) {
+  int out[2];
+  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  d_pid = spawn(argv, out, out);
+  ::close(out[1]);
+  d_fd = out[0];
+  ::fcntl(d_fd, F_SETFL, O_NONBLOCK);
+}
+
+std::string Process::output() {
+  char buf[4096];
+  ssize_t n;
+  while (d_fd >= 0 && (n = ::read(d_fd, buf, sizeof buf)) > 0)
+    d_out.append(buf, static_cast<size_t>(n));
+  return d_out;
+}
+
+bool Process::running() {
+  int status = 0;
+  return d_pid > 0 && ::waitpid(d_pid, &status, WNOHANG) == 0;
+}
+
+int Process::stop() {
+  if (d_pid <= 0) return -1;
+  ::kill(d_pid, SIGTERM);
+  int status = 0;
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (::waitpid(d_pid, &status, WNOHANG) == 0) {
+    if (Clock::now() > deadline) {
+      ::kill(d_pid, SIGKILL);
+      ::waitpid(d_pid, &status, 0);
+      break;
+    }
+    ::usleep(5000);
+  }
+  d_pid = -1;
+  output();
+  ::close(d_fd);
+  d_fd = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+Process::~Process() {
+  stop();
+}
+
+uint16_t freePort() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(u, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ::close(u);
+      continue;
+    }
+    int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    const bool tcpFree = ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(t);
+    ::close(u);
+    if (tcpFree) return ntohs(a.sin_port);
+  }
+  throw std::runtime_error("no free port");
+}
+
+bool waitForAnswer(uint16_t port, const std::string& name, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (udpExchange(port, makeQuery(name, 6), std::chrono::milliseconds(200))) return true;
+    ::usleep(50000);
+  }
+  return false;
+}
+
 std::string Daemon::readStderr(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   while (d_errFd >= 0) {

@@ -110,6 +110,30 @@ std::optional<std::vector<uint8_t>> tcpExchange(uint16_t port, const std::vector
 Reply udpQuery(uint16_t port, const std::string& name, uint16_t type, const QueryOptions& o = {});
 Reply tcpQuery(uint16_t port, const std::string& name, uint16_t type, const QueryOptions& o = {});
 
+// Another program run for an interop test (NSD, Knot): started with argv (stdout and stderr
+// kept), stopped with SIGTERM on destruction.
+class Process {
+public:
+  explicit Process(const std::vector<std::string>& argv);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  int stop();
+  // Whether it still runs; its output so far when it does not.
+  bool running();
+  std::string output();
+
+private:
+  int d_pid = -1;
+  int d_fd = -1;
+  std::string d_out;
+};
+
+// A port free for UDP and TCP on 127.0.0.1 (for servers that cannot take port 0).
+uint16_t freePort();
+// Polls until the server on port answers a query for name (any rcode) or the time is up.
+bool waitForAnswer(uint16_t port, const std::string& name, std::chrono::milliseconds timeout);
+
 // A connected TCP client for pipelining and timeout tests.
 class TcpClient {
 public:
