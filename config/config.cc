@@ -112,6 +112,38 @@ uint32_t parseA(const Reader& r, const toml::node& n) {
 
 } // namespace
 
+std::optional<Prefix> parsePrefix(std::string_view text) {
+  Prefix p;
+  const auto slash = text.find('/');
+  const std::string addr(text.substr(0, slash));
+  unsigned len = 32;
+  if (inet_pton(AF_INET, addr.c_str(), p.addr.data()) != 1) {
+    if (inet_pton(AF_INET6, addr.c_str(), p.addr.data()) != 1) return std::nullopt;
+    p.v6 = true;
+    len = 128;
+  }
+  if (slash != std::string_view::npos) {
+    const auto digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
+    const auto n = static_cast<unsigned>(std::stoul(std::string(digits)));
+    if (n > len) return std::nullopt;
+    len = n;
+  }
+  p.len = len;
+  return p;
+}
+
+bool Prefix::contains(bool isV6, const uint8_t* a) const {
+  if (isV6 != v6) return false;
+  for (unsigned i = 0; i < len; ++i) {
+    const unsigned byte = i / 8, bit = 7 - i % 8;
+    if (((a[byte] >> bit) & 1) != ((addr[byte] >> bit) & 1)) return false;
+  }
+  return true;
+}
+
 std::optional<Listen> parseListen(std::string_view text) {
   Listen l;
   std::string_view host = text, portText;
@@ -231,7 +263,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
   r.onlyKeys(*server, "[server]",
              {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
-              "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line", "audit_days"});
+              "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line", "audit_days",
+              "transfer_allow", "transfer_max_records"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -266,6 +299,20 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
       r.fail(*n.node(), "'acl_on_bad_line' must be \"refuse\" or \"skip\"");
     cfg.server.aclSkipBadLines = v == "skip";
   }
+  cfg.server.transferAllow = {*parsePrefix("127.0.0.0/8"), *parsePrefix("::1")};
+  if (auto n = (*server)["transfer_allow"]; n) {
+    cfg.server.transferAllow.clear();
+    for (const auto& s : r.strings(*n.node(), "transfer_allow")) {
+      auto p = parsePrefix(s);
+      if (!p)
+        r.fail(*n.node(), fmt::format("transfer_allow: '{}' is not an address or prefix "
+                                      "(192.0.2.0/24, 2001:db8::/32)",
+                                      s));
+      cfg.server.transferAllow.push_back(*p);
+    }
+  }
+  if (auto n = (*server)["transfer_max_records"]; n)
+    cfg.server.transferMaxRecords = r.u32(*n.node(), "transfer_max_records", 4000000000U);
   if (auto n = (*server)["audit_days"]; n)
     cfg.server.auditDays = r.u32(*n.node(), "audit_days", 100 * 366);
   if (auto n = (*server)["map_size_mb"]; n)

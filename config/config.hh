@@ -3,6 +3,7 @@
 // file:line; relative paths are resolved against the config file's directory.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -24,6 +25,16 @@ struct Listen {
 // "127.0.0.1:5353", "[::1]:5353", "127.0.0.1" (port 53)
 std::optional<Listen> parseListen(std::string_view text);
 
+// An address prefix: "192.0.2.0/24", "2001:db8::/32", or one address.
+struct Prefix {
+  bool v6 = false;
+  std::array<uint8_t, 16> addr{}; // IPv4: the first 4 bytes
+  unsigned len = 0;
+  // Whether the address (4 or 16 bytes, network order) lies inside.
+  bool contains(bool isV6, const uint8_t* address) const;
+};
+std::optional<Prefix> parsePrefix(std::string_view text);
+
 struct Server {
   std::vector<Listen> listen;
   std::filesystem::path store;
@@ -32,7 +43,10 @@ struct Server {
   unsigned tcpMaxConnections = 150;
   uint16_t ednsUdpMax = 1232;
   uint64_t mapSize = uint64_t{16} << 30;
-  uint32_t auditDays = 365;      // the audit trail keeps this many days of changes; 0 = everything
+  uint32_t auditDays = 365; // the audit trail keeps this many days of changes; 0 = everything
+  // Who may transfer the zones (AXFR/IXFR, RFC 5936 §5); loopback by default.
+  std::vector<Prefix> transferAllow;
+  uint64_t transferMaxRecords = 100'000'000;
   std::string version = "dnsxl"; // CH TXT version.bind answer; "" refuses it
   // rbldnsd's global acl (`:acl:file`): client addresses and actions for every zone
   std::vector<std::filesystem::path> acl;

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   opt.tcpMaxConnections = cfg.server.tcpMaxConnections;
   opt.answer.ednsUdpMax = cfg.server.ednsUdpMax;
   opt.answer.version = cfg.server.version;
+  opt.transfer.allow = cfg.server.transferAllow;
+  opt.transfer.maxRecords = cfg.server.transferMaxRecords;
 
   try {
     store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});

@@ -76,7 +76,8 @@ void logQuery(QueryLog& log, const asio::ip::address& client, std::span<const ui
 }
 
 struct Worker {
-  Worker(store::Env& env, const Options& opt) : responder(env, opt.answer), options(opt) {}
+  Worker(store::Env& e, const Options& opt) : env(e), responder(e, opt.answer), options(opt) {}
+  store::Env& env;
   asio::io_context io{1};
   answer::Responder responder;
   const Options& options;
@@ -162,6 +163,30 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     auto [ec2, n2] = co_await asio::async_read(s->sock, asio::buffer(in.data(), len), kTuple);
     if (ec2) break;
     s->deadline = std::chrono::steady_clock::now() + idle;
+    if (answer::isTransfer({in.data(), len})) {
+      // A zone transfer: several messages from one snapshot (RFC 5936 §2.2). Rendered on this
+      // worker before the first is sent; the worker answers nothing else meanwhile.
+      std::vector<std::vector<uint8_t>> messages;
+      try {
+        messages = answer::transfer(w.env, {in.data(), len}, s->client, w.options.transfer);
+      } catch (const std::exception& e) {
+        reportStoreError(e);
+      }
+      bool failed = false;
+      for (auto& m : messages) {
+        const uint8_t frame[2] = {static_cast<uint8_t>(m.size() >> 8),
+                                  static_cast<uint8_t>(m.size())};
+        m.insert(m.begin(), frame, frame + 2);
+        auto [ec, n] = co_await asio::async_write(s->sock, asio::buffer(m), kTuple);
+        if (ec) {
+          failed = true;
+          break;
+        }
+        s->deadline = std::chrono::steady_clock::now() + idle;
+      }
+      if (failed) break;
+      continue;
+    }
     size_t rlen = 0;
     try {
       rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},

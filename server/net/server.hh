@@ -5,6 +5,7 @@
 #pragma once
 
 #include "server/answer/responder.hh"
+#include "server/answer/transfer.hh"
 
 #include <cstdio>
 #include <map>
@@ -44,6 +45,7 @@ struct Options {
   uint32_t tcpIdleTimeoutMs = 10000;
   unsigned tcpMaxConnections = 150; // in all; split evenly between workers
   answer::Options answer;
+  answer::TransferOptions transfer;   // AXFR/IXFR over TCP (RFC 5936)
   std::shared_ptr<QueryLog> queryLog; // optional
 };
 

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <random>
+#include <thread>
 
 using namespace dnsxl;
 
@@ -80,6 +81,64 @@ std::string answerOf(uint16_t port, const std::string& name) {
   for (const auto& x : t.txt)
     s += " TXT:" + x;
   return s;
+}
+
+// Names worth asking: every edge of the data, mapped and Q-8 names, then random ones.
+std::vector<std::string> testNames(uint32_t seed) {
+  std::vector<std::string> names;
+  for (const char* a :
+       {"192.0.2.0",      "192.0.2.10",   "192.0.2.76",  "192.0.2.77",    "192.0.2.78",
+        "192.0.2.255",    "192.0.3.0",    "192.0.1.255", "198.51.99.255", "198.51.100.0",
+        "198.51.103.255", "198.51.104.0", "3.0.0.0",     "3.255.255.255", "2.255.255.255",
+        "4.0.0.0",        "3.1.2.3",      "10.0.0.0",    "10.0.3.7",      "10.0.3.8",
+        "10.0.5.5",       "10.0.255.255", "10.1.0.0",    "203.0.113.5",   "203.0.113.127",
+        "203.0.113.128",  "127.0.0.1",    "127.0.0.2",   "127.0.0.4",     "127.0.0.10"})
+    names.push_back(rev4(ip4(a)) + ".bl.test");
+  for (const char* a : {"2001:db8::",
+                        "2001:db8::5",
+                        "2001:db8::7",
+                        "2001:db8::8",
+                        "2001:db8:0:ffff:ffff:ffff:ffff:ffff",
+                        "2001:db8:1::",
+                        "2001:db8:ffff::1",
+                        "2001:db8:ffff:1::",
+                        "3001::1",
+                        "3fff::",
+                        "3000::3",
+                        "::ffff:192.0.2.5",
+                        "::ffff:192.0.2.77",
+                        "::ffff:3.4.5.6",
+                        "::ffff:127.0.0.2",
+                        "::ffff:127.0.0.1",
+                        "2002:c000:205::1",
+                        "2002:304:506::1",
+                        "2002:c000:24d::",
+                        "::1"})
+    names.push_back(rev6(a) + ".bl.test");
+  for (const char* n :
+       {"evil.test", "www.evil.test", "sub.evil.test", "a.sub.evil.test", "phish.test",
+        "a.phish.test", "b.a.phish.test", "good.phish.test", "x.good.phish.test", "spam.test",
+        "a.spam.test", "b.a.spam.test", "test", "invalid", "other.example", "x.test"})
+    names.push_back(std::string(n) + ".bl.test");
+  std::mt19937 gen(seed);
+  auto rng = [&] { return static_cast<uint32_t>(gen()); };
+  const uint32_t blocks[] = {0x03000000, 0x0a000000, 0xc0000200, 0xc6336400, 0xcb007100};
+  const uint32_t masks[] = {0xffffff, 0xffff, 0xff, 0x3ff, 0xff};
+  for (int i = 0; i < 150; ++i) {
+    const size_t b = rng() % 5;
+    names.push_back(rev4(blocks[b] | (rng() & masks[b])) + ".bl.test");
+    names.push_back(rev4(rng()) + ".bl.test");
+  }
+  for (int i = 0; i < 60; ++i) {
+    char text[64];
+    std::snprintf(text, sizeof text, "2001:db8:%x:%x::%x", rng() % 3 == 0 ? 0U : rng() & 0xffffU,
+                  rng() & 0xffffU, rng() & 0xffffU);
+    names.push_back(rev6(text) + ".bl.test");
+    std::snprintf(text, sizeof text, "%x:%x::%x", rng() & 0xffffU, rng() & 0xffffU,
+                  rng() & 0xffffU);
+    names.push_back(rev6(text) + ".bl.test");
+  }
+  return names;
 }
 
 } // namespace
@@ -159,64 +218,96 @@ zone:
   REQUIRE(test::waitForAnswer(knotPort, "bl.test", std::chrono::seconds(10)));
   INFO("knot: " << knot.output());
 
-  std::vector<std::string> names;
-  for (const char* a :
-       {"192.0.2.0",      "192.0.2.10",   "192.0.2.76",  "192.0.2.77",    "192.0.2.78",
-        "192.0.2.255",    "192.0.3.0",    "192.0.1.255", "198.51.99.255", "198.51.100.0",
-        "198.51.103.255", "198.51.104.0", "3.0.0.0",     "3.255.255.255", "2.255.255.255",
-        "4.0.0.0",        "3.1.2.3",      "10.0.0.0",    "10.0.3.7",      "10.0.3.8",
-        "10.0.5.5",       "10.0.255.255", "10.1.0.0",    "203.0.113.5",   "203.0.113.127",
-        "203.0.113.128",  "127.0.0.1",    "127.0.0.2",   "127.0.0.4",     "127.0.0.10"})
-    names.push_back(rev4(ip4(a)) + ".bl.test");
-  for (const char* a : {"2001:db8::",
-                        "2001:db8::5",
-                        "2001:db8::7",
-                        "2001:db8::8",
-                        "2001:db8:0:ffff:ffff:ffff:ffff:ffff",
-                        "2001:db8:1::",
-                        "2001:db8:ffff::1",
-                        "2001:db8:ffff:1::",
-                        "3001::1",
-                        "3fff::",
-                        "3000::3",
-                        "::ffff:192.0.2.5",
-                        "::ffff:192.0.2.77",
-                        "::ffff:3.4.5.6",
-                        "::ffff:127.0.0.2",
-                        "::ffff:127.0.0.1",
-                        "2002:c000:205::1",
-                        "2002:304:506::1",
-                        "2002:c000:24d::",
-                        "::1"})
-    names.push_back(rev6(a) + ".bl.test");
-  for (const char* n :
-       {"evil.test", "www.evil.test", "sub.evil.test", "a.sub.evil.test", "phish.test",
-        "a.phish.test", "b.a.phish.test", "good.phish.test", "x.good.phish.test", "spam.test",
-        "a.spam.test", "b.a.spam.test", "test", "invalid", "other.example", "x.test"})
-    names.push_back(std::string(n) + ".bl.test");
-  std::mt19937 gen(std::random_device{}());
-  const auto seed = gen();
+  const uint32_t seed = test::seed();
   INFO("seed " << seed);
-  gen.seed(seed);
-  auto rng = [&] { return static_cast<uint32_t>(gen()); };
-  const uint32_t blocks[] = {0x03000000, 0x0a000000, 0xc0000200, 0xc6336400, 0xcb007100};
-  const uint32_t masks[] = {0xffffff, 0xffff, 0xff, 0x3ff, 0xff};
-  for (int i = 0; i < 150; ++i) {
-    const size_t b = rng() % 5;
-    names.push_back(rev4(blocks[b] | (rng() & masks[b])) + ".bl.test");
-    names.push_back(rev4(rng()) + ".bl.test");
-  }
-  for (int i = 0; i < 60; ++i) {
-    char text[64];
-    std::snprintf(text, sizeof text, "2001:db8:%x:%x::%x", rng() % 3 == 0 ? 0U : rng() & 0xffffU,
-                  rng() & 0xffffU, rng() & 0xffffU);
-    names.push_back(rev6(text) + ".bl.test");
-    std::snprintf(text, sizeof text, "%x:%x::%x", rng() & 0xffffU, rng() & 0xffffU,
-                  rng() & 0xffffU);
-    names.push_back(rev6(text) + ".bl.test");
-  }
+  const auto names = testNames(seed);
   size_t compared = 0;
   for (const auto& name : names) {
+    const auto ours = answerOf(d.port(), name);
+    INFO(name << "\n  dnsxld: " << ours);
+    CHECK(answerOf(nsdPort, name) == ours);
+    CHECK(answerOf(knotPort, name) == ours);
+    ++compared;
+  }
+  CHECK(compared > 450);
+}
+
+TEST_CASE("NSD and Knot as secondaries of dnsxld: AXFR, then the same answers", "[interop][axfr]") {
+  test::Fixture f(kZone, {{"dyn.txt", kDyn}, {"abuse.txt", kAbuse}, {"dom.txt", kDom}});
+  f.importOk();
+  test::Daemon d(f.configPath);
+  const auto dir = f.dir.path().string();
+  const uint16_t nsdPort = test::freePort();
+  f.dir.write("nsd.conf", fmt::format(R"(server:
+  ip-address: 127.0.0.1@{0}
+  port: {0}
+  username: ""
+  chroot: ""
+  database: ""
+  zonelistfile: "{1}/zone.list"
+  pidfile: "{1}/nsd.pid"
+  xfrdfile: "{1}/xfrd.state"
+  xfrdir: "{1}"
+  zonesdir: "{1}"
+  server-count: 1
+  verbosity: 2
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: bl.test
+  zonefile: "{1}/nsd-bl.test.zone"
+  request-xfr: AXFR 127.0.0.1@{2} NOKEY
+  allow-notify: 127.0.0.1 NOKEY
+)",
+                                      nsdPort, dir, d.port()));
+  test::Process nsd({"/usr/sbin/nsd", "-d", "-c", (f.dir / "nsd.conf").string()});
+  const uint16_t knotPort = test::freePort();
+  f.dir.write("knot.conf", fmt::format(R"(server:
+  listen: 127.0.0.1@{0}
+  rundir: "{1}"
+database:
+  storage: "{1}/knotdb"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: primary
+    address: 127.0.0.1@{2}
+acl:
+  - id: notify
+    address: 127.0.0.1
+    action: notify
+zone:
+  - domain: bl.test
+    master: primary
+    acl: notify
+    storage: "{1}"
+    file: "knot-bl.test.zone"
+)",
+                                       knotPort, dir, d.port()));
+  test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
+  // transferred once the secondary answers the zone's SOA authoritatively
+  auto transferred = [&](uint16_t port) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = test::udpQuery(port, "bl.test", 6);
+      if (r.parsed && r.rcode == 0 && r.aa && !r.answer.empty()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  INFO("dnsxld: " << d.readStderr(std::chrono::milliseconds(10)));
+  REQUIRE(transferred(nsdPort));
+  INFO("nsd: " << nsd.output());
+  REQUIRE(transferred(knotPort));
+  INFO("knot: " << knot.output());
+  CHECK(test::udpQuery(nsdPort, "bl.test", 6).answer ==
+        test::udpQuery(d.port(), "bl.test", 6).answer);
+
+  const uint32_t seed = test::seed();
+  INFO("seed " << seed);
+  size_t compared = 0;
+  for (const auto& name : testNames(seed)) {
     const auto ours = answerOf(d.port(), name);
     INFO(name << "\n  dnsxld: " << ours);
     CHECK(answerOf(nsdPort, name) == ours);

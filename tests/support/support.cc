@@ -10,6 +10,7 @@
 #include <ldns/ldns.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <random>
 #include <regex>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -238,6 +239,12 @@ int Process::stop() {
 
 Process::~Process() {
   stop();
+}
+
+uint32_t seed() {
+  if (const char* s = std::getenv("DNSXL_SEED"); s && *s)
+    return static_cast<uint32_t>(std::strtoul(s, nullptr, 10));
+  return std::random_device{}();
 }
 
 uint16_t freePort() {

@@ -129,6 +129,9 @@ private:
   std::string d_out;
 };
 
+// The seed of a randomised test: $DNSXL_SEED when set (to replay a failure), else random.
+uint32_t seed();
+
 // A port free for UDP and TCP on 127.0.0.1 (for servers that cannot take port 0).
 uint16_t freePort();
 // Polls until the server on port answers a query for name (any rcode) or the time is up.

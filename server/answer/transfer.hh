@@ -1,0 +1,33 @@
+// Zone transfers: AXFR (RFC 5936) and IXFR (RFC 1995, answered with the SOA alone when the
+// secondary is current, else with the whole zone as §4 allows) from one consistent store
+// snapshot, rendered by render/zone.hh. Pure: a query in, the reply messages out; the network
+// side writes them on the TCP connection. Refuses: clients outside the access list (REFUSED, RFC
+// 5936 §5), zones we do not serve (NOTAUTH, §2.2.1), transfers over UDP (the responder's NOTIMP).
+#pragma once
+
+#include "config/config.hh"
+#include "server/answer/responder.hh"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dnsxl::answer {
+
+struct TransferOptions {
+  std::vector<config::Prefix> allow; // who may transfer; empty: nobody
+  uint64_t maxRecords = 100'000'000;
+  size_t messageSize = 16384; // per message (RFC 5936 §2.2 allows up to 65535)
+};
+
+// Whether a query asks for a zone transfer (QTYPE AXFR or IXFR). Cheap; no allocation.
+bool isTransfer(std::span<const uint8_t> query);
+
+// The messages answering a transfer query: the zone (SOA first and last), or one message with
+// the SOA (IXFR, secondary current), or one error message. Empty for a query to drop.
+std::vector<std::vector<uint8_t>> transfer(store::Env& env, std::span<const uint8_t> query,
+                                           const Client& client, const TransferOptions& options);
+
+} // namespace dnsxl::answer
