@@ -264,7 +264,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   r.onlyKeys(*server, "[server]",
              {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
               "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line", "audit_days",
-              "transfer_allow", "transfer_max_records"});
+              "transfer_allow", "transfer_max_records", "notify", "notify_retry_ms",
+              "notify_retries"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -311,6 +312,16 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
       cfg.server.transferAllow.push_back(*p);
     }
   }
+  if (auto n = (*server)["notify"]; n)
+    for (const auto& s : r.strings(*n.node(), "notify")) {
+      auto l = parseListen(s);
+      if (!l) r.fail(*n.node(), fmt::format("notify: '{}' is not ADDRESS:PORT or [IPv6]:PORT", s));
+      cfg.server.notify.push_back(*l);
+    }
+  if (auto n = (*server)["notify_retry_ms"]; n)
+    cfg.server.notifyRetryMs = r.u32(*n.node(), "notify_retry_ms", 3600000);
+  if (auto n = (*server)["notify_retries"]; n)
+    cfg.server.notifyRetries = r.u32(*n.node(), "notify_retries", 100);
   if (auto n = (*server)["transfer_max_records"]; n)
     cfg.server.transferMaxRecords = r.u32(*n.node(), "transfer_max_records", 4000000000U);
   if (auto n = (*server)["audit_days"]; n)

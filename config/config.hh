@@ -47,6 +47,10 @@ struct Server {
   // Who may transfer the zones (AXFR/IXFR, RFC 5936 §5); loopback by default.
   std::vector<Prefix> transferAllow;
   uint64_t transferMaxRecords = 100'000'000;
+  // Secondaries to NOTIFY when a zone's serial changes (RFC 1996), port 53 by default.
+  std::vector<Listen> notify;
+  uint32_t notifyRetryMs = 2000;
+  unsigned notifyRetries = 5;
   std::string version = "dnsxl"; // CH TXT version.bind answer; "" refuses it
   // rbldnsd's global acl (`:acl:file`): client addresses and actions for every zone
   std::vector<std::filesystem::path> acl;

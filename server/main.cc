@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
   opt.answer.version = cfg.server.version;
   opt.transfer.allow = cfg.server.transferAllow;
   opt.transfer.maxRecords = cfg.server.transferMaxRecords;
+  for (const auto& n : cfg.server.notify)
+    opt.notify.push_back({n.address, n.port});
+  opt.notifyRetryMs = cfg.server.notifyRetryMs;
+  opt.notifyRetries = cfg.server.notifyRetries;
 
   try {
     store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});

@@ -124,6 +124,34 @@ bool serialNotOlder(uint32_t theirs, uint32_t ours) { // RFC 1982: theirs >= our
 
 } // namespace
 
+std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id) {
+  std::vector<uint8_t> m = {static_cast<uint8_t>(id >> 8),
+                            static_cast<uint8_t>(id),
+                            4 << 3 | 0x04,
+                            0,
+                            0,
+                            1,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0};
+  std::string name;
+  dns::encodeName(zone, name);
+  m.insert(m.end(), name.begin(), name.end());
+  for (uint16_t v : {dns::kTypeSOA, dns::kClassIN}) {
+    m.push_back(static_cast<uint8_t>(v >> 8));
+    m.push_back(static_cast<uint8_t>(v));
+  }
+  return m;
+}
+
+bool isNotifyReply(std::span<const uint8_t> reply, uint16_t id) {
+  return reply.size() >= dns::kHeaderSize && be16(reply.data()) == id && (reply[2] & 0x80) &&
+         ((reply[2] >> 3) & 0xf) == 4;
+}
+
 bool isTransfer(std::span<const uint8_t> query) {
   dns::Query q;
   if (dns::parseQuery(query, q) != dns::ParseStatus::Ok) return false;

@@ -30,4 +30,9 @@ bool isTransfer(std::span<const uint8_t> query);
 std::vector<std::vector<uint8_t>> transfer(store::Env& env, std::span<const uint8_t> query,
                                            const Client& client, const TransferOptions& options);
 
+// NOTIFY (RFC 1996 §3): the message telling a secondary that zone changed (opcode NOTIFY, AA,
+// the zone's SOA as the question), and whether a reply answers it.
+std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id);
+bool isNotifyReply(std::span<const uint8_t> reply, uint16_t id);
+
 } // namespace dnsxl::answer

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -17,6 +18,8 @@
 #include <boost/asio/write.hpp>
 #include <ctime>
 #include <fmt/format.h>
+#include <map>
+#include <random>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <thread>
@@ -214,6 +217,86 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
   --w.tcpConnections;
 }
 
+// NOTIFY one secondary of one serial (RFC 1996 §3.6, §4): resend until a matching reply comes,
+// waiting retryMs, doubling, up to `retries` resends.
+// GCC 12 reports a false -Wmismatched-new-delete for the coroutine frames of the `||` below
+// (Asio's frames use their own operator new and delete).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+awaitable<void> notifyOne(asio::io_context& io, std::string zone, uint32_t serial,
+                          udp::endpoint target, uint32_t retryMs, unsigned retries) {
+  using namespace asio::experimental::awaitable_operators;
+  udp::socket sock(io);
+  boost::system::error_code ec;
+  sock.open(target.protocol(), ec);
+  if (ec) co_return;
+  const auto id = static_cast<uint16_t>(std::random_device{}());
+  const auto msg = answer::notifyMessage(zone, id);
+  std::array<uint8_t, 4096> buf{};
+  asio::steady_timer timer(io);
+  auto wait = std::chrono::milliseconds(retryMs);
+  for (unsigned attempt = 0; attempt <= retries; ++attempt) {
+    co_await sock.async_send_to(asio::buffer(msg), target, kTuple);
+    timer.expires_after(wait);
+    for (;;) {
+      udp::endpoint from;
+      auto r = co_await (sock.async_receive_from(asio::buffer(buf), from, kTuple) ||
+                         timer.async_wait(kTuple));
+      if (r.index() == 1) break; // timed out: send again
+      auto [rec, n] = std::get<0>(r);
+      if (rec) break;
+      if (from == target && answer::isNotifyReply({buf.data(), n}, id)) co_return;
+    }
+    wait *= 2;
+  }
+  fmt::print(stderr, "dnsxld: NOTIFY {} serial {} to {}:{}: no answer after {} tries\n", zone,
+             serial, target.address().to_string(), target.port(), retries + 1);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// Watches the store: when a zone's serial changes (or at start), NOTIFY every secondary.
+awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options& o) {
+  std::vector<udp::endpoint> targets;
+  for (const auto& t : o.notify) {
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address(t.address, ec);
+    if (!ec) targets.emplace_back(a, t.port);
+  }
+  store::Snapshot snap(env);
+  snap.reset();
+  std::map<std::string, uint32_t> serials;
+  uint64_t generation = UINT64_MAX;
+  asio::steady_timer tick(io);
+  for (;;) {
+    try {
+      snap.renew();
+      if (snap.generation() != generation) {
+        generation = snap.generation();
+        for (const auto& z : snap.zones()) {
+          if (z.name.empty()) continue;
+          auto [it, fresh] = serials.try_emplace(z.name, z.soa.serial);
+          if (!fresh && it->second == z.soa.serial) continue;
+          it->second = z.soa.serial;
+          for (const auto& t : targets)
+            asio::co_spawn(io,
+                           notifyOne(io, z.name, z.soa.serial, t, o.notifyRetryMs, o.notifyRetries),
+                           asio::detached);
+        }
+      }
+      snap.reset();
+    } catch (const std::exception& e) {
+      reportStoreError(e);
+    }
+    tick.expires_after(std::chrono::milliseconds(200));
+    auto [ec] = co_await tick.async_wait(kTuple);
+    if (ec) co_return;
+  }
+}
+
 awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acc) {
   for (;;) {
     auto [ec, sock] = co_await acc.async_accept(kTuple);
@@ -337,6 +420,10 @@ void Server::run() {
     for (auto& t : w->tcpAcceptors)
       asio::co_spawn(w->io, acceptLoop(*w, *t), asio::detached);
   }
+  if (!d_impl->options.notify.empty())
+    asio::co_spawn(d_impl->workers[0]->io,
+                   notifyLoop(d_impl->workers[0]->io, d_impl->env, d_impl->options),
+                   asio::detached);
   for (size_t i = 1; i < d_impl->workers.size(); ++i)
     threads.emplace_back([w = d_impl->workers[i].get()] { w->io.run(); });
   d_impl->workers[0]->io.run();

@@ -45,7 +45,12 @@ struct Options {
   uint32_t tcpIdleTimeoutMs = 10000;
   unsigned tcpMaxConnections = 150; // in all; split evenly between workers
   answer::Options answer;
-  answer::TransferOptions transfer;   // AXFR/IXFR over TCP (RFC 5936)
+  answer::TransferOptions transfer; // AXFR/IXFR over TCP (RFC 5936)
+  // NOTIFY (RFC 1996) to these secondaries whenever a zone's serial changes (and at start),
+  // retried after notifyRetryMs, doubling, notifyRetries times.
+  std::vector<ListenAddress> notify;
+  uint32_t notifyRetryMs = 2000;
+  unsigned notifyRetries = 5;
   std::shared_ptr<QueryLog> queryLog; // optional
 };
 

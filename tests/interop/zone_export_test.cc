@@ -232,12 +232,19 @@ zone:
   CHECK(compared > 450);
 }
 
-TEST_CASE("NSD and Knot as secondaries of dnsxld: AXFR, then the same answers", "[interop][axfr]") {
+TEST_CASE("NSD and Knot as secondaries of dnsxld: AXFR, the same answers, NOTIFY after a change",
+          "[interop][axfr]") {
   test::Fixture f(kZone, {{"dyn.txt", kDyn}, {"abuse.txt", kAbuse}, {"dom.txt", kDom}});
+  const uint16_t nsdPort = test::freePort();
+  uint16_t knotPort = test::freePort();
+  while (knotPort == nsdPort)
+    knotPort = test::freePort();
+  f.dir.write("dnsxl.toml", fmt::format("[server]\nstore = \"store\"\nnotify = [\"127.0.0.1:{}\", "
+                                        "\"127.0.0.1:{}\"]\nnotify_retry_ms = 500\n{}",
+                                        nsdPort, knotPort, kZone));
   f.importOk();
   test::Daemon d(f.configPath);
   const auto dir = f.dir.path().string();
-  const uint16_t nsdPort = test::freePort();
   f.dir.write("nsd.conf", fmt::format(R"(server:
   ip-address: 127.0.0.1@{0}
   port: {0}
@@ -262,7 +269,6 @@ zone:
 )",
                                       nsdPort, dir, d.port()));
   test::Process nsd({"/usr/sbin/nsd", "-d", "-c", (f.dir / "nsd.conf").string()});
-  const uint16_t knotPort = test::freePort();
   f.dir.write("knot.conf", fmt::format(R"(server:
   listen: 127.0.0.1@{0}
   rundir: "{1}"
@@ -315,4 +321,30 @@ zone:
     ++compared;
   }
   CHECK(compared > 450);
+
+  // A change: dnsxld NOTIFYs both, they transfer again and answer the new state.
+  const auto cfg = f.configPath.string();
+  REQUIRE(test::run({test::dnsxlBinary(), "add", "-c", cfg, "-d", "abuse", "198.18.7.7", "--reason",
+                     "new listing"})
+              .status == 0);
+  REQUIRE(test::run({test::dnsxlBinary(), "delist", "-c", cfg, "-d", "dyn", "192.0.2.5", "--reason",
+                     "fixed"})
+              .status == 0);
+  const auto added = answerOf(d.port(), "7.7.18.198.bl.test");
+  const auto removed = answerOf(d.port(), "5.2.0.192.bl.test");
+  CHECK(added == "rcode 0 A:127.0.0.2 TXT:new listing");
+  CHECK(removed == "NXDOMAIN");
+  auto caughtUp = [&](uint16_t port) {
+    for (int i = 0; i < 150; ++i) {
+      if (answerOf(port, "7.7.18.198.bl.test") == added &&
+          answerOf(port, "5.2.0.192.bl.test") == removed)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  CHECK(caughtUp(nsdPort));
+  CHECK(caughtUp(knotPort));
+  CHECK(test::udpQuery(knotPort, "bl.test", 6).answer ==
+        test::udpQuery(d.port(), "bl.test", 6).answer);
 }
