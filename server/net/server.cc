@@ -14,6 +14,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <ctime>
@@ -81,6 +82,7 @@ void logQuery(QueryLog& log, const asio::ip::address& client, std::span<const ui
 struct Worker {
   Worker(store::Env& e, const Options& opt) : env(e), responder(e, opt.answer), options(opt) {}
   store::Env& env;
+  asio::thread_pool* transfers = nullptr; // renders zone transfers off the query path
   asio::io_context io{1};
   answer::Responder responder;
   const Options& options;
@@ -167,14 +169,21 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     if (ec2) break;
     s->deadline = std::chrono::steady_clock::now() + idle;
     if (answer::isTransfer({in.data(), len})) {
-      // A zone transfer: several messages from one snapshot (RFC 5936 §2.2). Rendered on this
-      // worker before the first is sent; the worker answers nothing else meanwhile.
-      std::vector<std::vector<uint8_t>> messages;
-      try {
-        messages = answer::transfer(w.env, {in.data(), len}, s->client, w.options.transfer);
-      } catch (const std::exception& e) {
-        reportStoreError(e);
-      }
+      // A zone transfer: several messages from one snapshot (RFC 5936 §2.2), rendered on the
+      // transfer thread while this worker goes on answering queries.
+      std::vector<uint8_t> query(in.begin(), in.begin() + static_cast<long>(len));
+      auto [tex, messages] = co_await asio::co_spawn(
+          w.transfers->get_executor(),
+          [&w, &query, client = s->client]() -> awaitable<std::vector<std::vector<uint8_t>>> {
+            try {
+              co_return answer::transfer(w.env, query, client, w.options.transfer);
+            } catch (const std::exception& e) {
+              reportStoreError(e);
+            }
+            co_return std::vector<std::vector<uint8_t>>{};
+          },
+          kTuple);
+      if (tex) break;
       bool failed = false;
       for (auto& m : messages) {
         const uint8_t frame[2] = {static_cast<uint8_t>(m.size() >> 8),
@@ -348,6 +357,7 @@ struct Server::Impl {
   Impl(store::Env& e, Options o) : env(e), options(std::move(o)) {}
   store::Env& env;
   Options options;
+  asio::thread_pool transfers{1};
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> stopped{false};
 };
@@ -358,6 +368,7 @@ Server::Server(store::Env& env, Options options)
   if (o.workers == 0) o.workers = std::max(1U, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < o.workers; ++i) {
     d_impl->workers.push_back(std::make_unique<Worker>(env, o));
+    d_impl->workers.back()->transfers = &d_impl->transfers;
     d_impl->workers.back()->tcpLimit =
         std::max(1U, (o.tcpMaxConnections + o.workers - 1 - i) / o.workers);
   }

@@ -1,4 +1,5 @@
 // The real dnsxld on 127.0.0.1, a free port and a temporary store, queried over real sockets.
+#include "server/dns/wire.hh"
 #include "tests/support/fixture.hh"
 
 #include <algorithm>
@@ -499,4 +500,143 @@ ns = ["ns1.bl.test"]
   bad = test::run({test::dnsxlBinary(), "add", "-c", cfg, "192.0.2.9", "--for", "soon"});
   CHECK(bad.status == 2);
   CHECK(serial() == s3);
+}
+
+namespace {
+test::QueryOptions idOpt(uint16_t id) {
+  test::QueryOptions o;
+  o.id = id;
+  return o;
+}
+} // namespace
+
+TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and queries, access "
+          "list, NOTAUTH, NOTIMP over UDP, IXFR when current",
+          "[server][axfr]") {
+  test::Fixture f("", {{"a.txt", "192.0.2.0/25 net\n198.51.100.7 host\nevil.example domain\n"}});
+  f.dir.write("dnsxl.toml", "[server]\nstore = \"store\"\ntransfer_allow = [\"127.0.0.0/8\"]\n"
+                            "[[zone]]\nname = \"bl.test\"\nns = [\"ns1.example.net\"]\n"
+                            "  [[zone.dataset]]\n  name = \"abuse\"\n  format = \"list\"\n"
+                            "  files = [\"a.txt\"]\n");
+  f.importOk();
+  test::Daemon d(f.configPath);
+  test::TcpClient c(d.port());
+  // Reads one transfer: messages until the second SOA.
+  auto transfer = [&](uint16_t id) {
+    std::vector<test::Reply> out;
+    int soas = 0;
+    while (soas < 2) {
+      auto m = c.receive();
+      if (!m) break;
+      auto r = test::parseReply(*m);
+      CHECK(r.id == id);
+      CHECK(r.qr);
+      CHECK(r.aa);
+      CHECK(r.rcode == 0);
+      for (const auto& rr : r.answer)
+        if (rr.find("\tSOA\t") != std::string::npos) ++soas;
+      out.push_back(r);
+      if (r.answer.empty()) break;
+    }
+    return out;
+  };
+  for (uint16_t id : {uint16_t{0x1111}, uint16_t{0x2222}}) {
+    REQUIRE(c.sendFramed(test::makeQuery("bl.test", dns::kTypeAXFR, idOpt(id))));
+    auto msgs = transfer(id);
+    REQUIRE_FALSE(msgs.empty());
+    std::vector<std::string> all;
+    for (const auto& m : msgs)
+      all.insert(all.end(), m.answer.begin(), m.answer.end());
+    REQUIRE(all.size() > 4);
+    CHECK(all.front().find("\tSOA\t") != std::string::npos);
+    CHECK(all.back() == all.front()); // the same SOA closes it
+    CHECK(std::count_if(all.begin(), all.end(), [](const std::string& rr) {
+            return rr.find("\tSOA\t") != std::string::npos;
+          }) == 2);
+    CHECK(std::find(all.begin(), all.end(), "*.0.0.0.2.0.192.bl.test.\t2100\tIN\tA\t127.0.0.2") ==
+          all.end());
+    CHECK(std::find(all.begin(), all.end(), "7.100.51.198.bl.test.\t2100\tIN\tA\t127.0.0.2") !=
+          all.end());
+    CHECK(std::find(all.begin(), all.end(), "evil.example.bl.test.\t2100\tIN\tTXT\t\"domain\"") !=
+          all.end());
+    // an ordinary query on the same connection after the transfer (RFC 5936 §4.1.2)
+    REQUIRE(c.sendFramed(test::makeQuery("7.100.51.198.bl.test", 1, idOpt(7))));
+    auto q = c.receive();
+    REQUIRE(q);
+    CHECK(test::parseReply(*q).a == std::vector<std::string>{"127.0.0.2"});
+  }
+  // a zone we do not serve: NOTAUTH, and the connection stays usable
+  REQUIRE(c.sendFramed(test::makeQuery("other.test", dns::kTypeAXFR, idOpt(9))));
+  auto na = c.receive();
+  REQUIRE(na);
+  CHECK(test::parseReply(*na).rcode == 9);
+  // over UDP: not a transfer
+  CHECK(test::udpQuery(d.port(), "bl.test", dns::kTypeAXFR).rcode == dns::kNotImp);
+  // IXFR from a secondary that is current: the SOA alone (RFC 1995 §2)
+  auto soa = test::udpQuery(d.port(), "bl.test", 6);
+  REQUIRE(soa.answer.size() == 1);
+  std::istringstream in(soa.answer[0]);
+  std::string w;
+  for (int i = 0; i < 7; ++i)
+    in >> w;
+  const auto serial = static_cast<uint32_t>(std::stoul(w));
+  for (uint32_t theirs : {serial, serial - 1}) {
+    auto ixfr = test::makeQuery("bl.test", dns::kTypeIXFR, idOpt(0x3333));
+    ixfr[9] = 1; // NSCOUNT: the secondary's SOA
+    const uint8_t soaRr[] = {0xc0,
+                             12,
+                             0,
+                             6,
+                             0,
+                             1,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             22,
+                             0,
+                             0,
+                             static_cast<uint8_t>(theirs >> 24),
+                             static_cast<uint8_t>(theirs >> 16),
+                             static_cast<uint8_t>(theirs >> 8),
+                             static_cast<uint8_t>(theirs),
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0};
+    ixfr.insert(ixfr.end(), std::begin(soaRr), std::end(soaRr));
+    REQUIRE(c.sendFramed(ixfr));
+    auto msgs = transfer(0x3333);
+    REQUIRE_FALSE(msgs.empty());
+    if (theirs == serial) {
+      REQUIRE(msgs.size() == 1);
+      CHECK(msgs[0].answer.size() == 1); // current: one SOA
+    } else {
+      CHECK(msgs[0].answer.size() > 4); // older: the whole zone
+    }
+  }
+
+  // outside the access list: REFUSED
+  f.dir.write("dnsxl.toml", "[server]\nstore = \"store\"\ntransfer_allow = [\"192.0.2.1\"]\n"
+                            "[[zone]]\nname = \"bl.test\"\nns = [\"ns1.example.net\"]\n"
+                            "  [[zone.dataset]]\n  name = \"abuse\"\n  format = \"list\"\n"
+                            "  files = [\"a.txt\"]\n");
+  test::Daemon closed(f.configPath);
+  auto refused = test::tcpExchange(closed.port(), test::makeQuery("bl.test", dns::kTypeAXFR));
+  REQUIRE(refused);
+  CHECK(test::parseReply(*refused).rcode == dns::kRefused);
+  CHECK(test::parseReply(*refused).answer.empty());
 }
