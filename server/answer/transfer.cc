@@ -47,74 +47,85 @@ bool ixfrSerial(std::span<const uint8_t> m, size_t questionEnd, uint32_t& serial
   return true;
 }
 
-// Messages of up to `size` bytes, each with the question (so that owners can point at the zone
-// name in it, RFC 1035 §4.1.4; RFC 5936 §2.2.1 allows QDCOUNT 1 in every message).
+struct SendFailed {};
+
+// Messages of up to `size` bytes, each handed to `send` once full, each with the question (so
+// that owners can point at the zone name in it, RFC 1035 §4.1.4; RFC 5936 §2.2.1 allows QDCOUNT 1
+// in every message).
 class Messages {
 public:
-  Messages(std::span<const uint8_t> query, size_t questionEnd, size_t size)
+  Messages(std::span<const uint8_t> query, size_t questionEnd, size_t size, const Sink& send)
       : d_id(be16(query.data())), d_size(size),
         d_question(query.begin() + dns::kHeaderSize,
-                   query.begin() + static_cast<long>(questionEnd)) {}
+                   query.begin() + static_cast<long>(questionEnd)),
+        d_send(send) {}
 
   void add(const render::Record& r) {
     const size_t need = r.owner.size() + 2 + 2 + 10 + r.rdata.size();
-    if (d_out.empty() || (d_count > 0 && d_out.back().size() + need > d_size)) open();
-    auto& m = d_out.back();
+    if (d_count > 0 && d_m.size() + need > d_size) flush();
+    if (d_m.empty()) open();
     // owner: its labels relative to the zone, then a pointer to the zone name in the question
     size_t start = 0;
     while (start < r.owner.size()) {
       size_t dot = r.owner.find('.', start);
       if (dot == std::string::npos) dot = r.owner.size();
-      m.push_back(static_cast<uint8_t>(dot - start));
-      m.insert(m.end(), r.owner.begin() + static_cast<long>(start),
-               r.owner.begin() + static_cast<long>(dot));
+      d_m.push_back(static_cast<uint8_t>(dot - start));
+      d_m.insert(d_m.end(), r.owner.begin() + static_cast<long>(start),
+                 r.owner.begin() + static_cast<long>(dot));
       start = dot + 1;
     }
-    m.push_back(0xc0);
-    m.push_back(dns::kHeaderSize);
-    put16(m, r.type);
-    put16(m, dns::kClassIN);
-    put16(m, static_cast<uint16_t>(r.ttl >> 16));
-    put16(m, static_cast<uint16_t>(r.ttl));
-    put16(m, static_cast<uint16_t>(r.rdata.size()));
-    m.insert(m.end(), r.rdata.begin(), r.rdata.end());
+    d_m.push_back(0xc0);
+    d_m.push_back(dns::kHeaderSize);
+    put16(r.type);
+    put16(dns::kClassIN);
+    put16(static_cast<uint16_t>(r.ttl >> 16));
+    put16(static_cast<uint16_t>(r.ttl));
+    put16(static_cast<uint16_t>(r.rdata.size()));
+    d_m.insert(d_m.end(), r.rdata.begin(), r.rdata.end());
     ++d_count;
-    m[6] = static_cast<uint8_t>(d_count >> 8);
-    m[7] = static_cast<uint8_t>(d_count);
+    d_m[6] = static_cast<uint8_t>(d_count >> 8);
+    d_m[7] = static_cast<uint8_t>(d_count);
   }
 
-  std::vector<std::vector<uint8_t>> take() { return std::move(d_out); }
+  // Sends what is pending.
+  void flush() {
+    if (d_m.empty()) return;
+    if (!d_send(d_m)) throw SendFailed{};
+    d_m.clear();
+    d_count = 0;
+  }
 
   // A single message with rcode and no records.
-  std::vector<std::vector<uint8_t>> error(uint8_t rcode) {
+  void error(uint8_t rcode) {
+    d_m.clear();
     open();
-    d_out.back()[3] = static_cast<uint8_t>(d_out.back()[3] | rcode);
-    d_out.back()[2] = static_cast<uint8_t>(d_out.back()[2] & ~0x04); // no AA on errors
-    return take();
+    d_m[3] = static_cast<uint8_t>(d_m[3] | rcode);
+    d_m[2] = static_cast<uint8_t>(d_m[2] & ~0x04); // no AA on errors
+    flush();
   }
 
 private:
-  static void put16(std::vector<uint8_t>& m, uint16_t v) {
-    m.push_back(static_cast<uint8_t>(v >> 8));
-    m.push_back(static_cast<uint8_t>(v));
+  void put16(uint16_t v) {
+    d_m.push_back(static_cast<uint8_t>(v >> 8));
+    d_m.push_back(static_cast<uint8_t>(v));
   }
   void open() {
-    std::vector<uint8_t> m;
-    m.reserve(d_size);
-    put16(m, d_id);
-    put16(m, dns::kFlagQR | dns::kFlagAA); // opcode QUERY, RFC 5936 §2.2.1
-    put16(m, 1);
-    put16(m, 0);
-    put16(m, 0);
-    put16(m, 0);
-    m.insert(m.end(), d_question.begin(), d_question.end());
-    d_out.push_back(std::move(m));
+    d_m.clear();
+    d_m.reserve(d_size);
+    put16(d_id);
+    put16(dns::kFlagQR | dns::kFlagAA); // opcode QUERY, RFC 5936 §2.2.1
+    put16(1);
+    put16(0);
+    put16(0);
+    put16(0);
+    d_m.insert(d_m.end(), d_question.begin(), d_question.end());
     d_count = 0;
   }
   uint16_t d_id;
   size_t d_size;
   std::vector<uint8_t> d_question;
-  std::vector<std::vector<uint8_t>> d_out;
+  const Sink& d_send;
+  std::vector<uint8_t> d_m;
   uint16_t d_count = 0;
 };
 
@@ -158,63 +169,71 @@ bool isTransfer(std::span<const uint8_t> query) {
   return q.qtype == dns::kTypeAXFR || q.qtype == dns::kTypeIXFR;
 }
 
-std::vector<std::vector<uint8_t>> transfer(store::Env& env, std::span<const uint8_t> query,
-                                           const Client& client, const TransferOptions& options) {
+bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& client,
+              const TransferOptions& options, const Sink& send) {
   dns::Query q;
-  if (dns::parseQuery(query, q) != dns::ParseStatus::Ok || q.questionEnd == 0) return {};
-  Messages out(query, q.questionEnd, options.messageSize);
-  if (q.qclass != dns::kClassIN) return out.error(dns::kNotImp);
-  // The zone: the question name exactly (lower case, dotted).
-  std::string name;
-  for (size_t pos = 0; pos < q.qnameLen && q.qname[pos] != 0; pos += 1 + q.qname[pos]) {
-    if (!name.empty()) name.push_back('.');
-    for (size_t i = 1; i <= q.qname[pos]; ++i) {
-      char c = static_cast<char>(q.qname[pos + i]);
-      name.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  if (dns::parseQuery(query, q) != dns::ParseStatus::Ok || q.questionEnd == 0) return false;
+  Messages out(query, q.questionEnd, options.messageSize, send);
+  try {
+    if (q.qclass != dns::kClassIN) {
+      out.error(dns::kNotImp);
+      return true;
     }
-  }
-  uint8_t v4[4];
-  const uint32_t n4 = htonl(client.v4);
-  std::memcpy(v4, &n4, 4);
-  bool allowed = false;
-  for (const auto& p : options.allow)
-    allowed =
-        allowed || (client.v6 ? p.contains(true, client.addr6.data()) : p.contains(false, v4));
-  if (!allowed) return out.error(dns::kRefused);
-  store::Snapshot snap(env); // one consistent view for the whole transfer (RFC 5936 §6)
-  for (const auto& z : snap.zones()) {
-    if (z.name != name || z.name.empty()) continue;
-    uint32_t theirs = 0;
-    if (q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs) &&
-        serialNotOlder(theirs, z.soa.serial)) {
-      // RFC 1995 §2: the secondary is current; the SOA alone says so
-      bool first = true;
+    // The zone: the question name exactly (lower case, dotted).
+    std::string name;
+    for (size_t pos = 0; pos < q.qnameLen && q.qname[pos] != 0; pos += 1 + q.qname[pos]) {
+      if (!name.empty()) name.push_back('.');
+      for (size_t i = 1; i <= q.qname[pos]; ++i) {
+        char c = static_cast<char>(q.qname[pos + i]);
+        name.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+      }
+    }
+    uint8_t v4[4];
+    const uint32_t n4 = htonl(client.v4);
+    std::memcpy(v4, &n4, 4);
+    bool allowed = false;
+    for (const auto& p : options.allow)
+      allowed =
+          allowed || (client.v6 ? p.contains(true, client.addr6.data()) : p.contains(false, v4));
+    if (!allowed) {
+      out.error(dns::kRefused);
+      return true;
+    }
+    store::Snapshot snap(env); // one consistent view for the whole transfer (RFC 5936 §6)
+    for (const auto& z : snap.zones()) {
+      if (z.name != name || z.name.empty()) continue;
+      render::Record soa;
       render::Stats stats;
       std::string error;
-      render::renderZone(
-          snap, z, 0, 1,
+      uint32_t theirs = 0;
+      const bool current = q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs) &&
+                           serialNotOlder(theirs, z.soa.serial);
+      // RFC 1995 §2: a current secondary gets the SOA alone (the renderer stops after it)
+      const bool ok = render::renderZone(
+          snap, z, static_cast<int64_t>(std::time(nullptr)), current ? 1 : options.maxRecords,
           [&](const render::Record& r) {
-            if (first) out.add(r);
-            first = false;
+            if (r.type == dns::kTypeSOA && r.owner.empty()) soa = r;
+            out.add(r);
           },
           stats, error);
-      return out.take();
+      if (current) {
+        out.flush();
+        return true;
+      }
+      if (!ok) {
+        // messages may have gone out already: end the stream with an error message
+        out.error(dns::kServFail);
+        return true;
+      }
+      out.add(soa); // the closing SOA (RFC 5936 §2.2)
+      out.flush();
+      return true;
     }
-    render::Record soa;
-    render::Stats stats;
-    std::string error;
-    const bool ok = render::renderZone(
-        snap, z, static_cast<int64_t>(std::time(nullptr)), options.maxRecords,
-        [&](const render::Record& r) {
-          if (r.type == dns::kTypeSOA && r.owner.empty()) soa = r;
-          out.add(r);
-        },
-        stats, error);
-    if (!ok) return Messages(query, q.questionEnd, options.messageSize).error(dns::kServFail);
-    out.add(soa); // the closing SOA (RFC 5936 §2.2)
-    return out.take();
+    out.error(kNotAuth);
+    return true;
+  } catch (const SendFailed&) {
+    return false;
   }
-  return out.error(kNotAuth);
 }
 
 } // namespace dnsxl::answer

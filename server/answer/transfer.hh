@@ -9,6 +9,7 @@
 #include "server/answer/responder.hh"
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,10 +26,14 @@ struct TransferOptions {
 // Whether a query asks for a zone transfer (QTYPE AXFR or IXFR). Cheap; no allocation.
 bool isTransfer(std::span<const uint8_t> query);
 
-// The messages answering a transfer query: the zone (SOA first and last), or one message with
-// the SOA (IXFR, secondary current), or one error message. Empty for a query to drop.
-std::vector<std::vector<uint8_t>> transfer(store::Env& env, std::span<const uint8_t> query,
-                                           const Client& client, const TransferOptions& options);
+// Receives each reply message as soon as it is complete; false stops the transfer.
+using Sink = std::function<bool(std::span<const uint8_t> message)>;
+
+// Streams the messages answering a transfer query to send: the zone (SOA first and last), or one
+// message with the SOA (IXFR, secondary current), or one error message. Returns false when the
+// query is to be dropped or send refused a message.
+bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& client,
+              const TransferOptions& options, const Sink& send);
 
 // NOTIFY (RFC 1996 §3): the message telling a secondary that zone changed (opcode NOTIFY, AA,
 // the zone's SOA as the question), and whether a reply answers it.

@@ -17,9 +17,11 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <ctime>
 #include <fmt/format.h>
 #include <map>
+#include <poll.h>
 #include <random>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -130,6 +132,25 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
   }
 }
 
+// Writes a 2-byte framed message on a (non-blocking) TCP socket from the transfer thread, waiting
+// for room up to 60 s at a time; false if the peer is gone or too slow.
+bool writeFramed(int fd, std::span<const uint8_t> m) {
+  const uint8_t frame[2] = {static_cast<uint8_t>(m.size() >> 8), static_cast<uint8_t>(m.size())};
+  for (std::span<const uint8_t> part : {std::span<const uint8_t>(frame, 2), m}) {
+    while (!part.empty()) {
+      const ssize_t n = ::send(fd, part.data(), part.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        part = part.subspan(static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 60000) <= 0) return false;
+    }
+  }
+  return true;
+}
+
 struct TcpSession {
   explicit TcpSession(tcp::socket s) : sock(std::move(s)), timer(sock.get_executor()) {
     boost::system::error_code ec;
@@ -169,34 +190,27 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     if (ec2) break;
     s->deadline = std::chrono::steady_clock::now() + idle;
     if (answer::isTransfer({in.data(), len})) {
-      // A zone transfer: several messages from one snapshot (RFC 5936 §2.2), rendered on the
-      // transfer thread while this worker goes on answering queries.
+      // A zone transfer: messages from one snapshot (RFC 5936 §2.2), rendered and written by the
+      // transfer thread as they fill, while this worker goes on answering queries. This session
+      // leaves the socket alone meanwhile.
       std::vector<uint8_t> query(in.begin(), in.begin() + static_cast<long>(len));
-      auto [tex, messages] = co_await asio::co_spawn(
+      s->deadline = std::chrono::steady_clock::now() + std::chrono::hours(24);
+      const int fd = s->sock.native_handle();
+      auto [tex, sent] = co_await asio::co_spawn(
           w.transfers->get_executor(),
-          [&w, &query, client = s->client]() -> awaitable<std::vector<std::vector<uint8_t>>> {
+          [&w, &query, fd, client = s->client]() -> awaitable<bool> {
             try {
-              co_return answer::transfer(w.env, query, client, w.options.transfer);
+              co_return answer::transfer(
+                  w.env, query, client, w.options.transfer,
+                  [fd](std::span<const uint8_t> m) { return writeFramed(fd, m); });
             } catch (const std::exception& e) {
               reportStoreError(e);
             }
-            co_return std::vector<std::vector<uint8_t>>{};
+            co_return false;
           },
           kTuple);
-      if (tex) break;
-      bool failed = false;
-      for (auto& m : messages) {
-        const uint8_t frame[2] = {static_cast<uint8_t>(m.size() >> 8),
-                                  static_cast<uint8_t>(m.size())};
-        m.insert(m.begin(), frame, frame + 2);
-        auto [ec, n] = co_await asio::async_write(s->sock, asio::buffer(m), kTuple);
-        if (ec) {
-          failed = true;
-          break;
-        }
-        s->deadline = std::chrono::steady_clock::now() + idle;
-      }
-      if (failed) break;
+      s->deadline = std::chrono::steady_clock::now() + idle;
+      if (tex || !sent) break;
       continue;
     }
     size_t rlen = 0;
