@@ -539,6 +539,10 @@ Env::~Env() {
   mdb_env_close(d_env);
 }
 
+void Env::copyCompact(const std::filesystem::path& dir) {
+  check("mdb_env_copy2", mdb_env_copy2(d_env, dir.c_str(), MDB_CP_COMPACT));
+}
+
 bool Env::hasEntries() const {
   return has(kEnt);
 }

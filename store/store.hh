@@ -189,6 +189,9 @@ public:
   MDB_env* raw() const { return d_env; }
   unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
   bool readOnly() const { return d_readOnly; }
+  // Writes a compacted copy of the store, as one consistent snapshot, to data.mdb in dir (an
+  // existing empty directory): LMDB's compacting copy (mdb_env_copy2, MDB_CP_COMPACT).
+  void copyCompact(const std::filesystem::path& dir);
   // Whether a table added after schema 1 exists (a read-only open of an older store lacks it).
   bool has(int table) const { return (d_missing & (1U << table)) == 0; }
   bool hasEntries() const;

@@ -8,6 +8,7 @@
 #include "zonegen/export.hh"
 #include "zonegen/import.hh"
 #include "zonegen/live.hh"
+#include "zonegen/snapshot.hh"
 #include "zonegen/why.hh"
 
 #include <CLI/CLI.hpp>
@@ -279,6 +280,14 @@ int main(int argc, char** argv) {
   expo->add_option("--max-records", exportOptions.maxRecords,
                    "refuse a zone that needs more records than this");
 
+  std::string snapshotDir;
+  auto* snap = app.add_subcommand(
+      "snapshot", "write a compacted, consistent copy of the store for rsync mirrors");
+  snap->add_option("dir", snapshotDir, "where: DIR/data.mdb, DIR/data.mdb.sha256, DIR/SERIALS")
+      ->required();
+  snap->add_option("-c,--config", configPath, "TOML config file")->required();
+  snap->add_flag("-q,--quiet", quiet, "print errors only");
+
   app.add_flag_callback("-V,--version", [] {
     fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
     std::exit(0);
@@ -290,6 +299,14 @@ int main(int argc, char** argv) {
   }
   if (*imp) return importCommand(configPath, dryRun, quiet, force);
   if (*chk) return importCommand(configPath, true, quiet, false);
+  if (*snap) {
+    try {
+      return dnsxl::zonegen::snapshotCommand(dnsxl::config::load(configPath), snapshotDir, quiet);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "dnsxl: {}\n", e.what());
+      return 1;
+    }
+  }
   if (*expo) {
     try {
       return dnsxl::zonegen::exportCommand(dnsxl::config::load(configPath), exportOptions);

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -347,4 +348,69 @@ zone:
   CHECK(caughtUp(knotPort));
   CHECK(test::udpQuery(knotPort, "bl.test", 6).answer ==
         test::udpQuery(d.port(), "bl.test", 6).answer);
+}
+
+TEST_CASE("dnsxl snapshot through an rsync daemon (deploy/rsyncd.conf): a mirror dnsxld answers "
+          "identically",
+          "[interop][rsync]") {
+  test::Fixture f(kZone, {{"dyn.txt", kDyn}, {"abuse.txt", kAbuse}, {"dom.txt", kDom}});
+  f.importOk();
+  const auto published = f.dir / "published";
+  auto snap =
+      test::run({test::dnsxlBinary(), "snapshot", "-c", f.configPath.string(), published.string()});
+  INFO(snap.err);
+  REQUIRE(snap.status == 0);
+  CHECK(snap.out.find("bl.test ") != std::string::npos);
+  // the daemon, configured by deploy/rsyncd.conf with this test's paths and user
+  std::ifstream in(std::string(DNSXL_SOURCE_DIR) + "/deploy/rsyncd.conf");
+  std::string conf, line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("path ="))
+      line = "path = " + published.string();
+    else if (line.starts_with("uid =") || line.starts_with("gid ="))
+      line = line.substr(0, 3) + " = root";
+    else if (line.starts_with("use chroot"))
+      line = "use chroot = no";
+    conf += line + "\n";
+  }
+  conf = "pid file = " + (f.dir / "rsyncd.pid").string() + "\n" + conf;
+  f.dir.write("rsyncd.conf", conf);
+  const uint16_t port = test::freePort();
+  test::Process rsyncd({"/usr/bin/rsync", "--daemon", "--no-detach", "--address=127.0.0.1",
+                        fmt::format("--port={}", port),
+                        "--config=" + (f.dir / "rsyncd.conf").string()});
+  const auto mirror = f.dir / "mirror";
+  test::RunResult pulled;
+  for (int i = 0; i < 50; ++i) { // until the daemon listens
+    pulled = test::run({"/usr/bin/rsync", "-a", "--delay-updates",
+                        fmt::format("rsync://127.0.0.1:{}/dnsxl/", port), mirror.string() + "/"});
+    if (pulled.status == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(pulled.err << rsyncd.output());
+  REQUIRE(pulled.status == 0);
+  auto check =
+      test::run({"/bin/sh", "-c", "cd " + mirror.string() + " && sha256sum -c data.mdb.sha256"});
+  CHECK(check.status == 0);
+  std::ifstream serials(mirror / "SERIALS");
+  std::string zone;
+  uint32_t serial = 0;
+  serials >> zone >> serial;
+  CHECK(zone == "bl.test");
+
+  // the mirror: the same config, the rsynced store
+  std::ifstream orig(f.configPath);
+  std::string text((std::istreambuf_iterator<char>(orig)), std::istreambuf_iterator<char>());
+  text.replace(text.find("store = \"store\""), 15, "store = \"mirror\"");
+  const auto mirrorConfig = f.dir.write("mirror.toml", text);
+  test::Daemon primary(f.configPath);
+  test::Daemon copy(mirrorConfig);
+  CHECK(test::udpQuery(copy.port(), "bl.test", 6).answer ==
+        test::udpQuery(primary.port(), "bl.test", 6).answer);
+  const uint32_t seed = test::seed();
+  INFO("seed " << seed);
+  for (const auto& name : testNames(seed)) {
+    INFO(name);
+    CHECK(answerOf(copy.port(), name) == answerOf(primary.port(), name));
+  }
 }
