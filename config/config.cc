@@ -265,7 +265,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
              {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
               "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line", "audit_days",
               "transfer_allow", "transfer_max_records", "notify", "notify_retry_ms",
-              "notify_retries"});
+              "notify_retries", "tsig_keys", "transfer_key"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -311,6 +311,37 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
                                       s));
       cfg.server.transferAllow.push_back(*p);
     }
+  }
+  if (auto n = (*server)["tsig_keys"]; n) {
+    const auto* arr = n.as_array();
+    if (!arr) r.fail(*n.node(), "'tsig_keys' must be an array of {name, algorithm, secret}");
+    for (const auto& e : *arr) {
+      const auto* t = e.as_table();
+      if (!t) r.fail(e, "each tsig key must be a table {name, algorithm, secret}");
+      r.onlyKeys(*t, "tsig key", {"name", "algorithm", "secret"});
+      Server::TsigKey k;
+      k.algorithm = "hmac-sha256";
+      if (auto m = (*t)["name"]; m)
+        k.name = r.domain(*m.node(), "name");
+      else
+        r.fail(e, "a tsig key needs 'name'");
+      if (auto m = (*t)["algorithm"]; m) k.algorithm = r.string(*m.node(), "algorithm");
+      if (k.algorithm != "hmac-sha256" && k.algorithm != "hmac-sha1")
+        r.fail(e, "tsig key algorithm must be \"hmac-sha256\" (or \"hmac-sha1\"); HMAC-MD5 is "
+                  "not allowed (RFC 8945 §6)");
+      if (auto m = (*t)["secret"]; m)
+        k.secret = r.string(*m.node(), "secret");
+      else
+        r.fail(e, "a tsig key needs 'secret' (base64)");
+      cfg.server.tsigKeys.push_back(k);
+    }
+  }
+  if (auto n = (*server)["transfer_key"]; n) {
+    cfg.server.transferKey = r.string(*n.node(), "transfer_key");
+    if (std::none_of(cfg.server.tsigKeys.begin(), cfg.server.tsigKeys.end(),
+                     [&](const auto& k) { return k.name == cfg.server.transferKey; }))
+      r.fail(*n.node(),
+             fmt::format("transfer_key '{}' is not one of tsig_keys", cfg.server.transferKey));
   }
   if (auto n = (*server)["notify"]; n)
     for (const auto& s : r.strings(*n.node(), "notify")) {

@@ -47,6 +47,13 @@ struct Server {
   // Who may transfer the zones (AXFR/IXFR, RFC 5936 §5); loopback by default.
   std::vector<Prefix> transferAllow;
   uint64_t transferMaxRecords = 100'000'000;
+  // TSIG keys (RFC 8945); transferKey names the one transfers must be signed with (and NOTIFY is
+  // signed with); empty: transfers need no key.
+  struct TsigKey {
+    std::string name, algorithm, secret; // secret in base64
+  };
+  std::vector<TsigKey> tsigKeys;
+  std::string transferKey;
   // Secondaries to NOTIFY when a zone's serial changes (RFC 1996), port 53 by default.
   std::vector<Listen> notify;
   uint32_t notifyRetryMs = 2000;

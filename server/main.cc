@@ -74,6 +74,16 @@ int main(int argc, char** argv) {
   for (const auto& n : cfg.server.notify)
     opt.notify.push_back({n.address, n.port});
   opt.notifyRetryMs = cfg.server.notifyRetryMs;
+  for (const auto& k : cfg.server.tsigKeys) {
+    std::string error;
+    auto key = answer::tsig::makeKey(k.name, k.algorithm, k.secret, error);
+    if (!key) {
+      fmt::print(stderr, "dnsxld: {}: tsig key {}: {}\n", configPath, k.name, error);
+      return 1;
+    }
+    opt.transfer.keys.push_back(*key);
+  }
+  opt.transfer.requireKey = cfg.server.transferKey;
   opt.notifyRetries = cfg.server.notifyRetries;
 
   try {

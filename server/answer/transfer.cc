@@ -60,6 +60,15 @@ public:
                    query.begin() + static_cast<long>(questionEnd)),
         d_send(send) {}
 
+  // Signs every message from now on (RFC 8945 §5.3, §5.3.1): the first with the request's MAC,
+  // the next ones with the previous message's MAC and the timers.
+  void signWith(const tsig::Key* key, const tsig::Record& request) {
+    d_key = key;
+    d_request = request;
+    d_prevMac = request.mac;
+    if (key) d_size -= 128; // room for the TSIG RR
+  }
+
   void add(const render::Record& r) {
     const size_t need = r.owner.size() + 2 + 2 + 10 + r.rdata.size();
     if (d_count > 0 && d_m.size() + need > d_size) flush();
@@ -88,20 +97,36 @@ public:
   }
 
   // Sends what is pending.
-  void flush() {
+  void flush(uint16_t tsigError = 0) {
     if (d_m.empty()) return;
+    if (d_key) {
+      d_prevMac = tsig::sign(d_m, *d_key, d_request.originalId, d_prevMac, d_signed > 0,
+                             static_cast<uint64_t>(std::time(nullptr)), tsigError);
+      ++d_signed;
+    }
     if (!d_send(d_m)) throw SendFailed{};
     d_m.clear();
     d_count = 0;
   }
 
-  // A single message with rcode and no records.
-  void error(uint8_t rcode) {
+  // A single message with rcode and no records (signed when the request was and checked out).
+  void error(uint8_t rcode, uint16_t tsigError = 0) {
     d_m.clear();
     open();
     d_m[3] = static_cast<uint8_t>(d_m[3] | rcode);
     d_m[2] = static_cast<uint8_t>(d_m[2] & ~0x04); // no AA on errors
-    flush();
+    flush(tsigError);
+  }
+
+  // NOTAUTH with an unsigned TSIG error (BADKEY, BADSIG: RFC 8945 §5.2.1, §5.2.2).
+  void unsignedError(const tsig::Record& request, uint16_t tsigError) {
+    d_m.clear();
+    open();
+    d_m[3] = static_cast<uint8_t>(d_m[3] | 9);
+    d_m[2] = static_cast<uint8_t>(d_m[2] & ~0x04);
+    tsig::appendUnsigned(d_m, request, tsigError);
+    if (!d_send(d_m)) throw SendFailed{};
+    d_m.clear();
   }
 
 private:
@@ -127,6 +152,10 @@ private:
   const Sink& d_send;
   std::vector<uint8_t> d_m;
   uint16_t d_count = 0;
+  const tsig::Key* d_key = nullptr;
+  tsig::Record d_request;
+  std::vector<uint8_t> d_prevMac;
+  size_t d_signed = 0;
 };
 
 bool serialNotOlder(uint32_t theirs, uint32_t ours) { // RFC 1982: theirs >= ours
@@ -135,7 +164,7 @@ bool serialNotOlder(uint32_t theirs, uint32_t ours) { // RFC 1982: theirs >= our
 
 } // namespace
 
-std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id) {
+std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id, const tsig::Key* key) {
   std::vector<uint8_t> m = {static_cast<uint8_t>(id >> 8),
                             static_cast<uint8_t>(id),
                             4 << 3 | 0x04,
@@ -155,6 +184,7 @@ std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id) {
     m.push_back(static_cast<uint8_t>(v >> 8));
     m.push_back(static_cast<uint8_t>(v));
   }
+  if (key) tsig::sign(m, *key, id, {}, false, static_cast<uint64_t>(std::time(nullptr)));
   return m;
 }
 
@@ -187,6 +217,38 @@ bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& cli
         char c = static_cast<char>(q.qname[pos + i]);
         name.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
       }
+    }
+    // TSIG (RFC 8945 §5.2): checked in the order key, MAC, time
+    tsig::Record signedBy;
+    const tsig::Key* key = nullptr;
+    switch (tsig::parse(query, signedBy)) {
+    case tsig::Parse::FormErr:
+      out.error(dns::kFormErr);
+      return true;
+    case tsig::Parse::Ok: {
+      const int v = tsig::verify(query, signedBy, options.keys,
+                                 static_cast<uint64_t>(std::time(nullptr)), &key);
+      if (v < 0) {
+        out.error(dns::kFormErr);
+        return true;
+      }
+      if (v == tsig::kBadKey || v == tsig::kBadSig) {
+        out.unsignedError(signedBy, static_cast<uint16_t>(v));
+        return true;
+      }
+      out.signWith(key, signedBy);
+      if (v == tsig::kBadTime) {
+        out.error(9, tsig::kBadTime);
+        return true;
+      }
+      break;
+    }
+    case tsig::Parse::None:
+      break;
+    }
+    if (!options.requireKey.empty() && (!key || key->name != options.requireKey)) {
+      out.error(dns::kRefused);
+      return true;
     }
     uint8_t v4[4];
     const uint32_t n4 = htonl(client.v4);

@@ -7,6 +7,7 @@
 
 #include "config/config.hh"
 #include "server/answer/responder.hh"
+#include "server/answer/tsig.hh"
 
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,8 @@ namespace dnsxl::answer {
 
 struct TransferOptions {
   std::vector<config::Prefix> allow; // who may transfer; empty: nobody
+  std::vector<tsig::Key> keys;       // the TSIG keys we know (RFC 8945)
+  std::string requireKey;            // transfers must be signed with this key; empty: not
   uint64_t maxRecords = 100'000'000;
   size_t messageSize = 16384; // per message (RFC 5936 §2.2 allows up to 65535)
 };
@@ -37,7 +40,9 @@ bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& cli
 
 // NOTIFY (RFC 1996 §3): the message telling a secondary that zone changed (opcode NOTIFY, AA,
 // the zone's SOA as the question), and whether a reply answers it.
-std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id);
+// Signed with key when given (RFC 8945).
+std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id,
+                                   const tsig::Key* key = nullptr);
 bool isNotifyReply(std::span<const uint8_t> reply, uint16_t id);
 
 } // namespace dnsxl::answer

@@ -21,6 +21,7 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
 #include <poll.h>
 #include <random>
 #include <stdexcept>
@@ -249,14 +250,15 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 awaitable<void> notifyOne(asio::io_context& io, std::string zone, uint32_t serial,
-                          udp::endpoint target, uint32_t retryMs, unsigned retries) {
+                          udp::endpoint target, uint32_t retryMs, unsigned retries,
+                          std::optional<answer::tsig::Key> key) {
   using namespace asio::experimental::awaitable_operators;
   udp::socket sock(io);
   boost::system::error_code ec;
   sock.open(target.protocol(), ec);
   if (ec) co_return;
   const auto id = static_cast<uint16_t>(std::random_device{}());
-  const auto msg = answer::notifyMessage(zone, id);
+  const auto msg = answer::notifyMessage(zone, id, key ? &*key : nullptr);
   std::array<uint8_t, 4096> buf{};
   asio::steady_timer timer(io);
   auto wait = std::chrono::milliseconds(retryMs);
@@ -289,6 +291,9 @@ awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options&
     auto a = asio::ip::make_address(t.address, ec);
     if (!ec) targets.emplace_back(a, t.port);
   }
+  std::optional<answer::tsig::Key> key; // NOTIFY is signed with the transfer key
+  for (const auto& k : o.transfer.keys)
+    if (k.name == o.transfer.requireKey) key = k;
   store::Snapshot snap(env);
   snap.reset();
   std::map<std::string, uint32_t> serials;
@@ -305,9 +310,9 @@ awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options&
           if (!fresh && it->second == z.soa.serial) continue;
           it->second = z.soa.serial;
           for (const auto& t : targets)
-            asio::co_spawn(io,
-                           notifyOne(io, z.name, z.soa.serial, t, o.notifyRetryMs, o.notifyRetries),
-                           asio::detached);
+            asio::co_spawn(
+                io, notifyOne(io, z.name, z.soa.serial, t, o.notifyRetryMs, o.notifyRetries, key),
+                asio::detached);
         }
       }
       snap.reset();

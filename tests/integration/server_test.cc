@@ -1,4 +1,5 @@
 // The real dnsxld on 127.0.0.1, a free port and a temporary store, queried over real sockets.
+#include "server/answer/tsig.hh"
 #include "server/dns/wire.hh"
 #include "tests/support/fixture.hh"
 
@@ -639,4 +640,71 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
   REQUIRE(refused);
   CHECK(test::parseReply(*refused).rcode == dns::kRefused);
   CHECK(test::parseReply(*refused).answer.empty());
+}
+
+TEST_CASE("TSIG on AXFR checked with ldns: every message signed; BADKEY, BADSIG, BADTIME",
+          "[server][tsig]") {
+  const char* secret = "zW8o5QGsGR2QBNjJ0F0T1QXzC9cFSyUMH5mJgS2B0Wo=";
+  test::Fixture f("", {{"a.txt", "192.0.2.0/25 net\n198.51.100.0/24 block\n"}});
+  f.dir.write("dnsxl.toml",
+              fmt::format("[server]\nstore = \"store\"\ntsig_keys = [{{ name = \"xfr.key\", "
+                          "secret = \"{}\" }}]\ntransfer_key = \"xfr.key\"\n[[zone]]\nname = "
+                          "\"bl.test\"\nns = [\"ns1.example.net\"]\n  [[zone.dataset]]\n  name = "
+                          "\"abuse\"\n  format = \"list\"\n  files = [\"a.txt\"]\n",
+                          secret));
+  f.importOk();
+  test::Daemon d(f.configPath);
+
+  // a good request: ldns verifies the first message with the request MAC and each next one with
+  // the previous MAC and the timers (RFC 8945 §5.3.1)
+  std::vector<uint8_t> mac;
+  auto query = test::ldnsSignedQuery("bl.test", dns::kTypeAXFR, "xfr.key.", secret, mac);
+  test::TcpClient c(d.port());
+  REQUIRE(c.sendFramed(query));
+  size_t messages = 0;
+  int soas = 0;
+  while (soas < 2) {
+    auto m = c.receive();
+    REQUIRE(m);
+    std::vector<uint8_t> next;
+    CHECK(test::ldnsVerifyTsig(*m, "xfr.key.", secret, mac, messages > 0, next));
+    mac = next;
+    for (const auto& rr : test::parseReply(*m).answer)
+      if (rr.find("\tSOA\t") != std::string::npos) ++soas;
+    ++messages;
+  }
+  CHECK(messages >= 1);
+
+  // an unknown key: NOTAUTH, BADKEY, unsigned (§5.2.1)
+  query = test::ldnsSignedQuery("bl.test", dns::kTypeAXFR, "other.key.", secret, mac);
+  auto r = test::tcpExchange(d.port(), query);
+  REQUIRE(r);
+  CHECK(test::parseReply(*r).rcode == 9);
+  CHECK(test::tsigFields(*r).error == 17);
+  CHECK(test::tsigFields(*r).macSize == 0);
+  // a wrong secret: NOTAUTH, BADSIG (§5.2.2)
+  query = test::ldnsSignedQuery("bl.test", dns::kTypeAXFR, "xfr.key.",
+                                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", mac);
+  r = test::tcpExchange(d.port(), query);
+  REQUIRE(r);
+  CHECK(test::parseReply(*r).rcode == 9);
+  CHECK(test::tsigFields(*r).error == 16);
+  CHECK(test::tsigFields(*r).macSize == 0);
+  // a good MAC over an old time: NOTAUTH, BADTIME, signed, our time in Other Data (§5.2.3)
+  std::string err;
+  auto key = answer::tsig::makeKey("xfr.key", "hmac-sha256", secret, err);
+  REQUIRE(key);
+  auto old = test::makeQuery("bl.test", dns::kTypeAXFR);
+  answer::tsig::sign(old, *key, 0x1234, {}, false,
+                     static_cast<uint64_t>(std::time(nullptr)) - 3600);
+  r = test::tcpExchange(d.port(), old);
+  REQUIRE(r);
+  CHECK(test::parseReply(*r).rcode == 9);
+  CHECK(test::tsigFields(*r).error == 18);
+  CHECK(test::tsigFields(*r).macSize == 32);  // signed: a full MAC
+  CHECK(test::tsigFields(*r).otherSize == 6); // other data: our time
+  // unsigned: REFUSED (the key is required)
+  r = test::tcpExchange(d.port(), test::makeQuery("bl.test", dns::kTypeAXFR));
+  REQUIRE(r);
+  CHECK(test::parseReply(*r).rcode == dns::kRefused);
 }

@@ -2,6 +2,7 @@
 // zone` loaded into Debian's NSD and Knot must answer every test name as dnsxld does — rcode, A
 // set and TXT set — including exclusions inside wildcarded blocks, IPv6 names below IPv4
 // wildcards, v4-mapped and 6to4 names, domain wildcards with exclusions, and the test points.
+#include "server/dns/wire.hh"
 #include "tests/support/fixture.hh"
 
 #include <algorithm>
@@ -336,7 +337,7 @@ zone:
   CHECK(added == "rcode 0 A:127.0.0.2 TXT:new listing");
   CHECK(removed == "NXDOMAIN");
   auto caughtUp = [&](uint16_t port) {
-    for (int i = 0; i < 150; ++i) {
+    for (int i = 0; i < 300; ++i) {
       if (answerOf(port, "7.7.18.198.bl.test") == added &&
           answerOf(port, "5.2.0.192.bl.test") == removed)
         return true;
@@ -344,8 +345,11 @@ zone:
     }
     return false;
   };
-  CHECK(caughtUp(nsdPort));
-  CHECK(caughtUp(knotPort));
+  const bool nsdCaughtUp = caughtUp(nsdPort), knotCaughtUp = caughtUp(knotPort);
+  INFO("after the change, nsd: " << nsd.output() << "\nknot: " << knot.output()
+                                 << "\ndnsxld: " << d.readStderr(std::chrono::milliseconds(10)));
+  CHECK(nsdCaughtUp);
+  CHECK(knotCaughtUp);
   CHECK(test::udpQuery(knotPort, "bl.test", 6).answer ==
         test::udpQuery(d.port(), "bl.test", 6).answer);
 }
@@ -413,4 +417,118 @@ TEST_CASE("dnsxl snapshot through an rsync daemon (deploy/rsyncd.conf): a mirror
     INFO(name);
     CHECK(answerOf(copy.port(), name) == answerOf(primary.port(), name));
   }
+}
+
+TEST_CASE("TSIG (hmac-sha256): NSD and Knot transfer with the key; NOTIFY is signed; unsigned "
+          "transfers are refused",
+          "[interop][tsig]") {
+  test::Fixture f(kZone, {{"dyn.txt", kDyn}, {"abuse.txt", kAbuse}, {"dom.txt", kDom}});
+  const char* secret = "zW8o5QGsGR2QBNjJ0F0T1QXzC9cFSyUMH5mJgS2B0Wo=";
+  const uint16_t nsdPort = test::freePort();
+  uint16_t knotPort = test::freePort();
+  while (knotPort == nsdPort)
+    knotPort = test::freePort();
+  f.dir.write("dnsxl.toml",
+              fmt::format("[server]\nstore = \"store\"\nnotify = [\"127.0.0.1:{}\", "
+                          "\"127.0.0.1:{}\"]\nnotify_retry_ms = 500\n"
+                          "tsig_keys = [{{ name = \"xfr.key\", algorithm = \"hmac-sha256\", "
+                          "secret = \"{}\" }}]\ntransfer_key = \"xfr.key\"\n{}",
+                          nsdPort, knotPort, secret, kZone));
+  f.importOk();
+  test::Daemon d(f.configPath);
+  const auto dir = f.dir.path().string();
+  // unsigned: refused, though the address is allowed
+  auto plain = test::tcpExchange(d.port(), test::makeQuery("bl.test", dns::kTypeAXFR));
+  REQUIRE(plain);
+  CHECK(test::parseReply(*plain).rcode == dns::kRefused);
+
+  f.dir.write("nsd.conf", fmt::format(R"(server:
+  ip-address: 127.0.0.1@{0}
+  port: {0}
+  username: ""
+  chroot: ""
+  database: ""
+  zonelistfile: "{1}/zone.list"
+  pidfile: "{1}/nsd.pid"
+  xfrdfile: "{1}/xfrd.state"
+  xfrdir: "{1}"
+  zonesdir: "{1}"
+  server-count: 1
+  verbosity: 2
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+key:
+  name: xfr.key
+  algorithm: hmac-sha256
+  secret: "{3}"
+zone:
+  name: bl.test
+  zonefile: "{1}/nsd-bl.test.zone"
+  request-xfr: AXFR 127.0.0.1@{2} xfr.key
+  allow-notify: 127.0.0.1 xfr.key
+)",
+                                      nsdPort, dir, d.port(), secret));
+  test::Process nsd({"/usr/sbin/nsd", "-d", "-c", (f.dir / "nsd.conf").string()});
+  f.dir.write("knot.conf", fmt::format(R"(server:
+  listen: 127.0.0.1@{0}
+  rundir: "{1}"
+database:
+  storage: "{1}/knotdb"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: xfr.key
+    algorithm: hmac-sha256
+    secret: {3}
+remote:
+  - id: primary
+    address: 127.0.0.1@{2}
+    key: xfr.key
+acl:
+  - id: notify
+    address: 127.0.0.1
+    key: xfr.key
+    action: notify
+zone:
+  - domain: bl.test
+    master: primary
+    acl: notify
+    storage: "{1}"
+    file: "knot-bl.test.zone"
+)",
+                                       knotPort, dir, d.port(), secret));
+  test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
+  auto transferred = [&](uint16_t port) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = test::udpQuery(port, "bl.test", 6);
+      if (r.parsed && r.rcode == 0 && r.aa && !r.answer.empty()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  REQUIRE(transferred(nsdPort));
+  INFO("nsd: " << nsd.output());
+  REQUIRE(transferred(knotPort));
+  INFO("knot: " << knot.output());
+  for (const char* name : {"5.2.0.192.bl.test", "77.2.0.192.bl.test", "evil.test.bl.test"}) {
+    INFO(name);
+    CHECK(answerOf(nsdPort, name) == answerOf(d.port(), name));
+    CHECK(answerOf(knotPort, name) == answerOf(d.port(), name));
+  }
+  // a change: the signed NOTIFY is accepted (the secondaries only take signed ones)
+  REQUIRE(test::run({test::dnsxlBinary(), "add", "-c", f.configPath.string(), "-d", "abuse",
+                     "198.18.7.7", "--reason", "new listing"})
+              .status == 0);
+  const auto added = answerOf(d.port(), "7.7.18.198.bl.test");
+  auto caughtUp = [&](uint16_t port) {
+    for (int i = 0; i < 150; ++i) {
+      if (answerOf(port, "7.7.18.198.bl.test") == added) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  CHECK(caughtUp(nsdPort));
+  CHECK(caughtUp(knotPort));
 }

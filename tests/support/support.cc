@@ -241,6 +241,63 @@ Process::~Process() {
   stop();
 }
 
+namespace {
+std::vector<uint8_t> rdfBytes(const ldns_rdf* r) {
+  const auto* p = ldns_rdf_data(r);
+  return std::vector<uint8_t>(p, p + ldns_rdf_size(r));
+}
+} // namespace
+
+std::vector<uint8_t> ldnsSignedQuery(const std::string& name, uint16_t type, const char* keyName,
+                                     const char* secret, std::vector<uint8_t>& mac) {
+  ldns_pkt* q = nullptr;
+  if (ldns_pkt_query_new_frm_str(&q, name.c_str(), static_cast<ldns_rr_type>(type),
+                                 LDNS_RR_CLASS_IN, 0) != LDNS_STATUS_OK)
+    throw std::runtime_error("ldns_pkt_query_new_frm_str failed");
+  ldns_pkt_set_id(q, 0x4242);
+  if (ldns_pkt_tsig_sign(q, keyName, secret, 300, "hmac-sha256.", nullptr) != LDNS_STATUS_OK)
+    throw std::runtime_error("ldns_pkt_tsig_sign failed");
+  uint8_t* wire = nullptr;
+  size_t size = 0;
+  ldns_pkt2wire(&wire, q, &size);
+  std::vector<uint8_t> out(wire, wire + size);
+  std::free(wire);
+  mac = rdfBytes(ldns_rr_rdf(ldns_pkt_tsig(q), 3));
+  ldns_pkt_free(q);
+  return out;
+}
+
+bool ldnsVerifyTsig(const std::vector<uint8_t>& reply, const char* keyName, const char* secret,
+                    const std::vector<uint8_t>& previousMac, bool timersOnly,
+                    std::vector<uint8_t>& next) {
+  ldns_pkt* p = nullptr;
+  if (ldns_wire2pkt(&p, reply.data(), reply.size()) != LDNS_STATUS_OK) return false;
+  bool ok = false;
+  if (const ldns_rr* t = ldns_pkt_tsig(p)) {
+    ldns_rdf* prev =
+        ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, previousMac.size(), previousMac.data());
+    ok = ldns_pkt_tsig_verify_next(p, reply.data(), reply.size(), keyName, secret, prev,
+                                   timersOnly ? 1 : 0);
+    ldns_rdf_deep_free(prev);
+    next = rdfBytes(ldns_rr_rdf(t, 3));
+  }
+  ldns_pkt_free(p);
+  return ok;
+}
+
+TsigFields tsigFields(const std::vector<uint8_t>& reply) {
+  TsigFields f;
+  ldns_pkt* p = nullptr;
+  if (ldns_wire2pkt(&p, reply.data(), reply.size()) != LDNS_STATUS_OK) return f;
+  if (const ldns_rr* t = ldns_pkt_tsig(p)) {
+    f.error = ldns_rdf2native_int16(ldns_rr_rdf(t, 5));
+    f.macSize = ldns_rdf_size(ldns_rr_rdf(t, 3)) - 2; // ldns keeps the length in front
+    f.otherSize = ldns_rdf_size(ldns_rr_rdf(t, 6)) - 2;
+  }
+  ldns_pkt_free(p);
+  return f;
+}
+
 uint32_t seed() {
   if (const char* s = std::getenv("DNSXL_SEED"); s && *s)
     return static_cast<uint32_t>(std::strtoul(s, nullptr, 10));

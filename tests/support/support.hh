@@ -129,6 +129,21 @@ private:
   std::string d_out;
 };
 
+// TSIG done by ldns, the independent implementation (RFC 8945).
+// A query signed with hmac-sha256; mac receives its MAC (as ldns keeps it, for the next call).
+std::vector<uint8_t> ldnsSignedQuery(const std::string& name, uint16_t type, const char* keyName,
+                                     const char* secret, std::vector<uint8_t>& mac);
+// Whether ldns accepts a reply's TSIG given the previous MAC (the request's for the first reply);
+// timersOnly for the next messages of a transfer. next receives this reply's MAC.
+bool ldnsVerifyTsig(const std::vector<uint8_t>& reply, const char* keyName, const char* secret,
+                    const std::vector<uint8_t>& previousMac, bool timersOnly,
+                    std::vector<uint8_t>& next);
+struct TsigFields {
+  int error = -1;
+  size_t macSize = 0, otherSize = 0;
+};
+TsigFields tsigFields(const std::vector<uint8_t>& reply);
+
 // The seed of a randomised test: $DNSXL_SEED when set (to replay a failure), else random.
 uint32_t seed();
 
