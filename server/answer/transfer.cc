@@ -193,6 +193,49 @@ bool isNotifyReply(std::span<const uint8_t> reply, uint16_t id) {
          ((reply[2] >> 3) & 0xf) == 4;
 }
 
+size_t tsigReply(std::span<const uint8_t> query, std::span<uint8_t> reply, size_t len,
+                 const std::vector<tsig::Key>& keys) {
+  if (len < dns::kHeaderSize || query.size() < dns::kHeaderSize || be16(query.data() + 10) == 0)
+    return len;
+  tsig::Record r;
+  const auto parsed = tsig::parse(query, r);
+  if (parsed == tsig::Parse::None) return len;
+  std::vector<uint8_t> m(reply.begin(), reply.begin() + static_cast<long>(len));
+  auto headerOnly = [&](uint8_t rcode) { // header and question, no records
+    dns::Query q;
+    const size_t qend =
+        dns::parseQuery(query, q) == dns::ParseStatus::Ok ? q.questionEnd : dns::kHeaderSize;
+    m.assign(reply.begin(), reply.begin() + static_cast<long>(std::min(qend, len)));
+    for (size_t i = 6; i < 12 && i < m.size(); ++i)
+      m[i] = 0;
+    if (m.size() >= 4) m[3] = static_cast<uint8_t>((m[3] & 0xf0) | rcode);
+  };
+  const tsig::Key* key = nullptr;
+  const auto now = static_cast<uint64_t>(std::time(nullptr));
+  const int v = parsed == tsig::Parse::Ok ? tsig::verify(query, r, keys, now, &key) : -1;
+  if (v < 0) {
+    headerOnly(dns::kFormErr);
+  } else if (v == tsig::kBadKey || v == tsig::kBadSig) {
+    headerOnly(9);
+    tsig::appendUnsigned(m, r, static_cast<uint16_t>(v));
+  } else {
+    if (v == tsig::kBadTime) headerOnly(9);
+    // the OPT record stays; TSIG goes last (RFC 8945 §5.3)
+    auto signedCopy = m;
+    tsig::sign(signedCopy, *key, r.originalId, r.mac, false, now, static_cast<uint16_t>(v));
+    if (signedCopy.size() > reply.size()) {
+      headerOnly(0);
+      if (m.size() >= 3) m[2] = static_cast<uint8_t>(m[2] | 0x02); // TC
+      signedCopy = m;
+      tsig::sign(signedCopy, *key, r.originalId, r.mac, false, now, 0);
+    }
+    m = std::move(signedCopy);
+  }
+  if (m.size() > reply.size()) return 0;
+  std::copy(m.begin(), m.end(), reply.begin());
+  return m.size();
+}
+
 bool isTransfer(std::span<const uint8_t> query) {
   dns::Query q;
   if (dns::parseQuery(query, q) != dns::ParseStatus::Ok) return false;

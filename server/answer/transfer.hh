@@ -38,6 +38,13 @@ using Sink = std::function<bool(std::span<const uint8_t> message)>;
 bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& client,
               const TransferOptions& options, const Sink& send);
 
+// An ordinary query signed with TSIG (a secondary's SOA check): checks it and signs the reply in
+// place (RFC 8945 §5.3), or replaces the reply by the TSIG error (§5.2). A reply that would not
+// fit `cap` with its TSIG becomes the question alone with TC (§5.3). Returns the reply's new
+// length; a query without TSIG keeps its reply as it is.
+size_t tsigReply(std::span<const uint8_t> query, std::span<uint8_t> reply, size_t len,
+                 const std::vector<tsig::Key>& keys);
+
 // NOTIFY (RFC 1996 §3): the message telling a secondary that zone changed (opcode NOTIFY, AA,
 // the zone's SOA as the question), and whether a reply answers it.
 // Signed with key when given (RFC 8945).

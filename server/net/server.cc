@@ -119,6 +119,14 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
         const auto client = clientOf(from.address());
         size_t len = w.responder.answer({in->data(), n}, {out->data(), out->size()},
                                         answer::Transport::Udp, &client);
+        if (len && !w.options.transfer.keys.empty()) {
+          // a signed query (a secondary's SOA check): signed reply, within the UDP size it
+          // allows (an OPT in our reply means EDNS)
+          const size_t cap =
+              len >= 12 && ((*out)[10] | (*out)[11]) ? w.options.answer.ednsUdpMax : size_t{512};
+          len = answer::tsigReply({in->data(), n}, {out->data(), std::max(cap, len)}, len,
+                                  w.options.transfer.keys);
+        }
         if (len) {
           // Logged before the reply leaves, so that the log follows the order clients see.
           if (w.options.queryLog)
@@ -218,6 +226,9 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     try {
       rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
                                    answer::Transport::Tcp, &s->client);
+      if (rlen && !w.options.transfer.keys.empty())
+        rlen = answer::tsigReply({in.data(), len}, {out.data() + 2, out.size() - 2}, rlen,
+                                 w.options.transfer.keys);
     } catch (const std::exception& e) {
       w.responder.end();
       reportStoreError(e);

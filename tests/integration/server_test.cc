@@ -703,6 +703,13 @@ TEST_CASE("TSIG on AXFR checked with ldns: every message signed; BADKEY, BADSIG,
   CHECK(test::tsigFields(*r).error == 18);
   CHECK(test::tsigFields(*r).macSize == 32);  // signed: a full MAC
   CHECK(test::tsigFields(*r).otherSize == 6); // other data: our time
+  // an ordinary signed query (a secondary's SOA check, over UDP): a signed reply ldns accepts
+  query = test::ldnsSignedQuery("bl.test", dns::kTypeSOA, "xfr.key.", secret, mac);
+  auto soa = test::udpExchange(d.port(), query);
+  REQUIRE(soa);
+  std::vector<uint8_t> next;
+  CHECK(test::parseReply(*soa).answer.size() == 1);
+  CHECK(test::ldnsVerifyTsig(*soa, "xfr.key.", secret, mac, false, next));
   // unsigned: REFUSED (the key is required)
   r = test::tcpExchange(d.port(), test::makeQuery("bl.test", dns::kTypeAXFR));
   REQUIRE(r);

@@ -419,21 +419,44 @@ TEST_CASE("dnsxl snapshot through an rsync daemon (deploy/rsyncd.conf): a mirror
   }
 }
 
-TEST_CASE("TSIG (hmac-sha256): NSD and Knot transfer with the key; NOTIFY is signed; unsigned "
-          "transfers are refused",
+// A secondary's configuration from deploy/secondaries/, with the example's primary, zone, paths
+// and secret swapped for this test's.
+std::string deployed(const std::string& file, uint16_t primaryPort, const std::string& dir,
+                     const std::string& secret) {
+  std::ifstream in(std::string(DNSXL_SOURCE_DIR) + "/deploy/secondaries/" + file);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(s.empty());
+  auto swap = [&s](const std::string& from, const std::string& to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+      s.replace(at, from.size(), to);
+  };
+  swap("192.0.2.1@53", fmt::format("127.0.0.1@{}", primaryPort));
+  swap("192.0.2.1 port 53", fmt::format("127.0.0.1 port {}", primaryPort));
+  swap("192.0.2.1", "127.0.0.1");
+  swap("bl.example.org", "bl.test");
+  for (const char* path : {"/var/lib/nsd", "/var/lib/knot", "/var/cache/bind"})
+    swap(path, dir);
+  swap("REPLACE-WITH-BASE64-SECRET", secret);
+  return s;
+}
+
+TEST_CASE("TSIG (hmac-sha256) with the configurations of deploy/secondaries: NSD, Knot and BIND "
+          "transfer with the key, accept the signed NOTIFY; unsigned transfers are refused",
           "[interop][tsig]") {
   test::Fixture f(kZone, {{"dyn.txt", kDyn}, {"abuse.txt", kAbuse}, {"dom.txt", kDom}});
   const char* secret = "zW8o5QGsGR2QBNjJ0F0T1QXzC9cFSyUMH5mJgS2B0Wo=";
-  const uint16_t nsdPort = test::freePort();
-  uint16_t knotPort = test::freePort();
-  while (knotPort == nsdPort)
-    knotPort = test::freePort();
+  std::vector<uint16_t> ports;
+  while (ports.size() < 3) {
+    const uint16_t p = test::freePort();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  const uint16_t nsdPort = ports[0], knotPort = ports[1], bindPort = ports[2];
   f.dir.write("dnsxl.toml",
               fmt::format("[server]\nstore = \"store\"\nnotify = [\"127.0.0.1:{}\", "
-                          "\"127.0.0.1:{}\"]\nnotify_retry_ms = 500\n"
-                          "tsig_keys = [{{ name = \"xfr.key\", algorithm = \"hmac-sha256\", "
-                          "secret = \"{}\" }}]\ntransfer_key = \"xfr.key\"\n{}",
-                          nsdPort, knotPort, secret, kZone));
+                          "\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\nnotify_retry_ms = 500\n"
+                          "tsig_keys = [{{ name = \"dnsxl-xfr\", algorithm = \"hmac-sha256\", "
+                          "secret = \"{}\" }}]\ntransfer_key = \"dnsxl-xfr\"\n{}",
+                          nsdPort, knotPort, bindPort, secret, kZone));
   f.importOk();
   test::Daemon d(f.configPath);
   const auto dir = f.dir.path().string();
@@ -458,17 +481,9 @@ TEST_CASE("TSIG (hmac-sha256): NSD and Knot transfer with the key; NOTIFY is sig
   rrl-ratelimit: 0
 remote-control:
   control-enable: no
-key:
-  name: xfr.key
-  algorithm: hmac-sha256
-  secret: "{3}"
-zone:
-  name: bl.test
-  zonefile: "{1}/nsd-bl.test.zone"
-  request-xfr: AXFR 127.0.0.1@{2} xfr.key
-  allow-notify: 127.0.0.1 xfr.key
 )",
-                                      nsdPort, dir, d.port(), secret));
+                                      nsdPort, dir) +
+                              deployed("nsd.conf", d.port(), dir, secret));
   test::Process nsd({"/usr/sbin/nsd", "-d", "-c", (f.dir / "nsd.conf").string()});
   f.dir.write("knot.conf", fmt::format(R"(server:
   listen: 127.0.0.1@{0}
@@ -478,28 +493,24 @@ database:
 log:
   - target: stderr
     any: info
-key:
-  - id: xfr.key
-    algorithm: hmac-sha256
-    secret: {3}
-remote:
-  - id: primary
-    address: 127.0.0.1@{2}
-    key: xfr.key
-acl:
-  - id: notify
-    address: 127.0.0.1
-    key: xfr.key
-    action: notify
-zone:
-  - domain: bl.test
-    master: primary
-    acl: notify
-    storage: "{1}"
-    file: "knot-bl.test.zone"
 )",
-                                       knotPort, dir, d.port(), secret));
+                                       knotPort, dir) +
+                               deployed("knot.conf", d.port(), dir, secret));
   test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
+  f.dir.write("named.conf", fmt::format(R"(options {{
+  directory "{1}";
+  pid-file "{1}/named.pid";
+  listen-on port {0} {{ 127.0.0.1; }};
+  listen-on-v6 {{ none; }};
+  recursion no;
+  dnssec-validation no;
+  notify no;
+}};
+controls {{ }};
+)",
+                                        bindPort, dir) +
+                                deployed("named.conf", d.port(), dir, secret));
+  test::Process named({"/usr/sbin/named", "-g", "-c", (f.dir / "named.conf").string()});
   auto transferred = [&](uint16_t port) {
     for (int i = 0; i < 200; ++i) {
       auto r = test::udpQuery(port, "bl.test", 6);
@@ -508,22 +519,28 @@ zone:
     }
     return false;
   };
-  REQUIRE(transferred(nsdPort));
-  INFO("nsd: " << nsd.output());
-  REQUIRE(transferred(knotPort));
-  INFO("knot: " << knot.output());
-  for (const char* name : {"5.2.0.192.bl.test", "77.2.0.192.bl.test", "evil.test.bl.test"}) {
-    INFO(name);
-    CHECK(answerOf(nsdPort, name) == answerOf(d.port(), name));
-    CHECK(answerOf(knotPort, name) == answerOf(d.port(), name));
+  const bool nsdReady = transferred(nsdPort), knotReady = transferred(knotPort),
+             bindReady = transferred(bindPort);
+  INFO("nsd: " << nsd.output() << "\nknot: " << knot.output() << "\nnamed: " << named.output());
+  REQUIRE(nsdReady);
+  REQUIRE(knotReady);
+  REQUIRE(bindReady);
+  const uint32_t seed = test::seed();
+  INFO("seed " << seed);
+  for (const auto& name : testNames(seed)) {
+    const auto ours = answerOf(d.port(), name);
+    INFO(name << "\n  dnsxld: " << ours);
+    CHECK(answerOf(nsdPort, name) == ours);
+    CHECK(answerOf(knotPort, name) == ours);
+    CHECK(answerOf(bindPort, name) == ours);
   }
-  // a change: the signed NOTIFY is accepted (the secondaries only take signed ones)
+  // a change: the signed NOTIFY is accepted (these secondaries take signed ones only)
   REQUIRE(test::run({test::dnsxlBinary(), "add", "-c", f.configPath.string(), "-d", "abuse",
                      "198.18.7.7", "--reason", "new listing"})
               .status == 0);
   const auto added = answerOf(d.port(), "7.7.18.198.bl.test");
   auto caughtUp = [&](uint16_t port) {
-    for (int i = 0; i < 150; ++i) {
+    for (int i = 0; i < 300; ++i) {
       if (answerOf(port, "7.7.18.198.bl.test") == added) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -531,4 +548,5 @@ zone:
   };
   CHECK(caughtUp(nsdPort));
   CHECK(caughtUp(knotPort));
+  CHECK(caughtUp(bindPort));
 }
