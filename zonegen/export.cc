@@ -3,19 +3,197 @@
 #include "render/zone.hh"
 #include "store/store.hh"
 
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
+#include <functional>
 #include <unistd.h>
 
 namespace dnsxl::zonegen {
 
+namespace {
+
+std::string ip4Text(uint32_t a) {
+  return fmt::format("{}.{}.{}.{}", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+std::string ip6Text(const store::Ip6& a) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+  return buf;
+}
+
+// rbldnsd's value syntax: `:A:TXT`, or `:A:` for an A without TXT.
+std::string valueText(const store::ValueView& v) {
+  return fmt::format(":{}:{}", ip4Text(v.a), v.hasTxt ? std::string(v.txt) : std::string());
+}
+
+// The CIDR blocks covering [lo, hi] (for ip6trie, which takes prefixes only).
+__extension__ typedef unsigned __int128 U128;
+void cidrs(U128 lo, U128 hi, const std::function<void(U128, int)>& f) {
+  while (true) {
+    int len = 128;
+    while (len > 0) {
+      const U128 size = U128{1} << (128 - (len - 1));
+      const U128 mask = size - 1;
+      if ((lo & mask) != 0 || lo + mask > hi || lo + mask < lo) break;
+      --len;
+    }
+    f(lo, len);
+    const U128 last = len == 0 ? ~U128{0} : lo + ((U128{1} << (128 - len)) - 1);
+    if (last >= hi) return;
+    lo = last + 1;
+  }
+}
+
+// rbldnsd data files for each dataset of a zone (checklist S-1): ip4set, ip6trie, dnset, with
+// $SOA and $NS in the first file and each dataset's $TTL and $n variables; written to DIR under
+// temporary names and renamed. Returns the rbldnsd zone specs (zone:type:file).
+int exportRbldnsd(store::Snapshot& snap, const store::ZoneRecord& zone, const std::string& dir) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  std::vector<std::string> specs;
+  size_t dropped = 0; // IPv6 values past the first of a set: ip6trie keeps one
+  bool first = true;
+  for (const auto& ds : zone.datasets) {
+    if (ds.kinds & store::kAcl) continue;
+    if (!ds.subzones.empty()) {
+      fmt::print(stderr, "dnsxl: {}/{}: datasets of a combined file (subzones) are not exported\n",
+                 zone.name, ds.name);
+      continue;
+    }
+    auto header = [&](std::string& out) {
+      if (first) {
+        out += fmt::format("$SOA {} {} {} {} {} {} {} {}\n", zone.soa.ttl, zone.soa.mname,
+                           zone.soa.rname, zone.soa.serial, zone.soa.refresh, zone.soa.retry,
+                           zone.soa.expire, zone.soa.minimum);
+        if (!zone.ns.empty()) {
+          out += fmt::format("$NS {}", zone.nsTtl);
+          for (const auto& n : zone.ns)
+            out += " " + n;
+          out += "\n";
+        }
+        first = false;
+      }
+      out += fmt::format("$TTL {}\n", ds.ttl);
+      for (size_t i = 0; i < ds.vars.size(); ++i)
+        if (!ds.vars[i].empty()) out += fmt::format("${} {}\n", i, ds.vars[i]);
+    };
+    auto values = [&](uint32_t set, const std::function<void(const store::ValueView&)>& f) {
+      store::ValueSetReader r(snap.valueSet(set));
+      for (store::ValueView v; r.next(v);)
+        if (v.expires == 0 || v.expires > now) f(v);
+    };
+    auto write = [&](const std::string& type, const std::string& text) {
+      const auto name = fmt::format("{}.{}.{}", zone.name, ds.name, type);
+      const auto path = fs::path(dir) / name;
+      const auto tmp = path.string() + ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
+      }
+      fs::rename(tmp, path);
+      specs.push_back(fmt::format("{}:{}:{}", zone.name, type, name));
+    };
+    if (ds.kinds & store::kIp4) {
+      std::string text;
+      header(text);
+      snap.forEachIp4(ds.id, [&](const store::IpInterval4& iv) {
+        const auto key =
+            iv.start == iv.end ? ip4Text(iv.start) : ip4Text(iv.start) + "-" + ip4Text(iv.end);
+        values(iv.valueSet,
+               [&](const store::ValueView& v) { text += key + " " + valueText(v) + "\n"; });
+      });
+      write("ip4set", text);
+    }
+    if (ds.kinds & store::kIp6) {
+      std::string text;
+      header(text);
+      snap.forEachIp6(ds.id, [&](const store::IpInterval6& iv) {
+        U128 lo = 0, hi = 0;
+        for (size_t b = 0; b < 16; ++b) {
+          lo = lo << 8 | iv.start[b];
+          hi = hi << 8 | iv.end[b];
+        }
+        std::string value;
+        size_t n = 0;
+        values(iv.valueSet, [&](const store::ValueView& v) {
+          if (n++ == 0) value = valueText(v);
+        });
+        if (n == 0) return;
+        dropped += n - 1;
+        cidrs(lo, hi, [&](U128 a, int len) {
+          store::Ip6 b{};
+          for (size_t i = 16; i-- > 0;) {
+            b[i] = static_cast<uint8_t>(a & 0xff);
+            a >>= 8;
+          }
+          text += fmt::format("{}/{} {}\n", ip6Text(b), len, value);
+        });
+      });
+      write("ip6trie", text);
+    }
+    if (ds.kinds & store::kDomain) {
+      std::string text;
+      header(text);
+      snap.forEachDomain(ds.id, [&](std::string_view key, store::DomainEntry e) {
+        std::string name; // "com\0example\0" -> "example.com"
+        for (size_t start = 0; start < key.size();) {
+          size_t end = key.find('\0', start);
+          if (end == std::string_view::npos) end = key.size();
+          name = name.empty() ? std::string(key.substr(start, end - start))
+                              : std::string(key.substr(start, end - start)) + "." + name;
+          start = end + 1;
+        }
+        for (const auto& [set, owner] :
+             {std::pair{e.exact, name}, std::pair{e.wild, "*." + name}}) {
+          if (set == store::kNoValue) continue;
+          if (set == store::kExcluded) {
+            text += "!" + owner + "\n";
+            continue;
+          }
+          values(set,
+                 [&](const store::ValueView& v) { text += owner + " " + valueText(v) + "\n"; });
+        }
+      });
+      write("dnset", text);
+    }
+  }
+  if (dropped)
+    fmt::print(stderr,
+               "dnsxl: warning: {} IPv6 values beyond the first of their range left out (ip6trie "
+               "keeps one value per prefix)\n",
+               dropped);
+  std::string all;
+  for (const auto& s : specs)
+    all += s + "\n";
+  const auto cmd = fs::path(dir) / (zone.name + ".rbldnsd");
+  {
+    std::ofstream out(cmd.string() + ".tmp", std::ios::trunc);
+    out << all;
+  }
+  fs::rename(cmd.string() + ".tmp", cmd);
+  fmt::print("{}", all);
+  return 0;
+}
+
+} // namespace
+
 int exportCommand(const config::Config& cfg, const ExportOptions& options) {
-  if (options.format != "zone") {
-    fmt::print(stderr, "dnsxl: unknown export format '{}' (known: zone)\n", options.format);
+  if (options.format != "zone" && options.format != "rbldnsd") {
+    fmt::print(stderr, "dnsxl: unknown export format '{}' (known: zone, rbldnsd)\n",
+               options.format);
+    return 2;
+  }
+  if (options.format == "rbldnsd" && (options.output.empty() || options.output == "-")) {
+    fmt::print(stderr, "dnsxl: --format rbldnsd writes files: name a directory with -o DIR\n");
     return 2;
   }
   store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
@@ -39,6 +217,7 @@ int exportCommand(const config::Config& cfg, const ExportOptions& options) {
                names.empty() ? "none" : names);
     return 1;
   }
+  if (options.format == "rbldnsd") return exportRbldnsd(snap, *zone, options.output);
   const bool toStdout = options.output.empty() || options.output == "-";
   const std::string tmp =
       toStdout ? std::string() : options.output + ".tmp." + std::to_string(::getpid());

@@ -273,8 +273,9 @@ int main(int argc, char** argv) {
   auto* expo = app.add_subcommand("export", "write a zone as a master file for mirrors");
   expo->add_option("-c,--config", configPath, "TOML config file")->required();
   expo->add_option("-z,--zone", exportOptions.zone, "the zone (default: the store's only zone)");
-  expo->add_option("--format", exportOptions.format, "zone: a master file (RFC 1035)")
-      ->check(CLI::IsMember({"zone"}));
+  expo->add_option("--format", exportOptions.format,
+                   "zone: a master file (RFC 1035); rbldnsd: rbldnsd data files in -o DIR")
+      ->check(CLI::IsMember({"zone", "rbldnsd"}));
   expo->add_option("-o,--output", exportOptions.output,
                    "the file (written under a temporary name, then renamed); default stdout");
   expo->add_option("--max-records", exportOptions.maxRecords,

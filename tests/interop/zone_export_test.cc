@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
+#include <unistd.h>
 
 using namespace dnsxl;
 
@@ -549,4 +551,43 @@ controls {{ }};
   CHECK(caughtUp(nsdPort));
   CHECK(caughtUp(knotPort));
   CHECK(caughtUp(bindPort));
+}
+
+TEST_CASE("dnsxl export --format rbldnsd: Debian's rbldnsd serving the files answers as dnsxld",
+          "[interop][rbldnsd-export]") {
+  test::Fixture f(kZone, {{"dyn.txt", kDyn}, {"abuse.txt", kAbuse}, {"dom.txt", kDom}});
+  f.importOk();
+  const auto out = f.dir / "rbldnsd";
+  auto ex = test::run({test::dnsxlBinary(), "export", "-c", f.configPath.string(), "--format",
+                       "rbldnsd", "-o", out.string()});
+  INFO(ex.err);
+  REQUIRE(ex.status == 0);
+  std::vector<std::string> specs;
+  std::istringstream lines(ex.out);
+  for (std::string s; std::getline(lines, s);)
+    if (!s.empty()) specs.push_back(s);
+  REQUIRE(specs.size() >= 4);
+  // rbldnsd drops to nobody: let it read the files
+  namespace fs = std::filesystem;
+  fs::permissions(f.dir.path(), fs::perms::others_read | fs::perms::others_exec,
+                  fs::perm_options::add);
+  fs::permissions(out, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
+  for (const auto& e : fs::directory_iterator(out))
+    fs::permissions(e.path(), fs::perms::others_read, fs::perm_options::add);
+  const uint16_t port = test::freePort();
+  std::vector<std::string> argv = {
+      "/usr/sbin/rbldnsd", "-n", "-b", fmt::format("127.0.0.1/{}", port), "-w", out.string()};
+  if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
+  argv.insert(argv.end(), specs.begin(), specs.end());
+  test::Process rbldnsd(argv);
+  REQUIRE(test::waitForAnswer(port, "bl.test", std::chrono::seconds(10)));
+  INFO("rbldnsd: " << rbldnsd.output());
+  test::Daemon d(f.configPath);
+  CHECK(test::udpQuery(port, "bl.test", 6).answer == test::udpQuery(d.port(), "bl.test", 6).answer);
+  const uint32_t seed = test::seed();
+  INFO("seed " << seed);
+  for (const auto& name : testNames(seed)) {
+    INFO(name);
+    CHECK(answerOf(port, name) == answerOf(d.port(), name));
+  }
 }
