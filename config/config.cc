@@ -265,7 +265,7 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
              {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
               "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line", "audit_days",
               "transfer_allow", "transfer_max_records", "notify", "notify_retry_ms",
-              "notify_retries", "tsig_keys", "transfer_key"});
+              "notify_retries", "notify_delay_ms", "tsig_keys", "transfer_key"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -351,6 +351,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
     }
   if (auto n = (*server)["notify_retry_ms"]; n)
     cfg.server.notifyRetryMs = r.u32(*n.node(), "notify_retry_ms", 3600000);
+  if (auto n = (*server)["notify_delay_ms"]; n)
+    cfg.server.notifyDelayMs = r.u32(*n.node(), "notify_delay_ms", 3600000);
   if (auto n = (*server)["notify_retries"]; n)
     cfg.server.notifyRetries = r.u32(*n.node(), "notify_retries", 100);
   if (auto n = (*server)["transfer_max_records"]; n)

@@ -58,6 +58,7 @@ struct Server {
   std::vector<Listen> notify;
   uint32_t notifyRetryMs = 2000;
   unsigned notifyRetries = 5;
+  uint32_t notifyDelayMs = 1000;
   std::string version = "dnsxl"; // CH TXT version.bind answer; "" refuses it
   // rbldnsd's global acl (`:acl:file`): client addresses and actions for every zone
   std::vector<std::filesystem::path> acl;

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   }
   opt.transfer.requireKey = cfg.server.transferKey;
   opt.notifyRetries = cfg.server.notifyRetries;
+  opt.notifyDelayMs = cfg.server.notifyDelayMs;
 
   try {
     store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});

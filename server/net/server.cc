@@ -307,8 +307,20 @@ awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options&
     if (k.name == o.transfer.requireKey) key = k;
   store::Snapshot snap(env);
   snap.reset();
+  using Clock = std::chrono::steady_clock;
+  // A burst of changes (an add and a delist a moment apart) makes one NOTIFY: it goes out once
+  // the serial has not changed for notifyDelayMs. It is sent again, once, five delays later: a
+  // secondary that was busy transferring the previous serial may have let it pass (NSD does).
+  struct Pending {
+    uint32_t serial;
+    Clock::time_point due;
+    bool reminder;
+  };
   std::map<std::string, uint32_t> serials;
+  std::map<std::string, Pending> pending;
+  const auto delay = std::chrono::milliseconds(o.notifyDelayMs);
   uint64_t generation = UINT64_MAX;
+  bool started = false;
   asio::steady_timer tick(io);
   for (;;) {
     try {
@@ -320,17 +332,34 @@ awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options&
           auto [it, fresh] = serials.try_emplace(z.name, z.soa.serial);
           if (!fresh && it->second == z.soa.serial) continue;
           it->second = z.soa.serial;
-          for (const auto& t : targets)
-            asio::co_spawn(
-                io, notifyOne(io, z.name, z.soa.serial, t, o.notifyRetryMs, o.notifyRetries, key),
-                asio::detached);
+          pending[z.name] = {z.soa.serial, started ? Clock::now() + delay : Clock::now(), false};
         }
       }
+      started = true;
       snap.reset();
     } catch (const std::exception& e) {
       reportStoreError(e);
     }
-    tick.expires_after(std::chrono::milliseconds(200));
+    const auto now = Clock::now();
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (it->second.due > now) {
+        ++it;
+        continue;
+      }
+      for (const auto& t : targets)
+        asio::co_spawn(
+            io,
+            notifyOne(io, it->first, it->second.serial, t, o.notifyRetryMs, o.notifyRetries, key),
+            asio::detached);
+      if (it->second.reminder) {
+        it = pending.erase(it);
+      } else {
+        it->second.reminder = true;
+        it->second.due = now + 5 * delay;
+        ++it;
+      }
+    }
+    tick.expires_after(std::chrono::milliseconds(100));
     auto [ec] = co_await tick.async_wait(kTuple);
     if (ec) co_return;
   }

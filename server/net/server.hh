@@ -51,6 +51,7 @@ struct Options {
   std::vector<ListenAddress> notify;
   uint32_t notifyRetryMs = 2000;
   unsigned notifyRetries = 5;
+  uint32_t notifyDelayMs = 1000;      // quiet time after a change before NOTIFY goes out
   std::shared_ptr<QueryLog> queryLog; // optional
 };
 
