@@ -514,7 +514,8 @@ test::QueryOptions idOpt(uint16_t id) {
 TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and queries, access "
           "list, NOTAUTH, NOTIMP over UDP, IXFR when current",
           "[server][axfr]") {
-  test::Fixture f("", {{"a.txt", "192.0.2.0/25 net\n198.51.100.7 host\nevil.example domain\n"}});
+  test::Fixture f("", {{"a.txt", "192.0.2.0/25 net\n198.51.100.7 host\nevil.example domain\n"
+                                 "203.0.113.0/24 listed: $\n"}});
   f.dir.write("dnsxl.toml", "[server]\nstore = \"store\"\ntransfer_allow = [\"127.0.0.0/8\"]\n"
                             "[[zone]]\nname = \"bl.test\"\nns = [\"ns1.example.net\"]\n"
                             "  [[zone.dataset]]\n  name = \"abuse\"\n  format = \"list\"\n"
@@ -560,12 +561,18 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
           all.end());
     CHECK(std::find(all.begin(), all.end(), "evil.example.bl.test.\t2100\tIN\tTXT\t\"domain\"") !=
           all.end());
+    // `$` in a wildcard's TXT is the block (README); an explicit name has its address
+    CHECK(std::find(all.begin(), all.end(),
+                    "*.113.0.203.bl.test.\t2100\tIN\tTXT\t\"listed: 203.0.113.0/24\"") !=
+          all.end());
     // an ordinary query on the same connection after the transfer (RFC 5936 §4.1.2)
     REQUIRE(c.sendFramed(test::makeQuery("7.100.51.198.bl.test", 1, idOpt(7))));
     auto q = c.receive();
     REQUIRE(q);
     CHECK(test::parseReply(*q).a == std::vector<std::string>{"127.0.0.2"});
   }
+  CHECK(test::udpQuery(d.port(), "9.113.0.203.bl.test", 16).txt ==
+        std::vector<std::string>{"listed: 203.0.113.9"});
   // a zone we do not serve: NOTAUTH, and the connection stays usable
   REQUIRE(c.sendFramed(test::makeQuery("other.test", dns::kTypeAXFR, idOpt(9))));
   auto na = c.receive();
