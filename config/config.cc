@@ -262,10 +262,26 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   const auto* server = root["server"].as_table();
   if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
   r.onlyKeys(*server, "[server]",
-             {"listen", "store", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
-              "edns_udp_max", "map_size_mb", "version", "acl", "acl_on_bad_line", "audit_days",
-              "transfer_allow", "transfer_max_records", "notify", "notify_retry_ms",
-              "notify_retries", "notify_delay_ms", "tsig_keys", "transfer_key"});
+             {"listen",
+              "store",
+              "workers",
+              "tcp_idle_timeout_ms",
+              "tcp_max_connections",
+              "edns_udp_max",
+              "map_size_mb",
+              "version",
+              "acl",
+              "acl_on_bad_line",
+              "audit_days",
+              "transfer_allow",
+              "transfer_max_records",
+              "notify",
+              "notify_retry_ms",
+              "notify_retries",
+              "notify_delay_ms",
+              "tsig_keys",
+              "transfer_key",
+              "journal_max_records"});
   if (auto n = (*server)["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -355,6 +371,8 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
     cfg.server.notifyDelayMs = r.u32(*n.node(), "notify_delay_ms", 3600000);
   if (auto n = (*server)["notify_retries"]; n)
     cfg.server.notifyRetries = r.u32(*n.node(), "notify_retries", 100);
+  if (auto n = (*server)["journal_max_records"]; n)
+    cfg.server.journalMaxRecords = r.u32(*n.node(), "journal_max_records", 4000000000U);
   if (auto n = (*server)["transfer_max_records"]; n)
     cfg.server.transferMaxRecords = r.u32(*n.node(), "transfer_max_records", 4000000000U);
   if (auto n = (*server)["audit_days"]; n)

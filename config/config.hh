@@ -47,6 +47,9 @@ struct Server {
   // Who may transfer the zones (AXFR/IXFR, RFC 5936 §5); loopback by default.
   std::vector<Prefix> transferAllow;
   uint64_t transferMaxRecords = 100'000'000;
+  // The IXFR journal covers zones of up to this many records (each change renders the zone
+  // twice); 0 = no journal.
+  uint64_t journalMaxRecords = 100'000;
   // TSIG keys (RFC 8945); transferKey names the one transfers must be signed with (and NOTIFY is
   // signed with); empty: transfers need no key.
   struct TsigKey {

@@ -637,6 +637,100 @@ bool renderZone(store::Snapshot& snap, const store::ZoneRecord& zone, int64_t no
   return true;
 }
 
+Record soaRecord(const store::ZoneRecord& zone, uint32_t serial) {
+  Record r;
+  r.type = dns::kTypeSOA;
+  r.ttl = zone.soa.ttl;
+  dns::encodeName(zone.soa.mname, r.rdata);
+  dns::encodeName(zone.soa.rname, r.rdata);
+  for (uint32_t v : {serial, zone.soa.refresh, zone.soa.retry, zone.soa.expire, zone.soa.minimum})
+    for (int s = 24; s >= 0; s -= 8)
+      r.rdata.push_back(static_cast<char>(v >> s));
+  return r;
+}
+
+namespace {
+auto recordKey(const Record& r) {
+  return std::tie(r.owner, r.type, r.rdata, r.ttl);
+}
+bool isApexSoa(const Record& r) {
+  return r.type == dns::kTypeSOA && r.owner.empty();
+}
+} // namespace
+
+void diff(std::vector<Record> before, std::vector<Record> after, std::vector<Record>& deleted,
+          std::vector<Record>& added) {
+  auto less = [](const Record& a, const Record& b) { return recordKey(a) < recordKey(b); };
+  std::erase_if(before, isApexSoa);
+  std::erase_if(after, isApexSoa);
+  std::sort(before.begin(), before.end(), less);
+  std::sort(after.begin(), after.end(), less);
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                      std::back_inserter(deleted), less);
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(added), less);
+}
+
+std::string encodeDiff(const std::vector<Record>& deleted, const std::vector<Record>& added) {
+  std::string out;
+  auto u16 = [&](size_t v) {
+    out.push_back(static_cast<char>(v >> 8));
+    out.push_back(static_cast<char>(v));
+  };
+  auto u32 = [&](uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8)
+      out.push_back(static_cast<char>(v >> s));
+  };
+  for (const auto* list : {&deleted, &added}) {
+    u32(static_cast<uint32_t>(list->size()));
+    for (const auto& r : *list) {
+      u16(r.owner.size());
+      out += r.owner;
+      u16(r.type);
+      u32(r.ttl);
+      u16(r.rdata.size());
+      out += r.rdata;
+    }
+  }
+  return out;
+}
+
+bool decodeDiff(std::string_view p, std::vector<Record>& deleted, std::vector<Record>& added) {
+  size_t pos = 0;
+  auto need = [&](size_t n) { return p.size() - pos >= n; };
+  auto u16 = [&]() {
+    const auto v =
+        static_cast<uint16_t>(static_cast<uint8_t>(p[pos]) << 8 | static_cast<uint8_t>(p[pos + 1]));
+    pos += 2;
+    return v;
+  };
+  auto u32 = [&]() {
+    const uint32_t v = u32At(p, pos);
+    pos += 4;
+    return v;
+  };
+  for (auto* list : {&deleted, &added}) {
+    if (!need(4)) return false;
+    const uint32_t n = u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      Record r;
+      if (!need(2)) return false;
+      const size_t ol = u16();
+      if (!need(ol + 8)) return false;
+      r.owner = std::string(p.substr(pos, ol));
+      pos += ol;
+      r.type = u16();
+      r.ttl = u32();
+      const size_t rl = u16();
+      if (!need(rl)) return false;
+      r.rdata = std::string(p.substr(pos, rl));
+      pos += rl;
+      list->push_back(std::move(r));
+    }
+  }
+  return pos == p.size();
+}
+
 std::string toText(const Record& r, std::string_view zone) {
   std::string owner = r.owner.empty() ? std::string(zone) : r.owner + "." + std::string(zone);
   std::string out = owner + ". " + std::to_string(r.ttl) + " IN ";

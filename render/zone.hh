@@ -39,6 +39,16 @@ bool renderZone(store::Snapshot& snap, const store::ZoneRecord& zone, int64_t no
                 uint64_t maxRecords, const std::function<void(const Record&)>& emit, Stats& stats,
                 std::string& error);
 
+// The zone's SOA record with the given serial.
+Record soaRecord(const store::ZoneRecord& zone, uint32_t serial);
+
+// What a change did to a zone's records (the IXFR journal, RFC 1995): the records of `after`
+// that `before` lacks (added) and the reverse (deleted); the apex SOA is left out of both.
+void diff(std::vector<Record> before, std::vector<Record> after, std::vector<Record>& deleted,
+          std::vector<Record>& added);
+std::string encodeDiff(const std::vector<Record>& deleted, const std::vector<Record>& added);
+bool decodeDiff(std::string_view payload, std::vector<Record>& deleted, std::vector<Record>& added);
+
 // Master-file form (RFC 1035 §5.1): "owner TTL IN TYPE rdata", the owner absolute.
 std::string toText(const Record& r, std::string_view zone);
 

@@ -19,14 +19,15 @@ enum Table : int {
   kValues,
   kGen,
   // Added after schema 1's first stores (read-only opens of older stores find them missing):
-  kEnt, // the imported entries with their provenance
-  kMan, // the manual changes (dnsxl add / delist), re-applied by every import
-  kLog, // the audit trail
+  kEnt,     // the imported entries with their provenance
+  kMan,     // the manual changes (dnsxl add / delist), re-applied by every import
+  kLog,     // the audit trail
+  kJournal, // the IXFR journal
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "meta", "zones", "ip4", "ip6", "dom", "values", "gen", "ent", "manual", "audit"};
-static_assert(kTableCount <= 10, "Env::d_dbi holds 10 tables");
+    "meta", "zones", "ip4", "ip6", "dom", "values", "gen", "ent", "manual", "audit", "journal"};
+static_assert(kTableCount <= 12, "Env::d_dbi holds 12 tables");
 
 [[noreturn]] void fail(const char* call, int rc) {
   throw StoreError(std::string("LMDB ") + call + ": " + mdb_strerror(rc));
@@ -928,6 +929,65 @@ std::vector<std::pair<uint64_t, ChangeRecord>> Writer::manualChanges() {
   return out;
 }
 
+namespace {
+std::string journalPrefix(std::string_view zone) {
+  std::string k(zone.empty() ? std::string_view(".") : zone);
+  k.push_back('\0');
+  return k;
+}
+} // namespace
+
+void Writer::putJournal(std::string_view zone, uint32_t from, uint32_t to,
+                        std::string_view payload) {
+  const auto prefix = journalPrefix(zone);
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kJournal), &c));
+  uint64_t seq = 1;
+  // the last key of this zone: seek past the prefix, step back
+  std::string past = prefix;
+  past.back() = '\1';
+  MDB_val k = val(past.data(), past.size()), v;
+  int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  rc =
+      rc == MDB_SUCCESS ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST);
+  if (rc == MDB_SUCCESS && k.mv_size == prefix.size() + 8 &&
+      std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0)
+    seq = getBe64(static_cast<const char*>(k.mv_data) + prefix.size()) + 1;
+  mdb_cursor_close(c);
+  std::string key = prefix;
+  putBe64(key, seq);
+  std::string value;
+  putBe32(value, from);
+  putBe32(value, to);
+  value.append(payload);
+  MDB_val nk = val(key.data(), key.size()), nv = val(value.data(), value.size());
+  check("mdb_put journal", mdb_put(d_txn, d_env.dbi(kJournal), &nk, &nv, 0));
+}
+
+void Writer::pruneJournal(std::string_view zone, size_t maxBytes) {
+  const auto prefix = journalPrefix(zone);
+  std::vector<std::pair<std::string, size_t>> entries;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kJournal), &c));
+  MDB_val k = val(prefix.data(), prefix.size()), v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < prefix.size() || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0)
+      break;
+    entries.emplace_back(std::string(view(k)), v.mv_size);
+  }
+  mdb_cursor_close(c);
+  size_t total = 0;
+  for (const auto& e : entries)
+    total += e.second;
+  for (const auto& e : entries) {
+    if (total <= maxBytes) break;
+    MDB_val dk = val(e.first.data(), e.first.size());
+    check("mdb_del journal", mdb_del(d_txn, d_env.dbi(kJournal), &dk, nullptr));
+    total -= e.second;
+  }
+}
+
 void Writer::putAudit(const ChangeRecord& c) {
   putAuditEncoded(encodeChange(c));
 }
@@ -981,13 +1041,23 @@ Snapshot::Snapshot(Env& env) : d_env(env) {
   d_live = true;
 }
 
+Snapshot::Snapshot(Env& env, Writer& writer) : d_env(env) {
+  d_txn = writer.rawTxn();
+  d_borrowed = true;
+  const int tables[4] = {kIp4Table, kIp6Table, kDom, kGen};
+  for (size_t i = 0; i < 4; ++i)
+    check("mdb_cursor_open", mdb_cursor_open(d_txn, env.dbi(tables[i]), &d_cursors[i]));
+  d_live = true;
+}
+
 Snapshot::~Snapshot() {
   for (auto* c : d_cursors)
     mdb_cursor_close(c);
-  mdb_txn_abort(d_txn);
+  if (!d_borrowed) mdb_txn_abort(d_txn);
 }
 
 void Snapshot::renew() {
+  if (d_borrowed) return; // a writer's transaction is always current
   if (d_live) mdb_txn_reset(d_txn);
   check("mdb_txn_renew", mdb_txn_renew(d_txn));
   for (auto* c : d_cursors)
@@ -996,6 +1066,7 @@ void Snapshot::renew() {
 }
 
 void Snapshot::reset() {
+  if (d_borrowed) return;
   if (d_live) mdb_txn_reset(d_txn);
   d_live = false;
 }
@@ -1059,6 +1130,25 @@ void Snapshot::forEachDomain(uint32_t dataset,
 void Snapshot::forEachGeneric(uint32_t dataset,
                               const std::function<void(std::string_view, std::string_view)>& f) {
   forEachOfDataset(d_txn, d_env.dbi(kGen), dataset, f);
+}
+
+std::vector<Snapshot::JournalEntry> Snapshot::journal(std::string_view zone) {
+  std::vector<JournalEntry> out;
+  if (!d_env.has(kJournal)) return out;
+  const auto prefix = journalPrefix(zone);
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kJournal), &c));
+  MDB_val k = val(prefix.data(), prefix.size()), v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < prefix.size() || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0)
+      break;
+    if (v.mv_size < 8) continue;
+    const auto* p = static_cast<const char*>(v.mv_data);
+    out.push_back({getBe32(p), getBe32(p + 4), view(v).substr(8)});
+  }
+  mdb_cursor_close(c);
+  return out;
 }
 
 void Snapshot::forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f) {

@@ -198,7 +198,7 @@ public:
 
 private:
   MDB_env* d_env = nullptr;
-  std::array<unsigned, 10> d_dbi{};
+  std::array<unsigned, 12> d_dbi{};
   bool d_readOnly = false;
   unsigned d_missing = 0; // bit per table
 };
@@ -219,6 +219,7 @@ struct DomainEntry {
 class Writer {
 public:
   explicit Writer(Env& env);
+  MDB_txn* rawTxn() const { return d_txn; } // for a Snapshot that reads this transaction
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -265,6 +266,11 @@ public:
   void deleteManual(uint64_t seq);
   std::vector<std::pair<uint64_t, ChangeRecord>> manualChanges();
   // Appends to the audit trail; pruneAudit drops what is older than `before` (Unix time).
+  // The IXFR journal (RFC 1995): per zone, in the order of the changes, what each serial change
+  // did to the zone's records (payload: render/zone.hh's encoding).
+  void putJournal(std::string_view zone, uint32_t from, uint32_t to, std::string_view payload);
+  // Drops a zone's oldest journal entries until what is left holds at most maxBytes.
+  void pruneJournal(std::string_view zone, size_t maxBytes);
   void putAudit(const ChangeRecord& c);
   void putAuditEncoded(std::string_view bytes); // encodeChange's bytes
   size_t pruneAudit(int64_t before);
@@ -284,6 +290,8 @@ private:
 class Snapshot {
 public:
   explicit Snapshot(Env& env);
+  // Reads through a Writer's transaction (its changes included); must end before the commit.
+  Snapshot(Env& env, Writer& writer);
   ~Snapshot();
   Snapshot(const Snapshot&) = delete;
   Snapshot& operator=(const Snapshot&) = delete;
@@ -320,6 +328,12 @@ public:
                      const std::function<void(std::string_view key, DomainEntry)>& f);
   void forEachGeneric(uint32_t dataset,
                       const std::function<void(std::string_view key, std::string_view)>& f);
+  struct JournalEntry {
+    uint32_t from = 0, to = 0;
+    std::string_view payload;
+  };
+  // A zone's journal, oldest first.
+  std::vector<JournalEntry> journal(std::string_view zone);
   // The manual changes in force, and the audit trail, oldest first.
   void forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f);
   void forEachAudit(const std::function<void(uint64_t, const ChangeRecord&)>& f);
@@ -331,6 +345,7 @@ private:
 
   std::array<MDB_cursor*, 4> d_cursors{};
   bool d_live = false;
+  bool d_borrowed = false;
 };
 
 } // namespace dnsxl::store

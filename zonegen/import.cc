@@ -4,6 +4,7 @@
 #include "server/dns/wire.hh"
 #include "store/store.hh"
 #include "zonegen/compile.hh"
+#include "zonegen/journal.hh"
 #include "zonegen/live.hh"
 
 #include <chrono>
@@ -579,6 +580,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
   }
 
   store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+  Journal journal(env, cfg.server.journalMaxRecords);
   store::Writer w(env);
   std::map<std::string, uint32_t> oldSerials;
   const auto oldZones = w.zones();
@@ -686,6 +688,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     w.putZone(rec);
   }
   if (cfg.server.auditDays != 0) w.pruneAudit(now - int64_t{cfg.server.auditDays} * 86400);
+  journal.write(env, w, records);
   w.commit();
   res.ok = true;
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -2,6 +2,7 @@
 
 #include "feeds/text.hh"
 #include "zonegen/import.hh"
+#include "zonegen/journal.hh"
 
 #include <cstdlib>
 #include <ctime>
@@ -375,6 +376,7 @@ LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
   if (!res.errors.empty()) return res;
 
   store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+  Journal journal(env, cfg.server.journalMaxRecords, zone->name);
   store::Writer w(env);
   auto zones = w.zones();
   store::ZoneRecord* rec = nullptr;
@@ -428,6 +430,7 @@ LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
   w.putZone(*rec);
   res.serials.emplace_back(rec->name, rec->soa.serial);
   pruneAudit(w, cfg, now);
+  journal.write(env, w, {*rec});
   w.commit();
   res.ok = true;
   return res;
@@ -437,6 +440,7 @@ LiveResult runExpire(const config::Config& cfg, const std::string& by, int64_t n
   LiveResult res;
   if (!now) now = static_cast<int64_t>(std::time(nullptr));
   store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+  Journal journal(env, cfg.server.journalMaxRecords);
   store::Writer w(env);
   auto zones = w.zones();
   auto manual = w.manualChanges();
@@ -496,6 +500,7 @@ LiveResult runExpire(const config::Config& cfg, const std::string& by, int64_t n
   }
   if (!res.serials.empty()) {
     pruneAudit(w, cfg, now);
+    journal.write(env, w, zones);
     w.commit();
   }
   res.ok = true;

@@ -313,6 +313,38 @@ bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& cli
       uint32_t theirs = 0;
       const bool current = q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs) &&
                            serialNotOlder(theirs, z.soa.serial);
+      if (!current && q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs)) {
+        // RFC 1995 §4: the differences from their serial to ours, when the journal has the
+        // whole chain; otherwise the whole zone below
+        const auto entries = snap.journal(z.name);
+        std::vector<const store::Snapshot::JournalEntry*> chain;
+        uint32_t at = theirs;
+        for (const auto& e : entries)
+          if (e.from == at) {
+            chain.push_back(&e);
+            at = e.to;
+          }
+        if (!chain.empty() && at == z.soa.serial) {
+          const auto ours = render::soaRecord(z, z.soa.serial);
+          out.add(ours);
+          for (const auto* e : chain) {
+            std::vector<render::Record> deleted, added;
+            if (!render::decodeDiff(e->payload, deleted, added)) {
+              out.error(dns::kServFail); // a corrupt journal entry
+              return true;
+            }
+            out.add(render::soaRecord(z, e->from));
+            for (const auto& r : deleted)
+              out.add(r);
+            out.add(render::soaRecord(z, e->to));
+            for (const auto& r : added)
+              out.add(r);
+          }
+          out.add(ours);
+          out.flush();
+          return true;
+        }
+      }
       // RFC 1995 §2: a current secondary gets the SOA alone (the renderer stops after it)
       const bool ok = render::renderZone(
           snap, z, static_cast<int64_t>(std::time(nullptr)), current ? 1 : options.maxRecords,

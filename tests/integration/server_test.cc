@@ -637,6 +637,71 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
     }
   }
 
+  // after a change, IXFR from the old serial is the difference alone (RFC 1995 §4): the new SOA,
+  // the old SOA, nothing deleted, the new SOA, the added records, the new SOA
+  REQUIRE(test::run({test::dnsxlBinary(), "add", "-c", f.configPath.string(), "198.18.0.1",
+                     "--reason", "new"})
+              .status == 0);
+  {
+    auto ixfr = test::makeQuery("bl.test", dns::kTypeIXFR, idOpt(0x4444));
+    ixfr[9] = 1;
+    const uint8_t soaRr[] = {0xc0,
+                             12,
+                             0,
+                             6,
+                             0,
+                             1,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             22,
+                             0,
+                             0,
+                             static_cast<uint8_t>(serial >> 24),
+                             static_cast<uint8_t>(serial >> 16),
+                             static_cast<uint8_t>(serial >> 8),
+                             static_cast<uint8_t>(serial),
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0};
+    ixfr.insert(ixfr.end(), std::begin(soaRr), std::end(soaRr));
+    REQUIRE(c.sendFramed(ixfr));
+    auto msgs = transfer(0x4444);
+    REQUIRE(msgs.size() == 1);
+    const auto& rrs = msgs[0].answer;
+    REQUIRE(rrs.size() >= 4);
+    auto serialOf = [](const std::string& rr) {
+      std::istringstream words(rr);
+      std::string word;
+      for (int i = 0; i < 7; ++i)
+        words >> word;
+      return static_cast<uint32_t>(std::stoul(word));
+    };
+    const uint32_t now = serialOf(rrs.front());
+    CHECK(now != serial);
+    CHECK(serialOf(rrs[1]) == serial);
+    CHECK(serialOf(rrs[2]) == now);
+    CHECK(serialOf(rrs.back()) == now);
+    CHECK(std::find(rrs.begin(), rrs.end(), "1.0.18.198.bl.test.\t2100\tIN\tTXT\t\"new\"") !=
+          rrs.end());
+    CHECK(rrs.size() < 20); // the change, not the zone
+  }
+
   // outside the access list: REFUSED
   f.dir.write("dnsxl.toml", "[server]\nstore = \"store\"\ntransfer_allow = [\"192.0.2.1\"]\n"
                             "[[zone]]\nname = \"bl.test\"\nns = [\"ns1.example.net\"]\n"

@@ -216,6 +216,7 @@ zone:
     journal-content: none
 )",
                                        knotPort, f.dir.path().string(), zoneFile.string()));
+  std::filesystem::create_directories(f.dir / "knotdb"); // Knot keeps its IXFR journal there
   test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
   REQUIRE(test::waitForAnswer(nsdPort, "bl.test", std::chrono::seconds(10)));
   INFO("nsd: " << nsd.output());
@@ -296,6 +297,7 @@ zone:
     file: "knot-bl.test.zone"
 )",
                                        knotPort, dir, d.port()));
+  std::filesystem::create_directories(f.dir / "knotdb"); // Knot keeps its IXFR journal there
   test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
   // transferred once the secondary answers the zone's SOA authoritatively
   auto transferred = [&](uint16_t port) {
@@ -498,6 +500,7 @@ log:
 )",
                                        knotPort, dir) +
                                deployed("knot.conf", d.port(), dir, secret));
+  std::filesystem::create_directories(f.dir / "knotdb"); // Knot keeps its IXFR journal there
   test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
   f.dir.write("named.conf", fmt::format(R"(options {{
   directory "{1}";
@@ -551,6 +554,11 @@ controls {{ }};
   CHECK(caughtUp(nsdPort));
   CHECK(caughtUp(knotPort));
   CHECK(caughtUp(bindPort));
+  // the change went by IXFR from the journal (RFC 1995), not as the whole zone
+  const auto knotLog = knot.output();
+  INFO("knot: " << knotLog);
+  CHECK(knotLog.find("IXFR, incoming") != std::string::npos);
+  CHECK(knotLog.find("fallback to AXFR") == std::string::npos);
 }
 
 TEST_CASE("dnsxl export --format rbldnsd: Debian's rbldnsd serving the files answers as dnsxld",

@@ -66,7 +66,8 @@ TEST_CASE("config errors name the file and line", "[config]") {
         "/etc/dnsxl/dnsxl.toml:3: unknown key 'stroe' in [server] (known: listen, store, workers, "
         "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
         "acl_on_bad_line, audit_days, transfer_allow, transfer_max_records, notify, "
-        "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key)");
+        "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
+        "journal_max_records)");
   fails("[server]\n", "/etc/dnsxl/dnsxl.toml: [server] needs 'store' (the store directory)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"a..b\"\n",
         "/etc/dnsxl/dnsxl.toml:4: 'name': empty label in 'a..b'");
