@@ -4,6 +4,7 @@
 #include <cstring>
 #include <lmdb.h>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 namespace dnsxl::store {
@@ -937,7 +938,7 @@ std::string journalPrefix(std::string_view zone) {
 }
 } // namespace
 
-void Writer::putJournal(std::string_view zone, uint32_t from, uint32_t to,
+void Writer::putJournal(std::string_view zone, uint32_t from, uint32_t to, int64_t when,
                         std::string_view payload) {
   const auto prefix = journalPrefix(zone);
   MDB_cursor* c = nullptr;
@@ -959,14 +960,15 @@ void Writer::putJournal(std::string_view zone, uint32_t from, uint32_t to,
   std::string value;
   putBe32(value, from);
   putBe32(value, to);
+  putBe64(value, static_cast<uint64_t>(when));
   value.append(payload);
   MDB_val nk = val(key.data(), key.size()), nv = val(value.data(), value.size());
   check("mdb_put journal", mdb_put(d_txn, d_env.dbi(kJournal), &nk, &nv, 0));
 }
 
-void Writer::pruneJournal(std::string_view zone, size_t maxBytes) {
+void Writer::pruneJournal(std::string_view zone, size_t maxBytes, int64_t before) {
   const auto prefix = journalPrefix(zone);
-  std::vector<std::pair<std::string, size_t>> entries;
+  std::vector<std::tuple<std::string, size_t, int64_t>> entries;
   MDB_cursor* c = nullptr;
   check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kJournal), &c));
   MDB_val k = val(prefix.data(), prefix.size()), v;
@@ -974,17 +976,20 @@ void Writer::pruneJournal(std::string_view zone, size_t maxBytes) {
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size < prefix.size() || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0)
       break;
-    entries.emplace_back(std::string(view(k)), v.mv_size);
+    const int64_t when =
+        v.mv_size >= 16 ? static_cast<int64_t>(getBe64(static_cast<const char*>(v.mv_data) + 8))
+                        : 0;
+    entries.emplace_back(std::string(view(k)), v.mv_size, when);
   }
   mdb_cursor_close(c);
   size_t total = 0;
   for (const auto& e : entries)
-    total += e.second;
-  for (const auto& e : entries) {
-    if (total <= maxBytes) break;
-    MDB_val dk = val(e.first.data(), e.first.size());
+    total += std::get<1>(e);
+  for (const auto& [key, size, when] : entries) {
+    if (total <= maxBytes && when >= before) break;
+    MDB_val dk = val(key.data(), key.size());
     check("mdb_del journal", mdb_del(d_txn, d_env.dbi(kJournal), &dk, nullptr));
-    total -= e.second;
+    total -= size;
   }
 }
 
@@ -1143,9 +1148,10 @@ std::vector<Snapshot::JournalEntry> Snapshot::journal(std::string_view zone) {
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size < prefix.size() || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0)
       break;
-    if (v.mv_size < 8) continue;
+    if (v.mv_size < 16) continue;
     const auto* p = static_cast<const char*>(v.mv_data);
-    out.push_back({getBe32(p), getBe32(p + 4), view(v).substr(8)});
+    out.push_back(
+        {getBe32(p), getBe32(p + 4), static_cast<int64_t>(getBe64(p + 8)), view(v).substr(16)});
   }
   mdb_cursor_close(c);
   return out;

@@ -268,9 +268,11 @@ public:
   // Appends to the audit trail; pruneAudit drops what is older than `before` (Unix time).
   // The IXFR journal (RFC 1995): per zone, in the order of the changes, what each serial change
   // did to the zone's records (payload: render/zone.hh's encoding).
-  void putJournal(std::string_view zone, uint32_t from, uint32_t to, std::string_view payload);
-  // Drops a zone's oldest journal entries until what is left holds at most maxBytes.
-  void pruneJournal(std::string_view zone, size_t maxBytes);
+  void putJournal(std::string_view zone, uint32_t from, uint32_t to, int64_t when,
+                  std::string_view payload);
+  // Drops a zone's oldest journal entries until what is left holds at most maxBytes, and those
+  // written before `before` (Unix time).
+  void pruneJournal(std::string_view zone, size_t maxBytes, int64_t before);
   void putAudit(const ChangeRecord& c);
   void putAuditEncoded(std::string_view bytes); // encodeChange's bytes
   size_t pruneAudit(int64_t before);
@@ -330,6 +332,7 @@ public:
                       const std::function<void(std::string_view key, std::string_view)>& f);
   struct JournalEntry {
     uint32_t from = 0, to = 0;
+    int64_t when = 0;
     std::string_view payload;
   };
   // A zone's journal, oldest first.

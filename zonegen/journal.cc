@@ -50,8 +50,10 @@ void Journal::write(store::Env& env, store::Writer& w,
     std::vector<render::Record> deleted, added;
     render::diff(it->second.records, records, deleted, added);
     if (deleted.size() + added.size() > records.size()) continue; // RFC 1995 §5
-    w.putJournal(z.name, it->second.serial, z.soa.serial, render::encodeDiff(deleted, added));
-    w.pruneJournal(z.name, bytesOf(records));
+    w.putJournal(z.name, it->second.serial, z.soa.serial, now, render::encodeDiff(deleted, added));
+    // RFC 1995 §5: smaller than the zone, and nothing a secondary could still need after the
+    // zone's expire time
+    w.pruneJournal(z.name, bytesOf(records), now - static_cast<int64_t>(z.soa.expire));
   }
 }
 

@@ -369,6 +369,14 @@ TEST_CASE("dnsxl snapshot through an rsync daemon (deploy/rsyncd.conf): a mirror
   INFO(snap.err);
   REQUIRE(snap.status == 0);
   CHECK(snap.out.find("bl.test ") != std::string::npos);
+  // and the rbldnsd files, for mirrors still on rbldnsd
+  auto ex = test::run({test::dnsxlBinary(), "export", "-c", f.configPath.string(), "--format",
+                       "rbldnsd", "-o", (published / "rbldnsd").string()});
+  REQUIRE(ex.status == 0);
+  std::vector<std::string> specs;
+  std::istringstream specLines(ex.out);
+  for (std::string s; std::getline(specLines, s);)
+    if (!s.empty()) specs.push_back(s);
   // the daemon, configured by deploy/rsyncd.conf with this test's paths and user
   std::ifstream in(std::string(DNSXL_SOURCE_DIR) + "/deploy/rsyncd.conf");
   std::string conf, line;
@@ -415,11 +423,27 @@ TEST_CASE("dnsxl snapshot through an rsync daemon (deploy/rsyncd.conf): a mirror
   test::Daemon copy(mirrorConfig);
   CHECK(test::udpQuery(copy.port(), "bl.test", 6).answer ==
         test::udpQuery(primary.port(), "bl.test", 6).answer);
+  // an rbldnsd mirror serving the rsynced rbldnsd files
+  namespace fs = std::filesystem;
+  for (const auto& p : {f.dir.path(), mirror, mirror / "rbldnsd"})
+    fs::permissions(p, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
+  for (const auto& e : fs::directory_iterator(mirror / "rbldnsd"))
+    fs::permissions(e.path(), fs::perms::others_read, fs::perm_options::add);
+  const uint16_t rbPort = test::freePort();
+  std::vector<std::string> argv = {
+      "/usr/sbin/rbldnsd",          "-n", "-b", fmt::format("127.0.0.1/{}", rbPort), "-w",
+      (mirror / "rbldnsd").string()};
+  if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
+  argv.insert(argv.end(), specs.begin(), specs.end());
+  test::Process rbldnsd(argv);
+  REQUIRE(test::waitForAnswer(rbPort, "bl.test", std::chrono::seconds(10)));
   const uint32_t seed = test::seed();
   INFO("seed " << seed);
   for (const auto& name : testNames(seed)) {
     INFO(name);
-    CHECK(answerOf(copy.port(), name) == answerOf(primary.port(), name));
+    const auto ours = answerOf(primary.port(), name);
+    CHECK(answerOf(copy.port(), name) == ours);
+    CHECK(answerOf(rbPort, name) == ours);
   }
 }
 

@@ -425,3 +425,47 @@ TEST_CASE("manual changes and the audit trail: kept in order, pruned by age", "[
   CHECK(audit == std::vector<int64_t>{300, 400});
   CHECK(seqs == std::vector<uint64_t>{3, 4});
 }
+
+TEST_CASE("the IXFR journal: per zone, in order, pruned by size and by age", "[store][journal]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  {
+    Writer w(env);
+    w.putJournal("bl.test", 1, 2, 100, std::string(100, 'a'));
+    w.putJournal("other.test", 7, 8, 100, "x");
+    w.putJournal("bl.test", 2, 3, 200, std::string(100, 'b'));
+    w.putJournal("bl.test", 3, 4, 300, std::string(100, 'c'));
+    w.commit();
+  }
+  {
+    Snapshot s(env);
+    auto j = s.journal("bl.test");
+    REQUIRE(j.size() == 3);
+    CHECK(j[0].from == 1);
+    CHECK(j[2].to == 4);
+    CHECK(j[1].when == 200);
+    CHECK(j[1].payload == std::string(100, 'b'));
+    CHECK(s.journal("other.test").size() == 1);
+    CHECK(s.journal("bl.tes").empty()); // a prefix of a zone name is another zone
+  }
+  {
+    Writer w(env);
+    w.pruneJournal("bl.test", 300, 0); // size: keep what fits in 300 bytes (2 entries)
+    w.commit();
+  }
+  {
+    Snapshot s(env);
+    auto j = s.journal("bl.test");
+    REQUIRE(j.size() == 2);
+    CHECK(j[0].from == 2);
+  }
+  {
+    Writer w(env);
+    w.pruneJournal("bl.test", 100000, 250); // age: drop what was written before 250
+    w.commit();
+  }
+  Snapshot s(env);
+  REQUIRE(s.journal("bl.test").size() == 1);
+  CHECK(s.journal("bl.test")[0].from == 3);
+  CHECK(s.journal("other.test").size() == 1);
+}
