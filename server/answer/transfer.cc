@@ -19,30 +19,15 @@ uint32_t be32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
 
-// Skips a (possibly compressed) name; false if it runs past the end.
-bool skipName(std::span<const uint8_t> m, size_t& pos) {
-  while (pos < m.size()) {
-    const uint8_t len = m[pos];
-    if ((len & 0xc0) == 0xc0) {
-      pos += 2;
-      return pos <= m.size();
-    }
-    if (len & 0xc0) return false;
-    pos += 1 + len;
-    if (len == 0) return pos <= m.size();
-  }
-  return false;
-}
-
 // The serial of the SOA in an IXFR query's authority section (RFC 1995 §3).
 bool ixfrSerial(std::span<const uint8_t> m, size_t questionEnd, uint32_t& serial) {
   if (be16(m.data() + 8) < 1) return false;
   size_t pos = questionEnd + 0;
   // skip answer records (none expected)
-  if (!skipName(m, pos) || pos + 10 > m.size()) return false;
+  if (!dns::skipName(m, pos) || pos + 10 > m.size()) return false;
   if (be16(m.data() + pos) != dns::kTypeSOA) return false;
   pos += 10;
-  if (!skipName(m, pos) || !skipName(m, pos) || pos + 4 > m.size()) return false;
+  if (!dns::skipName(m, pos) || !dns::skipName(m, pos) || pos + 4 > m.size()) return false;
   serial = be32(m.data() + pos);
   return true;
 }

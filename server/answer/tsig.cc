@@ -76,20 +76,6 @@ bool readName(std::span<const uint8_t> m, size_t& pos, std::string& out) {
   return false;
 }
 
-bool skipName(std::span<const uint8_t> m, size_t& pos) {
-  while (pos < m.size()) {
-    const uint8_t len = m[pos];
-    if ((len & 0xc0) == 0xc0) {
-      pos += 2;
-      return pos <= m.size();
-    }
-    if (len & 0xc0) return false;
-    pos += 1 + len;
-    if (len == 0) return true;
-  }
-  return false;
-}
-
 // The TSIG variables of §4.3.3 (all of them, or the timers only, §5.3.1).
 void variables(std::vector<uint8_t>& d, std::string_view keyName, std::string_view algorithm,
                uint64_t time, uint16_t fudge, uint16_t error, std::span<const uint8_t> other,
@@ -151,12 +137,12 @@ Parse parse(std::span<const uint8_t> m, Record& out) {
   if (be16(m.data() + 10) == 0) return Parse::None;
   size_t pos = dns::kHeaderSize;
   for (uint16_t i = 0; i < qd; ++i)
-    if (!skipName(m, pos) || (pos += 4) > m.size()) return Parse::FormErr;
+    if (!dns::skipName(m, pos) || (pos += 4) > m.size()) return Parse::FormErr;
   size_t last = 0;
   uint16_t lastType = 0;
   for (size_t i = 0; i < rrs; ++i) {
     last = pos;
-    if (!skipName(m, pos) || pos + 10 > m.size()) return Parse::FormErr;
+    if (!dns::skipName(m, pos) || pos + 10 > m.size()) return Parse::FormErr;
     lastType = be16(m.data() + pos);
     if (lastType == dns::kTypeTSIG && i + 1 != rrs) return Parse::FormErr; // §5.2: last only
     pos += 10 + size_t{be16(m.data() + pos + 8)};

@@ -14,7 +14,7 @@ uint16_t get16(const uint8_t* p) {
 
 // Skips a possibly compressed name starting at pos; pointers must point backwards and stay in
 // bounds, at most 255 bytes long uncompressed. Returns the offset after the name or 0.
-size_t skipName(std::span<const uint8_t> pkt, size_t pos) {
+size_t skipNameAt(std::span<const uint8_t> pkt, size_t pos) {
   size_t end = 0, total = 0;
   size_t hops = 0;
   for (;;) {
@@ -77,7 +77,7 @@ ParseStatus parseQuery(std::span<const uint8_t> pkt, Query& q) {
   bool badOpt = false;
   for (unsigned i = 0, n = unsigned{an} + ns + ar; i < n; ++i) {
     size_t owner = pos;
-    pos = skipName(pkt, pos);
+    pos = skipNameAt(pkt, pos);
     if (pos == 0 || pos + 10 > pkt.size()) return ParseStatus::FormErr;
     uint16_t type = get16(pkt.data() + pos);
     uint16_t rdlen = get16(pkt.data() + pos + 8);
@@ -198,6 +198,13 @@ bool Writer::bytes(const void* p, size_t n) {
   if (n > d_limit - d_len || n > d_cap - d_len) return false;
   std::memcpy(d_buf + d_len, p, n);
   d_len += n;
+  return true;
+}
+
+bool skipName(std::span<const uint8_t> m, size_t& pos) {
+  const size_t next = skipNameAt(m, pos);
+  if (next == 0) return false;
+  pos = next;
   return true;
 }
 

@@ -58,6 +58,10 @@ ParseStatus parseQuery(std::span<const uint8_t> packet, Query& q);
 size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
                           std::span<const uint8_t> query, std::span<const uint8_t> reply);
 
+// Moves pos past a (possibly compressed) name in a message; false if it runs past the end or
+// has a bad label type.
+bool skipName(std::span<const uint8_t> message, size_t& pos);
+
 // Lower-cases an uncompressed wire name into out (which holds kMaxName bytes).
 void lowerName(const uint8_t* name, size_t len, uint8_t* out);
 

@@ -168,27 +168,35 @@ void Daemon::start(const std::vector<std::string>& argv, size_t addresses) {
   }
 }
 
-int Daemon::stop() {
-  if (d_pid <= 0) return -1;
-  ::kill(d_pid, SIGTERM);
+namespace {
+// SIGTERM, then SIGKILL after 10 s; collects what the child wrote on fd. Returns its exit status
+// (or -signal).
+int stopChild(int& pid, int& fd, std::string& out) {
+  if (pid <= 0) return -1;
+  ::kill(pid, SIGTERM);
   int status = 0;
   auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (::waitpid(d_pid, &status, WNOHANG) == 0) {
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (Clock::now() > deadline) {
-      ::kill(d_pid, SIGKILL);
-      ::waitpid(d_pid, &status, 0);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
       break;
     }
     ::usleep(5000);
   }
-  d_pid = -1;
+  pid = -1;
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(d_errFd, buf, sizeof buf)) > 0)
-    d_err.append(buf, static_cast<size_t>(n));
-  ::close(d_errFd);
-  d_errFd = -1;
+  while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  if (fd >= 0) ::close(fd);
+  fd = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+} // namespace
+
+int Daemon::stop() {
+  return stopChild(d_pid, d_errFd, d_err);
 }
 
 Daemon::~Daemon() {
@@ -218,23 +226,8 @@ bool Process::running() {
 }
 
 int Process::stop() {
-  if (d_pid <= 0) return -1;
-  ::kill(d_pid, SIGTERM);
-  int status = 0;
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (::waitpid(d_pid, &status, WNOHANG) == 0) {
-    if (Clock::now() > deadline) {
-      ::kill(d_pid, SIGKILL);
-      ::waitpid(d_pid, &status, 0);
-      break;
-    }
-    ::usleep(5000);
-  }
-  d_pid = -1;
-  output();
-  ::close(d_fd);
-  d_fd = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  if (d_pid > 0) output();
+  return stopChild(d_pid, d_fd, d_out);
 }
 
 Process::~Process() {
