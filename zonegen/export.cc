@@ -152,14 +152,14 @@ int exportRbldnsd(store::Snapshot& snap, const store::ZoneRecord& zone, const st
                               : std::string(key.substr(start, end - start)) + "." + name;
           start = end + 1;
         }
-        for (const auto& [set, owner] :
-             {std::pair{e.exact, name}, std::pair{e.wild, "*." + name}}) {
-          if (set == store::kNoValue) continue;
-          if (set == store::kExcluded) {
+        for (const auto& entry : {std::pair{e.exact, name}, std::pair{e.wild, "*." + name}}) {
+          const std::string& owner = entry.second; // (clang 14 cannot capture a binding)
+          if (entry.first == store::kNoValue) continue;
+          if (entry.first == store::kExcluded) {
             text += "!" + owner + "\n";
             continue;
           }
-          values(set,
+          values(entry.first,
                  [&](const store::ValueView& v) { text += owner + " " + valueText(v) + "\n"; });
         }
       });

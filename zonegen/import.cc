@@ -671,7 +671,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
         writeEntries(w, id, *l.feed, diffs[{rec.name, l.name}], audit);
       }
     }
-    for (const auto& [seq, c] : manual) {
+    for (const auto& change : manual) {
+      const store::ChangeRecord& c = change.second; // (clang 14 cannot capture a binding)
       if (c.zone != rec.name) continue;
       auto ds = std::find_if(rec.datasets.begin() + 1, rec.datasets.end(),
                              [&](const auto& d) { return d.name == c.dataset; });

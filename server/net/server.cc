@@ -7,7 +7,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -253,9 +252,10 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
 }
 
 // NOTIFY one secondary of one serial (RFC 1996 §3.6, §4): resend until a matching reply comes,
-// waiting retryMs, doubling, up to `retries` resends.
-// GCC 12 reports a false -Wmismatched-new-delete for the coroutine frames of the `||` below
-// (Asio's frames use their own operator new and delete).
+// waiting retryMs, doubling, up to `retries` resends. A timer cancels the pending receive (a plain
+// handler holding the socket, so that it outlives the coroutine).
+// GCC 12 reports a false -Wmismatched-new-delete for this coroutine's frame (Asio's frames use
+// their own operator new and delete).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -263,27 +263,28 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
 awaitable<void> notifyOne(asio::io_context& io, std::string zone, uint32_t serial,
                           udp::endpoint target, uint32_t retryMs, unsigned retries,
                           std::optional<answer::tsig::Key> key) {
-  using namespace asio::experimental::awaitable_operators;
-  udp::socket sock(io);
+  auto sock = std::make_shared<udp::socket>(io);
   boost::system::error_code ec;
-  sock.open(target.protocol(), ec);
+  sock->open(target.protocol(), ec);
   if (ec) co_return;
   const auto id = static_cast<uint16_t>(std::random_device{}());
   const auto msg = answer::notifyMessage(zone, id, key ? &*key : nullptr);
   std::array<uint8_t, 4096> buf{};
-  asio::steady_timer timer(io);
   auto wait = std::chrono::milliseconds(retryMs);
   for (unsigned attempt = 0; attempt <= retries; ++attempt) {
-    co_await sock.async_send_to(asio::buffer(msg), target, kTuple);
-    timer.expires_after(wait);
+    co_await sock->async_send_to(asio::buffer(msg), target, kTuple);
+    auto timer = std::make_shared<asio::steady_timer>(io, wait);
+    timer->async_wait([sock, timer](const boost::system::error_code& e) {
+      if (!e) sock->cancel(); // timed out: the receive below ends, and we send again
+    });
     for (;;) {
       udp::endpoint from;
-      auto r = co_await (sock.async_receive_from(asio::buffer(buf), from, kTuple) ||
-                         timer.async_wait(kTuple));
-      if (r.index() == 1) break; // timed out: send again
-      auto [rec, n] = std::get<0>(r);
+      auto [rec, n] = co_await sock->async_receive_from(asio::buffer(buf), from, kTuple);
       if (rec) break;
-      if (from == target && answer::isNotifyReply({buf.data(), n}, id)) co_return;
+      if (from == target && answer::isNotifyReply({buf.data(), n}, id)) {
+        timer->cancel();
+        co_return;
+      }
     }
     wait *= 2;
   }
