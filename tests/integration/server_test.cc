@@ -509,6 +509,19 @@ test::QueryOptions idOpt(uint16_t id) {
   o.id = id;
   return o;
 }
+
+// An IXFR query from a secondary at `serial`: the SOA in the authority section (RFC 1995 §3),
+// its owner a pointer to the question name, root names for MNAME and RNAME.
+std::vector<uint8_t> ixfrQuery(const std::string& zone, uint32_t serial, uint16_t id) {
+  auto q = test::makeQuery(zone, dns::kTypeIXFR, idOpt(id));
+  q[9] = 1;                                                             // NSCOUNT
+  const uint8_t rr[] = {0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0}; // type SOA, rdlength 22
+  q.insert(q.end(), std::begin(rr), std::end(rr));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    q.push_back(static_cast<uint8_t>(serial >> shift));
+  q.insert(q.end(), 16, 0); // refresh, retry, expire, minimum
+  return q;
+}
 } // namespace
 
 TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and queries, access "
@@ -589,43 +602,7 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
     in >> w;
   const auto serial = static_cast<uint32_t>(std::stoul(w));
   for (uint32_t theirs : {serial, serial - 1}) {
-    auto ixfr = test::makeQuery("bl.test", dns::kTypeIXFR, idOpt(0x3333));
-    ixfr[9] = 1; // NSCOUNT: the secondary's SOA
-    const uint8_t soaRr[] = {0xc0,
-                             12,
-                             0,
-                             6,
-                             0,
-                             1,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             22,
-                             0,
-                             0,
-                             static_cast<uint8_t>(theirs >> 24),
-                             static_cast<uint8_t>(theirs >> 16),
-                             static_cast<uint8_t>(theirs >> 8),
-                             static_cast<uint8_t>(theirs),
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0};
-    ixfr.insert(ixfr.end(), std::begin(soaRr), std::end(soaRr));
+    auto ixfr = ixfrQuery("bl.test", theirs, 0x3333);
     REQUIRE(c.sendFramed(ixfr));
     auto msgs = transfer(0x3333);
     REQUIRE_FALSE(msgs.empty());
@@ -643,43 +620,7 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
                      "--reason", "new"})
               .status == 0);
   {
-    auto ixfr = test::makeQuery("bl.test", dns::kTypeIXFR, idOpt(0x4444));
-    ixfr[9] = 1;
-    const uint8_t soaRr[] = {0xc0,
-                             12,
-                             0,
-                             6,
-                             0,
-                             1,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             22,
-                             0,
-                             0,
-                             static_cast<uint8_t>(serial >> 24),
-                             static_cast<uint8_t>(serial >> 16),
-                             static_cast<uint8_t>(serial >> 8),
-                             static_cast<uint8_t>(serial),
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0,
-                             0};
-    ixfr.insert(ixfr.end(), std::begin(soaRr), std::end(soaRr));
+    auto ixfr = ixfrQuery("bl.test", serial, 0x4444);
     REQUIRE(c.sendFramed(ixfr));
     auto msgs = transfer(0x4444);
     REQUIRE(msgs.size() == 1);
