@@ -18,6 +18,21 @@ constexpr uint32_t kAclAlways = 1; // an acl entry with a value: the client is a
 static_assert(store::kAclIgnore > kAclAlways);
 constexpr size_t kMaxDatasets = 256; // datasets of one zone that can answer a query
 
+// Dotted-quad text of a host-order address into out (room for INET_ADDRSTRLEN); its length.
+// inet_ntop goes through sprintf: ten times the instructions.
+size_t formatIp4(char* out, uint32_t a) {
+  char* p = out;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    const unsigned o = (a >> shift) & 255;
+    if (o >= 100) *p++ = static_cast<char>('0' + o / 100);
+    if (o >= 10) *p++ = static_cast<char>('0' + o / 10 % 10);
+    *p++ = static_cast<char>('0' + o % 10);
+    if (shift) *p++ = '.';
+  }
+  *p = '\0';
+  return static_cast<size_t>(p - out);
+}
+
 // A dataset's subzones in lower-case wire form (no root label); none = the zone itself.
 std::vector<Responder::Subzone> subzonesOf(const std::vector<std::string>& names) {
   std::vector<Responder::Subzone> out;
@@ -621,14 +636,12 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
       mapped4 = true;
     }
   }
+  // The subject as text is `$` of a TXT record: only written for queries that may get one.
+  const bool wantText = q.qtype == dns::kTypeTXT || q.qtype == dns::kTypeANY;
   char subject4[INET_ADDRSTRLEN], subject6[INET6_ADDRSTRLEN];
   std::string_view ip4Subject, ip6Subject;
-  if (isV4 || mapped4) {
-    in_addr a{htonl(v4)};
-    inet_ntop(AF_INET, &a, subject4, sizeof subject4);
-    ip4Subject = subject4;
-  }
-  if (isV6) {
+  if ((isV4 || mapped4) && wantText) ip4Subject = {subject4, formatIp4(subject4, v4)};
+  if (isV6 && wantText) {
     inet_ntop(AF_INET6, v6.data(), subject6, sizeof subject6);
     ip6Subject = subject6;
   }
@@ -653,17 +666,22 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
     }
     if (isKey) found.add(aclValue, std::string_view(who), *aclDataset, d_now);
   }
+  // The test points hold addresses in 127/8 and the name `test` only (zonegen, RFC 5782 §5): the
+  // store is not asked about them for other names.
+  const bool inLoopback = (v4 >> 24) == 127;
+  const bool testName = keyLen == 5 && std::memcmp(key, "test", 5) == 0;
   for (const auto& ds : zone->datasets)
     if (!listsHidden && active[static_cast<size_t>(&ds - zone->datasets.data())]) {
-      if ((isV4 || mapped4) && (ds.kinds & store::kIp4)) {
+      const bool tp = ds.kinds & store::kTestPoints;
+      if ((isV4 || mapped4) && (ds.kinds & store::kIp4) && (!tp || inLoopback)) {
         if (auto iv = d_snap.ip4(ds.id, v4))
           found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds, d_now);
       }
-      if (isV6 && (ds.kinds & store::kIp6)) {
+      if (isV6 && (ds.kinds & store::kIp6) && !tp) {
         if (auto iv = d_snap.ip6(ds.id, v6))
           found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds, d_now);
       }
-      if (domainOk && (ds.kinds & store::kDomain)) {
+      if (domainOk && (ds.kinds & store::kDomain) && (!tp || testName)) {
         // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
         auto exact = d_snap.domain(ds.id, {key, keyLen});
         uint32_t set = store::kNoValue;
@@ -699,17 +717,18 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
     for (const auto& ds : zone->datasets)
       if (active[static_cast<size_t>(&ds - zone->datasets.data())]) {
         if (exists) break;
-        if (allDecimal && n < 4 && (ds.kinds & store::kIp4)) {
+        const bool tp = ds.kinds & store::kTestPoints;
+        if (allDecimal && n < 4 && (ds.kinds & store::kIp4) && (!tp || n == 0 || inLoopback)) {
           uint32_t size = 32 - 8 * static_cast<uint32_t>(n);
           exists = d_snap.ip4Any(ds.id, v4, v4 | ((uint32_t{1} << size) - 1));
         }
-        if (!exists && allNibbles && n < 32 && (ds.kinds & store::kIp6)) {
+        if (!exists && allNibbles && n < 32 && (ds.kinds & store::kIp6) && !tp) {
           store::Ip6 hi = v6;
           for (size_t i = n; i < 32; ++i)
             hi[i / 2] = static_cast<uint8_t>(hi[i / 2] | (i % 2 == 0 ? 0xf0 : 0x0f));
           exists = d_snap.ip6Any(ds.id, v6, hi);
         }
-        if (!exists && domainOk && (ds.kinds & store::kDomain))
+        if (!exists && domainOk && (ds.kinds & store::kDomain) && (!tp || keyLen == 0))
           exists = d_snap.domainBelow(ds.id, {key, keyLen});
         if (!exists && domainOk && (ds.kinds & store::kGeneric))
           exists = d_snap.genericBelow(ds.id, {key, keyLen});

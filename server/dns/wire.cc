@@ -194,13 +194,6 @@ void lowerName(const uint8_t* name, size_t len, uint8_t* out) {
   }
 }
 
-bool Writer::bytes(const void* p, size_t n) {
-  if (n > d_limit - d_len || n > d_cap - d_len) return false;
-  std::memcpy(d_buf + d_len, p, n);
-  d_len += n;
-  return true;
-}
-
 bool skipName(std::span<const uint8_t> m, size_t& pos) {
   const size_t next = skipNameAt(m, pos);
   if (next == 0) return false;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 
@@ -86,7 +87,14 @@ public:
                           static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
     return bytes(b, 4);
   }
-  bool bytes(const void* p, size_t n);
+  // Inline: the u8/u16/u32 above become a bounds check and a store (the hot path writes every
+  // record field through them).
+  bool bytes(const void* p, size_t n) {
+    if (n > d_limit - d_len || n > d_cap - d_len) return false;
+    std::memcpy(d_buf + d_len, p, n);
+    d_len += n;
+    return true;
+  }
   void put16At(size_t offset, uint16_t v) {
     d_buf[offset] = static_cast<uint8_t>(v >> 8);
     d_buf[offset + 1] = static_cast<uint8_t>(v);

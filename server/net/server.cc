@@ -17,9 +17,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 #include <map>
+#include <netinet/in.h>
 #include <optional>
 #include <poll.h>
 #include <random>
@@ -53,6 +55,19 @@ void reusePort(int fd) {
     throw std::runtime_error("setsockopt SO_REUSEPORT failed");
 }
 
+answer::Client clientOf(const sockaddr_storage& sa) {
+  answer::Client c;
+  if (sa.ss_family == AF_INET) {
+    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&sa);
+    c.v4 = ntohl(s4->sin_addr.s_addr);
+  } else if (sa.ss_family == AF_INET6) {
+    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&sa);
+    c.v6 = true;
+    std::memcpy(c.addr6.data(), &s6->sin6_addr, 16);
+  }
+  return c;
+}
+
 answer::Client clientOf(const asio::ip::address& a) {
   answer::Client c;
   if (a.is_v4()) {
@@ -65,15 +80,14 @@ answer::Client clientOf(const asio::ip::address& a) {
   return c;
 }
 
-void logQuery(QueryLog& log, const asio::ip::address& client, std::span<const uint8_t> query,
+void logQuery(QueryLog& log, const answer::Client& client, std::span<const uint8_t> query,
               std::span<const uint8_t> reply) {
   char ip[INET6_ADDRSTRLEN];
-  if (client.is_v4()) {
-    auto b = client.to_v4().to_bytes();
-    inet_ntop(AF_INET, b.data(), ip, sizeof ip);
+  if (client.v6) {
+    inet_ntop(AF_INET6, client.addr6.data(), ip, sizeof ip);
   } else {
-    auto b = client.to_v6().to_bytes();
-    inet_ntop(AF_INET6, b.data(), ip, sizeof ip);
+    const uint32_t n = htonl(client.v4);
+    inet_ntop(AF_INET, &n, ip, sizeof ip);
   }
   char line[1400];
   size_t n = dns::formatQueryLogLine(line, sizeof line, static_cast<int64_t>(std::time(nullptr)),
@@ -94,49 +108,84 @@ struct Worker {
   unsigned tcpLimit = 1;
 };
 
+// A worker's UDP buffers: up to kUdpBatch datagrams in per recvmmsg, their replies out per
+// sendmmsg. Allocated once; pages are touched only as far as replies reach.
+struct UdpBatch {
+  static constexpr size_t kIn = 4096; // queries are small; a longer one arrives truncated
+  explicit UdpBatch(size_t size)
+      : outSize(size), in(new uint8_t[kUdpBatch * kIn]), out(new uint8_t[kUdpBatch * size]) {}
+  size_t outSize;
+  std::unique_ptr<uint8_t[]> in, out;
+  std::array<mmsghdr, kUdpBatch> recv{}, send{};
+  std::array<iovec, kUdpBatch> inIov{}, outIov{};
+  std::array<sockaddr_storage, kUdpBatch> from{};
+};
+
+// Answers the datagrams waiting on the socket, kUdpBatch at a time under one read transaction:
+// one recvmmsg, the answers written in place, one sendmmsg (DESIGN.md: the hot path).
 awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
-  auto in = std::make_unique<std::array<uint8_t, 65536>>();
-  auto out = std::make_unique<std::array<uint8_t, 65536>>();
   sock.non_blocking(true);
+  const int fd = sock.native_handle();
+  UdpBatch b(std::max<size_t>(512, w.options.answer.ednsUdpMax));
   for (;;) {
     auto [ec] = co_await sock.async_wait(udp::socket::wait_read, kTuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !sock.is_open()) co_return;
       continue;
     }
-    bool begun = false;
-    try {
+    // Until the socket is drained, or eight full batches: then through the io_context again, so
+    // that TCP sessions on this worker get their turn under a UDP flood.
+    for (int round = 0; round < 8; ++round) {
       for (size_t i = 0; i < kUdpBatch; ++i) {
-        udp::endpoint from;
-        boost::system::error_code rec;
-        size_t n = sock.receive_from(asio::buffer(*in), from, 0, rec);
-        if (rec) break; // would_block: the batch is done
-        if (!begun) {
-          w.responder.begin();
-          begun = true;
-        }
-        const auto client = clientOf(from.address());
-        size_t len = w.responder.answer({in->data(), n}, {out->data(), out->size()},
-                                        answer::Transport::Udp, &client);
-        if (len && !w.options.transfer.keys.empty()) {
-          // a signed query (a secondary's SOA check): signed reply, within the UDP size it
-          // allows (an OPT in our reply means EDNS)
-          const size_t cap =
-              len >= 12 && ((*out)[10] | (*out)[11]) ? w.options.answer.ednsUdpMax : size_t{512};
-          len = answer::tsigReply({in->data(), n}, {out->data(), std::max(cap, len)}, len,
-                                  w.options.transfer.keys);
-        }
-        if (len) {
-          // Logged before the reply leaves, so that the log follows the order clients see.
-          if (w.options.queryLog)
-            logQuery(*w.options.queryLog, from.address(), {in->data(), n}, {out->data(), len});
-          sock.send_to(asio::buffer(out->data(), len), from, 0, rec);
-        }
+        b.inIov[i] = {b.in.get() + i * UdpBatch::kIn, UdpBatch::kIn};
+        auto& h = b.recv[i].msg_hdr;
+        h = {};
+        h.msg_name = &b.from[i];
+        h.msg_namelen = sizeof b.from[i];
+        h.msg_iov = &b.inIov[i];
+        h.msg_iovlen = 1;
       }
-    } catch (const std::exception& e) {
-      reportStoreError(e);
+      const int got = ::recvmmsg(fd, b.recv.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+      if (got <= 0) break; // EAGAIN: wait for more
+      unsigned replies = 0;
+      w.responder.begin();
+      try {
+        for (size_t i = 0; i < static_cast<size_t>(got); ++i) {
+          const std::span<const uint8_t> query(b.in.get() + i * UdpBatch::kIn, b.recv[i].msg_len);
+          uint8_t* out = b.out.get() + i * b.outSize;
+          const auto client = clientOf(b.from[i]);
+          size_t len = w.responder.answer(query, {out, b.outSize}, answer::Transport::Udp, &client);
+          if (len && !w.options.transfer.keys.empty()) {
+            // a signed query (a secondary's SOA check): signed reply, within the UDP size it
+            // allows (an OPT in our reply means EDNS)
+            const size_t cap =
+                len >= 12 && (out[10] | out[11]) ? w.options.answer.ednsUdpMax : size_t{512};
+            len = answer::tsigReply(query, {out, std::max(cap, len)}, len, w.options.transfer.keys);
+          }
+          if (!len) continue;
+          // Logged before the reply leaves, so that the log follows the order clients see.
+          if (w.options.queryLog) logQuery(*w.options.queryLog, client, query, {out, len});
+          b.outIov[replies] = {out, len};
+          auto& h = b.send[replies].msg_hdr;
+          h = {};
+          h.msg_name = &b.from[i];
+          h.msg_namelen = b.recv[i].msg_hdr.msg_namelen;
+          h.msg_iov = &b.outIov[replies];
+          h.msg_iovlen = 1;
+          ++replies;
+        }
+      } catch (const std::exception& e) {
+        reportStoreError(e);
+      }
+      w.responder.end();
+      // A full send buffer drops the rest of the batch, as a lost datagram would be.
+      for (unsigned sent = 0; sent < replies;) {
+        const int n = ::sendmmsg(fd, b.send.data() + sent, replies - sent, MSG_DONTWAIT);
+        if (n <= 0) break;
+        sent += static_cast<unsigned>(n);
+      }
+      if (static_cast<size_t>(got) < kUdpBatch) break;
     }
-    if (begun) w.responder.end();
   }
 }
 
@@ -233,12 +282,8 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
       reportStoreError(e);
     }
     if (rlen == 0) continue;
-    if (w.options.queryLog) {
-      boost::system::error_code pe;
-      auto peer = s->sock.remote_endpoint(pe);
-      if (!pe)
-        logQuery(*w.options.queryLog, peer.address(), {in.data(), len}, {out.data() + 2, rlen});
-    }
+    if (w.options.queryLog)
+      logQuery(*w.options.queryLog, s->client, {in.data(), len}, {out.data() + 2, rlen});
     out[0] = static_cast<uint8_t>(rlen >> 8);
     out[1] = static_cast<uint8_t>(rlen);
     auto [ec3, n3] =

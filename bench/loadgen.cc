@@ -1,0 +1,360 @@
+// A lean DNS load generator for loopback runs (dnsperf saturates its core first on this class of
+// machine). One UDP socket, sendmmsg/recvmmsg, queries from a dnsperf-style file ("name TYPE").
+//   closed loop (default): keeps -c queries in flight for -l seconds;
+//   open loop (-Q RATE):   sends RATE queries per second whatever comes back;
+//   --first-answer:        one query every millisecond until one is answered; prints the time
+//                          since --since-ns (CLOCK_REALTIME, as `date +%s%N` gives) in ms.
+// Bounded in count (-n) and time (-l); a query unanswered after -t ms counts as lost. With
+// --pid it reads the server's CPU time (all threads, /proc/PID/task/*/schedstat) over the
+// measured window. Prints one line of key=value pairs.
+#include "bench/queries.hh"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <dirent.h>
+#include <fstream>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sstream>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string server = "127.0.0.1";
+  int port = 53;
+  std::string file;
+  unsigned inFlight = 100;
+  double seconds = 5;
+  double warmup = 1;
+  uint64_t maxQueries = 100000000;
+  double rate = 0; // open loop when > 0
+  unsigned timeoutMs = 100;
+  int pid = 0;
+  bool firstAnswer = false;
+  int64_t sinceNs = 0;
+  bool edns = false;
+};
+
+[[noreturn]] void usage(const char* what) {
+  std::fprintf(stderr,
+               "dnsxl_loadgen: %s\nusage: dnsxl_loadgen -s ADDR -p PORT -d FILE [-c INFLIGHT] "
+               "[-l SECONDS] [-w WARMUP] [-n MAX] [-Q RATE] [-t TIMEOUT_MS] [--pid PID] [--edns]\n"
+               "       dnsxl_loadgen --first-answer -s ADDR -p PORT -d FILE --since-ns NS "
+               "[-l SECONDS]\n",
+               what);
+  std::exit(2);
+}
+
+Args parseArgs(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value for " + k).c_str());
+      return argv[++i];
+    };
+    if (k == "-s")
+      a.server = val();
+    else if (k == "-p")
+      a.port = std::stoi(val());
+    else if (k == "-d")
+      a.file = val();
+    else if (k == "-c")
+      a.inFlight = static_cast<unsigned>(std::stoul(val()));
+    else if (k == "-l")
+      a.seconds = std::stod(val());
+    else if (k == "-w")
+      a.warmup = std::stod(val());
+    else if (k == "-n")
+      a.maxQueries = std::stoull(val());
+    else if (k == "-Q")
+      a.rate = std::stod(val());
+    else if (k == "-t")
+      a.timeoutMs = static_cast<unsigned>(std::stoul(val()));
+    else if (k == "--pid")
+      a.pid = std::stoi(val());
+    else if (k == "--first-answer")
+      a.firstAnswer = true;
+    else if (k == "--since-ns")
+      a.sinceNs = std::stoll(val());
+    else if (k == "--edns")
+      a.edns = true;
+    else
+      usage(("unknown option " + k).c_str());
+  }
+  if (a.file.empty()) usage("no query file (-d)");
+  if (a.inFlight == 0 || a.inFlight > 30000) usage("-c must be 1..30000");
+  return a;
+}
+
+// Server CPU time in ns: the sum over its threads (first field of each task's schedstat).
+int64_t serverCpuNs(int pid) {
+  if (!pid) return 0;
+  int64_t total = 0;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream f(dir + "/" + e->d_name + "/schedstat");
+    int64_t ns = 0;
+    if (f >> ns) total += ns;
+  }
+  closedir(d);
+  return total;
+}
+
+int openSocket(const Args& a) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(a.port));
+  if (inet_pton(AF_INET, a.server.c_str(), &sa.sin_addr) != 1) usage("-s: not an IPv4 address");
+  const uint32_t addr = ntohl(sa.sin_addr.s_addr);
+  if (addr >> 24 != 127) usage("-s: loopback only (127.0.0.0/8)");
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) usage("socket failed");
+  int buf = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) usage("connect failed");
+  return fd;
+}
+
+constexpr size_t kBatch = 64;
+
+struct Load {
+  Load(const Args& a, const std::vector<std::vector<uint8_t>>& q, int f)
+      : args(a), queries(q), fd(f) {}
+  const Args& args;
+  const std::vector<std::vector<uint8_t>>& queries;
+  int fd;
+  // Outstanding queries by ID: the sequence number sent under it (0 = free) and when.
+  std::vector<uint64_t> seqOf = std::vector<uint64_t>(65536, 0);
+  std::vector<Clock::time_point> sentAt = std::vector<Clock::time_point>(65536);
+  std::deque<std::pair<uint64_t, uint16_t>> order; // (seq, id) in sending order, for timeouts
+  uint64_t nextSeq = 1;
+  uint16_t nextId = 0;
+  size_t nextQuery = 0;
+  unsigned outstanding = 0;
+  bool measuring = false;
+  uint64_t sent = 0, answered = 0, lost = 0, unexpected = 0;
+  uint64_t rcodes[16] = {};
+  std::vector<uint32_t> latencyNs;
+  std::vector<std::vector<uint8_t>> outBufs = std::vector<std::vector<uint8_t>>(kBatch);
+  std::vector<std::vector<uint8_t>> inBufs =
+      std::vector<std::vector<uint8_t>>(kBatch, std::vector<uint8_t>(4096));
+
+  // Sends up to n queries; returns how many went out.
+  size_t send(size_t n) {
+    n = std::min(n, kBatch);
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    uint16_t ids[kBatch];
+    size_t k = 0;
+    for (; k < n; ++k) {
+      uint16_t id = nextId;
+      while (seqOf[id]) // skip IDs still outstanding
+        ++id;
+      nextId = static_cast<uint16_t>(id + 1);
+      ids[k] = id;
+      auto& b = outBufs[k];
+      b = queries[nextQuery];
+      nextQuery = (nextQuery + 1) % queries.size();
+      b[0] = static_cast<uint8_t>(id >> 8);
+      b[1] = static_cast<uint8_t>(id);
+      iov[k] = {b.data(), b.size()};
+      msgs[k] = {};
+      msgs[k].msg_hdr.msg_iov = &iov[k];
+      msgs[k].msg_hdr.msg_iovlen = 1;
+    }
+    const int r = sendmmsg(fd, msgs, static_cast<unsigned>(k), 0);
+    if (r <= 0) return 0;
+    const auto now = Clock::now();
+    for (int i = 0; i < r; ++i) {
+      seqOf[ids[i]] = nextSeq;
+      sentAt[ids[i]] = now;
+      order.emplace_back(nextSeq++, ids[i]);
+      ++outstanding;
+      if (measuring) ++sent;
+    }
+    return static_cast<size_t>(r);
+  }
+
+  // Reads what has arrived; returns the number of replies matched.
+  size_t receive() {
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    for (size_t i = 0; i < kBatch; ++i) {
+      iov[i] = {inBufs[i].data(), inBufs[i].size()};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int r = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (r <= 0) return 0;
+    const auto now = Clock::now();
+    size_t matched = 0;
+    for (int i = 0; i < r; ++i) {
+      const auto& b = inBufs[static_cast<size_t>(i)];
+      if (msgs[i].msg_len < 12 || !(b[2] & 0x80)) {
+        ++unexpected;
+        continue;
+      }
+      const uint16_t id = static_cast<uint16_t>(b[0] << 8 | b[1]);
+      if (!seqOf[id]) {
+        ++unexpected; // late (already counted lost) or not ours
+        continue;
+      }
+      seqOf[id] = 0;
+      --outstanding;
+      ++matched;
+      if (measuring) {
+        ++answered;
+        ++rcodes[b[3] & 15];
+        latencyNs.push_back(static_cast<uint32_t>(
+            std::min<int64_t>(UINT32_MAX, (now - sentAt[id]) / std::chrono::nanoseconds(1))));
+      }
+    }
+    return matched;
+  }
+
+  // Frees the IDs of queries older than the timeout (lost); drops answered ones from the queue.
+  void expire(Clock::time_point now) {
+    const auto limit = std::chrono::milliseconds(args.timeoutMs);
+    while (!order.empty()) {
+      const auto [seq, id] = order.front();
+      if (seqOf[id] != seq) {
+        order.pop_front(); // answered
+        continue;
+      }
+      if (now - sentAt[id] < limit) break;
+      seqOf[id] = 0;
+      --outstanding;
+      if (measuring) ++lost;
+      order.pop_front();
+    }
+  }
+};
+
+double percentile(std::vector<uint32_t>& v, double p) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k] / 1000.0;
+}
+
+int firstAnswer(const Args& a, const std::vector<std::vector<uint8_t>>& queries) {
+  const int fd = openSocket(a);
+  Load l(a, queries, fd);
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(a.seconds));
+  while (Clock::now() < end) {
+    l.send(1);
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 1) > 0 && l.receive()) {
+      timespec ts{};
+      clock_gettime(CLOCK_REALTIME, &ts);
+      const int64_t now = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+      std::printf("first_answer_ms=%.1f\n", static_cast<double>(now - a.sinceNs) / 1e6);
+      return 0;
+    }
+    l.expire(Clock::now());
+  }
+  std::printf("first_answer_ms=none\n");
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parseArgs(argc, argv);
+  std::string err;
+  const auto queries = dnsxl::bench::loadQueries(a.file, a.edns, err);
+  if (queries.empty()) usage(err.c_str());
+  if (a.firstAnswer) return firstAnswer(a, queries);
+  const int fd = openSocket(a);
+  Load l(a, queries, fd);
+  l.latencyNs.reserve(static_cast<size_t>(a.seconds * 400000));
+
+  const auto start = Clock::now();
+  const auto measureFrom =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.warmup));
+  const auto end = measureFrom + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(a.seconds));
+  int64_t cpu0 = 0;
+  Clock::time_point t0 = measureFrom, lastSendCheck = start;
+  double openSent = 0; // open loop: queries due so far (fractional)
+  uint64_t total = 0;
+  for (;;) {
+    auto now = Clock::now();
+    if (!l.measuring && now >= measureFrom) {
+      l.measuring = true;
+      cpu0 = serverCpuNs(a.pid);
+      t0 = now;
+    }
+    if (now >= end || total >= a.maxQueries) break;
+    if (a.rate > 0) {
+      openSent += a.rate * std::chrono::duration<double>(now - lastSendCheck).count();
+      lastSendCheck = now;
+      while (openSent >= 1 && l.outstanding < 60000) {
+        const size_t n = l.send(static_cast<size_t>(std::min(openSent, double(kBatch))));
+        if (!n) break;
+        openSent -= static_cast<double>(n);
+        total += n;
+      }
+      if (openSent > kBatch * 4) openSent = kBatch * 4; // the socket pushed back: do not burst
+    } else {
+      while (l.outstanding < a.inFlight) {
+        const size_t n = l.send(a.inFlight - l.outstanding);
+        if (!n) break;
+        total += n;
+      }
+    }
+    pollfd p{fd, POLLIN, 0};
+    timespec wait{0, a.rate > 0 ? 20000 : 1000000};
+    if (ppoll(&p, 1, &wait, nullptr) > 0)
+      while (l.receive()) {
+      }
+    l.expire(Clock::now());
+  }
+  const auto t1 = Clock::now();
+  const int64_t cpu1 = serverCpuNs(a.pid);
+  const uint64_t answeredInWindow = l.answered;
+  // Collect what is still on its way, without counting new loss for the drain.
+  const auto drainEnd = Clock::now() + std::chrono::milliseconds(a.timeoutMs);
+  while (l.outstanding && Clock::now() < drainEnd) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 1) > 0) l.receive();
+  }
+  l.lost += l.outstanding;
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
+  const double qps = static_cast<double>(answeredInWindow) / secs;
+  const double cpuUs = a.pid && answeredInWindow ? static_cast<double>(cpu1 - cpu0) / 1e3 /
+                                                       static_cast<double>(answeredInWindow)
+                                                 : 0;
+  const double p50 = percentile(l.latencyNs, 0.50), p99 = percentile(l.latencyNs, 0.99),
+               p999 = percentile(l.latencyNs, 0.999);
+  std::printf("qps=%.0f sent=%llu answered=%llu lost=%llu loss_pct=%.3f p50_us=%.1f p99_us=%.1f "
+              "p999_us=%.1f cpu_us_per_q=%.3f noerror=%llu nxdomain=%llu other=%llu\n",
+              qps, static_cast<unsigned long long>(l.sent),
+              static_cast<unsigned long long>(l.answered), static_cast<unsigned long long>(l.lost),
+              l.sent ? 100.0 * static_cast<double>(l.lost) / static_cast<double>(l.sent) : 0.0, p50,
+              p99, p999, cpuUs, static_cast<unsigned long long>(l.rcodes[0]),
+              static_cast<unsigned long long>(l.rcodes[3]),
+              static_cast<unsigned long long>(l.answered - l.rcodes[0] - l.rcodes[3]));
+  close(fd);
+}
