@@ -488,7 +488,7 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
     check("mdb_env_set_maxdbs", mdb_env_set_maxdbs(d_env, 16));
     check("mdb_env_set_mapsize", mdb_env_set_mapsize(d_env, options.mapSize));
     check("mdb_env_set_maxreaders", mdb_env_set_maxreaders(d_env, 512));
-    unsigned flags = MDB_NOTLS | (options.readOnly ? MDB_RDONLY : 0U);
+    unsigned flags = MDB_NOTLS | (options.readOnly ? MDB_RDONLY : MDB_WRITEMAP);
     int rc = mdb_env_open(d_env, dir.c_str(), flags, 0644);
     if (rc != MDB_SUCCESS)
       throw StoreError("LMDB mdb_env_open " + dir.string() + ": " + mdb_strerror(rc));

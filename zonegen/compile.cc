@@ -65,32 +65,96 @@ uint32_t setFor(CompiledDataset& ds, const Cell& c) {
   return ds.internSet(c.values);
 }
 
+// Sorted disjoint intervals: top wins where the two overlap. kNoSet intervals are kept (holes
+// that a less specific level must not fill); the caller drops them at the end. Linear.
+std::vector<Interval<uint32_t>> overlay(const std::vector<Interval<uint32_t>>& base,
+                                        const std::vector<Interval<uint32_t>>& top) {
+  std::vector<Interval<uint32_t>> rest; // base minus the union of top
+  size_t j = 0;
+  for (const auto& b : base) {
+    while (j < top.size() && top[j].hi < b.lo)
+      ++j;
+    uint32_t lo = b.lo;
+    for (size_t k = j;; ++k) {
+      if (k == top.size() || top[k].lo > b.hi) {
+        rest.push_back({lo, b.hi, b.set});
+        break;
+      }
+      if (top[k].lo > lo) rest.push_back({lo, top[k].lo - 1, b.set});
+      if (top[k].hi >= b.hi) break;
+      lo = top[k].hi + 1;
+    }
+  }
+  std::vector<Interval<uint32_t>> out(rest.size() + top.size());
+  std::merge(rest.begin(), rest.end(), top.begin(), top.end(), out.begin(),
+             [](const auto& a, const auto& b) { return a.lo < b.lo; });
+  return out;
+}
+
+// rbldnsd's ip4set: every entry is split into octet-aligned blocks (/8, /16, /24, /32); the most
+// specific level with a block containing an address decides, with all values of that block.
+// Flat and sorted rather than a map per level: 1M entries compile in a fraction of a second.
 void compileIp4set(const feeds::Feed& feed, CompiledDataset& ds) {
-  // level index 0..3 = /8, /16, /24, /32
-  std::array<std::map<uint32_t, Cell>, 4> levels;
+  struct Block {
+    uint32_t start;
+    uint8_t level; // 0..3 = /8, /16, /24, /32
+    uint32_t value;
+  };
+  std::vector<Block> blocks;
+  blocks.reserve(feed.ip4.size());
   for (const auto& e : feed.ip4) {
     uint64_t lo = e.lo;
     const uint64_t hi = e.hi;
     while (lo <= hi) {
-      int level = 3;
-      for (int l = 0; l < 3; ++l) {
+      uint8_t level = 3;
+      for (uint8_t l = 0; l < 3; ++l) {
         uint64_t size = uint64_t{1} << (24 - 8 * l);
         if (lo % size == 0 && hi - lo + 1 >= size) {
           level = l;
           break;
         }
       }
-      levels[static_cast<size_t>(level)][static_cast<uint32_t>(lo)].add(e.value);
+      blocks.push_back({static_cast<uint32_t>(lo), level, e.value});
       lo += uint64_t{1} << (24 - 8 * level);
     }
   }
-  Painter<uint32_t> p;
-  for (int l = 0; l < 4; ++l) {
-    uint32_t span = l == 3 ? 0 : (uint32_t{1} << (24 - 8 * l)) - 1;
-    for (const auto& [start, cell] : levels[static_cast<size_t>(l)])
-      p.assign(start, start + span, setFor(ds, cell));
+  // stable: a block's values keep the order of the file
+  std::stable_sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) {
+    return a.level != b.level ? a.level < b.level : a.start < b.start;
+  });
+  std::vector<Interval<uint32_t>> result;
+  std::vector<Interval<uint32_t>> level;
+  Cell cell, last;
+  uint32_t lastSet = kNoSet;
+  bool haveLast = false;
+  for (size_t i = 0; i < blocks.size();) {
+    const uint8_t l = blocks[i].level;
+    level.clear();
+    for (; i < blocks.size() && blocks[i].level == l;) {
+      const uint32_t start = blocks[i].start;
+      cell.excluded = false;
+      cell.values.clear();
+      for (; i < blocks.size() && blocks[i].level == l && blocks[i].start == start; ++i)
+        cell.add(blocks[i].value);
+      // consecutive blocks mostly carry the same values: intern once
+      if (!haveLast || cell.excluded != last.excluded || cell.values != last.values) {
+        lastSet = setFor(ds, cell);
+        last = cell;
+        haveLast = true;
+      }
+      const uint32_t span = l == 3 ? 0 : (uint32_t{1} << (24 - 8 * l)) - 1;
+      level.push_back({start, start + span, lastSet});
+    }
+    result = result.empty() ? level : overlay(result, level);
   }
-  ds.ip4 = p.intervals();
+  ds.ip4.clear();
+  for (const auto& iv : result) {
+    if (iv.set == kNoSet) continue;
+    if (!ds.ip4.empty() && ds.ip4.back().set == iv.set && ds.ip4.back().hi + 1 == iv.lo)
+      ds.ip4.back().hi = iv.hi;
+    else
+      ds.ip4.push_back(iv);
+  }
 }
 
 // Longest prefix / smallest range wins. mergeEqual: equal ranges merge their values (list);

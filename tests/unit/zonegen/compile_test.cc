@@ -1,6 +1,8 @@
 #include "zonegen/compile.hh"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <random>
 
 using namespace dnsxl;
 using namespace dnsxl::zonegen;
@@ -142,4 +144,71 @@ TEST_CASE("dnset: exact and below entries per name", "[zonegen]") {
   CHECK(d.at(key("test\0both\0", 10)).exact == d.at(key("test\0both\0", 10)).wild);
   CHECK(d.at(key("test\0wild\0good\0", 15)).exact == kExcludedSet);
   CHECK(c.describe(d.at(key("test\0two\0", 9)).exact) == V{"127.0.0.7/-", "127.0.0.8/-"});
+}
+
+TEST_CASE("ip4set: random overlapping entries answer as the level rule says", "[zonegen]") {
+  // Reference: for an address, the most specific octet level holding a block of an entry that
+  // contains it decides; its values in file order, none if an exclusion is among them.
+  std::mt19937 engine(static_cast<unsigned>(Catch::rngSeed()));
+  auto rng = [&] { return static_cast<uint32_t>(engine()); };
+  struct Entry {
+    uint32_t lo, hi;
+    int value; // 0 = exclusion
+  };
+  std::vector<Entry> entries;
+  std::string text;
+  const uint32_t base = 0x0a000000; // 10.0.0.0; entries within 10.0.0.0/13
+  for (int i = 0; i < 300; ++i) {
+    const int kind = static_cast<int>(rng() % 6);
+    uint32_t lo = base + (rng() & 0x7ffff), hi;
+    if (kind == 0) {
+      lo = base, hi = base | 0xffffff; // the /8
+    } else if (kind == 1) {
+      lo &= ~0xffffU, hi = lo | 0xffff;
+    } else if (kind == 2) {
+      lo &= ~0xffU, hi = lo | 0xff;
+    } else if (kind == 3) {
+      hi = lo + rng() % 700; // an unaligned range
+    } else {
+      hi = lo;
+    }
+    const int value = rng() % 5 == 0 ? 0 : static_cast<int>(1 + rng() % 4);
+    entries.push_back({lo, hi, value});
+    text += (value ? "" : "!") + feeds::formatIp4(lo) + "-" + feeds::formatIp4(hi) +
+            (value ? " :" + std::to_string(value) + ":t" + std::to_string(value) : "") + "\n";
+  }
+  auto c = build(text, feeds::Format::Ip4set);
+  auto levelOf = [](uint32_t a, const Entry& e) { // the level of e's block holding a, or -1
+    if (a < e.lo || a > e.hi) return -1;
+    for (int l = 0; l < 3; ++l) {
+      const uint64_t size = uint64_t{1} << (24 - 8 * l);
+      const uint64_t start = a & ~(size - 1);
+      if (start >= e.lo && start + size - 1 <= e.hi) return l;
+    }
+    return 3;
+  };
+  std::vector<uint32_t> probes;
+  for (const auto& e : entries)
+    for (uint32_t a : {e.lo, e.hi, e.lo - 1, e.hi + 1})
+      probes.push_back(a);
+  for (int i = 0; i < 3000; ++i)
+    probes.push_back(base + (rng() & 0x7ffff));
+  for (uint32_t a : probes) {
+    int best = -1;
+    for (const auto& e : entries)
+      best = std::max(best, levelOf(a, e));
+    V expected;
+    bool excluded = false;
+    if (best >= 0)
+      for (const auto& e : entries) {
+        if (levelOf(a, e) != best) continue;
+        if (!e.value) excluded = true;
+        const auto d = "127.0.0." + std::to_string(e.value) + "/t" + std::to_string(e.value);
+        if (e.value && std::find(expected.begin(), expected.end(), d) == expected.end())
+          expected.push_back(d);
+      }
+    if (excluded) expected.clear();
+    INFO(feeds::formatIp4(a));
+    CHECK(c.at4(feeds::formatIp4(a)) == expected);
+  }
 }
