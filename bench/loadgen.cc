@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -127,14 +128,24 @@ int openSocket(const Args& a) {
   if (addr >> 24 != 127) usage("-s: loopback only (127.0.0.0/8)");
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   if (fd < 0) usage("socket failed");
+  // Room for bursts: past net.core.rmem_max when allowed (root), else what the kernel permits.
   int buf = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) usage("connect failed");
   return fd;
 }
 
 constexpr size_t kBatch = 64;
+
+// SIGINT/SIGTERM end the measured window early (the results are still printed): a script can
+// measure exactly while something else runs.
+volatile std::sig_atomic_t stopRequested = 0;
+void requestStop(int) {
+  stopRequested = 1;
+}
 
 struct Load {
   Load(const Args& a, const std::vector<std::vector<uint8_t>>& q, int f)
@@ -151,6 +162,7 @@ struct Load {
   size_t nextQuery = 0;
   unsigned outstanding = 0;
   bool measuring = false;
+  uint64_t firstMeasuredSeq = UINT64_MAX; // queries sent from then on count for loss
   uint64_t sent = 0, answered = 0, lost = 0, unexpected = 0;
   uint64_t rcodes[16] = {};
   std::vector<uint32_t> latencyNs;
@@ -244,7 +256,7 @@ struct Load {
       if (now - sentAt[id] < limit) break;
       seqOf[id] = 0;
       --outstanding;
-      if (measuring) ++lost;
+      if (measuring && seq >= firstMeasuredSeq) ++lost;
       order.pop_front();
     }
   }
@@ -283,10 +295,14 @@ int firstAnswer(const Args& a, const std::vector<std::vector<uint8_t>>& queries)
 int main(int argc, char** argv) {
   const Args a = parseArgs(argc, argv);
   std::string err;
-  const auto queries = dnsxl::bench::loadQueries(a.file, a.edns, err);
+  // --first-answer times a server's start: a few queries, read in no time
+  const auto queries =
+      dnsxl::bench::loadQueries(a.file, a.edns, err, a.firstAnswer ? 16 : SIZE_MAX);
   if (queries.empty()) usage(err.c_str());
   if (a.firstAnswer) return firstAnswer(a, queries);
   const int fd = openSocket(a);
+  std::signal(SIGINT, requestStop);
+  std::signal(SIGTERM, requestStop);
   Load l(a, queries, fd);
   l.latencyNs.reserve(static_cast<size_t>(a.seconds * 400000));
 
@@ -303,10 +319,11 @@ int main(int argc, char** argv) {
     auto now = Clock::now();
     if (!l.measuring && now >= measureFrom) {
       l.measuring = true;
+      l.firstMeasuredSeq = l.nextSeq;
       cpu0 = serverCpuNs(a.pid);
       t0 = now;
     }
-    if (now >= end || total >= a.maxQueries) break;
+    if (now >= end || total >= a.maxQueries || stopRequested) break;
     if (a.rate > 0) {
       openSent += a.rate * std::chrono::duration<double>(now - lastSendCheck).count();
       lastSendCheck = now;
@@ -340,7 +357,8 @@ int main(int argc, char** argv) {
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 1) > 0) l.receive();
   }
-  l.lost += l.outstanding;
+  for (const auto& [seq, id] : l.order) // unanswered after the drain
+    if (l.seqOf[id] == seq && seq >= l.firstMeasuredSeq) ++l.lost;
   const double secs = std::chrono::duration<double>(t1 - t0).count();
   const double qps = static_cast<double>(answeredInWindow) / secs;
   const double cpuUs = a.pid && answeredInWindow ? static_cast<double>(cpu1 - cpu0) / 1e3 /

@@ -33,6 +33,7 @@ if [ "${DNSXL_SKIP_DEPS:-}" != 1 ]; then
 fi
 B=$SRC/build/bin
 WORK=$(mktemp -d /tmp/dnsxl-perf-XXXXXX)
+chmod 755 "$WORK" # rbldnsd reads its files as its own user
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -80,6 +81,7 @@ for s in $SETS; do
 done
 
 free_port() { # a port the kernel just gave out, for rbldnsd (which cannot take port 0)
+  rm -f port.out
   "$B/dnsxl_floor" -p 0 >port.out &
   local p=$!
   while ! grep -q port port.out 2>/dev/null; do sleep 0.01; done
@@ -91,6 +93,7 @@ free_port() { # a port the kernel just gave out, for rbldnsd (which cannot take 
 start_server() {
   local kind=$1 set=$2 workers=${3:-1} t0 pin="taskset -c 0"
   [ "$workers" -gt 1 ] && pin=""
+  rm -f srv.out
   t0=$(now_ns)
   case "$kind" in
     floor | floor1)
@@ -123,12 +126,12 @@ load() { # extra loadgen args...
 }
 
 : >results.txt
-record() { echo "$*" >>results.txt; }
+record() { echo "$*" >>results.txt; echo "result: $*" >&2; }
 get() { # kind set field -> median over runs
   awk -v k="$1" -v s="$2" -v f="$3" '$1 == k && $2 == s {for (i = 3; i <= NF; i++) {split($i, p, "="); if (p[1] == f) print p[2]}}' results.txt | median
 }
 
-SERVERS="floor floor1 dnsxld rbldnsd"
+SERVERS=${SERVERS:-"floor floor1 dnsxld rbldnsd"}
 for run in $(seq "$RUNS"); do
   for SET in $SETS; do
     for kind in $SERVERS; do
@@ -180,6 +183,7 @@ ns = ["ns1.bench"]
 EOF
   "$B/dnsxl" import -c big.toml >/dev/null 2>&1
   for run in $(seq "$RUNS"); do
+    rm -f srv.out
     t0=$(now_ns)
     taskset -c 0 "$B/dnsxld" -c big.toml >srv.out 2>&1 &
     SPID=$!
@@ -214,6 +218,7 @@ if [[ " $SETS " == *" xbl "* ]]; then
     "$B/dnsxl" import -c swap.toml >/dev/null 2>&1
     # the two imports alternate: each one replaces every entry
     cp swap.toml run-swap.toml
+    rm -f srv.out
     taskset -c 0 "$B/dnsxld" -c run-swap.toml >srv.out 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
@@ -221,12 +226,18 @@ if [[ " $SETS " == *" xbl "* ]]; then
     SPORT=$(grep -o '127.0.0.1:[0-9]*' srv.out | head -1 | cut -d: -f2)
     idle=$(load -Q "$rate")
     rss0=$(rss_kb "$SPID")
-    load -Q "$rate" -l 12 >swap.out &
+    # measured from 1 s before the import starts to 2 s after it has committed (at most 120 s)
+    taskset -c 1 "$B/dnsxl_loadgen" -s 127.0.0.1 -p "$SPORT" -d xbl.queries --pid "$SPID" \
+      -l 120 -w 1 -Q "$rate" >swap.out &
     lg=$!
     sleep 2
     t0=$(now_ns)
-    taskset -c 1 "$B/dnsxl" import -c swap2.toml >/dev/null 2>&1
+    # free to use either core: it competes with the server and the client (niced, it would
+    # wait for them: they keep both cores busy)
+    "$B/dnsxl" import -c swap2.toml >/dev/null 2>&1
     took=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
+    sleep 2
+    kill -INT $lg
     wait $lg
     busy=$(cat swap.out)
     record "swap-idle xbl $idle rss_kb=$rss0"

@@ -21,9 +21,10 @@ inline uint16_t typeCode(const std::string& t) {
   return 0;
 }
 
-// The queries of a file; empty with err ("file:line: what") when it cannot be used.
+// The queries of a file (the first `max`); empty with err ("file:line: what") when it cannot be
+// used.
 inline std::vector<std::vector<uint8_t>> loadQueries(const std::string& path, bool edns,
-                                                     std::string& err) {
+                                                     std::string& err, size_t max = SIZE_MAX) {
   std::ifstream in(path);
   if (!in) {
     err = "cannot read " + path;
@@ -32,7 +33,7 @@ inline std::vector<std::vector<uint8_t>> loadQueries(const std::string& path, bo
   std::vector<std::vector<uint8_t>> qs;
   std::string line;
   size_t lineNo = 0;
-  while (std::getline(in, line)) {
+  while (qs.size() < max && std::getline(in, line)) {
     ++lineNo;
     std::istringstream ls(line);
     std::string name, type;
