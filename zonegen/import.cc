@@ -185,10 +185,18 @@ void diffWithLast(store::Writer& w, const std::string& zone, const store::Datase
   d.hadLast = true;
   std::vector<std::pair<uint64_t, std::string>> old; // hash, entry key
   std::string idBuf;
+  // Entries share few value sets: each is looked up once (views stay valid: nothing is
+  // written to `values` before the diff is done).
+  std::unordered_map<uint32_t, std::string_view> values;
   w.forEachEntry(ds.id, [&](std::string_view key, std::string_view bytes) {
     uint32_t valueId = store::kNoValue;
     const auto identity = store::entryIdentity(bytes, idBuf, &valueId);
-    const auto value = valueId == store::kNoValue ? std::string_view() : w.valueSetView(valueId);
+    std::string_view value;
+    if (valueId != store::kNoValue) {
+      auto [it, fresh] = values.try_emplace(valueId);
+      if (fresh) it->second = w.valueSetView(valueId);
+      value = it->second;
+    }
     old.emplace_back(entryHash(identity, value), key);
   });
   std::sort(old.begin(), old.end());
@@ -204,6 +212,9 @@ void diffWithLast(store::Writer& w, const std::string& zone, const store::Datase
     else
       ++i, ++j;
   }
+  // In key order: the audit lines follow the feed's old order, and the lookups walk the table
+  // (after a turnover that is a million of them).
+  std::sort(gone.begin(), gone.end());
   for (const auto& key : gone) {
     store::ChangeRecord c = audit;
     c.action = store::ChangeRecord::Unlisted;
@@ -214,7 +225,11 @@ void diffWithLast(store::Writer& w, const std::string& zone, const store::Datase
     const std::string_view file =
         e.file < ds.files.size() ? std::string_view(ds.files[e.file]) : std::string_view("?");
     c.source = e.line ? fmt::format("{}:{}", file, e.line) : std::string(file);
-    if (e.value != store::kNoValue) c.value = w.valueSet(e.value);
+    if (e.value != store::kNoValue) {
+      auto [it, first] = values.try_emplace(e.value);
+      if (first) it->second = w.valueSetView(e.value);
+      c.value = it->second;
+    }
     w.putAudit(c);
   }
 }
