@@ -668,7 +668,14 @@ uint32_t Feed::internValue(const Value& v) {
 std::string Feed::where(const Origin& at) const {
   const std::string_view file =
       at.file < files.size() ? std::string_view(files[at.file]) : std::string_view("?");
-  return at.line ? fmt::format("{}:{}", file, at.line) : std::string(file); // line 0: not a file
+  std::string out(file); // line 0: not a file
+  if (at.line) {         // every audit line of an import asks: no fmt here
+    char digits[16];
+    const auto end = std::to_chars(digits, digits + sizeof digits, at.line).ptr;
+    out.push_back(':');
+    out.append(digits, end);
+  }
+  return out;
 }
 
 namespace {

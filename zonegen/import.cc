@@ -242,6 +242,8 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f, cons
   uint32_t seq = 0;
   std::string bytes;
   std::unordered_map<std::string_view, uint32_t> ids; // value bytes -> stored set
+  std::string_view lastValue; // the last value looked up, and its stored set
+  uint32_t lastId = store::kNoValue;
   std::string row;
   size_t index = 0;
   store::ChangeRecord header = audit;
@@ -250,9 +252,13 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f, cons
                           const feeds::Origin& at) {
     e.value = store::kNoValue;
     if (!value.empty()) {
-      auto [it, fresh] = ids.try_emplace(value, store::kNoValue);
-      if (fresh) it->second = w.internValueSet(value);
-      e.value = it->second;
+      if (value != lastValue) { // runs of entries share their value: hash it once per run
+        auto [it, fresh] = ids.try_emplace(value, store::kNoValue);
+        if (fresh) it->second = w.internValueSet(value);
+        lastValue = it->first;
+        lastId = it->second;
+      }
+      e.value = lastId;
     }
     store::encodeEntry(bytes, e, packed);
     w.putEntry(store::entryKey(dataset, seq++), bytes);
