@@ -4,9 +4,11 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -180,6 +182,9 @@ public:
   struct Options {
     bool readOnly = false;
     size_t mapSize = size_t{16} << 30;
+    // Write through a writable map (MDB_WRITEMAP) when no other process reads the store: faster
+    // big writes (an import), not imposed on a running server (see store.cc).
+    bool writeMapIfAlone = false;
   };
   Env(const std::filesystem::path& dir, Options options);
   ~Env();
@@ -187,6 +192,7 @@ public:
   Env& operator=(const Env&) = delete;
 
   MDB_env* raw() const { return d_env; }
+  bool writeMap() const { return d_writeMap; }
   unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
   bool readOnly() const { return d_readOnly; }
   // Writes a compacted copy of the store, as one consistent snapshot, to data.mdb in dir (an
@@ -195,11 +201,22 @@ public:
   // Whether a table added after schema 1 exists (a read-only open of an older store lacks it).
   bool has(int table) const { return (d_missing & (1U << table)) == 0; }
   bool hasEntries() const;
+  // A read-only process after a writer committed a new generation: drops the store's pages
+  // from this process's page tables (madvise MADV_DONTNEED; they stay in the page cache and
+  // come back on the next touch). Otherwise the pages of every older generation it read stay
+  // counted in its RSS, which grows with each import. Once per generation; any thread.
+  void releaseResidentPages(uint64_t generation);
 
 private:
   MDB_env* d_env = nullptr;
+  std::filesystem::path d_file; // data.mdb, as /proc/self/maps names it
+  std::atomic<uint64_t> d_released{0};
+  std::once_flag d_mapFound;
+  void* d_mapBase = nullptr;
+  size_t d_mapLength = 0;
   std::array<unsigned, 12> d_dbi{};
   bool d_readOnly = false;
+  bool d_writeMap = false;
   unsigned d_missing = 0; // bit per table
 };
 

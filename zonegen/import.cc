@@ -600,7 +600,8 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     return res;
   }
 
-  store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+  store::Env env(cfg.server.store,
+                 {.readOnly = false, .mapSize = cfg.server.mapSize, .writeMapIfAlone = true});
   Journal journal(env, cfg.server.journalMaxRecords);
   store::Writer w(env);
   std::map<std::string, uint32_t> oldSerials;

@@ -264,7 +264,7 @@ size_t Responder::chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, F
   return finish(dns::kNoError, true);
 }
 
-Responder::Responder(store::Env& env, Options options) : d_snap(env), d_opt(options) {
+Responder::Responder(store::Env& env, Options options) : d_env(env), d_snap(env), d_opt(options) {
   d_snap.reset();
 }
 
@@ -279,6 +279,10 @@ void Responder::end() {
 }
 
 void Responder::refreshZones() {
+  // A new generation (an import, a live change): the pages of the old ones leave this
+  // process's RSS (store::Env::releaseResidentPages); the first load has nothing to release.
+  if (d_generation != kNoGeneration && d_env.readOnly())
+    d_env.releaseResidentPages(d_snap.generation());
   d_generation = d_snap.generation();
   d_zones.clear();
   d_globalAcl.reset();

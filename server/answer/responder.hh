@@ -103,13 +103,15 @@ private:
   template <typename Finish>
   size_t chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, Finish& finish);
 
+  store::Env& d_env;
   store::Snapshot d_snap;
   Options d_opt;
   // The acl action for client in an acl dataset (0 when no entry matches); for an always-listed
   // entry, its value set.
   uint32_t aclAction(uint32_t dataset, const Client& client, std::string_view& valueSet);
 
-  uint64_t d_generation = ~uint64_t{0};
+  static constexpr uint64_t kNoGeneration = ~uint64_t{0};
+  uint64_t d_generation = kNoGeneration;
   std::optional<Dataset> d_globalAcl; // rbldnsd's `:acl:file`, checked for every query
   std::deque<Counters> d_counters;    // per zone name, stable addresses
   std::map<std::string, size_t> d_counterIndex;

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <lmdb.h>
 #include <random>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace dnsxl;
 using namespace dnsxl::store;
@@ -468,4 +470,52 @@ TEST_CASE("the IXFR journal: per zone, in order, pruned by size and by age", "[s
   REQUIRE(s.journal("bl.test").size() == 1);
   CHECK(s.journal("bl.test")[0].from == 3);
   CHECK(s.journal("other.test").size() == 1);
+}
+
+TEST_CASE("a writer maps the store writable only while nobody reads it", "[store]") {
+  test::TempDir dir;
+  {
+    Env first(dir.path(), {.writeMapIfAlone = true});
+    CHECK(first.writeMap()); // a new store: no reader
+    Writer w(first);
+    w.putIp4(1, {10, 10, 1});
+    w.commit();
+  }
+  // A dnsxld in another process (LMDB allows one environment handle per process): its reader
+  // slot stays while it runs, also between read transactions.
+  int ready[2], done[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(done) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    Env server(dir.path(), {.readOnly = true});
+    Snapshot s(server);
+    s.reset();
+    char c = 1;
+    const bool ok = write(ready[1], &c, 1) == 1 && read(done[0], &c, 1) == 1;
+    s.renew();
+    _exit(ok && s.ip4(1, 20) ? 0 : 1); // sees what the importer wrote
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  {
+    Env importer(dir.path(), {.writeMapIfAlone = true});
+    CHECK_FALSE(importer.writeMap());
+    Writer w(importer);
+    w.putIp4(1, {20, 20, 1});
+    w.commit();
+  }
+  REQUIRE(write(done[1], &c, 1) == 1);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  for (int fd : {ready[0], ready[1], done[0], done[1]})
+    close(fd);
+  {
+    Env again(dir.path(), {.writeMapIfAlone = true}); // the reader has gone
+    CHECK(again.writeMap());
+  }
+  CHECK_FALSE(Env(dir.path(), {}).writeMap()); // not asked for
 }
