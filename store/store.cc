@@ -1355,6 +1355,30 @@ bool Snapshot::below(size_t cursor, uint32_t dataset, std::string_view dkey) {
   return k.mv_size > len && std::memcmp(k.mv_data, key, len) == 0;
 }
 
+std::optional<DomainEntry> Snapshot::domainAndBelow(uint32_t dataset, std::string_view dkey,
+                                                    bool& below) {
+  below = false;
+  uint8_t key[512];
+  if (dkey.size() + 4 > sizeof key) return std::nullopt;
+  be32(key, dataset);
+  if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
+  const size_t len = dkey.size() + 4;
+  MDB_val k = val(key, len), v;
+  int rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_SET_RANGE);
+  std::optional<DomainEntry> exact;
+  if (rc == MDB_SUCCESS && k.mv_size == len && std::memcmp(k.mv_data, key, len) == 0) {
+    if (v.mv_size == 8) {
+      const auto* p = static_cast<const uint8_t*>(v.mv_data);
+      exact = DomainEntry{getBe32(p), getBe32(p + 4)};
+    }
+    rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return exact;
+  check("mdb_cursor_get", rc);
+  below = k.mv_size > len && std::memcmp(k.mv_data, key, len) == 0;
+  return exact;
+}
+
 bool Snapshot::domainBelow(uint32_t dataset, std::string_view dkey) {
   return below(2, dataset, dkey);
 }

@@ -329,6 +329,9 @@ public:
   bool ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi);
   bool ip6Any(uint32_t dataset, const Ip6& lo, const Ip6& hi);
   std::optional<DomainEntry> domain(uint32_t dataset, std::string_view key);
+  // domain() and domainBelow() in one seek: the entry of key, and whether a name below it has
+  // one (the next key in order starts with key).
+  std::optional<DomainEntry> domainAndBelow(uint32_t dataset, std::string_view key, bool& below);
   // Whether some key of the dataset lies strictly below key.
   bool domainBelow(uint32_t dataset, std::string_view key);
   // Whether a generic record's name lies strictly below key.

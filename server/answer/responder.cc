@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <bitset>
 #include <cstring>
 
 namespace dnsxl::answer {
@@ -691,6 +692,7 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
   // store is not asked about them for other names.
   const bool inLoopback = (v4 >> 24) == 127;
   const bool testName = keyLen == 5 && std::memcmp(key, "test", 5) == 0;
+  std::bitset<kMaxDatasets> belowKnown, belowFound; // per dataset: names below this one
   for (const auto& ds : zone->datasets)
     if (!listsHidden && active[static_cast<size_t>(&ds - zone->datasets.data())]) {
       const bool tp = ds.kinds & store::kTestPoints;
@@ -704,7 +706,13 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
       }
       if (domainOk && (ds.kinds & store::kDomain) && (!tp || testName)) {
         // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
-        auto exact = d_snap.domain(ds.id, {key, keyLen});
+        // the RFC 8020 check below needs to know whether names exist under this one: asked in
+        // the same seek
+        bool below = false;
+        auto exact = d_snap.domainAndBelow(ds.id, {key, keyLen}, below);
+        const size_t di = static_cast<size_t>(&ds - zone->datasets.data());
+        belowKnown.set(di);
+        if (below) belowFound.set(di);
         uint32_t set = store::kNoValue;
         size_t matchLabel = 0;
         if (exact && exact->exact != store::kNoValue) {
@@ -749,8 +757,11 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
             hi[i / 2] = static_cast<uint8_t>(hi[i / 2] | (i % 2 == 0 ? 0xf0 : 0x0f));
           exists = d_snap.ip6Any(ds.id, v6, hi);
         }
-        if (!exists && domainOk && (ds.kinds & store::kDomain) && (!tp || keyLen == 0))
-          exists = d_snap.domainBelow(ds.id, {key, keyLen});
+        if (!exists && domainOk && (ds.kinds & store::kDomain) && (!tp || keyLen == 0)) {
+          const size_t di = static_cast<size_t>(&ds - zone->datasets.data());
+          exists =
+              belowKnown.test(di) ? belowFound.test(di) : d_snap.domainBelow(ds.id, {key, keyLen});
+        }
         if (!exists && domainOk && (ds.kinds & store::kGeneric))
           exists = d_snap.genericBelow(ds.id, {key, keyLen});
       }

@@ -86,6 +86,18 @@ TEST_CASE("interval lookups at the edges, per dataset", "[store]") {
   CHECK_FALSE(s.domainBelow(1, std::string("com\0example\0", 12)));
   CHECK_FALSE(s.domainBelow(1, std::string("co\0", 3)));
   CHECK(s.domain(1, std::string("org\0", 4))->wild == kExcluded);
+  // the same answers from one seek
+  for (const std::string& key :
+       {std::string("com\0", 4), std::string("com\0example\0", 12), std::string("co\0", 3),
+        std::string("org\0", 4), std::string("zz\0", 3), std::string()}) {
+    INFO(key);
+    bool below = true;
+    const auto both = s.domainAndBelow(1, key, below);
+    const auto one = s.domain(1, key);
+    CHECK(both.has_value() == one.has_value());
+    if (both && one) CHECK((both->exact == one->exact && both->wild == one->wild));
+    CHECK(below == s.domainBelow(1, key));
+  }
 
   ValueSetReader r(s.valueSet(s.ip4(1, 150)->valueSet));
   ValueView v;
