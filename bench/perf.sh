@@ -7,7 +7,8 @@
 # in flight) to core 1; runs are interleaved and the table shows medians of --runs.
 # Then: p99 latency at 50% of dnsxld's max load (open loop) for dnsxld and rbldnsd; time from
 # start to first answer on a 2M-entry store; an import replacing 1M entries under load; two
-# workers; callgrind instructions per query. Loopback only; bounded in time (~12 min).
+# workers; callgrind instructions per query. Loopback only; bounded in time (~25 min on 2 cores:
+# the import under load runs at idle priority, three rounds of ~70 s).
 #   bench/perf.sh [--runs N] [--seconds S] [--sets "pbl xbl dbl"] [--quick]
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
