@@ -295,6 +295,25 @@ void Responder::end() {
   d_snap.reset();
 }
 
+std::optional<store::DomainEntry> Responder::ancestor(uint32_t dataset, std::string_view key) {
+  if (key.size() > sizeof(AncestorSlot::key)) return d_snap.domain(dataset, key);
+  uint32_t h = 2166136261U ^ dataset; // FNV-1a
+  for (char c : key)
+    h = (h ^ static_cast<uint8_t>(c)) * 16777619U;
+  auto& s = d_ancestors[h % d_ancestors.size()];
+  if (s.generation == d_generation && s.dataset == dataset && s.len == key.size() &&
+      std::memcmp(s.key, key.data(), key.size()) == 0)
+    return s.found ? std::optional(s.entry) : std::nullopt;
+  const auto e = d_snap.domain(dataset, key);
+  s.generation = d_generation;
+  s.dataset = dataset;
+  s.len = static_cast<uint8_t>(key.size());
+  std::memcpy(s.key, key.data(), key.size());
+  s.found = e.has_value();
+  if (e) s.entry = *e;
+  return e;
+}
+
 void Responder::refreshZones() {
   // A new generation (an import, a live change): the pages of the old ones leave this
   // process's RSS (store::Env::releaseResidentPages); the first load has nothing to release.
@@ -719,7 +738,7 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
           set = exact->exact;
         } else {
           for (size_t i = 1; i < n; ++i) {
-            auto e = d_snap.domain(ds.id, {key, keyEnd[i]});
+            auto e = ancestor(ds.id, {key, keyEnd[i]});
             if (e && e->wild != store::kNoValue) {
               set = e->wild;
               matchLabel = i;

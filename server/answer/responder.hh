@@ -119,6 +119,20 @@ private:
   Counters d_all;                     // every query, also those for no zone
   int64_t d_now = 0;                  // Unix time, read once per batch
   std::vector<Zone> d_zones;
+
+  // The ancestors a dnset lookup asks about (is there a `*.name` entry?) are mostly the same
+  // few: `com`, `net`, a popular parent. Their entries are kept per store generation (every
+  // commit bumps it), in a small direct-mapped table: an unlisted name then costs one seek.
+  struct AncestorSlot {
+    uint64_t generation = kNoGeneration;
+    uint32_t dataset = 0;
+    uint8_t len = 0;
+    char key[22];
+    bool found = false;
+    store::DomainEntry entry{};
+  };
+  std::optional<store::DomainEntry> ancestor(uint32_t dataset, std::string_view key);
+  std::vector<AncestorSlot> d_ancestors = std::vector<AncestorSlot>(512);
 };
 
 } // namespace dnsxl::answer

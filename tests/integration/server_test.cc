@@ -446,6 +446,17 @@ ns = ["ns1.bl.test"]
         std::vector<std::string>{"127.0.0.2"});
   CHECK(static_cast<uint32_t>(serial() - s1) - 1 < 0x7fffffffU);
 
+  // a wildcard added under names dnsxld has just looked up (it keeps the entries of their
+  // ancestors per store generation): answered at once
+  REQUIRE(test::udpQuery(d.port(), "x.wild.example.bl.test", 1).rcode == 3);
+  REQUIRE(test::udpQuery(d.port(), "y.wild.example.bl.test", 1).rcode == 3);
+  add = test::run({test::dnsxlBinary(), "add", "-c", cfg, "*.wild.example", "--reason", "wild"});
+  INFO(add.err);
+  REQUIRE(add.status == 0);
+  CHECK(within("x.wild.example.bl.test", 1, 0).second < std::chrono::seconds(1));
+  CHECK(test::udpQuery(d.port(), "z.wild.example.bl.test", 16).txt ==
+        std::vector<std::string>{"wild - see https://bl.test/lookup?ref="});
+
   // an add that expires in two seconds: dnsxld stops answering it by itself; `expire` then
   // removes it from the store and bumps the serial
   add = test::run(
