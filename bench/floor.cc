@@ -41,9 +41,15 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "-b") && i + 1 < argc)
       addr = argv[++i];
-    else if (!std::strcmp(argv[i], "-p") && i + 1 < argc)
-      port = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--single"))
+    else if (!std::strcmp(argv[i], "-p") && i + 1 < argc) {
+      char* end = nullptr;
+      const long p = std::strtol(argv[++i], &end, 10);
+      if (*end || end == argv[i] || p < 0 || p > 65535) {
+        std::fprintf(stderr, "dnsxl_floor: -p %s is not a port (0..65535)\n", argv[i]);
+        return 2;
+      }
+      port = static_cast<int>(p);
+    } else if (!std::strcmp(argv[i], "--single"))
       single = true;
     else {
       std::fprintf(stderr, "usage: dnsxl_floor [-b ADDR] [-p PORT] [--single]\n");

@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,41 +63,45 @@ struct Args {
 
 Args parseArgs(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto val = [&]() -> std::string {
-      if (i + 1 >= argc) usage(("missing value for " + k).c_str());
-      return argv[++i];
-    };
-    if (k == "-s")
-      a.server = val();
-    else if (k == "-p")
-      a.port = std::stoi(val());
-    else if (k == "-d")
-      a.file = val();
-    else if (k == "-c")
-      a.inFlight = static_cast<unsigned>(std::stoul(val()));
-    else if (k == "-l")
-      a.seconds = std::stod(val());
-    else if (k == "-w")
-      a.warmup = std::stod(val());
-    else if (k == "-n")
-      a.maxQueries = std::stoull(val());
-    else if (k == "-Q")
-      a.rate = std::stod(val());
-    else if (k == "-t")
-      a.timeoutMs = static_cast<unsigned>(std::stoul(val()));
-    else if (k == "--pid")
-      a.pid = std::stoi(val());
-    else if (k == "--first-answer")
-      a.firstAnswer = true;
-    else if (k == "--since-ns")
-      a.sinceNs = std::stoll(val());
-    else if (k == "--edns")
-      a.edns = true;
-    else
-      usage(("unknown option " + k).c_str());
-  }
+  for (int i = 1; i < argc; ++i)
+    try {
+      std::string k = argv[i];
+      auto val = [&]() -> std::string {
+        if (i + 1 >= argc) usage(("missing value for " + k).c_str());
+        return argv[++i];
+      };
+      if (k == "-s")
+        a.server = val();
+      else if (k == "-p")
+        a.port = std::stoi(val());
+      else if (k == "-d")
+        a.file = val();
+      else if (k == "-c")
+        a.inFlight = static_cast<unsigned>(std::stoul(val()));
+      else if (k == "-l")
+        a.seconds = std::stod(val());
+      else if (k == "-w")
+        a.warmup = std::stod(val());
+      else if (k == "-n")
+        a.maxQueries = std::stoull(val());
+      else if (k == "-Q")
+        a.rate = std::stod(val());
+      else if (k == "-t")
+        a.timeoutMs = static_cast<unsigned>(std::stoul(val()));
+      else if (k == "--pid")
+        a.pid = std::stoi(val());
+      else if (k == "--first-answer")
+        a.firstAnswer = true;
+      else if (k == "--since-ns")
+        a.sinceNs = std::stoll(val());
+      else if (k == "--edns")
+        a.edns = true;
+      else
+        usage(("unknown option " + k).c_str());
+    } catch (const std::logic_error&) { // std::stoi and friends: not a number, or out of range
+      usage((std::string("not a number for ") + argv[i - 1]).c_str());
+    }
+  if (a.port < 1 || a.port > 65535) usage("-p must be 1..65535");
   if (a.file.empty()) usage("no query file (-d)");
   if (a.inFlight == 0 || a.inFlight > 30000) usage("-c must be 1..30000");
   return a;

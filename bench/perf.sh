@@ -90,6 +90,22 @@ free_port() { # a port the kernel just gave out, for rbldnsd (which cannot take 
   awk '{print $2}' port.out
 }
 
+# launch_dnsxld CONFIG [taskset args...] -> SPID, SPORT once it listens (stops the run, with
+# dnsxld's words, if it exits instead)
+launch_dnsxld() {
+  local cfg=$1
+  shift
+  rm -f srv.out
+  "$@" "$B/dnsxld" -c "$cfg" >srv.out 2>&1 &
+  SPID=$!
+  PIDS+=("$SPID")
+  while ! grep -q listening srv.out 2>/dev/null; do
+    kill -0 "$SPID" 2>/dev/null || { echo "perf.sh: dnsxld -c $cfg exited:" >&2; cat srv.out >&2; exit 1; }
+    sleep 0.001
+  done
+  SPORT=$(grep -o '127.0.0.1:[0-9]*' srv.out | head -1 | cut -d: -f2)
+}
+
 # start_server KIND SET [WORKERS] -> sets SPID, SPORT, FIRST_MS (start to first answer)
 start_server() {
   local kind=$1 set=$2 workers=${3:-1} t0 pin="taskset -c 0"
@@ -104,10 +120,7 @@ start_server() {
       SPORT=$(awk '{print $2}' srv.out) ;;
     dnsxld)
       toml "$set" "store-$set" "$workers" >"run-$set.toml"
-      $pin "$B/dnsxld" -c "run-$set.toml" >srv.out 2>&1 &
-      SPID=$!
-      while ! grep -q listening srv.out 2>/dev/null; do sleep 0.002; done
-      SPORT=$(grep -o '127.0.0.1:[0-9]*' srv.out | head -1 | cut -d: -f2) ;;
+      launch_dnsxld "run-$set.toml" $pin ;;
     rbldnsd)
       SPORT=$(free_port)
       t0=$(now_ns)
@@ -115,7 +128,7 @@ start_server() {
         "$set.bench:$([ "$set" = dbl ] && echo dnset || echo ip4set):$set.txt" >srv.out 2>&1 &
       SPID=$! ;;
   esac
-  PIDS+=("$SPID")
+  [ "$kind" = dnsxld ] || PIDS+=("$SPID")
   FIRST_MS=$(kv first_answer_ms "$(taskset -c 1 "$B/dnsxl_loadgen" --first-answer -s 127.0.0.1 \
     -p "$SPORT" -d "$set.queries" --since-ns "$t0" -l 60)")
 }
@@ -184,13 +197,8 @@ ns = ["ns1.bench"]
 EOF
   "$B/dnsxl" import -c big.toml >/dev/null 2>&1
   for run in $(seq "$RUNS"); do
-    rm -f srv.out
     t0=$(now_ns)
-    taskset -c 0 "$B/dnsxld" -c big.toml >srv.out 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
-    while ! grep -q listening srv.out 2>/dev/null; do sleep 0.001; done
-    SPORT=$(grep -o '127.0.0.1:[0-9]*' srv.out | head -1 | cut -d: -f2)
+    launch_dnsxld big.toml taskset -c 0
     r=$(taskset -c 1 "$B/dnsxl_loadgen" --first-answer -s 127.0.0.1 -p "$SPORT" -d dbl.queries \
       --since-ns "$t0" -l 60)
     record "first-dnsxld big $r"
@@ -220,12 +228,7 @@ if [[ " $SETS " == *" xbl "* ]]; then
     "$B/dnsxl" import -c swap.toml >/dev/null 2>&1
     # the two imports alternate: each one replaces every entry
     cp swap.toml run-swap.toml
-    rm -f srv.out
-    taskset -c 0 "$B/dnsxld" -c run-swap.toml >srv.out 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
-    while ! grep -q listening srv.out 2>/dev/null; do sleep 0.01; done
-    SPORT=$(grep -o '127.0.0.1:[0-9]*' srv.out | head -1 | cut -d: -f2)
+    launch_dnsxld run-swap.toml taskset -c 0
     idle=$(load -Q "$rate")
     rss0=$(rss_kb "$SPID")
     # measured from 1 s before the import starts to 2 s after it has committed (at most 180 s)

@@ -198,6 +198,37 @@ int verify(std::span<const uint8_t> request, const Record& r, const std::vector<
   return 0;
 }
 
+namespace {
+
+// Appends the TSIG RR (RFC 8945 §4.2) to message and counts it in ARCOUNT.
+void appendRecord(std::vector<uint8_t>& message, const std::string& keyName,
+                  const std::string& algorithm, uint64_t timeSigned, uint16_t fudge,
+                  std::span<const uint8_t> mac, uint16_t originalId, uint16_t error,
+                  std::span<const uint8_t> other) {
+  putName(message, keyName);
+  put16(message, dns::kTypeTSIG);
+  put16(message, kClassAny);
+  put16(message, 0); // TTL 0
+  put16(message, 0);
+  std::vector<uint8_t> rdata;
+  putName(rdata, algorithm);
+  put48(rdata, timeSigned);
+  put16(rdata, fudge);
+  put16(rdata, static_cast<uint16_t>(mac.size()));
+  rdata.insert(rdata.end(), mac.begin(), mac.end());
+  put16(rdata, originalId);
+  put16(rdata, error);
+  put16(rdata, static_cast<uint16_t>(other.size()));
+  rdata.insert(rdata.end(), other.begin(), other.end());
+  put16(message, static_cast<uint16_t>(rdata.size()));
+  message.insert(message.end(), rdata.begin(), rdata.end());
+  const uint16_t ar = static_cast<uint16_t>(be16(message.data() + 10) + 1);
+  message[10] = static_cast<uint8_t>(ar >> 8);
+  message[11] = static_cast<uint8_t>(ar);
+}
+
+} // namespace
+
 std::vector<uint8_t> sign(std::vector<uint8_t>& message, const Key& key, uint16_t originalId,
                           std::span<const uint8_t> previousMac, bool timersOnly, uint64_t now,
                           uint16_t error) {
@@ -211,49 +242,12 @@ std::vector<uint8_t> sign(std::vector<uint8_t>& message, const Key& key, uint16_
   d.insert(d.end(), message.begin(), message.end());
   variables(d, key.name, key.algorithm, now, kFudge, error, other, timersOnly);
   const auto mac = hmac(key, d);
-  // the TSIG RR
-  putName(message, key.name);
-  put16(message, dns::kTypeTSIG);
-  put16(message, kClassAny);
-  put16(message, 0);
-  put16(message, 0);
-  std::vector<uint8_t> rdata;
-  putName(rdata, key.algorithm);
-  put48(rdata, now);
-  put16(rdata, kFudge);
-  put16(rdata, static_cast<uint16_t>(mac.size()));
-  rdata.insert(rdata.end(), mac.begin(), mac.end());
-  put16(rdata, originalId);
-  put16(rdata, error);
-  put16(rdata, static_cast<uint16_t>(other.size()));
-  rdata.insert(rdata.end(), other.begin(), other.end());
-  put16(message, static_cast<uint16_t>(rdata.size()));
-  message.insert(message.end(), rdata.begin(), rdata.end());
-  const uint16_t ar = static_cast<uint16_t>(be16(message.data() + 10) + 1);
-  message[10] = static_cast<uint8_t>(ar >> 8);
-  message[11] = static_cast<uint8_t>(ar);
+  appendRecord(message, key.name, key.algorithm, now, kFudge, mac, originalId, error, other);
   return mac;
 }
 
 void appendUnsigned(std::vector<uint8_t>& message, const Record& r, uint16_t error) {
-  putName(message, r.keyName);
-  put16(message, dns::kTypeTSIG);
-  put16(message, kClassAny);
-  put16(message, 0);
-  put16(message, 0);
-  std::vector<uint8_t> rdata;
-  putName(rdata, r.algorithm);
-  put48(rdata, r.timeSigned);
-  put16(rdata, r.fudge);
-  put16(rdata, 0); // no MAC
-  put16(rdata, r.originalId);
-  put16(rdata, error);
-  put16(rdata, 0);
-  put16(message, static_cast<uint16_t>(rdata.size()));
-  message.insert(message.end(), rdata.begin(), rdata.end());
-  const uint16_t ar = static_cast<uint16_t>(be16(message.data() + 10) + 1);
-  message[10] = static_cast<uint8_t>(ar >> 8);
-  message[11] = static_cast<uint8_t>(ar);
+  appendRecord(message, r.keyName, r.algorithm, r.timeSigned, r.fudge, {}, r.originalId, error, {});
 }
 
 } // namespace dnsxl::answer::tsig

@@ -531,3 +531,28 @@ TEST_CASE("a writer maps the store writable only while nobody reads it", "[store
   }
   CHECK_FALSE(Env(dir.path(), {}).writeMap()); // not asked for
 }
+
+TEST_CASE("releasing a reader's resident pages leaves its reads intact", "[store]") {
+  test::TempDir dir;
+  {
+    Env env(dir.path(), {});
+    Writer w(env);
+    for (uint32_t i = 0; i < 20000; ++i)
+      w.putIp4(1, {i * 4, i * 4 + 1, 1 + i % 7});
+    w.commit();
+  }
+  Env reader(dir.path(), {.readOnly = true});
+  Snapshot s(reader);
+  s.renew();
+  auto sum = [&] {
+    uint64_t t = 0;
+    for (uint32_t i = 0; i < 20000; ++i)
+      t += s.ip4(1, i * 4 + 1)->valueSet;
+    return t;
+  };
+  const uint64_t before = sum();
+  reader.releaseResidentPages(s.generation()); // drops the map's pages: they come back on touch
+  CHECK(sum() == before);
+  reader.releaseResidentPages(s.generation()); // once per generation: a no-op
+  CHECK(sum() == before);
+}
