@@ -8,6 +8,7 @@
 #include <string>
 #include <sys/mman.h>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 
 namespace dnsxl::store {
@@ -53,6 +54,12 @@ uint32_t getBe32(const void* p) {
   uint8_t b[4];
   std::memcpy(b, p, 4);
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+void be32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
 }
 uint16_t getBe16(const void* p) {
   uint8_t b[2];
@@ -148,11 +155,167 @@ uint64_t readGeneration(MDB_txn* txn, MDB_dbi dbi) {
   return v.mv_size == 8 ? getBe64(v.mv_data) : 0;
 }
 
-std::string ip4Key(uint32_t dataset, uint32_t addr) {
-  std::string k;
-  putBe32(k, dataset);
-  putBe32(k, addr);
-  return k;
+// ---- Interval blocks (schema 2) ----
+// The ip4 and ip6 tables hold each dataset's intervals in blocks: key dataset ‖ the start of the
+// block's first interval; value the block's n intervals as three arrays, big-endian: n starts,
+// n ends, n value sets. A lookup is one seek to the block and a binary search over its starts
+// (a few cache lines); a record per interval cost ~4× the memory and one more tree level.
+// Blocks hold at most what keeps a value inside its leaf page: LMDB moves a node bigger than
+// about half a 4 KiB page to overflow pages (mdb.c, me_nodemax = 2,038 bytes with the node
+// header; 8 of them, and the key, are ours to spend). Intervals never overlap and blocks are in
+// key order, so the interval holding an address is in the last block starting at or below it.
+
+// The address types of the interval tables: uint32_t (ip4) and Ip6, big-endian in keys.
+void putAddr(std::string& out, uint32_t a) {
+  putBe32(out, a);
+}
+void putAddr(std::string& out, const Ip6& a) {
+  out.append(reinterpret_cast<const char*>(a.data()), 16);
+}
+void getAddr(const char* p, uint32_t& a) {
+  a = getBe32(p);
+}
+void getAddr(const char* p, Ip6& a) {
+  std::memcpy(a.data(), p, 16);
+}
+uint32_t next(uint32_t a) {
+  return a + 1;
+}
+uint32_t prev(uint32_t a) {
+  return a - 1;
+}
+Ip6 next(Ip6 a) {
+  for (size_t i = 16; i-- > 0;)
+    if (++a[i] != 0) break;
+  return a;
+}
+Ip6 prev(Ip6 a) {
+  for (size_t i = 16; i-- > 0;)
+    if (a[i]-- != 0) break;
+  return a;
+}
+// Whether the big-endian address at p is <= a.
+bool atOrBelow(const char* p, uint32_t a) {
+  return getBe32(p) <= a;
+}
+bool atOrBelow(const char* p, const Ip6& a) {
+  return std::memcmp(p, a.data(), 16) <= 0;
+}
+
+template <typename Addr>
+using Piece = std::conditional_t<std::is_same_v<Addr, uint32_t>, IpInterval4, IpInterval6>;
+
+template <typename Addr>
+struct Block {
+  static constexpr size_t kAddr = sizeof(Addr);
+  static constexpr size_t kRecord = 2 * kAddr + 4;
+  static constexpr size_t kMax = (2038 - 8 - (4 + kAddr)) / kRecord; // 168 ip4, 55 ip6
+
+  const char* p = nullptr;
+  size_t n = 0;
+
+  // False for a value that is not a block (a corrupt record, or an older schema's).
+  bool read(const MDB_val& v) {
+    p = static_cast<const char*>(v.mv_data);
+    n = v.mv_size / kRecord;
+    return n != 0 && n <= kMax && v.mv_size % kRecord == 0;
+  }
+  // The last interval starting at or below a; the block's first one must.
+  size_t find(const Addr& a) const {
+    size_t base = 0;
+    for (size_t len = n; len > 1;) {
+      const size_t half = len / 2;
+      if (atOrBelow(p + kAddr * (base + half), a)) base += half;
+      len -= half;
+    }
+    return base;
+  }
+  const char* startAt(size_t i) const { return p + kAddr * i; }
+  const char* endAt(size_t i) const { return p + kAddr * (n + i); }
+  uint32_t setAt(size_t i) const { return getBe32(p + 2 * kAddr * n + 4 * i); }
+  Piece<Addr> at(size_t i) const {
+    Piece<Addr> out;
+    getAddr(startAt(i), out.start);
+    getAddr(endAt(i), out.end);
+    out.valueSet = setAt(i);
+    return out;
+  }
+
+  static void encode(std::string& out, std::span<const Piece<Addr>> pieces) {
+    out.clear();
+    for (const auto& x : pieces)
+      putAddr(out, x.start);
+    for (const auto& x : pieces)
+      putAddr(out, x.end);
+    for (const auto& x : pieces)
+      putBe32(out, x.valueSet);
+  }
+};
+
+// Writes intervals (in order, non-overlapping) as blocks of at most kMax, of even sizes. With
+// append, the keys are past every key of the table (an import): LMDB then fills its pages
+// instead of splitting them in half.
+template <typename Addr>
+void putBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Piece<Addr>> pieces,
+               bool append) {
+  using B = Block<Addr>;
+  if (pieces.empty()) return;
+  const size_t blocks = (pieces.size() + B::kMax - 1) / B::kMax;
+  std::string key, value;
+  for (size_t b = 0, from = 0; b < blocks; ++b) {
+    const size_t to = pieces.size() * (b + 1) / blocks;
+    key.clear();
+    putBe32(key, dataset);
+    putAddr(key, pieces[from].start);
+    B::encode(value, pieces.subspan(from, to - from));
+    MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
+    int rc = mdb_put(txn, dbi, &k, &v, append ? MDB_APPEND : 0U);
+    if (rc == MDB_KEYEXIST && append) rc = mdb_put(txn, dbi, &k, &v, 0); // not the last key
+    check("mdb_put interval block", rc);
+    from = to;
+  }
+}
+
+// Writes the intervals a Writer collected (putIp4/putIp6) as one block.
+template <typename Interval>
+void flushPending(MDB_txn* txn, MDB_dbi dbi, Writer::Pending<Interval>& p) {
+  if (p.run.empty()) return;
+  putBlocks<decltype(Interval::start)>(txn, dbi, p.dataset, p.run, true);
+  p.run.clear();
+}
+
+// Schema 1 → 2: one record per interval (key dataset ‖ start, value end ‖ set) into blocks.
+template <typename Addr>
+void convertToBlocks(MDB_txn* txn, MDB_dbi dbi) {
+  constexpr size_t kAddr = sizeof(Addr);
+  std::vector<std::pair<uint32_t, Piece<Addr>>> all;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 4 + kAddr || v.mv_size != kAddr + 4) {
+      mdb_cursor_close(c);
+      throw StoreError("schema 1 interval record of unexpected size");
+    }
+    const auto* kp = static_cast<const char*>(k.mv_data);
+    const auto* vp = static_cast<const char*>(v.mv_data);
+    Piece<Addr> x;
+    getAddr(kp + 4, x.start);
+    getAddr(vp, x.end);
+    x.valueSet = getBe32(vp + kAddr);
+    all.emplace_back(getBe32(kp), x);
+  }
+  mdb_cursor_close(c);
+  check("mdb_drop", mdb_drop(txn, dbi, 0));
+  std::vector<Piece<Addr>> run;
+  for (size_t i = 0; i < all.size(); ++i) {
+    run.push_back(all[i].second);
+    if (i + 1 == all.size() || all[i + 1].first != all[i].first) {
+      putBlocks<Addr>(txn, dbi, all[i].first, run, true);
+      run.clear();
+    }
+  }
 }
 
 } // namespace
@@ -570,7 +733,18 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
       } else {
         check("mdb_get", r);
         uint32_t found = v.mv_size == 4 ? getBe32(v.mv_data) : 0;
-        if (found != kSchemaVersion)
+        if (found == 1 && options.readOnly)
+          throw StoreError("store at " + dir.string() +
+                           " has schema version 1; the next `dnsxl import` upgrades it to " +
+                           std::to_string(kSchemaVersion));
+        if (found == 1) { // schema 2: intervals in blocks
+          convertToBlocks<uint32_t>(txn, d_dbi[kIp4Table]);
+          convertToBlocks<Ip6>(txn, d_dbi[kIp6Table]);
+          std::string ver;
+          putBe32(ver, kSchemaVersion);
+          MDB_val nv = val(ver.data(), ver.size());
+          check("mdb_put", mdb_put(txn, d_dbi[kMeta], &k, &nv, 0));
+        } else if (found != kSchemaVersion)
           throw StoreError("store at " + dir.string() + " has schema version " +
                            std::to_string(found) + "; this dnsxl reads version " +
                            std::to_string(kSchemaVersion));
@@ -665,6 +839,8 @@ void Writer::clearData() {
     check("mdb_drop", mdb_drop(d_txn, d_env.dbi(t), 0));
   d_nextValueId = 1;
   d_valueIds.clear();
+  d_pending4 = {};
+  d_pending6 = {};
 }
 
 void Writer::putEntry(std::string_view key, std::string_view record) {
@@ -690,23 +866,37 @@ uint32_t Writer::internValueSet(std::string_view encoded) {
   return d_nextValueId++;
 }
 
+namespace {
+
+// Writer::putIp4/putIp6: collects a block's worth of one dataset's intervals, then writes it.
+template <typename Interval>
+void putInterval(MDB_txn* txn, MDB_dbi dbi, Writer::Pending<Interval>& p, uint32_t dataset,
+                 const Interval& iv) {
+  using B = Block<decltype(iv.start)>;
+  if (iv.end < iv.start) throw StoreError("interval ends before it starts");
+  if (p.any && p.dataset == dataset && !(p.lastEnd < iv.start))
+    throw StoreError("intervals put out of order or overlapping");
+  if (!p.run.empty() && (p.dataset != dataset || p.run.size() == B::kMax))
+    flushPending(txn, dbi, p);
+  p.any = true;
+  p.dataset = dataset;
+  p.lastEnd = iv.end;
+  p.run.push_back(iv);
+}
+
+} // namespace
+
 void Writer::putIp4(uint32_t dataset, const IpInterval4& iv) {
-  auto key = ip4Key(dataset, iv.start);
-  std::string value;
-  putBe32(value, iv.end);
-  putBe32(value, iv.valueSet);
-  MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
-  check("mdb_put ip4", mdb_put(d_txn, d_env.dbi(kIp4Table), &k, &v, 0));
+  putInterval(d_txn, d_env.dbi(kIp4Table), d_pending4, dataset, iv);
 }
 
 void Writer::putIp6(uint32_t dataset, const IpInterval6& iv) {
-  std::string key;
-  putBe32(key, dataset);
-  key.append(reinterpret_cast<const char*>(iv.start.data()), 16);
-  std::string value(reinterpret_cast<const char*>(iv.end.data()), 16);
-  putBe32(value, iv.valueSet);
-  MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
-  check("mdb_put ip6", mdb_put(d_txn, d_env.dbi(kIp6Table), &k, &v, 0));
+  putInterval(d_txn, d_env.dbi(kIp6Table), d_pending6, dataset, iv);
+}
+
+void Writer::flushIntervals() {
+  flushPending(d_txn, d_env.dbi(kIp4Table), d_pending4);
+  flushPending(d_txn, d_env.dbi(kIp6Table), d_pending6);
 }
 
 void Writer::putDomain(uint32_t dataset, std::string_view dkey, DomainEntry entry) {
@@ -780,87 +970,66 @@ std::string Writer::entry(std::string_view key) {
 
 namespace {
 
-// The address types of the interval tables: uint32_t (ip4) and Ip6, big-endian in keys.
-void putAddr(std::string& out, uint32_t a) {
-  putBe32(out, a);
-}
-void putAddr(std::string& out, const Ip6& a) {
-  out.append(reinterpret_cast<const char*>(a.data()), 16);
-}
-void getAddr(const char* p, uint32_t& a) {
-  a = getBe32(p);
-}
-void getAddr(const char* p, Ip6& a) {
-  std::memcpy(a.data(), p, 16);
-}
-uint32_t next(uint32_t a) {
-  return a + 1;
-}
-uint32_t prev(uint32_t a) {
-  return a - 1;
-}
-Ip6 next(Ip6 a) {
-  for (size_t i = 16; i-- > 0;)
-    if (++a[i] != 0) break;
-  return a;
-}
-Ip6 prev(Ip6 a) {
-  for (size_t i = 16; i-- > 0;)
-    if (a[i]-- != 0) break;
-  return a;
-}
-
-// Writer::paintIp4/paintIp6: collect the intervals meeting [lo, hi], delete them, write back
-// their parts outside [lo, hi] unchanged and the parts inside (gaps included) as f says.
+// Writer::paintIp4/paintIp6: read the blocks that may hold intervals meeting [lo, hi], delete
+// them, and write their intervals back — those outside [lo, hi] unchanged, the parts inside
+// (gaps included) as f says — as blocks again.
 template <typename Addr>
 bool paint(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, const Addr& lo, const Addr& hi,
            const std::function<uint32_t(uint32_t)>& f) {
-  constexpr size_t kAddr = sizeof(Addr);
-  struct Piece {
-    Addr start, end;
-    uint32_t set;
-  };
+  using B = Block<Addr>;
   std::string key;
   putBe32(key, dataset);
   putAddr(key, lo);
-  std::vector<Piece> old;
+  auto ours = [&](const MDB_val& k) {
+    return k.mv_size == key.size() && std::memcmp(k.mv_data, key.data(), 4) == 0;
+  };
+  std::vector<Piece<Addr>> old;
+  std::vector<std::string> oldKeys;
   MDB_cursor* c = nullptr;
   check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
-  auto read = [&](const MDB_val& k, const MDB_val& v) {
-    if (k.mv_size != 4 + kAddr || v.mv_size != kAddr + 4 ||
-        std::memcmp(k.mv_data, key.data(), 4) != 0)
-      return false;
-    Piece p;
-    getAddr(static_cast<const char*>(k.mv_data) + 4, p.start);
-    getAddr(static_cast<const char*>(v.mv_data), p.end);
-    p.set = getBe32(static_cast<const char*>(v.mv_data) + kAddr);
-    old.push_back(p);
-    return true;
-  };
-  MDB_val k = val(key.data(), key.size()), v;
-  int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-  // The interval before lo may reach into [lo, hi].
-  MDB_val pk, pv;
-  int prc = rc == MDB_SUCCESS ? mdb_cursor_get(c, &pk, &pv, MDB_PREV)
-                              : mdb_cursor_get(c, &pk, &pv, MDB_LAST);
-  if (prc == MDB_SUCCESS && read(pk, pv) && old.back().end < lo) old.pop_back();
-  if (rc == MDB_SUCCESS) {
-    k = val(key.data(), key.size());
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-  }
-  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (!read(k, v)) break;
-    if (hi < old.back().start) {
-      old.pop_back();
-      break;
+  try {
+    // From the last block starting at or below lo (else the first after it) to the last block
+    // starting at or below hi.
+    MDB_val k = val(key.data(), key.size()), v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (rc != MDB_SUCCESS || view(k) != key) {
+      MDB_val pk, pv;
+      int prc = rc == MDB_SUCCESS    ? mdb_cursor_get(c, &pk, &pv, MDB_PREV)
+                : rc == MDB_NOTFOUND ? mdb_cursor_get(c, &pk, &pv, MDB_LAST)
+                                     : rc;
+      if (prc == MDB_SUCCESS && ours(pk)) {
+        k = pk;
+        v = pv;
+        rc = MDB_SUCCESS;
+      } else if (rc == MDB_SUCCESS) {
+        k = val(key.data(), key.size());
+        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+      }
     }
+    for (; rc == MDB_SUCCESS && ours(k); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (!atOrBelow(static_cast<const char*>(k.mv_data) + 4, hi)) break;
+      B b;
+      if (!b.read(v)) throw StoreError("corrupt interval block");
+      for (size_t i = 0; i < b.n; ++i)
+        old.push_back(b.at(i));
+      oldKeys.emplace_back(view(k));
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check("mdb_cursor_get", rc);
+  } catch (...) {
+    mdb_cursor_close(c);
+    throw;
   }
   mdb_cursor_close(c);
+  for (const auto& dk : oldKeys) {
+    MDB_val k = val(dk.data(), dk.size());
+    check("mdb_del", mdb_del(txn, dbi, &k, nullptr));
+  }
 
-  std::vector<Piece> out;
+  std::vector<Piece<Addr>> out;
+  out.reserve(old.size() + 2);
   auto emit = [&](const Addr& s, const Addr& e, uint32_t set) {
     if (set == kNoValue) return;
-    if (!out.empty() && out.back().set == set && next(out.back().end) == s)
+    if (!out.empty() && out.back().valueSet == set && next(out.back().end) == s)
       out.back().end = e;
     else
       out.push_back({s, e, set});
@@ -868,48 +1037,40 @@ bool paint(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, const Addr& lo, const Ad
   bool wasListed = false;
   Addr cur = lo;
   bool done = false; // cur went past hi
-  std::optional<Piece> tail;
-  for (const auto& p : old) {
-    std::string del;
-    putBe32(del, dataset);
-    putAddr(del, p.start);
-    MDB_val dk = val(del.data(), del.size());
-    check("mdb_del", mdb_del(txn, dbi, &dk, nullptr));
-    if (p.set != kNoValue) wasListed = true;
-    if (p.start < lo) emit(p.start, prev(lo), p.set);
+  size_t i = 0;
+  for (; i < old.size() && old[i].end < lo; ++i)
+    out.push_back(old[i]);
+  for (; i < old.size() && !(hi < old[i].start); ++i) {
+    const auto& p = old[i];
+    if (p.valueSet != kNoValue) wasListed = true;
+    if (p.start < lo) emit(p.start, prev(lo), p.valueSet);
     const Addr s = p.start < lo ? lo : p.start;
     const Addr e = hi < p.end ? hi : p.end;
     if (!done && cur < s) emit(cur, prev(s), f(kNoValue));
-    emit(s, e, f(p.set));
+    emit(s, e, f(p.valueSet));
     if (e == hi)
       done = true;
     else
       cur = next(e);
-    if (hi < p.end) tail = Piece{next(hi), p.end, p.set};
+    if (hi < p.end) emit(next(hi), p.end, p.valueSet);
   }
   if (!done) emit(cur, hi, f(kNoValue));
-  if (tail) emit(tail->start, tail->end, tail->set);
-  for (const auto& p : out) {
-    std::string pk2, pv2;
-    putBe32(pk2, dataset);
-    putAddr(pk2, p.start);
-    putAddr(pv2, p.end);
-    putBe32(pv2, p.set);
-    MDB_val nk = val(pk2.data(), pk2.size()), nv = val(pv2.data(), pv2.size());
-    check("mdb_put", mdb_put(txn, dbi, &nk, &nv, 0));
-  }
+  for (; i < old.size(); ++i)
+    out.push_back(old[i]);
+  putBlocks<Addr>(txn, dbi, dataset, out, false);
   return wasListed;
 }
-
 } // namespace
 
 bool Writer::paintIp4(uint32_t dataset, uint32_t lo, uint32_t hi,
                       const std::function<uint32_t(uint32_t)>& f) {
+  flushIntervals();
   return paint(d_txn, d_env.dbi(kIp4Table), dataset, lo, hi, f);
 }
 
 bool Writer::paintIp6(uint32_t dataset, const Ip6& lo, const Ip6& hi,
                       const std::function<uint32_t(uint32_t)>& f) {
+  flushIntervals();
   return paint(d_txn, d_env.dbi(kIp6Table), dataset, lo, hi, f);
 }
 
@@ -1096,6 +1257,7 @@ size_t Writer::pruneAudit(int64_t before) {
 }
 
 void Writer::commit() {
+  flushIntervals();
   MDB_val k = val("generation", 10);
   std::string g;
   putBe64(g, readGeneration(d_txn, d_env.dbi(kMeta)) + 1);
@@ -1108,15 +1270,88 @@ void Writer::commit() {
 
 // ---- Snapshot ----
 
+namespace {
+
+// The blocks of one dataset's intervals in a read transaction: their first starts (the keys)
+// and where their values lie in the map. Valid while the transaction reads that committed
+// state: LMDB reuses no page of the newest state, nor of one a reader still holds.
+template <typename Addr>
+struct BlockIndex {
+  uint32_t dataset = 0;
+  std::vector<Addr> starts;
+  std::vector<MDB_val> blocks;
+
+  // The block holding the last interval starting at or below a, if any.
+  const MDB_val* find(const Addr& a) const {
+    if (starts.empty() || a < starts[0]) return nullptr;
+    size_t base = 0;
+    for (size_t len = starts.size(); len > 1;) {
+      const size_t half = len / 2;
+      if (!(a < starts[base + half])) base += half;
+      len -= half;
+    }
+    return &blocks[base];
+  }
+};
+
+template <typename Addr>
+void buildIndex(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, BlockIndex<Addr>& ix) {
+  ix.dataset = dataset;
+  uint8_t prefix[4];
+  be32(prefix, dataset);
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  MDB_val k = val(prefix, 4), v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 4 + sizeof(Addr) || std::memcmp(k.mv_data, prefix, 4) != 0) break;
+    Addr start;
+    getAddr(static_cast<const char*>(k.mv_data) + 4, start);
+    ix.starts.push_back(start);
+    ix.blocks.push_back(v);
+  }
+  mdb_cursor_close(c);
+}
+
+} // namespace
+
+struct Snapshot::Index {
+  std::vector<BlockIndex<uint32_t>> ip4;
+  std::vector<BlockIndex<Ip6>> ip6;
+
+  // The dataset's index (built now if it is not yet); nullptr without an index (a writer's).
+  template <typename Addr>
+  static const BlockIndex<Addr>* of(Index* self, MDB_txn* txn, MDB_dbi dbi, uint32_t dataset) {
+    if (!self) return nullptr;
+    auto& all = [&]() -> std::vector<BlockIndex<Addr>>& {
+      if constexpr (std::is_same_v<Addr, uint32_t>)
+        return self->ip4;
+      else
+        return self->ip6;
+    }();
+    for (const auto& ix : all)
+      if (ix.dataset == dataset) return &ix;
+    buildIndex(txn, dbi, dataset, all.emplace_back());
+    return &all.back();
+  }
+  void clear() {
+    ip4.clear();
+    ip6.clear();
+  }
+};
+
 Snapshot::Snapshot(Env& env) : d_env(env) {
   check("mdb_txn_begin", mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &d_txn));
   const int tables[4] = {kIp4Table, kIp6Table, kDom, kGen};
   for (size_t i = 0; i < 4; ++i)
     check("mdb_cursor_open", mdb_cursor_open(d_txn, env.dbi(tables[i]), &d_cursors[i]));
   d_live = true;
+  d_index = std::make_unique<Index>();
+  d_indexTxn = mdb_txn_id(d_txn);
 }
 
 Snapshot::Snapshot(Env& env, Writer& writer) : d_env(env) {
+  writer.flushIntervals();
   d_txn = writer.rawTxn();
   d_borrowed = true;
   const int tables[4] = {kIp4Table, kIp6Table, kDom, kGen};
@@ -1138,6 +1373,10 @@ void Snapshot::renew() {
   for (auto* c : d_cursors)
     check("mdb_cursor_renew", mdb_cursor_renew(d_txn, c));
   d_live = true;
+  if (const size_t id = mdb_txn_id(d_txn); id != d_indexTxn) {
+    d_index->clear();
+    d_indexTxn = id;
+  }
 }
 
 void Snapshot::reset() {
@@ -1175,24 +1414,28 @@ void forEachOfDataset(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset,
 
 } // namespace
 
+namespace {
+
+template <typename Addr>
+void forEachInterval(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset,
+                     const std::function<void(const Piece<Addr>&)>& f) {
+  forEachOfDataset(txn, dbi, dataset, [&](std::string_view k, std::string_view v) {
+    Block<Addr> b;
+    if (k.size() != sizeof(Addr) || !b.read(val(v.data(), v.size())))
+      throw StoreError("corrupt interval block");
+    for (size_t i = 0; i < b.n; ++i)
+      f(b.at(i));
+  });
+}
+
+} // namespace
+
 void Snapshot::forEachIp4(uint32_t dataset, const std::function<void(const IpInterval4&)>& f) {
-  forEachOfDataset(d_txn, d_env.dbi(kIp4Table), dataset,
-                   [&](std::string_view k, std::string_view v) {
-                     if (k.size() == 4 && v.size() == 8)
-                       f(IpInterval4{getBe32(k.data()), getBe32(v.data()), getBe32(v.data() + 4)});
-                   });
+  forEachInterval<uint32_t>(d_txn, d_env.dbi(kIp4Table), dataset, f);
 }
 
 void Snapshot::forEachIp6(uint32_t dataset, const std::function<void(const IpInterval6&)>& f) {
-  forEachOfDataset(d_txn, d_env.dbi(kIp6Table), dataset,
-                   [&](std::string_view k, std::string_view v) {
-                     if (k.size() != 16 || v.size() != 20) return;
-                     IpInterval6 iv;
-                     std::memcpy(iv.start.data(), k.data(), 16);
-                     std::memcpy(iv.end.data(), v.data(), 16);
-                     iv.valueSet = getBe32(v.data() + 16);
-                     f(iv);
-                   });
+  forEachInterval<Ip6>(d_txn, d_env.dbi(kIp6Table), dataset, f);
 }
 
 void Snapshot::forEachDomain(uint32_t dataset,
@@ -1273,57 +1516,69 @@ bool seekLessOrEqual(MDB_cursor* c, const uint8_t* key, size_t keyLen, MDB_val& 
   return k.mv_size == keyLen && std::memcmp(k.mv_data, key, 4) == 0;
 }
 
-void be32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
+} // namespace
+
+namespace {
+
+// The interval of a dataset starting at or below a, nearest to it: its block, and its index
+// there. Through the snapshot's index of the blocks when it has one, else one LMDB seek.
+template <typename Addr>
+bool findInterval(const BlockIndex<Addr>* ix, MDB_cursor* c, uint32_t dataset, const Addr& a,
+                  Block<Addr>& b, size_t& i) {
+  if (ix) {
+    const MDB_val* v = ix->find(a);
+    if (!v || !b.read(*v)) return false;
+    i = b.find(a);
+    return true;
+  }
+  uint8_t key[4 + sizeof(Addr)];
+  be32(key, dataset);
+  if constexpr (std::is_same_v<Addr, uint32_t>)
+    be32(key + 4, a);
+  else
+    std::memcpy(key + 4, a.data(), 16);
+  MDB_val k, v;
+  if (!seekLessOrEqual(c, key, sizeof key, k, v) || !b.read(v)) return false;
+  i = b.find(a);
+  return true;
 }
 
 } // namespace
 
 std::optional<IpInterval4> Snapshot::ip4(uint32_t dataset, uint32_t addr) {
-  uint8_t key[8];
-  be32(key, dataset);
-  be32(key + 4, addr);
-  MDB_val k, v;
-  if (!seekLessOrEqual(d_cursors[0], key, 8, k, v) || v.mv_size != 8) return std::nullopt;
-  IpInterval4 iv{getBe32(static_cast<const uint8_t*>(k.mv_data) + 4), getBe32(v.mv_data),
-                 getBe32(static_cast<const uint8_t*>(v.mv_data) + 4)};
-  if (iv.end < addr) return std::nullopt;
-  return iv;
+  Block<uint32_t> b;
+  size_t i = 0;
+  if (!findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env.dbi(kIp4Table), dataset),
+                    d_cursors[0], dataset, addr, b, i) ||
+      getBe32(b.endAt(i)) < addr)
+    return std::nullopt;
+  return IpInterval4{getBe32(b.startAt(i)), getBe32(b.endAt(i)), b.setAt(i)};
 }
 
 bool Snapshot::ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi) {
-  uint8_t key[8];
-  be32(key, dataset);
-  be32(key + 4, hi);
-  MDB_val k, v;
-  if (!seekLessOrEqual(d_cursors[0], key, 8, k, v) || v.mv_size != 8) return false;
-  return getBe32(v.mv_data) >= lo;
+  Block<uint32_t> b;
+  size_t i = 0;
+  return findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env.dbi(kIp4Table), dataset),
+                      d_cursors[0], dataset, hi, b, i) &&
+         getBe32(b.endAt(i)) >= lo;
 }
 
 std::optional<IpInterval6> Snapshot::ip6(uint32_t dataset, const Ip6& addr) {
-  uint8_t key[20];
-  be32(key, dataset);
-  std::memcpy(key + 4, addr.data(), 16);
-  MDB_val k, v;
-  if (!seekLessOrEqual(d_cursors[1], key, 20, k, v) || v.mv_size != 20) return std::nullopt;
-  IpInterval6 iv;
-  std::memcpy(iv.start.data(), static_cast<const uint8_t*>(k.mv_data) + 4, 16);
-  std::memcpy(iv.end.data(), v.mv_data, 16);
-  iv.valueSet = getBe32(static_cast<const uint8_t*>(v.mv_data) + 16);
-  if (std::memcmp(iv.end.data(), addr.data(), 16) < 0) return std::nullopt;
-  return iv;
+  Block<Ip6> b;
+  size_t i = 0;
+  if (!findInterval(Index::of<Ip6>(d_index.get(), d_txn, d_env.dbi(kIp6Table), dataset),
+                    d_cursors[1], dataset, addr, b, i) ||
+      std::memcmp(b.endAt(i), addr.data(), 16) < 0)
+    return std::nullopt;
+  return b.at(i);
 }
 
 bool Snapshot::ip6Any(uint32_t dataset, const Ip6& lo, const Ip6& hi) {
-  uint8_t key[20];
-  be32(key, dataset);
-  std::memcpy(key + 4, hi.data(), 16);
-  MDB_val k, v;
-  if (!seekLessOrEqual(d_cursors[1], key, 20, k, v) || v.mv_size != 20) return false;
-  return std::memcmp(v.mv_data, lo.data(), 16) >= 0;
+  Block<Ip6> b;
+  size_t i = 0;
+  return findInterval(Index::of<Ip6>(d_index.get(), d_txn, d_env.dbi(kIp6Table), dataset),
+                      d_cursors[1], dataset, hi, b, i) &&
+         std::memcmp(b.endAt(i), lo.data(), 16) >= 0;
 }
 
 std::optional<DomainEntry> Snapshot::domain(uint32_t dataset, std::string_view dkey) {

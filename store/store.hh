@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -23,7 +24,7 @@ struct MDB_cursor;
 
 namespace dnsxl::store {
 
-inline constexpr uint32_t kSchemaVersion = 1;
+inline constexpr uint32_t kSchemaVersion = 2;
 // Value-set id 0 means "nothing"; kExcluded marks a domain key that is excluded ("!name").
 inline constexpr uint32_t kNoValue = 0;
 inline constexpr uint32_t kExcluded = 0xffffffffU;
@@ -247,9 +248,19 @@ public:
   void putZone(const ZoneRecord& zone);
   // Interns an encoded value set and returns its id (deduplicated within the store).
   uint32_t internValueSet(std::string_view encoded);
-  // Intervals must be appended in increasing start order per dataset, non-overlapping.
+  // An import's intervals: per dataset in increasing order, not overlapping, into a dataset
+  // that has none yet (after clearData) — else StoreError. Written a block at a time.
   void putIp4(uint32_t dataset, const IpInterval4& interval);
   void putIp6(uint32_t dataset, const IpInterval6& interval);
+  // Writes the intervals put so far; commit, paint and a Snapshot of this writer call it.
+  void flushIntervals();
+  template <typename Interval>
+  struct Pending { // (store.cc's)
+    uint32_t dataset = 0;
+    bool any = false;
+    decltype(Interval::start) lastEnd{};
+    std::vector<Interval> run;
+  };
   void putDomain(uint32_t dataset, std::string_view key, DomainEntry entry);
   // rbldnsd generic records of one name: (u16 type, u32 ttl, u16 rdlength, rdata)...
   void putGeneric(uint32_t dataset, std::string_view key, std::string_view records);
@@ -302,6 +313,8 @@ private:
   std::unordered_map<std::string, uint32_t> d_valueIds;
   uint64_t d_nextAudit = 0; // 0: not read yet
   std::string d_buf;
+  Pending<IpInterval4> d_pending4;
+  Pending<IpInterval6> d_pending6;
 };
 
 // A consistent read-only view. renew() moves it to the newest committed state; reset() releases
@@ -361,10 +374,18 @@ public:
   void forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f);
   void forEachAudit(const std::function<void(uint64_t, const ChangeRecord&)>& f);
 
+  // Where each interval block of a dataset lies in the map, for the committed state this
+  // snapshot reads (LMDB's transaction id): built at a dataset's first lookup, dropped when
+  // renew() moves to another state. A lookup is then a binary search over the blocks' starts
+  // and one within the block, instead of LMDB's seek through its tree (store.cc).
+  struct Index;
+
 private:
   Env& d_env;
   MDB_txn* d_txn = nullptr;
   bool below(size_t cursor, uint32_t dataset, std::string_view key);
+  std::unique_ptr<Index> d_index; // none for a writer's transaction
+  size_t d_indexTxn = 0;
 
   std::array<MDB_cursor*, 4> d_cursors{};
   bool d_live = false;

@@ -19,6 +19,21 @@ Ip6 ip6(uint8_t last, uint8_t first = 0x20) {
   return a;
 }
 
+// Changes a store behind its back (what another version of dnsxl wrote, or a damaged store):
+// f gets a write transaction, committed after it.
+template <typename F>
+void withRawStore(const std::filesystem::path& dir, F f) {
+  MDB_env* e = nullptr;
+  REQUIRE(mdb_env_create(&e) == 0);
+  mdb_env_set_maxdbs(e, 16);
+  REQUIRE(mdb_env_open(e, dir.c_str(), 0, 0644) == 0);
+  MDB_txn* t = nullptr;
+  REQUIRE(mdb_txn_begin(e, nullptr, 0, &t) == 0);
+  f(t);
+  REQUIRE(mdb_txn_commit(t) == 0);
+  mdb_env_close(e);
+}
+
 } // namespace
 
 TEST_CASE("an empty store answers nothing", "[store]") {
@@ -176,24 +191,163 @@ TEST_CASE("opening checks the schema version", "[store]") {
   CHECK_THROWS_WITH(Env(dir.path() / "missing", {.readOnly = true}),
                     Catch::Contains("no store at") && Catch::Contains("dnsxl import"));
   { Env env(dir.path(), {}); }
-  {
-    // Write a future schema version behind the store's back.
-    MDB_env* e = nullptr;
-    mdb_env_create(&e);
-    mdb_env_set_maxdbs(e, 16);
-    REQUIRE(mdb_env_open(e, dir.path().c_str(), 0, 0644) == 0);
-    MDB_txn* t = nullptr;
-    mdb_txn_begin(e, nullptr, 0, &t);
+  // Write a future schema version behind the store's back.
+  withRawStore(dir.path(), [](MDB_txn* t) {
     MDB_dbi dbi;
     mdb_dbi_open(t, "meta", 0, &dbi);
-    uint8_t ver[4] = {0, 0, 0, 2};
+    uint8_t ver[4] = {0, 0, 0, 3};
     MDB_val k{6, const_cast<char*>("schema")}, v{4, ver};
     mdb_put(t, dbi, &k, &v, 0);
-    mdb_txn_commit(t);
-    mdb_env_close(e);
-  }
+  });
   CHECK_THROWS_WITH(Env(dir.path(), {}),
-                    Catch::Contains("has schema version 2") && Catch::Contains("reads version 1"));
+                    Catch::Contains("has schema version 3") && Catch::Contains("reads version 2"));
+}
+
+TEST_CASE("a schema 1 store (a record per interval) is upgraded by a writer, refused by a reader",
+          "[store]") {
+  test::TempDir dir;
+  { Env env(dir.path(), {}); }
+  // What dnsxl 1 wrote: key dataset ‖ start, value end ‖ set, one record per interval.
+  withRawStore(dir.path(), [](MDB_txn* t) {
+    MDB_dbi meta, ip4, ip6t;
+    mdb_dbi_open(t, "meta", 0, &meta);
+    mdb_dbi_open(t, "ip4", 0, &ip4);
+    mdb_dbi_open(t, "ip6", 0, &ip6t);
+    uint8_t ver[4] = {0, 0, 0, 1};
+    MDB_val k{6, const_cast<char*>("schema")}, v{4, ver};
+    REQUIRE(mdb_put(t, meta, &k, &v, 0) == 0);
+    auto be = [](uint8_t* p, uint32_t x) {
+      p[0] = uint8_t(x >> 24), p[1] = uint8_t(x >> 16), p[2] = uint8_t(x >> 8), p[3] = uint8_t(x);
+    };
+    // dataset 1: 500 intervals [10i, 10i + 3] (three blocks' worth); dataset 2: one
+    for (uint32_t i = 0; i < 501; ++i) {
+      const uint32_t ds = i < 500 ? 1 : 2, start = i < 500 ? 10 * i : 7;
+      uint8_t key[8], value[8];
+      be(key, ds), be(key + 4, start), be(value, start + 3), be(value + 4, 100 + i);
+      MDB_val kk{8, key}, vv{8, value};
+      REQUIRE(mdb_put(t, ip4, &kk, &vv, 0) == 0);
+    }
+    uint8_t key6[20] = {0, 0, 0, 1, 0x20}, value6[20] = {0x20};
+    value6[15] = 0x0f;
+    be(value6 + 16, 9);
+    MDB_val kk{20, key6}, vv{20, value6};
+    REQUIRE(mdb_put(t, ip6t, &kk, &vv, 0) == 0);
+  });
+  CHECK_THROWS_WITH(Env(dir.path(), {.readOnly = true}),
+                    Catch::Contains("schema version 1") && Catch::Contains("dnsxl import"));
+  { Env env(dir.path(), {}); } // upgrades
+  Env env(dir.path(), {.readOnly = true});
+  Snapshot s(env);
+  for (uint32_t i = 0; i < 500; ++i) {
+    INFO(i);
+    REQUIRE(s.ip4(1, 10 * i + 3));
+    CHECK(s.ip4(1, 10 * i + 3)->valueSet == 100 + i);
+    CHECK(s.ip4(1, 10 * i)->start == 10 * i);
+    CHECK_FALSE(s.ip4(1, 10 * i + 4));
+  }
+  CHECK(s.ip4(2, 8)->valueSet == 600);
+  CHECK_FALSE(s.ip4(2, 11));
+  size_t n = 0;
+  s.forEachIp4(1, [&](const IpInterval4& iv) { CHECK(iv.start == 10 * n++); });
+  CHECK(n == 500);
+  CHECK(s.ip6(1, ip6(0x0f))->valueSet == 9);
+  CHECK_FALSE(s.ip6(1, ip6(0x10)));
+}
+
+TEST_CASE("many intervals in blocks: lookups, ranges and painting match a model",
+          "[store][paint]") {
+  // Thousands of intervals: many blocks of the table, painted across their boundaries.
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  std::mt19937 rng(std::random_device{}());
+  const auto seed = rng();
+  INFO("seed " << seed);
+  rng.seed(seed);
+  auto r = [&] { return static_cast<uint32_t>(rng()); };
+  constexpr uint32_t kSpace = 20000; // addresses 1000 .. 1000 + kSpace - 1 of dataset 5
+  std::vector<uint32_t> model(kSpace, kNoValue);
+  {
+    Writer w(env);
+    w.putIp4(4, {0, 0xffffffffU, 1}); // the neighbouring datasets cover everything
+    uint32_t a = 0;
+    while (a < kSpace) {
+      const uint32_t len = 1 + r() % 4, gap = r() % 3;
+      const uint32_t set = 1 + r() % 3;
+      const uint32_t end = std::min(a + len - 1, kSpace - 1);
+      w.putIp4(5, {1000 + a, 1000 + end, set});
+      for (uint32_t i = a; i <= end; ++i)
+        model[i] = set;
+      a = end + 1 + gap;
+    }
+    w.putIp4(6, {0, 0xffffffffU, 2});
+    CHECK_THROWS_AS(w.putIp4(6, {5, 6, 2}), StoreError); // out of order
+    w.commit();
+  }
+  // A snapshot renewed after each change (as a server's worker is) must not keep its index of
+  // the blocks of an older state; a fresh one per round builds its own.
+  Snapshot live(env);
+  auto compare = [&](Snapshot& s, int round) {
+    INFO("round " << round);
+    for (uint32_t i = 0; i < kSpace; ++i) {
+      auto iv = s.ip4(5, 1000 + i);
+      INFO("address " << 1000 + i);
+      REQUIRE((iv ? iv->valueSet : kNoValue) == model[i]);
+      if (iv) REQUIRE((iv->start <= 1000 + i && 1000 + i <= iv->end));
+    }
+    CHECK_FALSE(s.ip4(5, 999));
+    CHECK_FALSE(s.ip4(5, 1000 + kSpace));
+    CHECK(s.ip4(4, 0xffffffffU)->valueSet == 1);
+    CHECK(s.ip4(6, 0)->valueSet == 2);
+    for (int q = 0; q < 200; ++q) {
+      uint32_t lo = r() % kSpace, hi = std::min(kSpace - 1, lo + r() % 8);
+      bool any = false;
+      for (uint32_t i = lo; i <= hi; ++i)
+        any = any || model[i] != kNoValue;
+      REQUIRE(s.ip4Any(5, 1000 + lo, 1000 + hi) == any);
+    }
+    // forEachIp4 gives every listed address once, in order
+    std::vector<uint32_t> seen(kSpace, kNoValue);
+    uint32_t last = 0;
+    s.forEachIp4(5, [&](const IpInterval4& iv) {
+      REQUIRE(iv.start >= last);
+      for (uint32_t a = iv.start; a <= iv.end; ++a)
+        seen[a - 1000] = iv.valueSet;
+      last = iv.end + 1;
+    });
+    REQUIRE(seen == model);
+  };
+  auto compareBoth = [&](int round) {
+    live.renew();
+    compare(live, round);
+    live.reset();
+    live.renew(); // the same state again: the index stays
+    compare(live, round);
+    Snapshot fresh(env);
+    compare(fresh, round);
+  };
+  compareBoth(-1);
+  for (int round = 0; round < 40; ++round) {
+    // mostly small paints, sometimes one across hundreds of intervals (several blocks)
+    uint32_t a = r() % kSpace;
+    uint32_t b = std::min(kSpace - 1, a + (round % 8 == 0 ? r() % 3000 : r() % 12));
+    const int kind = static_cast<int>(r() % 3);
+    const uint32_t c = 1 + r() % 4;
+    auto f = [&](uint32_t old) {
+      return kind == 0 ? c : kind == 1 ? kNoValue : old == kNoValue ? kNoValue : old + 10;
+    };
+    {
+      Writer w(env);
+      w.paintIp4(5, 1000 + a, 1000 + b, f);
+      // a second paint in the same transaction, right after the first
+      w.paintIp4(5, 1000 + b, 1000 + std::min(kSpace - 1, b + 5), f);
+      w.commit();
+    }
+    for (uint32_t i = a; i <= b; ++i)
+      model[i] = f(model[i]);
+    for (uint32_t i = b; i <= std::min(kSpace - 1, b + 5); ++i)
+      model[i] = f(model[i]);
+    compareBoth(round);
+  }
 }
 
 TEST_CASE("domain keys", "[store]") {
@@ -243,21 +397,13 @@ TEST_CASE("entry records round-trip; a store without the entries table still ope
 TEST_CASE("a store imported before the entries table existed opens read-only", "[store]") {
   test::TempDir dir;
   { Env env(dir.path(), {}); }
-  {
-    MDB_env* e = nullptr;
-    mdb_env_create(&e);
-    mdb_env_set_maxdbs(e, 16);
-    REQUIRE(mdb_env_open(e, dir.path().c_str(), 0, 0644) == 0);
-    MDB_txn* t = nullptr;
-    mdb_txn_begin(e, nullptr, 0, &t);
+  withRawStore(dir.path(), [](MDB_txn* t) {
     MDB_dbi dbi;
     for (const char* table : {"ent", "manual", "audit"}) { // delete the tables themselves
       REQUIRE(mdb_dbi_open(t, table, 0, &dbi) == 0);
       REQUIRE(mdb_drop(t, dbi, 1) == 0);
     }
-    mdb_txn_commit(t);
-    mdb_env_close(e);
-  }
+  });
   Env env(dir.path(), {.readOnly = true});
   CHECK_FALSE(env.hasEntries());
   Snapshot snap(env);
