@@ -155,6 +155,27 @@ uint64_t readGeneration(MDB_txn* txn, MDB_dbi dbi) {
   return v.mv_size == 8 ? getBe64(v.mv_data) : 0;
 }
 
+// Calls f(key without the dataset prefix, value) for every key of one dataset in a table.
+void forEachOfDataset(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset,
+                      const std::function<void(std::string_view, std::string_view)>& f) {
+  std::string prefix;
+  putBe32(prefix, dataset);
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  MDB_val k = val(prefix.data(), 4), v;
+  try {
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (k.mv_size < 4 || std::memcmp(k.mv_data, prefix.data(), 4) != 0) break;
+      f(view(k).substr(4), view(v));
+    }
+  } catch (...) {
+    mdb_cursor_close(c);
+    throw;
+  }
+  mdb_cursor_close(c);
+}
+
 // ---- Interval blocks (schema 2) ----
 // The ip4 and ip6 tables hold each dataset's intervals in blocks: key dataset ‖ the start of the
 // block's first interval; value the block's n intervals as three arrays, big-endian: n starts,
@@ -200,6 +221,27 @@ bool atOrBelow(const char* p, uint32_t a) {
 }
 bool atOrBelow(const char* p, const Ip6& a) {
   return std::memcmp(p, a.data(), 16) <= 0;
+}
+
+// Positions c on the last block at or below key (dataset ‖ start or first name) of key's
+// dataset, else on the first block after key (of whichever dataset: callers check); returns
+// the cursor's result.
+int seekBlock(MDB_cursor* c, std::string_view key, MDB_val& k, MDB_val& v) {
+  k = val(key.data(), key.size());
+  const int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_SUCCESS && view(k) == key) return rc;
+  MDB_val pk, pv;
+  const int prc = rc == MDB_SUCCESS    ? mdb_cursor_get(c, &pk, &pv, MDB_PREV)
+                  : rc == MDB_NOTFOUND ? mdb_cursor_get(c, &pk, &pv, MDB_LAST)
+                                       : rc;
+  if (prc == MDB_SUCCESS && pk.mv_size >= 4 && std::memcmp(pk.mv_data, key.data(), 4) == 0) {
+    k = pk;
+    v = pv;
+    return MDB_SUCCESS;
+  }
+  if (rc != MDB_SUCCESS) return rc;
+  k = val(key.data(), key.size());
+  return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 }
 
 template <typename Addr>
@@ -274,6 +316,280 @@ void putBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Piec
     check("mdb_put interval block", rc);
     from = to;
   }
+}
+
+// ---- Name blocks (schema 2) ----
+// The dom table holds each dataset's names in blocks too: key dataset ‖ the block's first name
+// key; value: u16 n, n u16 offsets of the entries (from the end of the offsets), then per name
+// in key order: u8 length, the name key, its exact and below value sets (big-endian). A block
+// holds at most kNameBlockBytes, so that it fits in a leaf page with a key of the longest name.
+
+constexpr size_t kNameBlockBytes = 1700;
+constexpr size_t kMaxNameKey = 255;
+
+using NameEntry = std::pair<std::string, DomainEntry>;
+
+// The first 8 bytes of a name key as a big-endian number, zero-padded: keys whose prefixes
+// differ compare as their prefixes do, so a binary search compares numbers and calls memcmp
+// only on a tie. p must have 8 readable bytes (a key in a block is followed by its 8 bytes of
+// value sets).
+uint64_t prefixOf(const char* p, size_t len) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, 8);
+  v = __builtin_bswap64(v);
+  return len >= 8 ? v : v & ~(~uint64_t{0} >> (8 * len));
+}
+uint64_t prefixOf(std::string_view k) {
+  char buf[8] = {};
+  if (!k.empty()) std::memcpy(buf, k.data(), std::min<size_t>(k.size(), 8));
+  return prefixOf(buf, k.size());
+}
+// Whether a <= b, for keys with prefixes pa and pb.
+bool atOrBelow(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b) {
+  if (pa != pb) return pa < pb;
+  const size_t common = std::min(a.size(), b.size());
+  const int c = common == 0 ? 0 : std::memcmp(a.data(), b.data(), common);
+  return c < 0 || (c == 0 && a.size() <= b.size());
+}
+
+struct NameBlock {
+  const uint8_t* p = nullptr;
+  const uint8_t* entries = nullptr;
+  size_t n = 0, entriesSize = 0;
+
+  bool read(const MDB_val& v) {
+    p = static_cast<const uint8_t*>(v.mv_data);
+    if (v.mv_size < 2) return false;
+    n = getBe16(p);
+    if (n == 0 || 2 + 2 * n > v.mv_size) return false;
+    entries = p + 2 + 2 * n;
+    entriesSize = v.mv_size - 2 - 2 * n;
+    return true;
+  }
+  // Entry i: where it starts, or nullptr for one that does not fit the block (a corrupt store).
+  const uint8_t* at(size_t i) const {
+    const size_t off = getBe16(p + 2 + 2 * i);
+    if (off >= entriesSize || off + 1 + entries[off] + 8 > entriesSize) return nullptr;
+    return entries + off;
+  }
+  static std::string_view key(const uint8_t* e) {
+    return {reinterpret_cast<const char*>(e + 1), e[0]};
+  }
+  static DomainEntry entry(const uint8_t* e) {
+    return {getBe32(e + 1 + e[0]), getBe32(e + 5 + e[0])};
+  }
+  // The last entry whose key is at or below k (its prefix: kp; the block's first one must be);
+  // nullptr if the block is corrupt.
+  const uint8_t* find(uint64_t kp, std::string_view k, size_t& index) const {
+    size_t base = 0;
+    for (size_t len = n; len > 1;) {
+      const size_t half = len / 2;
+      const uint8_t* e = at(base + half);
+      if (!e) return nullptr;
+      const auto ek = key(e);
+      if (atOrBelow(prefixOf(ek.data(), ek.size()), ek, kp, k)) base += half;
+      len -= half;
+    }
+    index = base;
+    return at(base);
+  }
+
+  static size_t bytesOf(std::string_view k) { return 2 + 1 + k.size() + 8; }
+  static void encode(std::string& out, std::span<const NameEntry> names) {
+    out.clear();
+    putBe16(out, static_cast<uint16_t>(names.size()));
+    size_t off = 0;
+    for (const auto& [k, e] : names) {
+      putBe16(out, static_cast<uint16_t>(off));
+      off += 1 + k.size() + 8;
+    }
+    for (const auto& [k, e] : names) {
+      out.push_back(static_cast<char>(k.size()));
+      out.append(k);
+      putBe32(out, e.exact);
+      putBe32(out, e.wild);
+    }
+  }
+};
+
+// Writes names (in key order, no repeats) as blocks of at most kNameBlockBytes; append as in
+// putBlocks.
+void putNameBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const NameEntry> names,
+                   bool append) {
+  std::string key, value;
+  for (size_t from = 0; from < names.size();) {
+    size_t to = from, bytes = 2;
+    while (to < names.size() &&
+           (to == from || bytes + NameBlock::bytesOf(names[to].first) <= kNameBlockBytes))
+      bytes += NameBlock::bytesOf(names[to++].first);
+    key.clear();
+    putBe32(key, dataset);
+    key.append(names[from].first);
+    NameBlock::encode(value, names.subspan(from, to - from));
+    MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
+    int rc = mdb_put(txn, dbi, &k, &v, append ? MDB_APPEND : 0U);
+    if (rc == MDB_KEYEXIST && append) rc = mdb_put(txn, dbi, &k, &v, 0);
+    check("mdb_put name block", rc);
+    from = to;
+  }
+}
+
+// Schema 1 → 2 of the dom table: one record per name (key dataset ‖ name, value exact ‖ below).
+void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
+  std::vector<std::pair<uint32_t, NameEntry>> all;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < 4 || k.mv_size > 4 + kMaxNameKey || v.mv_size != 8) {
+      mdb_cursor_close(c);
+      throw StoreError("schema 1 name record of unexpected size");
+    }
+    const auto* vp = static_cast<const char*>(v.mv_data);
+    all.emplace_back(getBe32(k.mv_data), NameEntry{std::string(view(k).substr(4)),
+                                                   DomainEntry{getBe32(vp), getBe32(vp + 4)}});
+  }
+  mdb_cursor_close(c);
+  check("mdb_drop", mdb_drop(txn, dbi, 0));
+  std::vector<NameEntry> run;
+  for (size_t i = 0; i < all.size(); ++i) {
+    run.push_back(std::move(all[i].second));
+    if (i + 1 == all.size() || all[i + 1].first != all[i].first) {
+      putNameBlocks(txn, dbi, all[i].first, run, true);
+      run.clear();
+    }
+  }
+}
+
+// The blocks of one dataset's names in a read transaction: their first names and where they
+// lie in the map (valid as BlockIndex's are).
+struct NameIndex {
+  uint32_t dataset = 0;
+  std::vector<std::string_view> firsts;
+  std::vector<uint64_t> prefixes; // of firsts
+  std::vector<MDB_val> blocks;
+
+  // The last block whose first name is at or below k (its prefix: kp); npos if none.
+  size_t find(uint64_t kp, std::string_view k) const {
+    if (firsts.empty() || !atOrBelow(prefixes[0], firsts[0], kp, k)) return std::string_view::npos;
+    size_t base = 0;
+    for (size_t len = firsts.size(); len > 1;) {
+      const size_t half = len / 2;
+      if (atOrBelow(prefixes[base + half], firsts[base + half], kp, k)) base += half;
+      len -= half;
+    }
+    return base;
+  }
+};
+
+void buildIndex(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, NameIndex& ix) {
+  ix.dataset = dataset;
+  forEachOfDataset(txn, dbi, dataset, [&](std::string_view first, std::string_view block) {
+    ix.firsts.push_back(first);
+    ix.prefixes.push_back(prefixOf(first));
+    ix.blocks.push_back(val(block.data(), block.size()));
+  });
+}
+
+// What a dataset's names say about one name key: its entry, and the next name in key order
+// (what tells whether names exist below it).
+struct NameSpot {
+  std::optional<DomainEntry> exact;
+  std::optional<std::string_view> next;
+};
+
+NameSpot findName(const NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_view name) {
+  const uint64_t namePrefix = prefixOf(name);
+  NameSpot out;
+  auto inBlock = [&](const MDB_val& v) {
+    NameBlock b;
+    size_t i = 0;
+    const uint8_t* e = b.read(v) ? b.find(namePrefix, name, i) : nullptr;
+    if (!e) return true; // corrupt: nothing found
+    if (NameBlock::key(e) == name) out.exact = NameBlock::entry(e);
+    if (i + 1 < b.n) {
+      if (const uint8_t* nx = b.at(i + 1)) out.next = NameBlock::key(nx);
+      return true;
+    }
+    return false; // the next name starts the next block
+  };
+  if (ix) {
+    const size_t blk = ix->find(namePrefix, name);
+    if (blk != std::string_view::npos && inBlock(ix->blocks[blk])) return out;
+    const size_t nextBlk = blk == std::string_view::npos ? 0 : blk + 1;
+    if (nextBlk < ix->firsts.size()) out.next = ix->firsts[nextBlk];
+    return out;
+  }
+  if (name.size() > kMaxNameKey) return out;
+  uint8_t key[4 + kMaxNameKey];
+  be32(key, dataset);
+  if (!name.empty()) std::memcpy(key + 4, name.data(), name.size());
+  const size_t len = 4 + name.size();
+  auto ours = [&](const MDB_val& k) {
+    return k.mv_size >= 4 && std::memcmp(k.mv_data, key, 4) == 0;
+  };
+  const std::string_view whole(reinterpret_cast<const char*>(key), len);
+  MDB_val k, v;
+  int rc = seekBlock(c, whole, k, v);
+  if (rc == MDB_SUCCESS && ours(k) && view(k) <= whole) { // the block where name belongs
+    if (inBlock(v)) return out;
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  }
+  if (rc == MDB_SUCCESS && ours(k))
+    out.next = view(k).substr(4);
+  else if (rc != MDB_NOTFOUND && rc != MDB_SUCCESS)
+    check("mdb_cursor_get", rc);
+  return out;
+}
+
+// Writer::putDomain, deleteDomain, deleteDomainsBelow: reads the block where name belongs (the
+// last starting at or below it, else the dataset's first) and, with below, the blocks after it
+// that hold names below it; deletes them; lets edit change their names; writes them back.
+template <typename Edit>
+void editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view name, bool below,
+               Edit edit) {
+  if (name.size() > kMaxNameKey) throw StoreError("domain name too long for the store");
+  std::string key;
+  putBe32(key, dataset);
+  key.append(name);
+  auto ours = [&](const MDB_val& k) {
+    return k.mv_size >= 4 && std::memcmp(k.mv_data, key.data(), 4) == 0;
+  };
+  std::vector<NameEntry> names;
+  std::vector<std::string> oldKeys;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  try {
+    MDB_val k, v;
+    int rc = seekBlock(c, key, k, v);
+    for (bool first = true; rc == MDB_SUCCESS && ours(k);
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), first = false) {
+      const std::string_view bk = view(k).substr(4);
+      // after the first block, only those starting at or below name, or below it
+      if (!first && !(below && (bk <= name || bk.starts_with(name)))) break;
+      NameBlock b;
+      if (!b.read(v)) throw StoreError("corrupt name block");
+      for (size_t i = 0; i < b.n; ++i) {
+        const uint8_t* e = b.at(i);
+        if (!e) throw StoreError("corrupt name block");
+        names.emplace_back(std::string(NameBlock::key(e)), NameBlock::entry(e));
+      }
+      oldKeys.emplace_back(view(k));
+      if (!below) break;
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check("mdb_cursor_get", rc);
+  } catch (...) {
+    mdb_cursor_close(c);
+    throw;
+  }
+  mdb_cursor_close(c);
+  if (!edit(names)) return; // nothing changed
+  for (const auto& dk : oldKeys) {
+    MDB_val k = val(dk.data(), dk.size());
+    check("mdb_del", mdb_del(txn, dbi, &k, nullptr));
+  }
+  putNameBlocks(txn, dbi, dataset, names, false);
 }
 
 // Writes the intervals a Writer collected (putIp4/putIp6) as one block.
@@ -737,9 +1053,10 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
           throw StoreError("store at " + dir.string() +
                            " has schema version 1; the next `dnsxl import` upgrades it to " +
                            std::to_string(kSchemaVersion));
-        if (found == 1) { // schema 2: intervals in blocks
+        if (found == 1) { // schema 2: intervals and names in blocks
           convertToBlocks<uint32_t>(txn, d_dbi[kIp4Table]);
           convertToBlocks<Ip6>(txn, d_dbi[kIp6Table]);
+          convertNamesToBlocks(txn, d_dbi[kDom]);
           std::string ver;
           putBe32(ver, kSchemaVersion);
           MDB_val nv = val(ver.data(), ver.size());
@@ -841,6 +1158,7 @@ void Writer::clearData() {
   d_valueIds.clear();
   d_pending4 = {};
   d_pending6 = {};
+  d_pendingNames = {};
 }
 
 void Writer::putEntry(std::string_view key, std::string_view record) {
@@ -899,16 +1217,40 @@ void Writer::flushIntervals() {
   flushPending(d_txn, d_env.dbi(kIp6Table), d_pending6);
 }
 
+void Writer::appendDomain(uint32_t dataset, std::string_view dkey, DomainEntry entry) {
+  auto& p = d_pendingNames;
+  if (dkey.size() > kMaxNameKey) throw StoreError("domain name too long for the store");
+  if (p.any && p.dataset == dataset && !(p.last < dkey))
+    throw StoreError("names appended out of order");
+  if (!p.run.empty() &&
+      (p.dataset != dataset || p.bytes + NameBlock::bytesOf(dkey) > kNameBlockBytes))
+    flushNames();
+  if (p.run.empty()) p.bytes = 2;
+  p.any = true;
+  p.dataset = dataset;
+  p.last.assign(dkey);
+  p.bytes += NameBlock::bytesOf(dkey);
+  p.run.emplace_back(std::string(dkey), entry);
+}
+
+void Writer::flushNames() {
+  auto& p = d_pendingNames;
+  if (p.run.empty()) return;
+  putNameBlocks(d_txn, d_env.dbi(kDom), p.dataset, p.run, true);
+  p.run.clear();
+}
+
 void Writer::putDomain(uint32_t dataset, std::string_view dkey, DomainEntry entry) {
-  std::string key;
-  putBe32(key, dataset);
-  key.append(dkey);
-  if (key.size() > 511) throw StoreError("domain name too long for the store");
-  std::string value;
-  putBe32(value, entry.exact);
-  putBe32(value, entry.wild);
-  MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
-  check("mdb_put dom", mdb_put(d_txn, d_env.dbi(kDom), &k, &v, 0));
+  flushNames();
+  editNames(d_txn, d_env.dbi(kDom), dataset, dkey, false, [&](std::vector<NameEntry>& names) {
+    auto it = std::lower_bound(names.begin(), names.end(), dkey,
+                               [](const NameEntry& e, std::string_view k) { return e.first < k; });
+    if (it != names.end() && it->first == dkey)
+      it->second = entry;
+    else
+      names.emplace(it, std::string(dkey), entry);
+    return true;
+  });
 }
 
 void Writer::putGeneric(uint32_t dataset, std::string_view dkey, std::string_view records) {
@@ -990,22 +1332,8 @@ bool paint(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, const Addr& lo, const Ad
   try {
     // From the last block starting at or below lo (else the first after it) to the last block
     // starting at or below hi.
-    MDB_val k = val(key.data(), key.size()), v;
-    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (rc != MDB_SUCCESS || view(k) != key) {
-      MDB_val pk, pv;
-      int prc = rc == MDB_SUCCESS    ? mdb_cursor_get(c, &pk, &pv, MDB_PREV)
-                : rc == MDB_NOTFOUND ? mdb_cursor_get(c, &pk, &pv, MDB_LAST)
-                                     : rc;
-      if (prc == MDB_SUCCESS && ours(pk)) {
-        k = pk;
-        v = pv;
-        rc = MDB_SUCCESS;
-      } else if (rc == MDB_SUCCESS) {
-        k = val(key.data(), key.size());
-        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-      }
-    }
+    MDB_val k, v;
+    int rc = seekBlock(c, key, k, v);
     for (; rc == MDB_SUCCESS && ours(k); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
       if (!atOrBelow(static_cast<const char*>(k.mv_data) + 4, hi)) break;
       B b;
@@ -1075,45 +1403,43 @@ bool Writer::paintIp6(uint32_t dataset, const Ip6& lo, const Ip6& hi,
 }
 
 std::optional<DomainEntry> Writer::domain(uint32_t dataset, std::string_view dkey) {
-  std::string key;
-  putBe32(key, dataset);
-  key.append(dkey);
-  MDB_val k = val(key.data(), key.size()), v;
-  int rc = mdb_get(d_txn, d_env.dbi(kDom), &k, &v);
-  if (rc == MDB_NOTFOUND || v.mv_size != 8) return std::nullopt;
-  check("mdb_get dom", rc);
-  const auto* p = static_cast<const char*>(v.mv_data);
-  return DomainEntry{getBe32(p), getBe32(p + 4)};
+  flushNames();
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kDom), &c));
+  std::optional<DomainEntry> out;
+  try {
+    out = findName(nullptr, c, dataset, dkey).exact;
+  } catch (...) {
+    mdb_cursor_close(c);
+    throw;
+  }
+  mdb_cursor_close(c);
+  return out;
 }
 
 void Writer::deleteDomain(uint32_t dataset, std::string_view dkey) {
-  std::string key;
-  putBe32(key, dataset);
-  key.append(dkey);
-  MDB_val k = val(key.data(), key.size());
-  int rc = mdb_del(d_txn, d_env.dbi(kDom), &k, nullptr);
-  if (rc != MDB_NOTFOUND) check("mdb_del dom", rc);
+  flushNames();
+  if (dkey.size() > kMaxNameKey) return;
+  editNames(d_txn, d_env.dbi(kDom), dataset, dkey, false, [&](std::vector<NameEntry>& names) {
+    auto it = std::lower_bound(names.begin(), names.end(), dkey,
+                               [](const NameEntry& e, std::string_view k) { return e.first < k; });
+    if (it == names.end() || it->first != dkey) return false;
+    names.erase(it);
+    return true;
+  });
 }
 
 size_t Writer::deleteDomainsBelow(uint32_t dataset, std::string_view dkey) {
-  std::string key;
-  putBe32(key, dataset);
-  key.append(dkey);
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kDom), &c));
-  std::vector<std::string> doomed;
-  MDB_val k = val(key.data(), key.size()), v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (k.mv_size < key.size() || std::memcmp(k.mv_data, key.data(), key.size()) != 0) break;
-    if (k.mv_size > key.size()) doomed.emplace_back(view(k));
-  }
-  mdb_cursor_close(c);
-  for (const auto& d : doomed) {
-    MDB_val dk = val(d.data(), d.size());
-    check("mdb_del dom", mdb_del(d_txn, d_env.dbi(kDom), &dk, nullptr));
-  }
-  return doomed.size();
+  flushNames();
+  if (dkey.size() > kMaxNameKey) return 0;
+  size_t gone = 0;
+  editNames(d_txn, d_env.dbi(kDom), dataset, dkey, true, [&](std::vector<NameEntry>& names) {
+    gone = static_cast<size_t>(std::erase_if(names, [&](const NameEntry& e) {
+      return e.first.size() > dkey.size() && e.first.starts_with(dkey);
+    }));
+    return gone > 0;
+  });
+  return gone;
 }
 
 namespace {
@@ -1258,6 +1584,7 @@ size_t Writer::pruneAudit(int64_t before) {
 
 void Writer::commit() {
   flushIntervals();
+  flushNames();
   MDB_val k = val("generation", 10);
   std::string g;
   putBe64(g, readGeneration(d_txn, d_env.dbi(kMeta)) + 1);
@@ -1297,20 +1624,13 @@ struct BlockIndex {
 template <typename Addr>
 void buildIndex(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, BlockIndex<Addr>& ix) {
   ix.dataset = dataset;
-  uint8_t prefix[4];
-  be32(prefix, dataset);
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
-  MDB_val k = val(prefix, 4), v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != 4 + sizeof(Addr) || std::memcmp(k.mv_data, prefix, 4) != 0) break;
+  forEachOfDataset(txn, dbi, dataset, [&](std::string_view first, std::string_view block) {
+    if (first.size() != sizeof(Addr)) throw StoreError("corrupt interval block key");
     Addr start;
-    getAddr(static_cast<const char*>(k.mv_data) + 4, start);
+    getAddr(first.data(), start);
     ix.starts.push_back(start);
-    ix.blocks.push_back(v);
-  }
-  mdb_cursor_close(c);
+    ix.blocks.push_back(val(block.data(), block.size()));
+  });
 }
 
 } // namespace
@@ -1334,9 +1654,19 @@ struct Snapshot::Index {
     buildIndex(txn, dbi, dataset, all.emplace_back());
     return &all.back();
   }
+  std::vector<NameIndex> names;
+
+  static const NameIndex* ofNames(Index* self, MDB_txn* txn, MDB_dbi dbi, uint32_t dataset) {
+    if (!self) return nullptr;
+    for (const auto& ix : self->names)
+      if (ix.dataset == dataset) return &ix;
+    buildIndex(txn, dbi, dataset, self->names.emplace_back());
+    return &self->names.back();
+  }
   void clear() {
     ip4.clear();
     ip6.clear();
+    names.clear();
   }
 };
 
@@ -1352,6 +1682,7 @@ Snapshot::Snapshot(Env& env) : d_env(env) {
 
 Snapshot::Snapshot(Env& env, Writer& writer) : d_env(env) {
   writer.flushIntervals();
+  writer.flushNames();
   d_txn = writer.rawTxn();
   d_borrowed = true;
   const int tables[4] = {kIp4Table, kIp6Table, kDom, kGen};
@@ -1389,30 +1720,7 @@ uint64_t Snapshot::generation() {
   return readGeneration(d_txn, d_env.dbi(kMeta));
 }
 
-namespace {
-
-// Calls f(key without the dataset prefix, value) for every key of one dataset in a table.
-void forEachOfDataset(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset,
-                      const std::function<void(std::string_view, std::string_view)>& f) {
-  std::string prefix;
-  putBe32(prefix, dataset);
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
-  MDB_val k = val(prefix.data(), 4), v;
-  try {
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-      if (k.mv_size < 4 || std::memcmp(k.mv_data, prefix.data(), 4) != 0) break;
-      f(view(k).substr(4), view(v));
-    }
-  } catch (...) {
-    mdb_cursor_close(c);
-    throw;
-  }
-  mdb_cursor_close(c);
-}
-
-} // namespace
+namespace {} // namespace
 
 namespace {
 
@@ -1440,8 +1748,14 @@ void Snapshot::forEachIp6(uint32_t dataset, const std::function<void(const IpInt
 
 void Snapshot::forEachDomain(uint32_t dataset,
                              const std::function<void(std::string_view, DomainEntry)>& f) {
-  forEachOfDataset(d_txn, d_env.dbi(kDom), dataset, [&](std::string_view k, std::string_view v) {
-    if (v.size() == 8) f(k, DomainEntry{getBe32(v.data()), getBe32(v.data() + 4)});
+  forEachOfDataset(d_txn, d_env.dbi(kDom), dataset, [&](std::string_view, std::string_view v) {
+    NameBlock b;
+    if (!b.read(val(v.data(), v.size()))) throw StoreError("corrupt name block");
+    for (size_t i = 0; i < b.n; ++i) {
+      const uint8_t* e = b.at(i);
+      if (!e) throw StoreError("corrupt name block");
+      f(NameBlock::key(e), NameBlock::entry(e));
+    }
   });
 }
 
@@ -1582,17 +1896,9 @@ bool Snapshot::ip6Any(uint32_t dataset, const Ip6& lo, const Ip6& hi) {
 }
 
 std::optional<DomainEntry> Snapshot::domain(uint32_t dataset, std::string_view dkey) {
-  uint8_t key[512];
-  if (dkey.size() + 4 > sizeof key) return std::nullopt;
-  be32(key, dataset);
-  if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
-  MDB_val k = val(key, dkey.size() + 4), v;
-  int rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_SET_KEY);
-  if (rc == MDB_NOTFOUND) return std::nullopt;
-  check("mdb_cursor_get", rc);
-  if (v.mv_size != 8) return std::nullopt;
-  const auto* p = static_cast<const uint8_t*>(v.mv_data);
-  return DomainEntry{getBe32(p), getBe32(p + 4)};
+  return findName(Index::ofNames(d_index.get(), d_txn, d_env.dbi(kDom), dataset), d_cursors[2],
+                  dataset, dkey)
+      .exact;
 }
 
 bool Snapshot::below(size_t cursor, uint32_t dataset, std::string_view dkey) {
@@ -1612,30 +1918,16 @@ bool Snapshot::below(size_t cursor, uint32_t dataset, std::string_view dkey) {
 
 std::optional<DomainEntry> Snapshot::domainAndBelow(uint32_t dataset, std::string_view dkey,
                                                     bool& below) {
-  below = false;
-  uint8_t key[512];
-  if (dkey.size() + 4 > sizeof key) return std::nullopt;
-  be32(key, dataset);
-  if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
-  const size_t len = dkey.size() + 4;
-  MDB_val k = val(key, len), v;
-  int rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_SET_RANGE);
-  std::optional<DomainEntry> exact;
-  if (rc == MDB_SUCCESS && k.mv_size == len && std::memcmp(k.mv_data, key, len) == 0) {
-    if (v.mv_size == 8) {
-      const auto* p = static_cast<const uint8_t*>(v.mv_data);
-      exact = DomainEntry{getBe32(p), getBe32(p + 4)};
-    }
-    rc = mdb_cursor_get(d_cursors[2], &k, &v, MDB_NEXT);
-  }
-  if (rc == MDB_NOTFOUND) return exact;
-  check("mdb_cursor_get", rc);
-  below = k.mv_size > len && std::memcmp(k.mv_data, key, len) == 0;
-  return exact;
+  const auto spot = findName(Index::ofNames(d_index.get(), d_txn, d_env.dbi(kDom), dataset),
+                             d_cursors[2], dataset, dkey);
+  below = spot.next && spot.next->size() > dkey.size() && spot.next->starts_with(dkey);
+  return spot.exact;
 }
 
 bool Snapshot::domainBelow(uint32_t dataset, std::string_view dkey) {
-  return below(2, dataset, dkey);
+  bool below = false;
+  domainAndBelow(dataset, dkey, below);
+  return below;
 }
 
 bool Snapshot::genericBelow(uint32_t dataset, std::string_view dkey) {

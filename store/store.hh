@@ -261,6 +261,10 @@ public:
     decltype(Interval::start) lastEnd{};
     std::vector<Interval> run;
   };
+  // An import's names: per dataset in increasing key order into a dataset that has none yet
+  // (else StoreError), written a block at a time. putDomain sets one name's entry anywhere.
+  void appendDomain(uint32_t dataset, std::string_view key, DomainEntry entry);
+  void flushNames(); // writes the names appended so far (as flushIntervals)
   void putDomain(uint32_t dataset, std::string_view key, DomainEntry entry);
   // rbldnsd generic records of one name: (u16 type, u32 ttl, u16 rdlength, rdata)...
   void putGeneric(uint32_t dataset, std::string_view key, std::string_view records);
@@ -315,6 +319,13 @@ private:
   std::string d_buf;
   Pending<IpInterval4> d_pending4;
   Pending<IpInterval6> d_pending6;
+  struct PendingNames {
+    uint32_t dataset = 0;
+    bool any = false;
+    std::string last;
+    size_t bytes = 0;
+    std::vector<std::pair<std::string, DomainEntry>> run;
+  } d_pendingNames;
 };
 
 // A consistent read-only view. renew() moves it to the newest committed state; reset() releases

@@ -672,7 +672,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     for (uint32_t a : codes)
       if ((a >> 24) == 127 && a != kLoopback1) w.putIp4(testId, {a, a, testSet(a)});
     const uint32_t two = testSet(0x7f000002);
-    w.putDomain(testId, std::string("test\0", 5), {two, store::kNoValue});
+    w.appendDomain(testId, std::string("test\0", 5), {two, store::kNoValue});
 
     for (size_t di = 0; di < zones[zi].size(); ++di) {
       const auto& l = zones[zi][di];
@@ -683,7 +683,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       for (const auto& iv : l.compiled.ip6)
         w.putIp6(id, {toIp6(iv.lo), toIp6(iv.hi), ids[iv.set]});
       for (const auto& [key, sets] : l.compiled.domains)
-        w.putDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
+        w.appendDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
       for (const auto& [key, bytes] :
            genericRecords(*l.feed, rec.datasets[di + 1].ttl, clampOf(zonesCfg[zi])))
         w.putGeneric(id, key, bytes);

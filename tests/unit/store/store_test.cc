@@ -2,7 +2,9 @@
 #include "tests/support/support.hh"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <lmdb.h>
+#include <map>
 #include <random>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -227,6 +229,14 @@ TEST_CASE("a schema 1 store (a record per interval) is upgraded by a writer, ref
       MDB_val kk{8, key}, vv{8, value};
       REQUIRE(mdb_put(t, ip4, &kk, &vv, 0) == 0);
     }
+    MDB_dbi dom;
+    mdb_dbi_open(t, "dom", 0, &dom);
+    for (const char* n : {"com", "net", "org"}) {
+      uint8_t key[8] = {0, 0, 0, 3}, value[8] = {0, 0, 0, 1, 0, 0, 0, 0};
+      std::memcpy(key + 4, n, 3);
+      MDB_val kk{8, key}, vv{8, value};
+      REQUIRE(mdb_put(t, dom, &kk, &vv, 0) == 0);
+    }
     uint8_t key6[20] = {0, 0, 0, 1, 0x20}, value6[20] = {0x20};
     value6[15] = 0x0f;
     be(value6 + 16, 9);
@@ -252,6 +262,124 @@ TEST_CASE("a schema 1 store (a record per interval) is upgraded by a writer, ref
   CHECK(n == 500);
   CHECK(s.ip6(1, ip6(0x0f))->valueSet == 9);
   CHECK_FALSE(s.ip6(1, ip6(0x10)));
+  const std::string net("net\0", 4);
+  REQUIRE(s.domain(3, net));
+  CHECK(s.domain(3, net)->exact == 1);
+  CHECK_FALSE(s.domain(3, "net"));
+  std::string names;
+  s.forEachDomain(3, [&](std::string_view k, DomainEntry e) {
+    if (e.exact == 1 && e.wild == kNoValue) names.append(k);
+  });
+  CHECK(names == std::string("com\0net\0org\0", 12));
+}
+
+TEST_CASE("many names in blocks: lookups, names below and changes match a model", "[store][dom]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  std::mt19937 rng(std::random_device{}());
+  const auto seed = rng();
+  INFO("seed " << seed);
+  rng.seed(seed);
+  auto r = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  // Names of up to four labels from a small alphabet, so that many lie below others; one
+  // label in twenty is long (names of 100+ bytes fill blocks sooner).
+  auto name = [&] {
+    std::string k;
+    const uint32_t labels = 1 + r(4);
+    for (uint32_t i = 0; i < labels; ++i) {
+      k +=
+          r(20) == 0 ? std::string(40 + r(20), char('a' + r(3))) : std::string(1, char('a' + r(5)));
+      k.push_back('\0');
+    }
+    return k;
+  };
+  std::map<std::string, std::pair<uint32_t, uint32_t>> model;
+  for (int i = 0; i < 4000; ++i)
+    model[name()] = {1 + r(3), r(2) ? kNoValue : 1 + r(3)};
+  {
+    Writer w(env);
+    w.appendDomain(6, std::string("a\0", 2), {9, kNoValue}); // neighbouring datasets
+    for (const auto& [k, e] : model)
+      w.appendDomain(7, k, {e.first, e.second});
+    CHECK_THROWS_AS(w.appendDomain(7, std::string("a\0", 2), {1, kNoValue}), StoreError);
+    w.appendDomain(8, std::string(), {9, kNoValue});
+    w.commit();
+  }
+  auto belowInModel = [&](const std::string& k) {
+    auto it = model.upper_bound(k);
+    return it != model.end() && it->first.size() > k.size() && it->first.starts_with(k);
+  };
+  Snapshot live(env);
+  auto compare = [&](Snapshot& s, int round) {
+    INFO("round " << round);
+    std::vector<std::string> probes;
+    for (const auto& [k, e] : model)
+      if (r(4) == 0) probes.push_back(k);
+    for (int i = 0; i < 500; ++i)
+      probes.push_back(name());
+    probes.push_back(std::string());
+    probes.push_back(std::string("\xff\0", 2));
+    for (const auto& k : probes) {
+      INFO("name " << k);
+      bool below = false;
+      const auto d = s.domainAndBelow(7, k, below);
+      const auto it = model.find(k);
+      REQUIRE(d.has_value() == (it != model.end()));
+      if (d) REQUIRE((d->exact == it->second.first && d->wild == it->second.second));
+      REQUIRE(below == belowInModel(k));
+      REQUIRE(s.domainBelow(7, k) == below);
+      REQUIRE(s.domain(7, k).has_value() == d.has_value());
+    }
+    CHECK(s.domain(6, std::string("a\0", 2))->exact == 9);
+    CHECK(s.domain(8, std::string())->exact == 9);
+    auto it = model.begin();
+    size_t n = 0;
+    s.forEachDomain(7, [&](std::string_view k, DomainEntry e) {
+      REQUIRE(it != model.end());
+      REQUIRE(k == it->first);
+      REQUIRE((e.exact == it->second.first && e.wild == it->second.second));
+      ++it, ++n;
+    });
+    CHECK(n == model.size());
+  };
+  for (int round = 0; round < 30; ++round) {
+    live.renew();
+    compare(live, round);
+    live.reset();
+    {
+      Snapshot fresh(env);
+      compare(fresh, round);
+    }
+    Writer w(env);
+    for (int change = 0; change < 20; ++change) {
+      const std::string k = change % 2 == 0 && !model.empty()
+                                ? std::next(model.begin(), r(uint32_t(model.size())))->first
+                                : name();
+      switch (r(4)) {
+      case 0:
+      case 1: {
+        const uint32_t exact = 1 + r(5);
+        w.putDomain(7, k, {exact, kNoValue});
+        model[k] = {exact, kNoValue};
+        break;
+      }
+      case 2:
+        w.deleteDomain(7, k);
+        model.erase(k);
+        break;
+      default: {
+        size_t gone = 0;
+        for (auto m = model.upper_bound(k);
+             m != model.end() && m->first.size() > k.size() && m->first.starts_with(k);)
+          m = model.erase(m), ++gone;
+        REQUIRE(w.deleteDomainsBelow(7, k) == gone);
+      }
+      }
+      const auto wd = w.domain(7, k); // the writer reads its own changes
+      REQUIRE(wd.has_value() == model.contains(k));
+    }
+    w.commit();
+  }
 }
 
 TEST_CASE("many intervals in blocks: lookups, ranges and painting match a model",
