@@ -249,18 +249,36 @@ using Piece = std::conditional_t<std::is_same_v<Addr, uint32_t>, IpInterval4, Ip
 
 template <typename Addr>
 struct Block {
+  // Header: u16 n, u8 m (palette size, 0 = none), u8 flags. Then n starts; n ends unless every
+  // interval is one address (kSingle); then either m value sets and n u8 indexes into them
+  // (when m > 1; m == 1 needs no indexes), or n value sets.
   static constexpr size_t kAddr = sizeof(Addr);
-  static constexpr size_t kRecord = 2 * kAddr + 4;
-  static constexpr size_t kMax = (2038 - 8 - (4 + kAddr)) / kRecord; // 168 ip4, 55 ip6
+  static constexpr size_t kBytes = 2038 - 8 - (4 + kAddr); // 2,022 ip4, 2,010 ip6
+  static constexpr uint8_t kSingle = 1;
+  static constexpr size_t kMaxPalette = 64;
 
   const char* p = nullptr;
   size_t n = 0;
+  const char* ends = nullptr;
+  const char* sets = nullptr;   // n value sets, or the palette
+  const uint8_t* idx = nullptr; // with a palette of 2+ sets
+  size_t m = 0;
 
-  // False for a value that is not a block (a corrupt record, or an older schema's).
+  // False for a value that is not a block (a corrupt record).
   bool read(const MDB_val& v) {
     p = static_cast<const char*>(v.mv_data);
-    n = v.mv_size / kRecord;
-    return n != 0 && n <= kMax && v.mv_size % kRecord == 0;
+    if (v.mv_size < 4) return false;
+    n = getBe16(p);
+    m = static_cast<uint8_t>(p[2]);
+    const bool single = (p[3] & kSingle) != 0;
+    if (n == 0) return false;
+    p += 4;
+    ends = single ? p : p + kAddr * n;
+    sets = p + kAddr * n * (single ? 1 : 2);
+    idx = m > 1 ? reinterpret_cast<const uint8_t*>(sets + 4 * m) : nullptr;
+    const size_t size =
+        4 + kAddr * n * (single ? 1 : 2) + (m == 0 ? 4 * n : 4 * m + (m > 1 ? n : 0));
+    return size == v.mv_size;
   }
   // The last interval starting at or below a; the block's first one must.
   size_t find(const Addr& a) const {
@@ -273,8 +291,12 @@ struct Block {
     return base;
   }
   const char* startAt(size_t i) const { return p + kAddr * i; }
-  const char* endAt(size_t i) const { return p + kAddr * (n + i); }
-  uint32_t setAt(size_t i) const { return getBe32(p + 2 * kAddr * n + 4 * i); }
+  const char* endAt(size_t i) const { return ends + kAddr * i; }
+  uint32_t setAt(size_t i) const {
+    if (m == 0) return getBe32(sets + 4 * i);
+    const size_t j = idx ? idx[i] : 0;
+    return j < m ? getBe32(sets + 4 * j) : kNoValue;
+  }
   Piece<Addr> at(size_t i) const {
     Piece<Addr> out;
     getAddr(startAt(i), out.start);
@@ -283,29 +305,84 @@ struct Block {
     return out;
   }
 
+  // What a block of some intervals takes, as they are added one by one.
+  struct Sizer {
+    size_t n = 0;
+    bool single = true;
+    bool paletteOk = true;
+    std::vector<uint32_t> palette;
+
+    static size_t plainBytes(size_t n, bool single) {
+      return 4 + kAddr * n * (single ? 1 : 2) + 4 * n;
+    }
+    static size_t paletteBytes(size_t n, bool single, size_t m) {
+      return 4 + kAddr * n * (single ? 1 : 2) + 4 * m + (m > 1 ? n : 0);
+    }
+    bool usePalette() const {
+      return paletteOk && paletteBytes(n, single, palette.size()) < plainBytes(n, single);
+    }
+    // Adds x if the block still fits with it.
+    bool add(const Piece<Addr>& x) {
+      const bool single2 = single && x.start == x.end;
+      const bool isNew =
+          paletteOk && std::find(palette.begin(), palette.end(), x.valueSet) == palette.end();
+      const bool ok2 = paletteOk && !(isNew && palette.size() == kMaxPalette);
+      const size_t m2 = palette.size() + (isNew && ok2 ? 1 : 0);
+      size_t bytes = plainBytes(n + 1, single2);
+      if (ok2) bytes = std::min(bytes, paletteBytes(n + 1, single2, m2));
+      if (bytes > kBytes || n + 1 > 0xffff) return false;
+      ++n;
+      single = single2;
+      paletteOk = ok2;
+      if (isNew && ok2) palette.push_back(x.valueSet);
+      return true;
+    }
+  };
+
   static void encode(std::string& out, std::span<const Piece<Addr>> pieces) {
+    Sizer s;
+    for (const auto& x : pieces)
+      s.add(x);
+    const bool pal = s.usePalette();
     out.clear();
+    putBe16(out, static_cast<uint16_t>(pieces.size()));
+    out.push_back(static_cast<char>(pal ? s.palette.size() : 0));
+    out.push_back(static_cast<char>(s.single ? kSingle : 0));
     for (const auto& x : pieces)
       putAddr(out, x.start);
-    for (const auto& x : pieces)
-      putAddr(out, x.end);
-    for (const auto& x : pieces)
-      putBe32(out, x.valueSet);
+    if (!s.single)
+      for (const auto& x : pieces)
+        putAddr(out, x.end);
+    if (!pal) {
+      for (const auto& x : pieces)
+        putBe32(out, x.valueSet);
+      return;
+    }
+    for (uint32_t set : s.palette)
+      putBe32(out, set);
+    if (s.palette.size() > 1)
+      for (const auto& x : pieces)
+        out.push_back(static_cast<char>(std::find(s.palette.begin(), s.palette.end(), x.valueSet) -
+                                        s.palette.begin()));
   }
 };
 
-// Writes intervals (in order, non-overlapping) as blocks of at most kMax, of even sizes. With
+// Writes intervals (in order, non-overlapping) as blocks, each as full as it can be. With
 // append, the keys are past every key of the table (an import): LMDB then fills its pages
-// instead of splitting them in half.
+// instead of splitting them in half. With keepTail, the last block is written only if it is
+// full; returns how many intervals were written.
 template <typename Addr>
-void putBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Piece<Addr>> pieces,
-               bool append) {
+size_t putBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Piece<Addr>> pieces,
+                 bool append, bool keepTail = false) {
   using B = Block<Addr>;
-  if (pieces.empty()) return;
-  const size_t blocks = (pieces.size() + B::kMax - 1) / B::kMax;
   std::string key, value;
-  for (size_t b = 0, from = 0; b < blocks; ++b) {
-    const size_t to = pieces.size() * (b + 1) / blocks;
+  size_t from = 0;
+  while (from < pieces.size()) {
+    typename B::Sizer s;
+    size_t to = from;
+    while (to < pieces.size() && s.add(pieces[to]))
+      ++to;
+    if (keepTail && to == pieces.size()) break;
     key.clear();
     putBe32(key, dataset);
     putAddr(key, pieces[from].start);
@@ -316,6 +393,7 @@ void putBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Piec
     check("mdb_put interval block", rc);
     from = to;
   }
+  return from;
 }
 
 // ---- Name blocks (schema 2) ----
@@ -355,31 +433,40 @@ bool atOrBelow(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b)
 struct NameBlock {
   const uint8_t* p = nullptr;
   const uint8_t* entries = nullptr;
-  size_t n = 0, entriesSize = 0;
+  const uint8_t* palette = nullptr;
+  size_t n = 0, m = 0, entriesSize = 0;
 
   bool read(const MDB_val& v) {
     p = static_cast<const uint8_t*>(v.mv_data);
-    if (v.mv_size < 2) return false;
+    if (v.mv_size < 4 + 8) return false;
     n = getBe16(p);
-    if (n == 0 || 2 + 2 * n > v.mv_size) return false;
-    entries = p + 2 + 2 * n;
-    entriesSize = v.mv_size - 2 - 2 * n;
+    m = p[2];
+    const size_t head = 4 + 2 * n + 4 * m;
+    if (n == 0 || head + 8 > v.mv_size) return false;
+    palette = p + 4 + 2 * n;
+    entries = p + head;
+    entriesSize = v.mv_size - head - 8; // the padding after the entries is not theirs
     return true;
   }
+  size_t setBytes() const { return m ? 2 : 8; }
   // Entry i: where it starts, or nullptr for one that does not fit the block (a corrupt store).
   const uint8_t* at(size_t i) const {
-    const size_t off = getBe16(p + 2 + 2 * i);
-    if (off >= entriesSize || off + 1 + entries[off] + 8 > entriesSize) return nullptr;
+    const size_t off = getBe16(p + 4 + 2 * i);
+    if (off >= entriesSize || off + 1 + entries[off] + setBytes() > entriesSize) return nullptr;
     return entries + off;
   }
   static std::string_view key(const uint8_t* e) {
     return {reinterpret_cast<const char*>(e + 1), e[0]};
   }
-  static DomainEntry entry(const uint8_t* e) {
-    return {getBe32(e + 1 + e[0]), getBe32(e + 5 + e[0])};
+  DomainEntry entry(const uint8_t* e) const {
+    const uint8_t* s = e + 1 + e[0];
+    if (!m) return {getBe32(s), getBe32(s + 4)};
+    auto pal = [&](uint8_t j) { return j < m ? getBe32(palette + 4 * j) : kNoValue; };
+    return {pal(s[0]), pal(s[1])};
   }
   // The last entry whose key is at or below k (its prefix: kp; the block's first one must be);
-  // nullptr if the block is corrupt.
+  // nullptr if the block is corrupt. Reads 8 bytes at each key: the block ends in 8 bytes of
+  // padding.
   const uint8_t* find(uint64_t kp, std::string_view k, size_t& index) const {
     size_t base = 0;
     for (size_t len = n; len > 1;) {
@@ -394,34 +481,93 @@ struct NameBlock {
     return at(base);
   }
 
-  static size_t bytesOf(std::string_view k) { return 2 + 1 + k.size() + 8; }
+  // What a block of some names takes, as they are added one by one. Header: u16 n, u8 m (the
+  // palette's size, 0 = none), u8 0; n u16 offsets of the entries; m value sets; per name: u8
+  // length, the key, and either two u8 indexes into the palette or the two value sets; 8 bytes
+  // of padding.
+  struct Sizer {
+    static constexpr size_t kMaxPalette = 64;
+    size_t n = 0, keys = 0;
+    bool paletteOk = true;
+    std::vector<uint32_t> palette;
+
+    static size_t bytes(size_t n, size_t keys, bool withPalette, size_t m) {
+      return 4 + 2 * n + keys + (withPalette ? 4 * m + 2 * n : 8 * n) + 8;
+    }
+    bool usePalette() const {
+      return paletteOk && bytes(n, keys, true, palette.size()) < bytes(n, keys, false, 0);
+    }
+    bool add(const NameEntry& x) {
+      const size_t keys2 = keys + 1 + x.first.size();
+      size_t m2 = palette.size();
+      bool ok2 = paletteOk;
+      uint32_t fresh[2];
+      size_t nFresh = 0;
+      for (uint32_t s : {x.second.exact, x.second.wild})
+        if (ok2 && std::find(palette.begin(), palette.end(), s) == palette.end() &&
+            !(nFresh == 1 && fresh[0] == s))
+          fresh[nFresh++] = s;
+      if (ok2 && m2 + nFresh > kMaxPalette) ok2 = false;
+      m2 += ok2 ? nFresh : 0;
+      size_t b = bytes(n + 1, keys2, false, 0);
+      if (ok2) b = std::min(b, bytes(n + 1, keys2, true, m2));
+      if (n > 0 && b > kNameBlockBytes) return false; // a first name always fits
+      ++n;
+      keys = keys2;
+      paletteOk = ok2;
+      if (ok2) palette.insert(palette.end(), fresh, fresh + nFresh);
+      return true;
+    }
+  };
+
   static void encode(std::string& out, std::span<const NameEntry> names) {
+    Sizer s;
+    for (const auto& x : names)
+      s.add(x);
+    const bool pal = s.usePalette();
     out.clear();
     putBe16(out, static_cast<uint16_t>(names.size()));
+    out.push_back(static_cast<char>(pal ? s.palette.size() : 0));
+    out.push_back(0);
     size_t off = 0;
     for (const auto& [k, e] : names) {
       putBe16(out, static_cast<uint16_t>(off));
-      off += 1 + k.size() + 8;
+      off += 1 + k.size() + (pal ? 2 : 8);
     }
+    if (pal)
+      for (uint32_t set : s.palette)
+        putBe32(out, set);
+    auto indexOf = [&](uint32_t set) {
+      return static_cast<char>(std::find(s.palette.begin(), s.palette.end(), set) -
+                               s.palette.begin());
+    };
     for (const auto& [k, e] : names) {
       out.push_back(static_cast<char>(k.size()));
       out.append(k);
-      putBe32(out, e.exact);
-      putBe32(out, e.wild);
+      if (pal) {
+        out.push_back(indexOf(e.exact));
+        out.push_back(indexOf(e.wild));
+      } else {
+        putBe32(out, e.exact);
+        putBe32(out, e.wild);
+      }
     }
+    out.append(8, '\0');
   }
 };
 
-// Writes names (in key order, no repeats) as blocks of at most kNameBlockBytes; append as in
-// putBlocks.
-void putNameBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const NameEntry> names,
-                   bool append) {
+// Writes names (in key order, no repeats) as blocks of at most kNameBlockBytes; append and
+// keepTail as in putBlocks; returns how many names were written.
+size_t putNameBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const NameEntry> names,
+                     bool append, bool keepTail = false) {
   std::string key, value;
-  for (size_t from = 0; from < names.size();) {
-    size_t to = from, bytes = 2;
-    while (to < names.size() &&
-           (to == from || bytes + NameBlock::bytesOf(names[to].first) <= kNameBlockBytes))
-      bytes += NameBlock::bytesOf(names[to++].first);
+  size_t from = 0;
+  while (from < names.size()) {
+    NameBlock::Sizer s;
+    size_t to = from;
+    while (to < names.size() && s.add(names[to]))
+      ++to;
+    if (keepTail && to == names.size()) break;
     key.clear();
     putBe32(key, dataset);
     key.append(names[from].first);
@@ -432,6 +578,7 @@ void putNameBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const 
     check("mdb_put name block", rc);
     from = to;
   }
+  return from;
 }
 
 // Schema 1 → 2 of the dom table: one record per name (key dataset ‖ name, value exact ‖ below).
@@ -507,7 +654,7 @@ NameSpot findName(const NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::str
     size_t i = 0;
     const uint8_t* e = b.read(v) ? b.find(namePrefix, name, i) : nullptr;
     if (!e) return true; // corrupt: nothing found
-    if (NameBlock::key(e) == name) out.exact = NameBlock::entry(e);
+    if (NameBlock::key(e) == name) out.exact = b.entry(e);
     if (i + 1 < b.n) {
       if (const uint8_t* nx = b.at(i + 1)) out.next = NameBlock::key(nx);
       return true;
@@ -573,7 +720,7 @@ void editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view nam
       for (size_t i = 0; i < b.n; ++i) {
         const uint8_t* e = b.at(i);
         if (!e) throw StoreError("corrupt name block");
-        names.emplace_back(std::string(NameBlock::key(e)), NameBlock::entry(e));
+        names.emplace_back(std::string(NameBlock::key(e)), b.entry(e));
       }
       oldKeys.emplace_back(view(k));
       if (!below) break;
@@ -592,12 +739,14 @@ void editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view nam
   putNameBlocks(txn, dbi, dataset, names, false);
 }
 
-// Writes the intervals a Writer collected (putIp4/putIp6) as one block.
+// Writes the intervals a Writer collected (putIp4/putIp6) as blocks; all of them, or (keepTail)
+// only the full blocks, keeping the rest for the next intervals.
 template <typename Interval>
-void flushPending(MDB_txn* txn, MDB_dbi dbi, Writer::Pending<Interval>& p) {
+void flushPending(MDB_txn* txn, MDB_dbi dbi, Writer::Pending<Interval>& p, bool keepTail = false) {
   if (p.run.empty()) return;
-  putBlocks<decltype(Interval::start)>(txn, dbi, p.dataset, p.run, true);
-  p.run.clear();
+  const size_t written =
+      putBlocks<decltype(Interval::start)>(txn, dbi, p.dataset, p.run, true, keepTail);
+  p.run.erase(p.run.begin(), p.run.begin() + static_cast<std::ptrdiff_t>(written));
 }
 
 // Schema 1 → 2: one record per interval (key dataset ‖ start, value end ‖ set) into blocks.
@@ -1186,16 +1335,15 @@ uint32_t Writer::internValueSet(std::string_view encoded) {
 
 namespace {
 
-// Writer::putIp4/putIp6: collects a block's worth of one dataset's intervals, then writes it.
+// Writer::putIp4/putIp6: collects one dataset's intervals, written as blocks fill.
 template <typename Interval>
 void putInterval(MDB_txn* txn, MDB_dbi dbi, Writer::Pending<Interval>& p, uint32_t dataset,
                  const Interval& iv) {
-  using B = Block<decltype(iv.start)>;
   if (iv.end < iv.start) throw StoreError("interval ends before it starts");
   if (p.any && p.dataset == dataset && !(p.lastEnd < iv.start))
     throw StoreError("intervals put out of order or overlapping");
-  if (!p.run.empty() && (p.dataset != dataset || p.run.size() == B::kMax))
-    flushPending(txn, dbi, p);
+  if (!p.run.empty() && p.dataset != dataset) flushPending(txn, dbi, p);
+  if (p.run.size() >= 2048) flushPending(txn, dbi, p, true);
   p.any = true;
   p.dataset = dataset;
   p.lastEnd = iv.end;
@@ -1222,14 +1370,14 @@ void Writer::appendDomain(uint32_t dataset, std::string_view dkey, DomainEntry e
   if (dkey.size() > kMaxNameKey) throw StoreError("domain name too long for the store");
   if (p.any && p.dataset == dataset && !(p.last < dkey))
     throw StoreError("names appended out of order");
-  if (!p.run.empty() &&
-      (p.dataset != dataset || p.bytes + NameBlock::bytesOf(dkey) > kNameBlockBytes))
-    flushNames();
-  if (p.run.empty()) p.bytes = 2;
+  if (!p.run.empty() && p.dataset != dataset) flushNames();
+  if (p.run.size() >= 2048) { // the full blocks; the rest waits for more names
+    const size_t written = putNameBlocks(d_txn, d_env.dbi(kDom), p.dataset, p.run, true, true);
+    p.run.erase(p.run.begin(), p.run.begin() + static_cast<std::ptrdiff_t>(written));
+  }
   p.any = true;
   p.dataset = dataset;
   p.last.assign(dkey);
-  p.bytes += NameBlock::bytesOf(dkey);
   p.run.emplace_back(std::string(dkey), entry);
 }
 
@@ -1754,7 +1902,7 @@ void Snapshot::forEachDomain(uint32_t dataset,
     for (size_t i = 0; i < b.n; ++i) {
       const uint8_t* e = b.at(i);
       if (!e) throw StoreError("corrupt name block");
-      f(NameBlock::key(e), NameBlock::entry(e));
+      f(NameBlock::key(e), b.entry(e));
     }
   });
 }

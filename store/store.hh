@@ -323,7 +323,6 @@ private:
     uint32_t dataset = 0;
     bool any = false;
     std::string last;
-    size_t bytes = 0;
     std::vector<std::pair<std::string, DomainEntry>> run;
   } d_pendingNames;
 };

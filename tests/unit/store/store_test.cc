@@ -294,8 +294,12 @@ TEST_CASE("many names in blocks: lookups, names below and changes match a model"
     return k;
   };
   std::map<std::string, std::pair<uint32_t, uint32_t>> model;
-  for (int i = 0; i < 4000; ++i)
-    model[name()] = {1 + r(3), r(2) ? kNoValue : 1 + r(3)};
+  // names from d on: a value set each (blocks with every set written out); before: a few (blocks
+  // with a palette)
+  for (uint32_t i = 0; i < 4000; ++i) {
+    const auto k = name();
+    model[k] = {k[0] >= 'd' ? 1000 + i : 1 + r(3), r(2) ? kNoValue : 1 + r(3)};
+  }
   {
     Writer w(env);
     w.appendDomain(6, std::string("a\0", 2), {9, kNoValue}); // neighbouring datasets
@@ -399,8 +403,10 @@ TEST_CASE("many intervals in blocks: lookups, ranges and painting match a model"
     w.putIp4(4, {0, 0xffffffffU, 1}); // the neighbouring datasets cover everything
     uint32_t a = 0;
     while (a < kSpace) {
-      const uint32_t len = 1 + r() % 4, gap = r() % 3;
-      const uint32_t set = 1 + r() % 3;
+      // thirds: single addresses (blocks without ends), ranges with a few value sets (blocks
+      // with a palette), ranges with a set each (blocks with every set written out)
+      const uint32_t len = a < kSpace / 3 ? 1 : 1 + r() % 4, gap = r() % 3;
+      const uint32_t set = a < 2 * kSpace / 3 ? 1 + r() % 3 : 100 + a;
       const uint32_t end = std::min(a + len - 1, kSpace - 1);
       w.putIp4(5, {1000 + a, 1000 + end, set});
       for (uint32_t i = a; i <= end; ++i)
