@@ -1803,6 +1803,9 @@ struct Snapshot::Index {
     return &all.back();
   }
   std::vector<NameIndex> names;
+  // The value sets with small ids, as found (mv_data null: not looked up yet).
+  static constexpr size_t kValues = 4096;
+  std::vector<MDB_val> values = std::vector<MDB_val>(kValues);
 
   static const NameIndex* ofNames(Index* self, MDB_txn* txn, MDB_dbi dbi, uint32_t dataset) {
     if (!self) return nullptr;
@@ -1815,6 +1818,7 @@ struct Snapshot::Index {
     ip4.clear();
     ip6.clear();
     names.clear();
+    std::fill(values.begin(), values.end(), MDB_val{});
   }
 };
 
@@ -2095,12 +2099,15 @@ std::string_view Snapshot::generic(uint32_t dataset, std::string_view dkey) {
 }
 
 std::string_view Snapshot::valueSet(uint32_t id) {
+  MDB_val* cached = d_index && id < Index::kValues ? &d_index->values[id] : nullptr;
+  if (cached && cached->mv_data) return view(*cached);
   uint8_t key[4];
   be32(key, id);
   MDB_val k = val(key, 4), v;
   int rc = mdb_get(d_txn, d_env.dbi(kValues), &k, &v);
   if (rc == MDB_NOTFOUND) return {};
   check("mdb_get", rc);
+  if (cached) *cached = v;
   return view(v);
 }
 

@@ -273,6 +273,35 @@ TEST_CASE("a schema 1 store (a record per interval) is upgraded by a writer, ref
   CHECK(names == std::string("com\0net\0org\0", 12));
 }
 
+TEST_CASE("a renewed snapshot reads the value sets of the new state, ids reused or not",
+          "[store]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  auto put = [&](const char* txt) {
+    Writer w(env);
+    w.clearData(); // an import: ids start again from 1
+    std::pair<uint32_t, std::optional<std::string>> v{0x7f000002, std::string(txt)};
+    CHECK(w.internValueSet(encodeValueSet({&v, 1})) == 1);
+    w.commit();
+  };
+  auto txtOf = [](std::string_view set) {
+    ValueSetReader r(set);
+    ValueView v;
+    return r.next(v) ? std::string(v.txt) : std::string("(none)");
+  };
+  put("first");
+  Snapshot live(env);
+  CHECK(txtOf(live.valueSet(1)) == "first");
+  live.reset();
+  put("second");
+  live.renew();
+  CHECK(txtOf(live.valueSet(1)) == "second");
+  live.reset();
+  live.renew();
+  CHECK(txtOf(live.valueSet(1)) == "second");
+  CHECK(live.valueSet(2).empty());
+}
+
 TEST_CASE("many names in blocks: lookups, names below and changes match a model", "[store][dom]") {
   test::TempDir dir;
   Env env(dir.path(), {});
