@@ -2,8 +2,9 @@
 // machine). One UDP socket, sendmmsg/recvmmsg, queries from a dnsperf-style file ("name TYPE").
 //   closed loop (default): keeps -c queries in flight for -l seconds;
 //   open loop (-Q RATE):   sends RATE queries per second whatever comes back;
-//   --first-answer:        one query every millisecond until one is answered; prints the time
-//                          since --since-ns (CLOCK_REALTIME, as `date +%s%N` gives) in ms.
+//   --first-answer:        one query every millisecond until one is answered (started before
+//                          the server, it times the server's start); prints when, in
+//                          CLOCK_REALTIME ns, and the ms since --since-ns if given.
 // Bounded in count (-n) and time (-l); a query unanswered after -t ms counts as lost. With
 // --pid it reads the server's CPU time (all threads, /proc/PID/task/*/schedstat) over the
 // measured window. Prints one line of key=value pairs.
@@ -55,7 +56,7 @@ struct Args {
   std::fprintf(stderr,
                "dnsxl_loadgen: %s\nusage: dnsxl_loadgen -s ADDR -p PORT -d FILE [-c INFLIGHT] "
                "[-l SECONDS] [-w WARMUP] [-n MAX] [-Q RATE] [-t TIMEOUT_MS] [--pid PID] [--edns]\n"
-               "       dnsxl_loadgen --first-answer -s ADDR -p PORT -d FILE --since-ns NS "
+               "       dnsxl_loadgen --first-answer -s ADDR -p PORT -d FILE [--since-ns NS] "
                "[-l SECONDS]\n",
                what);
   std::exit(2);
@@ -286,7 +287,9 @@ int firstAnswer(const Args& a, const std::vector<std::vector<uint8_t>>& queries)
       timespec ts{};
       clock_gettime(CLOCK_REALTIME, &ts);
       const int64_t now = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-      std::printf("first_answer_ms=%.1f\n", static_cast<double>(now - a.sinceNs) / 1e6);
+      if (a.sinceNs)
+        std::printf("first_answer_ms=%.1f ", static_cast<double>(now - a.sinceNs) / 1e6);
+      std::printf("first_answer_at_ns=%lld\n", static_cast<long long>(now));
       return 0;
     }
     l.expire(Clock::now());
