@@ -658,8 +658,15 @@ void Parser::line(std::string_view raw, uint32_t lineNo) {
 } // namespace
 
 uint32_t Feed::internValue(const Value& v) {
-  std::string key =
-      fmt::format("{}:{}:{}{}", v.a, v.expires, v.txt ? "t" : "n", v.txt ? *v.txt : "");
+  // "a:expires:" then t and the text, or n (every entry with its own value comes here: no fmt)
+  char num[48]; // u32 and i64 in decimal, two colons
+  char* end = std::to_chars(num, num + 20, v.a).ptr;
+  *end++ = ':';
+  end = std::to_chars(end, num + 46, v.expires).ptr;
+  *end++ = ':';
+  std::string key(num, end);
+  key += v.txt ? 't' : 'n';
+  if (v.txt) key += *v.txt;
   auto [it, inserted] = d_valueIndex.try_emplace(key, static_cast<uint32_t>(values.size()));
   if (inserted) values.push_back(v);
   return it->second;

@@ -89,26 +89,27 @@ void guardSpace(const Loaded& l, const config::Dataset& d, std::vector<std::stri
   for (const auto& e : f.ip4) {
     if (e.value == feeds::kExclusion) continue;
     const uint64_t size = uint64_t{e.hi} - e.lo + 1;
-    const auto range = feeds::formatIp4(e.lo) + "-" + feeds::formatIp4(e.hi);
+    // formatted only for a complaint: this loop sees every entry of every import
+    auto range = [&] { return feeds::formatIp4(e.lo) + "-" + feeds::formatIp4(e.hi); };
     if (d.widestIp4 && size > (uint64_t{1} << (32 - d.widestIp4)))
-      complain(e.at, fmt::format("{} covers {} addresses, more than a /{} (widest_ip4 = {})", range,
-                                 size, d.widestIp4, d.widestIp4));
+      complain(e.at, fmt::format("{} covers {} addresses, more than a /{} (widest_ip4 = {})",
+                                 range(), size, d.widestIp4, d.widestIp4));
     else if (d.guardSpecial && (e.lo <= 0x00ffffffU || e.hi >= 0xe0000000U))
       complain(e.at, fmt::format("{} reaches into {} (RFC 6890), which never sends mail "
                                  "(guard_special = false allows it)",
-                                 range, e.lo <= 0x00ffffffU ? "0.0.0.0/8" : "224.0.0.0/3"));
+                                 range(), e.lo <= 0x00ffffffU ? "0.0.0.0/8" : "224.0.0.0/3"));
   }
   for (const auto& e : f.ip6) {
     if (e.value == feeds::kExclusion) continue;
     const U128 span = e.hi - e.lo; // size - 1
-    const auto range = feeds::formatIp6(e.lo) + "-" + feeds::formatIp6(e.hi);
+    auto range = [&] { return feeds::formatIp6(e.lo) + "-" + feeds::formatIp6(e.hi); };
     if (d.widestIp6 && (d.widestIp6 == 128 ? span > 0 : span >= (U128{1} << (128 - d.widestIp6))))
-      complain(e.at, fmt::format("{} is wider than a /{} (widest_ip6 = {})", range, d.widestIp6,
+      complain(e.at, fmt::format("{} is wider than a /{} (widest_ip6 = {})", range(), d.widestIp6,
                                  d.widestIp6));
     else if (d.guardSpecial && (e.lo <= 1 || (e.hi >> 120) == 0xff))
       complain(e.at, fmt::format("{} reaches into {} (RFC 6890), which never sends mail "
                                  "(guard_special = false allows it)",
-                                 range, e.lo <= 1 ? "::/127" : "ff00::/8"));
+                                 range(), e.lo <= 1 ? "::/127" : "ff00::/8"));
   }
   if (found > kMaxShown)
     out.push_back(fmt::format("{}: ... and {} more such entries",
