@@ -355,8 +355,12 @@ void Responder::refreshZones() {
       c.counters = slot->second;
     }
     c.expires = 0;
-    for (const auto& d : z.datasets)
+    c.names = false;
+    for (const auto& d : z.datasets) {
       if (d.expires != 0 && (c.expires == 0 || d.expires < c.expires)) c.expires = d.expires;
+      if (!(d.kinds & store::kTestPoints) && (d.kinds & (store::kDomain | store::kGeneric)))
+        c.names = true;
+    }
     d_zones.push_back(std::move(c));
   }
 }
@@ -635,14 +639,16 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
   }
   const bool isV4 = allDecimal && n == 4, isV6 = allNibbles && n == 32;
 
-  // The domain form: dotted text of the relative name and its store key.
+  // The domain form: dotted text of the relative name and its store key — where a dataset holds
+  // names, or for the test point `test` (an IP-only zone's queries skip it).
   char dotted[dns::kMaxName];
   size_t dottedLen = 0;
   std::array<size_t, kMaxLabels> dottedStart;
   char key[dns::kMaxName];
   size_t keyLen = 0;
   std::array<size_t, kMaxLabels> keyEnd; // key length covering labels i..n-1
-  bool domainOk = true;
+  bool domainOk = zone->names || (n == 1 && lname[labels.off[0]] == 4 &&
+                                  std::memcmp(lname + labels.off[0] + 1, "test", 4) == 0);
   for (size_t i = 0; i < n && domainOk; ++i) {
     uint8_t off = labels.off[i];
     uint8_t len = lname[off];

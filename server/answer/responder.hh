@@ -90,6 +90,7 @@ public:
     std::vector<Dataset> datasets;
     int64_t expires; // the earliest dataset expiry ($TIMESTAMP), 0 = never
     size_t counters; // index into d_counters (kept across store generations)
+    bool names;      // a dataset other than the test points holds names (dnset, generic)
   };
 
 private:
