@@ -188,7 +188,22 @@ size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view c
 }
 
 void lowerName(const uint8_t* name, size_t len, uint8_t* out) {
-  for (size_t i = 0; i < len; ++i) {
+  // Eight bytes at a time: for each byte below 0x80, adding 0x80 - 'A' sets its top bit when it
+  // is >= 'A', adding 0x80 - 'Z' - 1 when it is > 'Z'; a byte with both answers differing (and
+  // its own top bit clear) is upper case and gets 0x20. Every query's name passes here.
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kTops = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, name + i, 8);
+    const uint64_t low7 = x & ~kTops;
+    const uint64_t atLeastA = low7 + kOnes * (0x80 - 'A');
+    const uint64_t aboveZ = low7 + kOnes * (0x80 - 'Z' - 1);
+    const uint64_t upper = atLeastA & ~aboveZ & ~x & kTops;
+    x |= upper >> 2;
+    std::memcpy(out + i, &x, 8);
+  }
+  for (; i < len; ++i) {
     uint8_t c = name[i];
     out[i] = (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
   }

@@ -37,6 +37,24 @@ TEST_CASE("a well-formed query parses in place", "[dns]") {
   CHECK(std::string(reinterpret_cast<const char*>(lower) + 11, 2) == "bl");
 }
 
+TEST_CASE("lower-casing a name changes A-Z and nothing else, at every length and offset", "[dns]") {
+  // every byte value at every position of names of 1..40 bytes (the eight-byte steps and the
+  // tail), against the rule byte by byte
+  for (size_t len = 1; len <= 40; ++len)
+    for (unsigned v = 0; v < 256; ++v) {
+      std::vector<uint8_t> name(len), out(len, 0xee);
+      for (size_t i = 0; i < len; ++i)
+        name[i] = static_cast<uint8_t>((v + 37 * i) & 0xff);
+      dns::lowerName(name.data(), len, out.data());
+      for (size_t i = 0; i < len; ++i) {
+        const uint8_t c = name[i];
+        const uint8_t want = c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c + 32) : c;
+        INFO("length " << len << " position " << i << " byte " << int(c));
+        REQUIRE(out[i] == want);
+      }
+    }
+}
+
 TEST_CASE("what is dropped, what is FORMERR, what is NOTIMP", "[dns]") {
   dns::Query q;
   auto p = query();
