@@ -298,14 +298,20 @@ uint32_t seed() {
 }
 
 uint16_t freePort() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  // Below the kernel's ephemeral range: a port the kernel handed out (bind to port 0) went to
+  // the next outgoing socket of any process — a test's own query, a secondary's AXFR — before
+  // the server it was meant for bound it (NSD: "Address already in use", CI on 6eb4fc7).
+  unsigned ephemeralLow = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeralLow;
+  if (ephemeralLow <= 11000) ephemeralLow = 32768; // no room below the range: use the default
+  static std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 200; ++attempt) {
     int u = ::socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(u, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    a.sin_port = htons(static_cast<uint16_t>(10000 + rng() % (ephemeralLow - 10000)));
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(u);
       continue;
     }

@@ -147,7 +147,8 @@ TsigFields tsigFields(const std::vector<uint8_t>& reply);
 // The seed of a randomised test: $DNSXL_SEED when set (to replay a failure), else random.
 uint32_t seed();
 
-// A port free for UDP and TCP on 127.0.0.1 (for servers that cannot take port 0).
+// A port free for UDP and TCP on 127.0.0.1 (for servers that cannot take port 0), picked at
+// random below the kernel's ephemeral range, where no outgoing socket can take it first.
 uint16_t freePort();
 // Polls until the server on port answers a query for name (any rcode) or the time is up.
 bool waitForAnswer(uint16_t port, const std::string& name, std::chrono::milliseconds timeout);
