@@ -165,7 +165,7 @@ for run in $(seq "$RUNS"); do
     for kind in $SERVERS; do
       start_server "$kind" "$SET"
       r=$(load)
-      record "$kind $SET $r rss_kb=$(rss_kb "$SPID") first_ms=$FIRST_MS"
+      record "$kind $SET $r rss_kb=$(rss_kb "$SPID") first_ms=$FIRST_MS run=$run"
       log "run $run $SET $kind: $r"
       stop_server
     done
@@ -288,6 +288,17 @@ fi
 
 # The table.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
+# rounds KIND1 KIND2 SET FIELD -> the ratio within each round, in order: the machine's speed
+# drifts between rounds, and differently for servers that read data than for the floor
+rounds() {
+  awk -v a="$1" -v b="$2" -v s="$3" -v f="$4" '
+    $2 == s && ($1 == a || $1 == b) {
+      r = ""; v = ""
+      for (i = 3; i <= NF; i++) { split($i, p, "="); if (p[1] == f) v = p[2]; if (p[1] == "run") r = p[2] + 0 }
+      if (r != "" && v != "") { x[$1, r] = v; if (r > n) n = r }
+    }
+    END { for (i = 1; i <= n; i++) if (x[a, i] != "" && x[b, i] > 0) printf "%s%.2f", (k++ ? " " : ""), x[a, i] / x[b, i] }' results.txt
+}
 mb() { awk -v k="$1" 'BEGIN {if (k == "-") print "-"; else printf "%.0f", k / 1024}'; }
 echo
 echo "## dnsxl performance: $(date -u +%Y-%m-%d), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $RUNS runs of ${SECS} s, medians"
@@ -317,7 +328,11 @@ echo "|---|$(for s in $SETS; do printf -- '---|'; done)"
 for pair in "dnsxld rbldnsd qps" "dnsxld floor qps" "dnsxld floor cpu_us_per_q" "dnsxld rbldnsd rss_kb"; do
   set -- $pair
   row="| $1/$2 $3 |"
-  for s in $SETS; do row="$row $(ratio "$(get "$1" "$s" "$3")" "$(get "$2" "$s" "$3")") |"; done
+  for s in $SETS; do
+    row="$row $(ratio "$(get "$1" "$s" "$3")" "$(get "$2" "$s" "$3")")"
+    [ "$RUNS" -gt 1 ] && row="$row (rounds: $(rounds "$1" "$2" "$s" "$3"))"
+    row="$row |"
+  done
   echo "$row"
 done
 echo
