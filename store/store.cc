@@ -339,6 +339,7 @@ struct Block {
     }
   };
 
+  static void appendKey(std::string& key, const Piece<Addr>& first) { putAddr(key, first.start); }
   static void encode(std::string& out, std::span<const Piece<Addr>> pieces) {
     Sizer s;
     for (const auto& x : pieces)
@@ -367,33 +368,69 @@ struct Block {
   }
 };
 
-// Writes intervals (in order, non-overlapping) as blocks, each as full as it can be. With
-// append, the keys are past every key of the table (an import): LMDB then fills its pages
-// instead of splitting them in half. With keepTail, the last block is written only if it is
-// full; returns how many intervals were written.
-template <typename Addr>
-size_t putBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Piece<Addr>> pieces,
-                 bool append, bool keepTail = false) {
-  using B = Block<Addr>;
+// Writes items (intervals, or names: in order, no overlaps) as blocks of type B, each as full as
+// it can be. With append, the keys are past every key of the table (an import): LMDB then fills
+// its pages instead of splitting them in half. With keepTail, the last block is written only if
+// it is full; returns how many items were written.
+template <typename B, typename Item>
+size_t putBlocksOf(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Item> items,
+                   bool append, bool keepTail) {
   std::string key, value;
   size_t from = 0;
-  while (from < pieces.size()) {
+  while (from < items.size()) {
     typename B::Sizer s;
     size_t to = from;
-    while (to < pieces.size() && s.add(pieces[to]))
+    while (to < items.size() && s.add(items[to]))
       ++to;
-    if (keepTail && to == pieces.size()) break;
+    if (keepTail && to == items.size()) break;
     key.clear();
     putBe32(key, dataset);
-    putAddr(key, pieces[from].start);
-    B::encode(value, pieces.subspan(from, to - from));
+    B::appendKey(key, items[from]);
+    B::encode(value, items.subspan(from, to - from));
     MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
     int rc = mdb_put(txn, dbi, &k, &v, append ? MDB_APPEND : 0U);
     if (rc == MDB_KEYEXIST && append) rc = mdb_put(txn, dbi, &k, &v, 0); // not the last key
-    check("mdb_put interval block", rc);
+    check("mdb_put block", rc);
     from = to;
   }
   return from;
+}
+
+// Schema 1 → 2 of one table: reads every record (decode: the key without its dataset, and the
+// value, to an item; nullopt for a record of another shape), then writes each dataset's items
+// as blocks of type B in their place.
+template <typename B, typename Item, typename Decode>
+void convertTable(MDB_txn* txn, MDB_dbi dbi, const char* what, Decode decode) {
+  std::vector<std::pair<uint32_t, Item>> all;
+  MDB_cursor* c = nullptr;
+  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    std::optional<Item> item;
+    if (k.mv_size >= 4) item = decode(view(k).substr(4), view(v));
+    if (!item) {
+      mdb_cursor_close(c);
+      throw StoreError(std::string("schema 1 ") + what + " record of unexpected size");
+    }
+    all.emplace_back(getBe32(k.mv_data), std::move(*item));
+  }
+  mdb_cursor_close(c);
+  check("mdb_drop", mdb_drop(txn, dbi, 0));
+  std::vector<Item> run;
+  for (size_t i = 0; i < all.size(); ++i) {
+    run.push_back(std::move(all[i].second));
+    if (i + 1 == all.size() || all[i + 1].first != all[i].first) {
+      putBlocksOf<B, Item>(txn, dbi, all[i].first, run, true, false);
+      run.clear();
+    }
+  }
+}
+
+template <typename Addr>
+size_t putBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const Piece<Addr>> pieces,
+                 bool append, bool keepTail = false) {
+  return putBlocksOf<Block<Addr>, Piece<Addr>>(txn, dbi, dataset, pieces, append, keepTail);
 }
 
 // ---- Name blocks (schema 2) ----
@@ -520,6 +557,7 @@ struct NameBlock {
     }
   };
 
+  static void appendKey(std::string& key, const NameEntry& first) { key.append(first.first); }
   static void encode(std::string& out, std::span<const NameEntry> names) {
     Sizer s;
     for (const auto& x : names)
@@ -556,57 +594,18 @@ struct NameBlock {
   }
 };
 
-// Writes names (in key order, no repeats) as blocks of at most kNameBlockBytes; append and
-// keepTail as in putBlocks; returns how many names were written.
 size_t putNameBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const NameEntry> names,
                      bool append, bool keepTail = false) {
-  std::string key, value;
-  size_t from = 0;
-  while (from < names.size()) {
-    NameBlock::Sizer s;
-    size_t to = from;
-    while (to < names.size() && s.add(names[to]))
-      ++to;
-    if (keepTail && to == names.size()) break;
-    key.clear();
-    putBe32(key, dataset);
-    key.append(names[from].first);
-    NameBlock::encode(value, names.subspan(from, to - from));
-    MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
-    int rc = mdb_put(txn, dbi, &k, &v, append ? MDB_APPEND : 0U);
-    if (rc == MDB_KEYEXIST && append) rc = mdb_put(txn, dbi, &k, &v, 0);
-    check("mdb_put name block", rc);
-    from = to;
-  }
-  return from;
+  return putBlocksOf<NameBlock, NameEntry>(txn, dbi, dataset, names, append, keepTail);
 }
 
 // Schema 1 → 2 of the dom table: one record per name (key dataset ‖ name, value exact ‖ below).
 void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
-  std::vector<std::pair<uint32_t, NameEntry>> all;
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
-  MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (k.mv_size < 4 || k.mv_size > 4 + kMaxNameKey || v.mv_size != 8) {
-      mdb_cursor_close(c);
-      throw StoreError("schema 1 name record of unexpected size");
-    }
-    const auto* vp = static_cast<const char*>(v.mv_data);
-    all.emplace_back(getBe32(k.mv_data), NameEntry{std::string(view(k).substr(4)),
-                                                   DomainEntry{getBe32(vp), getBe32(vp + 4)}});
-  }
-  mdb_cursor_close(c);
-  check("mdb_drop", mdb_drop(txn, dbi, 0));
-  std::vector<NameEntry> run;
-  for (size_t i = 0; i < all.size(); ++i) {
-    run.push_back(std::move(all[i].second));
-    if (i + 1 == all.size() || all[i + 1].first != all[i].first) {
-      putNameBlocks(txn, dbi, all[i].first, run, true);
-      run.clear();
-    }
-  }
+  convertTable<NameBlock, NameEntry>(
+      txn, dbi, "name", [](std::string_view k, std::string_view v) -> std::optional<NameEntry> {
+        if (k.size() > kMaxNameKey || v.size() != 8) return std::nullopt;
+        return NameEntry{std::string(k), DomainEntry{getBe32(v.data()), getBe32(v.data() + 4)}};
+      });
 }
 
 // The blocks of one dataset's names in a read transaction: their first names and where they
@@ -753,34 +752,16 @@ void flushPending(MDB_txn* txn, MDB_dbi dbi, Writer::Pending<Interval>& p, bool 
 template <typename Addr>
 void convertToBlocks(MDB_txn* txn, MDB_dbi dbi) {
   constexpr size_t kAddr = sizeof(Addr);
-  std::vector<std::pair<uint32_t, Piece<Addr>>> all;
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
-  MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != 4 + kAddr || v.mv_size != kAddr + 4) {
-      mdb_cursor_close(c);
-      throw StoreError("schema 1 interval record of unexpected size");
-    }
-    const auto* kp = static_cast<const char*>(k.mv_data);
-    const auto* vp = static_cast<const char*>(v.mv_data);
-    Piece<Addr> x;
-    getAddr(kp + 4, x.start);
-    getAddr(vp, x.end);
-    x.valueSet = getBe32(vp + kAddr);
-    all.emplace_back(getBe32(kp), x);
-  }
-  mdb_cursor_close(c);
-  check("mdb_drop", mdb_drop(txn, dbi, 0));
-  std::vector<Piece<Addr>> run;
-  for (size_t i = 0; i < all.size(); ++i) {
-    run.push_back(all[i].second);
-    if (i + 1 == all.size() || all[i + 1].first != all[i].first) {
-      putBlocks<Addr>(txn, dbi, all[i].first, run, true);
-      run.clear();
-    }
-  }
+  convertTable<Block<Addr>, Piece<Addr>>(
+      txn, dbi, "interval",
+      [](std::string_view k, std::string_view v) -> std::optional<Piece<Addr>> {
+        if (k.size() != kAddr || v.size() != kAddr + 4) return std::nullopt;
+        Piece<Addr> x;
+        getAddr(k.data(), x.start);
+        getAddr(v.data(), x.end);
+        x.valueSet = getBe32(v.data() + kAddr);
+        return x;
+      });
 }
 
 } // namespace
