@@ -3,11 +3,14 @@
 //   valgrind --tool=callgrind --toggle-collect='dnsxl::answer::Responder::answer(*'
 //       build/bin/dnsxl_answer_loop STORE QUERIES 100000
 // then Ir / 100000 = instructions per answer (bench/perf.sh prints it per data set). A new read
-// transaction every 64 queries, as a UDP worker takes one per batch.
+// transaction every 64 queries, as a UDP worker takes one per batch. Also prints the wall time
+// per answer (the user-space cost, cache misses included, without the kernel's), which moves
+// with the machine's load: compare builds side by side.
 #include "bench/queries.hh"
 #include "server/answer/responder.hh"
 #include "store/store.hh"
 
+#include <chrono>
 #include <cstdlib>
 #include <fmt/format.h>
 
@@ -28,6 +31,7 @@ int main(int argc, char** argv) {
   answer::Responder responder(env, {});
   std::vector<uint8_t> out(65536);
   size_t bytes = 0;
+  const auto t0 = std::chrono::steady_clock::now();
   responder.begin();
   for (size_t i = 0; i < count; ++i) {
     bytes += responder.answer(qs[i % qs.size()], out, answer::Transport::Udp);
@@ -37,5 +41,7 @@ int main(int argc, char** argv) {
     }
   }
   responder.end();
-  fmt::print("{} answers, {} bytes\n", count, bytes);
+  const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - t0;
+  fmt::print("{} answers, {} bytes, {:.0f} ns per answer\n", count, bytes,
+             took.count() / static_cast<double>(std::max<size_t>(count, 1)));
 }

@@ -94,7 +94,7 @@ public:
   };
 
 private:
-  struct Counters {
+  struct Counters { // written only by the worker owning the responder, read by stats()
     std::atomic<uint64_t> tot{0}, ok{0}, nxd{0}, err{0}, in{0}, out{0};
     void count(size_t query, size_t reply, uint8_t rcode);
   };
