@@ -609,18 +609,18 @@ void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
       });
 }
 
-// The blocks of one dataset's names in a read transaction: their first names and where they
-// lie in the map (valid as BlockIndex's are); and for each block a lookup has read, the prefix
-// of every kStride-th name. A binary search over a block's ~70 names in the map misses the
+// The blocks of one dataset's names in a read transaction: their first names' prefixes and
+// where they lie in the map (valid as BlockIndex's are); and for each block a lookup has read,
+// the prefix of every kStride-th name (16: every 8th cost 1 MB for 1M names, and RSS here
+// competes with rbldnsd's). A binary search over a block's ~70 names in the map misses the
 // cache twice a step (offset, then name: perf put a third of dnsxld's time on DBL-like data
 // there); the samples narrow it to kStride names first. Read lazily: building them for every
 // block would read nearly all the data before the first answer of each new store state.
 struct NameIndex {
-  static constexpr size_t kStride = 8;
+  static constexpr size_t kStride = 16;
   static constexpr uint32_t kUnread = UINT32_MAX;
   uint32_t dataset = 0;
-  std::vector<std::string_view> firsts;
-  std::vector<uint64_t> prefixes; // of firsts
+  std::vector<uint64_t> prefixes; // of the blocks' first names
   std::vector<MDB_val> blocks;
   std::vector<uint32_t> sampleFrom; // block's samples in samples, or kUnread
   std::vector<uint64_t> samples;
@@ -652,13 +652,24 @@ struct NameIndex {
     len = end > base ? end - base : 1;
   }
 
+  // Block blk's first name (its key), read from the block: rarely needed (prefixes decide most
+  // comparisons), so not kept (it would be 16 bytes a block; RSS on DBL-like data is close to
+  // rbldnsd's). Empty for a corrupt block.
+  std::string_view first(size_t blk) const {
+    NameBlock b;
+    const uint8_t* e = b.read(blocks[blk]) ? b.at(0) : nullptr;
+    return e ? NameBlock::key(e) : std::string_view();
+  }
   // The last block whose first name is at or below k (its prefix: kp); npos if none.
   size_t find(uint64_t kp, std::string_view k) const {
-    if (firsts.empty() || !atOrBelow(prefixes[0], firsts[0], kp, k)) return std::string_view::npos;
+    auto atOrBelowK = [&](size_t blk) {
+      return prefixes[blk] != kp ? prefixes[blk] < kp : first(blk) <= k;
+    };
+    if (blocks.empty() || !atOrBelowK(0)) return std::string_view::npos;
     size_t base = 0;
-    for (size_t len = firsts.size(); len > 1;) {
+    for (size_t len = blocks.size(); len > 1;) {
       const size_t half = len / 2;
-      if (atOrBelow(prefixes[base + half], firsts[base + half], kp, k)) base += half;
+      if (atOrBelowK(base + half)) base += half;
       len -= half;
     }
     return base;
@@ -668,7 +679,6 @@ struct NameIndex {
 void buildIndex(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, NameIndex& ix) {
   ix.dataset = dataset;
   forEachOfDataset(txn, dbi, dataset, [&](std::string_view first, std::string_view block) {
-    ix.firsts.push_back(first);
     ix.prefixes.push_back(prefixOf(first));
     ix.blocks.push_back(val(block.data(), block.size()));
   });
@@ -703,7 +713,7 @@ NameSpot findName(NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_vi
     const size_t blk = ix->find(namePrefix, name);
     if (blk != std::string_view::npos && inBlock(ix->blocks[blk], blk)) return out;
     const size_t nextBlk = blk == std::string_view::npos ? 0 : blk + 1;
-    if (nextBlk < ix->firsts.size()) out.next = ix->firsts[nextBlk];
+    if (nextBlk < ix->blocks.size()) out.next = ix->first(nextBlk);
     return out;
   }
   if (name.size() > kMaxNameKey) return out;
