@@ -341,6 +341,12 @@ void Responder::refreshZones() {
     c.soaRdata = rd;
     c.soaTtl = z.soa.ttl;
     c.negTtl = std::min(z.soa.ttl, z.soa.minimum); // RFC 2308 §3
+    for (uint32_t v : {uint32_t{dns::kTypeSOA} << 16 | dns::kClassIN, c.negTtl})
+      for (int s = 24; s >= 0; s -= 8)
+        c.negSoa.push_back(static_cast<char>(v >> s));
+    c.negSoa.push_back(static_cast<char>(rd.size() >> 8));
+    c.negSoa.push_back(static_cast<char>(rd.size()));
+    c.negSoa += rd;
     for (const auto& ns : z.ns) {
       std::string n;
       if (dns::encodeName(ns, n)) c.nsRdata.push_back(n);
@@ -548,7 +554,7 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
   };
   auto negative = [&](uint8_t rcode) {
     size_t mark = w.size();
-    if (soaRecord(zone->negTtl))
+    if (w.pointer(zoneOwner) && w.bytes(zone->negSoa.data(), zone->negSoa.size()))
       counts[2] = 1;
     else
       w.truncate(mark); // authority data is optional (RFC 2181 §9)

@@ -84,6 +84,7 @@ public:
   struct Zone {
     std::string wire; // lower-case wire name
     std::string soaRdata;
+    std::string negSoa; // the SOA record of negative answers after its owner (one copy)
     uint32_t soaTtl, negTtl;
     std::vector<std::string> nsRdata;
     uint32_t nsTtl;
