@@ -488,6 +488,15 @@ struct NameBlock {
   }
   size_t setBytes() const { return m ? 2 : 8; }
   // Entry i: where it starts, or nullptr for one that does not fit the block (a corrupt store).
+  // Starts loading entries [base, base + len): they lie in order, one after another, so a
+  // binary search over them waits for one cache miss instead of one a step.
+  void prefetch(size_t base, size_t len) const {
+    if (base >= n || len < 2) return;
+    const size_t from = getBe16(p + 4 + 2 * base);
+    const size_t to = base + len < n ? getBe16(p + 4 + 2 * (base + len)) : entriesSize;
+    for (size_t off = from; off < to && off < entriesSize; off += 64)
+      __builtin_prefetch(entries + off);
+  }
   const uint8_t* at(size_t i) const {
     const size_t off = getBe16(p + 4 + 2 * i);
     if (off >= entriesSize || off + 1 + entries[off] + setBytes() > entriesSize) return nullptr;
@@ -700,6 +709,7 @@ NameSpot findName(NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_vi
     size_t i = 0, base = 0, len = SIZE_MAX;
     if (!b.read(v)) return true; // corrupt: nothing found
     if (blk != std::string_view::npos) ix->narrow(blk, b, namePrefix, base, len);
+    if (blk != std::string_view::npos) b.prefetch(base, len);
     const uint8_t* e = b.find(namePrefix, name, i, base, len);
     if (!e) return true; // corrupt: nothing found
     if (NameBlock::key(e) == name) out.exact = b.entry(e);
