@@ -487,16 +487,27 @@ struct NameBlock {
     return true;
   }
   size_t setBytes() const { return m ? 2 : 8; }
-  // Entry i: where it starts, or nullptr for one that does not fit the block (a corrupt store).
-  // Starts loading entries [base, base + len): they lie in order, one after another, so a
-  // binary search over them waits for one cache miss instead of one a step.
-  void prefetch(size_t base, size_t len) const {
-    if (base >= n || len < 2) return;
-    const size_t from = getBe16(p + 4 + 2 * base);
-    const size_t to = base + len < n ? getBe16(p + 4 + 2 * (base + len)) : entriesSize;
+  // A block of n names and a palette of m, as read() would find it (an index's knowledge),
+  // without reading the block; its sizes are checked as read() checks them.
+  void shape(const MDB_val& v, size_t n2, size_t m2) {
+    p = static_cast<const uint8_t*>(v.mv_data);
+    n = n2;
+    m = m2;
+    const size_t head = 4 + 2 * n + 4 * m;
+    palette = p + 4 + 2 * n;
+    entries = p + head;
+    entriesSize = head + 8 <= v.mv_size ? v.mv_size - head - 8 : 0;
+  }
+  // Starts loading what a search over entries [base, base + len) reads: their offsets, and
+  // the entries themselves, which lie in order from offset `from` to `to` — so the search
+  // waits for one round of cache misses instead of one a step.
+  void prefetch(size_t base, size_t len, size_t from, size_t to) const {
+    __builtin_prefetch(p + 4 + 2 * base);
+    __builtin_prefetch(p + 4 + 2 * (base + len) - 1);
     for (size_t off = from; off < to && off < entriesSize; off += 64)
       __builtin_prefetch(entries + off);
   }
+  // Entry i: where it starts, or nullptr for one that does not fit the block (a corrupt store).
   const uint8_t* at(size_t i) const {
     const size_t off = getBe16(p + 4 + 2 * i);
     if (off >= entriesSize || off + 1 + entries[off] + setBytes() > entriesSize) return nullptr;
@@ -634,31 +645,48 @@ struct NameIndex {
   std::vector<uint32_t> sampleFrom; // block's samples in samples, or kUnread
   std::vector<uint64_t> samples;
 
-  // Where, in block blk (read as b), the last name at or below one with prefix kp lies: in
-  // [base, base + len). Prefixes order as their names do; equal prefixes tell nothing.
-  void narrow(size_t blk, const NameBlock& b, uint64_t kp, size_t& base, size_t& len) {
-    base = 0;
-    len = b.n;
-    const size_t count = (b.n + kStride - 1) / kStride;
+  std::vector<uint16_t> sampleOffsets; // where each sampled name's entry starts in its block
+  std::vector<uint32_t> shapes;        // n << 8 | m of each block with samples
+
+  // Reads block blk as b, and where in it the last name at or below one with prefix kp lies:
+  // [base, base + len). Prefixes order as their names do; equal prefixes tell nothing. A
+  // block with samples is read from what the index knows (no touch of its header), and the
+  // lines the search will read, its offsets and entries, are requested together. False for a
+  // corrupt block.
+  bool open(size_t blk, NameBlock& b, uint64_t kp, size_t& base, size_t& len) {
     if (sampleFrom[blk] == kUnread) {
+      if (!b.read(blocks[blk])) return false;
+      base = 0;
+      len = b.n;
       const size_t from = samples.size();
       for (size_t i = 0; i < b.n; i += kStride) {
         const uint8_t* e = b.at(i);
         if (!e) { // corrupt: search all of it, as without samples
           samples.resize(from);
-          return;
+          sampleOffsets.resize(from);
+          return true;
         }
         samples.push_back(prefixOf(NameBlock::key(e)));
+        sampleOffsets.push_back(static_cast<uint16_t>(e - b.entries));
       }
       sampleFrom[blk] = static_cast<uint32_t>(from);
+      shapes[blk] = static_cast<uint32_t>(b.n << 8 | b.m);
+    } else {
+      b.shape(blocks[blk], shapes[blk] >> 8, shapes[blk] & 255);
     }
+    const size_t count = (b.n + kStride - 1) / kStride;
     const uint64_t* s = samples.data() + sampleFrom[blk];
     const size_t below = static_cast<size_t>(std::lower_bound(s, s + count, kp) - s);
     const size_t atOrBelow = static_cast<size_t>(std::upper_bound(s + below, s + count, kp) - s);
     // sample below - 1 is below the name; sample atOrBelow (if any) above it
-    base = below == 0 ? 0 : (below - 1) * kStride;
+    const size_t first = below == 0 ? 0 : below - 1;
+    base = first * kStride;
     const size_t end = atOrBelow < count ? atOrBelow * kStride : b.n;
     len = end > base ? end - base : 1;
+    const uint16_t* offs = sampleOffsets.data() + sampleFrom[blk];
+    const size_t to = atOrBelow < count ? offs[atOrBelow] : b.entriesSize;
+    b.prefetch(base, len, offs[first], to);
+    return true;
   }
 
   // Block blk's first name (its key), read from the block: rarely needed (prefixes decide most
@@ -692,6 +720,7 @@ void buildIndex(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, NameIndex& ix) {
     ix.blocks.push_back(val(block.data(), block.size()));
   });
   ix.sampleFrom.assign(ix.blocks.size(), NameIndex::kUnread);
+  ix.shapes.assign(ix.blocks.size(), 0);
 }
 
 // What a dataset's names say about one name key: its entry, and the next name in key order
@@ -707,9 +736,8 @@ NameSpot findName(NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_vi
   auto inBlock = [&](const MDB_val& v, size_t blk = std::string_view::npos) {
     NameBlock b;
     size_t i = 0, base = 0, len = SIZE_MAX;
-    if (!b.read(v)) return true; // corrupt: nothing found
-    if (blk != std::string_view::npos) ix->narrow(blk, b, namePrefix, base, len);
-    if (blk != std::string_view::npos) b.prefetch(base, len);
+    if (blk != std::string_view::npos ? !ix->open(blk, b, namePrefix, base, len) : !b.read(v))
+      return true; // corrupt: nothing found
     const uint8_t* e = b.find(namePrefix, name, i, base, len);
     if (!e) return true; // corrupt: nothing found
     if (NameBlock::key(e) == name) out.exact = b.entry(e);
