@@ -631,20 +631,20 @@ void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
 
 // The blocks of one dataset's names in a read transaction: their first names' prefixes and
 // where they lie in the map (valid as BlockIndex's are); and for each block a lookup has read,
-// the prefix of every kStride-th name (16: every 8th cost 1 MB for 1M names, and RSS here
-// competes with rbldnsd's). A binary search over a block's ~70 names in the map misses the
-// cache twice a step (offset, then name: perf put a third of dnsxld's time on DBL-like data
-// there); the samples narrow it to kStride names first. Read lazily: building them for every
-// block would read nearly all the data before the first answer of each new store state.
+// the prefix and entry offset of every kStride-th name and the block's counts (16: every 8th
+// cost 1 MB for 1M names, and RSS here competes with rbldnsd's). A binary search over a block's ~70
+// names in the map misses the cache twice a step (offset, then name: perf put a third of dnsxld's
+// time on DBL-like data there); the samples narrow it to kStride names first. Read lazily: building
+// them for every block would read nearly all the data before the first answer of each new store
+// state.
 struct NameIndex {
   static constexpr size_t kStride = 16;
   static constexpr uint32_t kUnread = UINT32_MAX;
   uint32_t dataset = 0;
   std::vector<uint64_t> prefixes; // of the blocks' first names
   std::vector<MDB_val> blocks;
-  std::vector<uint32_t> sampleFrom; // block's samples in samples, or kUnread
-  std::vector<uint64_t> samples;
-
+  std::vector<uint32_t> sampleFrom;    // block's samples in samples, or kUnread
+  std::vector<uint64_t> samples;       // the sampled names' prefixes
   std::vector<uint16_t> sampleOffsets; // where each sampled name's entry starts in its block
   std::vector<uint32_t> shapes;        // n << 8 | m of each block with samples
 
