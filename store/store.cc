@@ -487,8 +487,8 @@ struct NameBlock {
     return true;
   }
   size_t setBytes() const { return m ? 2 : 8; }
-  // A block of n names and a palette of m, as read() would find it (an index's knowledge),
-  // without reading the block; its sizes are checked as read() checks them.
+  // A block read() has accepted before, from what an index kept of it (n names, a palette of
+  // m), without reading the block again.
   void shape(const MDB_val& v, size_t n2, size_t m2) {
     p = static_cast<const uint8_t*>(v.mv_data);
     n = n2;
@@ -632,11 +632,11 @@ void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
 // The blocks of one dataset's names in a read transaction: their first names' prefixes and
 // where they lie in the map (valid as BlockIndex's are); and for each block a lookup has read,
 // the prefix and entry offset of every kStride-th name and the block's counts (16: every 8th
-// cost 1 MB for 1M names, and RSS here competes with rbldnsd's). A binary search over a block's ~70
-// names in the map misses the cache twice a step (offset, then name: perf put a third of dnsxld's
-// time on DBL-like data there); the samples narrow it to kStride names first. Read lazily: building
-// them for every block would read nearly all the data before the first answer of each new store
-// state.
+// cost 1 MB for 1M names, and RSS here competes with rbldnsd's). A binary search over a
+// block's ~80 names in the map misses the cache twice a step (offset, then name: perf put a
+// third of dnsxld's time on DBL-like data there); the samples narrow it to kStride names
+// first. Read lazily: building them for every block would read nearly all the data before the
+// first answer of each new store state.
 struct NameIndex {
   static constexpr size_t kStride = 16;
   static constexpr uint32_t kUnread = UINT32_MAX;
@@ -1818,7 +1818,7 @@ namespace {
 // The blocks of one dataset's intervals in a read transaction: their first starts (the keys),
 // the blocks as read (where their arrays lie in the map), and every kStride-th start of each
 // block. Valid while the transaction reads that committed state: LMDB reuses no page of the
-// newest state, nor of one a reader still holds. A binary search over a block's ~400 starts
+// newest state, nor of one a reader still holds. A binary search over a block's ~465 starts
 // in the map missed the cache at nearly every step (perf: most of dnsxld's own time on XBL-like
 // data); over the samples in memory and then 16 starts (one or two cache lines), it does not.
 template <typename Addr>
