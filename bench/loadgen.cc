@@ -7,7 +7,9 @@
 //                          CLOCK_REALTIME ns, and the ms since --since-ns if given.
 // Bounded in count (-n) and time (-l); a query unanswered after -t ms counts as lost. With
 // --pid it reads the server's CPU time (all threads, /proc/PID/task/*/schedstat) over the
-// measured window. Prints one line of key=value pairs.
+// measured window. Prints one line of key=value pairs; with --series MS also one line per MS
+// milliseconds of the window to stderr (answered, lost, p50/p99/max latency, server CPU share), to
+// see when during a run (an import, a reload) the latency moved.
 #include "bench/queries.hh"
 
 #include <algorithm>
@@ -50,12 +52,14 @@ struct Args {
   bool firstAnswer = false;
   int64_t sinceNs = 0;
   bool edns = false;
+  unsigned seriesMs = 0; // per-interval lines on stderr when > 0
 };
 
 [[noreturn]] void usage(const char* what) {
   std::fprintf(stderr,
                "dnsxl_loadgen: %s\nusage: dnsxl_loadgen -s ADDR -p PORT -d FILE [-c INFLIGHT] "
                "[-l SECONDS] [-w WARMUP] [-n MAX] [-Q RATE] [-t TIMEOUT_MS] [--pid PID] [--edns]\n"
+               "       [--series MS]\n"
                "       dnsxl_loadgen --first-answer -s ADDR -p PORT -d FILE [--since-ns NS] "
                "[-l SECONDS]\n",
                what);
@@ -97,6 +101,8 @@ Args parseArgs(int argc, char** argv) {
         a.sinceNs = std::stoll(val());
       else if (k == "--edns")
         a.edns = true;
+      else if (k == "--series")
+        a.seriesMs = static_cast<unsigned>(std::stoul(val()));
       else
         usage(("unknown option " + k).c_str());
     } catch (const std::logic_error&) { // std::stoi and friends: not a number, or out of range
@@ -105,6 +111,7 @@ Args parseArgs(int argc, char** argv) {
   if (a.port < 1 || a.port > 65535) usage("-p must be 1..65535");
   if (a.file.empty()) usage("no query file (-d)");
   if (a.inFlight == 0 || a.inFlight > 30000) usage("-c must be 1..30000");
+  if (a.seriesMs > 0 && a.seriesMs < 10) usage("--series must be at least 10 ms");
   return a;
 }
 
@@ -172,6 +179,11 @@ struct Load {
   uint64_t sent = 0, answered = 0, lost = 0, unexpected = 0;
   uint64_t rcodes[16] = {};
   std::vector<uint32_t> latencyNs;
+  // --series: when each measured answer arrived and when each lost query was sent (ms into the
+  // window), and the server's CPU ns at each interval's start
+  Clock::time_point windowStart;
+  std::vector<uint32_t> answeredAtMs, lostAtMs;
+  std::vector<int64_t> cpuAtInterval;
   std::vector<std::vector<uint8_t>> outBufs = std::vector<std::vector<uint8_t>>(kBatch);
   std::vector<std::vector<uint8_t>> inBufs =
       std::vector<std::vector<uint8_t>>(kBatch, std::vector<uint8_t>(4096));
@@ -245,6 +257,7 @@ struct Load {
         ++rcodes[b[3] & 15];
         latencyNs.push_back(static_cast<uint32_t>(
             std::min<int64_t>(UINT32_MAX, (now - sentAt[id]) / std::chrono::nanoseconds(1))));
+        if (args.seriesMs) answeredAtMs.push_back(msInto(now));
       }
     }
     return matched;
@@ -262,9 +275,17 @@ struct Load {
       if (now - sentAt[id] < limit) break;
       seqOf[id] = 0;
       --outstanding;
-      if (measuring && seq >= firstMeasuredSeq) ++lost;
+      if (measuring && seq >= firstMeasuredSeq) {
+        ++lost;
+        if (args.seriesMs) lostAtMs.push_back(msInto(sentAt[id]));
+      }
       order.pop_front();
     }
+  }
+
+  uint32_t msInto(Clock::time_point t) const {
+    return t < windowStart ? 0
+                           : static_cast<uint32_t>((t - windowStart) / std::chrono::milliseconds(1));
   }
 };
 
@@ -273,6 +294,32 @@ double percentile(std::vector<uint32_t>& v, double p) {
   const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k] / 1000.0;
+}
+
+// --series: one stderr line per interval of the measured window, before the percentiles reorder
+// the latencies.
+void printSeries(const Load& l, Clock::time_point end) {
+  const unsigned ms = l.args.seriesMs;
+  const size_t n = std::max<size_t>(1, (l.msInto(end) + ms - 1) / ms);
+  std::vector<std::vector<uint32_t>> lat(n);
+  for (size_t i = 0; i < l.latencyNs.size(); ++i)
+    lat[std::min(n - 1, size_t{l.answeredAtMs[i] / ms})].push_back(l.latencyNs[i]);
+  std::vector<uint64_t> lost(n);
+  for (uint32_t t : l.lostAtMs)
+    ++lost[std::min(n - 1, size_t{t / ms})];
+  for (size_t i = 0; i < n; ++i) {
+    auto& v = lat[i];
+    const double p50 = percentile(v, 0.50), p99 = percentile(v, 0.99);
+    const double max = v.empty() ? 0 : *std::max_element(v.begin(), v.end()) / 1000.0;
+    // the server's CPU share of the interval, from the samples taken at interval starts
+    double cpu = -1;
+    if (l.args.pid && i + 1 < l.cpuAtInterval.size())
+      cpu = 100.0 * static_cast<double>(l.cpuAtInterval[i + 1] - l.cpuAtInterval[i]) / 1e6 / ms;
+    std::fprintf(stderr,
+                 "t_ms=%zu answered=%zu lost=%llu p50_us=%.1f p99_us=%.1f max_us=%.1f "
+                 "server_cpu_pct=%.0f\n",
+                 i * ms, v.size(), static_cast<unsigned long long>(lost[i]), p50, p99, max, cpu);
+  }
 }
 
 int firstAnswer(const Args& a, const std::vector<std::vector<uint8_t>>& queries) {
@@ -329,8 +376,12 @@ int main(int argc, char** argv) {
       l.measuring = true;
       l.firstMeasuredSeq = l.nextSeq;
       cpu0 = serverCpuNs(a.pid);
-      t0 = now;
+      t0 = l.windowStart = now;
+      if (a.seriesMs) l.cpuAtInterval.push_back(cpu0);
     }
+    if (l.measuring && a.seriesMs &&
+        now - t0 >= std::chrono::milliseconds(a.seriesMs) * l.cpuAtInterval.size())
+      l.cpuAtInterval.push_back(serverCpuNs(a.pid));
     if (now >= end || total >= a.maxQueries || stopRequested) break;
     if (a.rate > 0) {
       openSent += a.rate * std::chrono::duration<double>(now - lastSendCheck).count();
@@ -366,12 +417,16 @@ int main(int argc, char** argv) {
     if (poll(&p, 1, 1) > 0) l.receive();
   }
   for (const auto& [seq, id] : l.order) // unanswered after the drain
-    if (l.seqOf[id] == seq && seq >= l.firstMeasuredSeq) ++l.lost;
+    if (l.seqOf[id] == seq && seq >= l.firstMeasuredSeq) {
+      ++l.lost;
+      if (a.seriesMs) l.lostAtMs.push_back(l.msInto(l.sentAt[id]));
+    }
   const double secs = std::chrono::duration<double>(t1 - t0).count();
   const double qps = static_cast<double>(answeredInWindow) / secs;
   const double cpuUs = a.pid && answeredInWindow ? static_cast<double>(cpu1 - cpu0) / 1e3 /
                                                        static_cast<double>(answeredInWindow)
                                                  : 0;
+  if (a.seriesMs) printSeries(l, t1);
   const double p50 = percentile(l.latencyNs, 0.50), p99 = percentile(l.latencyNs, 0.99),
                p999 = percentile(l.latencyNs, 0.999);
   std::printf("qps=%.0f sent=%llu answered=%llu lost=%llu loss_pct=%.3f p50_us=%.1f p99_us=%.1f "
