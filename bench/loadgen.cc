@@ -284,8 +284,9 @@ struct Load {
   }
 
   uint32_t msInto(Clock::time_point t) const {
-    return t < windowStart ? 0
-                           : static_cast<uint32_t>((t - windowStart) / std::chrono::milliseconds(1));
+    return t < windowStart
+               ? 0
+               : static_cast<uint32_t>((t - windowStart) / std::chrono::milliseconds(1));
   }
 };
 
