@@ -460,6 +460,23 @@ uint64_t prefixOf(std::string_view k) {
   if (!k.empty()) std::memcpy(buf, k.data(), std::min<size_t>(k.size(), 8));
   return prefixOf(buf, k.size());
 }
+// The first 16 bytes of a name key, as prefixOf's two numbers: what the search over a dataset's
+// blocks compares. Eight are too few there: names under a long suffix share it ("online\0",
+// "uk\0co\0"), so the blocks' first names tie on 8 bytes and each tie reads a block.
+struct Prefix16 {
+  uint64_t hi = 0, lo = 0;
+  auto operator<=>(const Prefix16&) const = default;
+  // whether the first c (≤ 16) bytes are equal
+  bool sameFirst(const Prefix16& o, size_t c) const {
+    if (c == 0) return true;
+    if (c <= 8) return (hi ^ o.hi) >> (64 - 8 * c) == 0;
+    return hi == o.hi && (c == 16 || (lo ^ o.lo) >> (64 - 8 * (c - 8)) == 0);
+  }
+};
+Prefix16 prefix16Of(std::string_view k) {
+  return {prefixOf(k), k.size() > 8 ? prefixOf(k.substr(8)) : 0};
+}
+
 // Whether a <= b, for keys with prefixes pa and pb.
 bool atOrBelow(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b) {
   if (pa != pb) return pa < pb;
@@ -629,76 +646,104 @@ void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
       });
 }
 
-// The blocks of one dataset's names in a read transaction: their first names' prefixes and
-// where they lie in the map (valid as BlockIndex's are); and for each block a lookup has read,
-// the prefix and entry offset of every kStride-th name and the block's counts (16: every 8th
-// cost 1 MB for 1M names, and RSS here competes with rbldnsd's). A binary search over a
-// block's ~80 names in the map misses the cache twice a step (offset, then name: perf put a
-// third of dnsxld's time on DBL-like data there); the samples narrow it to kStride names
-// first. Read lazily: building them for every block would read nearly all the data before the
-// first answer of each new store state.
+// The blocks of one dataset's names in a read transaction: their first names' 16-byte prefixes
+// (the search over blocks), and one cache line per block with where it lies in the map (valid
+// as BlockIndex's are) and, once a lookup has read the block, its counts and the prefix and
+// entry offset of kPoints names spread evenly over it (name 0 and every stride-th after it). A
+// binary search over a block's ~80 names in the map misses the cache twice a step (offset, then
+// name: perf put a third of dnsxld's time on DBL-like data there); the samples narrow it to
+// one stride (~16 names) first. Their prefixes start after the bytes all the block's names
+// share (up to 16): from byte 0, the names under "online." would tie on all of them and narrow
+// nothing. The line holds all an answer needs of the index beyond the prefixes: kept in
+// separate arrays (map address, counts, samples, offsets), they cost a miss each. 64 bytes a
+// block: 0.8 MB for 1M names, which RSS here pays against rbldnsd's. Read lazily: building
+// them for every block would read nearly all the data before the first answer of each new
+// store state.
 struct NameIndex {
-  static constexpr size_t kStride = 16;
-  static constexpr uint32_t kUnread = UINT32_MAX;
+  static constexpr size_t kPoints = 5;
+  struct alignas(64) Block {
+    const uint8_t* data = nullptr; // the block in the map
+    uint32_t size = 0;
+    uint16_t n = 0;     // names; 0 until a lookup has read the block
+    uint8_t m = 0;      // palette entries
+    uint8_t common = 0; // bytes all its names share, at most 16
+    // of names 0, stride, 2 * stride, ... below n: their prefixes from byte `common` on
+    uint64_t prefix[kPoints] = {};
+    uint16_t offsets[kPoints - 1] = {}; // where each sampled name's entry starts, after name 0's
+    size_t stride() const { return (n + kPoints - 1) / kPoints; }
+    size_t count() const { return n ? (n + stride() - 1) / stride() : 0; }
+    size_t offset(size_t j) const { return j ? offsets[j - 1] : 0; }
+  };
+  static_assert(sizeof(Block) == 64);
   uint32_t dataset = 0;
-  std::vector<uint64_t> prefixes; // of the blocks' first names
-  std::vector<MDB_val> blocks;
-  std::vector<uint32_t> sampleFrom;    // block's samples in samples, or kUnread
-  std::vector<uint64_t> samples;       // the sampled names' prefixes
-  std::vector<uint16_t> sampleOffsets; // where each sampled name's entry starts in its block
-  std::vector<uint32_t> shapes;        // n << 8 | m of each block with samples
+  std::vector<Prefix16> prefixes; // of the blocks' first names
+  std::vector<Block> blocks;
 
-  // Reads block blk as b, and where in it the last name at or below one with prefix kp lies:
-  // [base, base + len). Prefixes order as their names do; equal prefixes tell nothing. A
-  // block with samples is read from what the index knows (no touch of its header), and the
-  // lines the search will read, its offsets and entries, are requested together. False for a
-  // corrupt block.
-  bool open(size_t blk, NameBlock& b, uint64_t kp, size_t& base, size_t& len) {
-    if (sampleFrom[blk] == kUnread) {
-      if (!b.read(blocks[blk])) return false;
+  static MDB_val where(const Block& x) { return val(x.data, x.size); }
+
+  // Reads block blk, which find() chose for key k (16-byte prefix kp), as b, and where in it
+  // the last name at or below k lies: [base, base + len). Prefixes order as their names do;
+  // equal prefixes tell nothing. A block with samples is read from what the index knows (no
+  // touch of its header), and the lines the search will read, its offsets and entries, are
+  // requested together. False for a corrupt block.
+  bool open(size_t blk, NameBlock& b, const Prefix16& kp, std::string_view k, size_t& base,
+            size_t& len) {
+    Block& x = blocks[blk];
+    if (x.n == 0) {
+      if (!b.read(where(x))) return false;
       base = 0;
       len = b.n;
-      const size_t from = samples.size();
-      for (size_t i = 0; i < b.n; i += kStride) {
-        const uint8_t* e = b.at(i);
-        if (!e) { // corrupt: search all of it, as without samples
-          samples.resize(from);
-          sampleOffsets.resize(from);
-          return true;
-        }
-        samples.push_back(prefixOf(NameBlock::key(e)));
-        sampleOffsets.push_back(static_cast<uint16_t>(e - b.entries));
+      const uint8_t* e0 = b.at(0);
+      const uint8_t* last = b.at(b.n - 1);
+      if (!e0 || !last) return true; // corrupt: search all of it, as without samples
+      const auto k0 = NameBlock::key(e0), kl = NameBlock::key(last);
+      size_t c = 0;
+      while (c < 16 && c < k0.size() && c < kl.size() && k0[c] == kl[c])
+        ++c;
+      Block y = x;
+      y.n = static_cast<uint16_t>(b.n);
+      y.m = static_cast<uint8_t>(b.m);
+      y.common = static_cast<uint8_t>(c);
+      for (size_t j = 0; j < y.count(); ++j) {
+        const uint8_t* e = b.at(j * y.stride());
+        const auto ek = e ? NameBlock::key(e) : std::string_view();
+        if (!e || ek.size() < c) return true; // sorted names between k0 and kl share their c
+        if (j) y.offsets[j - 1] = static_cast<uint16_t>(e - b.entries);
+        y.prefix[j] = prefixOf(ek.data() + c, ek.size() - c); // its 8 bytes lie in the block
       }
-      sampleFrom[blk] = static_cast<uint32_t>(from);
-      shapes[blk] = static_cast<uint32_t>(b.n << 8 | b.m);
+      x = y;
     } else {
-      b.shape(blocks[blk], shapes[blk] >> 8, shapes[blk] & 255);
+      b.shape(where(x), x.n, x.m);
     }
-    const size_t count = (b.n + kStride - 1) / kStride;
-    const uint64_t* s = samples.data() + sampleFrom[blk];
-    const size_t below = static_cast<size_t>(std::lower_bound(s, s + count, kp) - s);
-    const size_t atOrBelow = static_cast<size_t>(std::upper_bound(s + below, s + count, kp) - s);
+    const size_t count = x.count(), stride = x.stride();
+    // k is at or above the block's first name: if it differs from it in the shared bytes, it is
+    // above all the block's names (the last sample's range); if it is shorter than they are,
+    // it differs
+    const uint64_t skp = k.size() >= x.common && kp.sameFirst(prefixes[blk], x.common)
+                             ? prefixOf(k.substr(x.common))
+                             : UINT64_MAX;
+    const uint64_t* s = x.prefix;
+    const size_t below = static_cast<size_t>(std::lower_bound(s, s + count, skp) - s);
+    const size_t atOrBelow = static_cast<size_t>(std::upper_bound(s + below, s + count, skp) - s);
     // sample below - 1 is below the name; sample atOrBelow (if any) above it
     const size_t first = below == 0 ? 0 : below - 1;
-    base = first * kStride;
-    const size_t end = atOrBelow < count ? atOrBelow * kStride : b.n;
+    base = first * stride;
+    const size_t end = atOrBelow < count ? atOrBelow * stride : b.n;
     len = end > base ? end - base : 1;
-    const uint16_t* offs = sampleOffsets.data() + sampleFrom[blk];
-    const size_t to = atOrBelow < count ? offs[atOrBelow] : b.entriesSize;
-    b.prefetch(base, len, offs[first], to);
+    const size_t to = atOrBelow < count ? x.offset(atOrBelow) : b.entriesSize;
+    b.prefetch(base, len, x.offset(first), to);
     return true;
   }
 
   // Block blk's first name (its key), read from the block: rarely needed (prefixes decide most
-  // comparisons), so not kept (it would be 16 bytes a block; RSS on DBL-like data is close to
-  // rbldnsd's). Empty for a corrupt block.
+  // comparisons), so not kept. Empty for a corrupt block.
   std::string_view first(size_t blk) const {
     NameBlock b;
-    const uint8_t* e = b.read(blocks[blk]) ? b.at(0) : nullptr;
+    const uint8_t* e = b.read(where(blocks[blk])) ? b.at(0) : nullptr;
     return e ? NameBlock::key(e) : std::string_view();
   }
   // The last block whose first name is at or below k (its prefix: kp); npos if none.
-  size_t find(uint64_t kp, std::string_view k) const {
+  size_t find(const Prefix16& kp, std::string_view k) const {
     auto atOrBelowK = [&](size_t blk) {
       return prefixes[blk] != kp ? prefixes[blk] < kp : first(blk) <= k;
     };
@@ -716,11 +761,12 @@ struct NameIndex {
 void buildIndex(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, NameIndex& ix) {
   ix.dataset = dataset;
   forEachOfDataset(txn, dbi, dataset, [&](std::string_view first, std::string_view block) {
-    ix.prefixes.push_back(prefixOf(first));
-    ix.blocks.push_back(val(block.data(), block.size()));
+    ix.prefixes.push_back(prefix16Of(first));
+    NameIndex::Block x;
+    x.data = reinterpret_cast<const uint8_t*>(block.data());
+    x.size = static_cast<uint32_t>(block.size());
+    ix.blocks.push_back(x);
   });
-  ix.sampleFrom.assign(ix.blocks.size(), NameIndex::kUnread);
-  ix.shapes.assign(ix.blocks.size(), 0);
 }
 
 // What a dataset's names say about one name key: its entry, and the next name in key order
@@ -731,12 +777,13 @@ struct NameSpot {
 };
 
 NameSpot findName(NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_view name) {
-  const uint64_t namePrefix = prefixOf(name);
+  const Prefix16 prefix16 = prefix16Of(name);
+  const uint64_t namePrefix = prefix16.hi;
   NameSpot out;
   auto inBlock = [&](const MDB_val& v, size_t blk = std::string_view::npos) {
     NameBlock b;
     size_t i = 0, base = 0, len = SIZE_MAX;
-    if (blk != std::string_view::npos ? !ix->open(blk, b, namePrefix, base, len) : !b.read(v))
+    if (blk != std::string_view::npos ? !ix->open(blk, b, prefix16, name, base, len) : !b.read(v))
       return true; // corrupt: nothing found
     const uint8_t* e = b.find(namePrefix, name, i, base, len);
     if (!e) return true; // corrupt: nothing found
@@ -748,8 +795,9 @@ NameSpot findName(NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_vi
     return false; // the next name starts the next block
   };
   if (ix) {
-    const size_t blk = ix->find(namePrefix, name);
-    if (blk != std::string_view::npos && inBlock(ix->blocks[blk], blk)) return out;
+    const size_t blk = ix->find(prefix16, name);
+    if (blk != std::string_view::npos && inBlock(NameIndex::where(ix->blocks[blk]), blk))
+      return out;
     const size_t nextBlk = blk == std::string_view::npos ? 0 : blk + 1;
     if (nextBlk < ix->blocks.size()) out.next = ix->first(nextBlk);
     return out;

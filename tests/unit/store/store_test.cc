@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <map>
 #include <random>
+#include <set>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -413,6 +414,82 @@ TEST_CASE("many names in blocks: lookups, names below and changes match a model"
     }
     w.commit();
   }
+}
+
+// Real blocklists hold many names under a few long suffixes ("online", "co.uk"): every block's
+// names then share more than the 8 bytes a prefix holds, and names asked about fall between
+// the blocks, past their last names, or differ from them within the shared bytes.
+TEST_CASE("names under long shared suffixes: lookups and names below match a model",
+          "[store][dom]") {
+  test::TempDir dir;
+  Env env(dir.path(), {});
+  std::mt19937 rng(std::random_device{}());
+  const auto seed = rng();
+  INFO("seed " << seed);
+  rng.seed(seed);
+  auto r = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  // keys: the labels from the top down, each ended by \0
+  const std::vector<std::string> suffixes = {
+      std::string("online\0", 7), std::string("uk\0co\0", 6),
+      std::string("website\0", 8), std::string("com\0longcompanyname\0", 20),
+      std::string("com\0longcompanynamf\0", 20), std::string("xn--p1ai\0", 9),
+      std::string("technology\0", 11), std::string("photography\0", 12)};
+  // few letters: many names share their first letters too, so blocks share more than 8 bytes
+  auto label = [&](uint32_t len) {
+    std::string l;
+    for (uint32_t i = 0; i < len; ++i)
+      l.push_back("ab01-z"[r(i ? 6 : 5)]);
+    return l + std::string(1, '\0');
+  };
+  auto name = [&] {
+    std::string k = suffixes[r(uint32_t(suffixes.size()))];
+    switch (r(8)) {
+    case 0: return k.substr(0, 1 + r(uint32_t(k.size()))); // the suffix, cut anywhere
+    case 1: return k + label(1 + r(3)) + label(1 + r(6));  // two levels below
+    default: return k + label(1 + r(12));
+    }
+  };
+  std::set<std::string> names;
+  for (uint32_t i = 0; i < 20000; ++i)
+    names.insert(name());
+  // Twelve datasets, each of a random 70% of the names: the blocks end at other names in each,
+  // and a search goes wrong only at a few of their ends (see the probes)
+  constexpr uint32_t kSets = 12;
+  std::vector<std::map<std::string, uint32_t>> models(kSets);
+  {
+    Writer w(env);
+    for (uint32_t d = 0; d < kSets; ++d)
+      for (const auto& k : names)
+        if (r(10) < 7) {
+          models[d][k] = 1 + r(3);
+          w.appendDomain(d, k, {models[d][k], kNoValue});
+        }
+    w.commit();
+  }
+  // every cut of every name: those just below a block's first name lie past the last name of
+  // the block before, and may differ from its names within the bytes they share
+  std::vector<std::string> probes;
+  for (const auto& k : names) {
+    for (size_t cut = 0; cut <= k.size(); ++cut)
+      probes.push_back(k.substr(0, cut));
+    probes.push_back(k + "\x01"); // just above a name
+  }
+  for (int i = 0; i < 2000; ++i)
+    probes.push_back(name());
+  Snapshot s(env);
+  for (uint32_t d = 0; d < kSets; ++d)
+    for (const auto& k : probes) { // the first lookups in a block sample it, the others use that
+      INFO("name " << k << " dataset " << d);
+      const auto& model = models[d];
+      bool below = false;
+      const auto e = s.domainAndBelow(d, k, below);
+      const auto it = model.find(k);
+      REQUIRE(e.has_value() == (it != model.end()));
+      if (e) REQUIRE(e->exact == it->second);
+      const auto next = model.upper_bound(k);
+      REQUIRE(below == (next != model.end() && next->first.starts_with(k) &&
+                        next->first.size() > k.size()));
+    }
 }
 
 TEST_CASE("many intervals in blocks: lookups, ranges and painting match a model",
