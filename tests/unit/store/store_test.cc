@@ -429,11 +429,14 @@ TEST_CASE("names under long shared suffixes: lookups and names below match a mod
   rng.seed(seed);
   auto r = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
   // keys: the labels from the top down, each ended by \0
-  const std::vector<std::string> suffixes = {
-      std::string("online\0", 7), std::string("uk\0co\0", 6),
-      std::string("website\0", 8), std::string("com\0longcompanyname\0", 20),
-      std::string("com\0longcompanynamf\0", 20), std::string("xn--p1ai\0", 9),
-      std::string("technology\0", 11), std::string("photography\0", 12)};
+  const std::vector<std::string> suffixes = {std::string("online\0", 7),
+                                             std::string("uk\0co\0", 6),
+                                             std::string("website\0", 8),
+                                             std::string("com\0longcompanyname\0", 20),
+                                             std::string("com\0longcompanynamf\0", 20),
+                                             std::string("xn--p1ai\0", 9),
+                                             std::string("technology\0", 11),
+                                             std::string("photography\0", 12)};
   // few letters: many names share their first letters too, so blocks share more than 8 bytes
   auto label = [&](uint32_t len) {
     std::string l;
@@ -444,9 +447,12 @@ TEST_CASE("names under long shared suffixes: lookups and names below match a mod
   auto name = [&] {
     std::string k = suffixes[r(uint32_t(suffixes.size()))];
     switch (r(8)) {
-    case 0: return k.substr(0, 1 + r(uint32_t(k.size()))); // the suffix, cut anywhere
-    case 1: return k + label(1 + r(3)) + label(1 + r(6));  // two levels below
-    default: return k + label(1 + r(12));
+    case 0:
+      return k.substr(0, 1 + r(uint32_t(k.size()))); // the suffix, cut anywhere
+    case 1:
+      return k + label(1 + r(3)) + label(1 + r(6)); // two levels below
+    default:
+      return k + label(1 + r(12));
     }
   };
   std::set<std::string> names;
@@ -487,8 +493,8 @@ TEST_CASE("names under long shared suffixes: lookups and names below match a mod
       REQUIRE(e.has_value() == (it != model.end()));
       if (e) REQUIRE(e->exact == it->second);
       const auto next = model.upper_bound(k);
-      REQUIRE(below == (next != model.end() && next->first.starts_with(k) &&
-                        next->first.size() > k.size()));
+      REQUIRE(below ==
+              (next != model.end() && next->first.starts_with(k) && next->first.size() > k.size()));
     }
 }
 
