@@ -280,6 +280,16 @@ struct Block {
         4 + kAddr * n * (single ? 1 : 2) + (m == 0 ? 4 * n : 4 * m + (m > 1 ? n : 0));
     return size == v.mv_size;
   }
+  // A block read() has accepted before, from what an index kept of it (its header's counts),
+  // without reading the block again.
+  void shape(const char* data, size_t n2, size_t m2, bool single) {
+    p = data + 4;
+    n = n2;
+    m = m2;
+    ends = single ? p : p + kAddr * n;
+    sets = p + kAddr * n * (single ? 1 : 2);
+    idx = m > 1 ? reinterpret_cast<const uint8_t*>(sets + 4 * m) : nullptr;
+  }
   // The last interval starting at or below a, of those in [base, base + len); the first of
   // them must.
   size_t find(const Addr& a, size_t base = 0, size_t len = SIZE_MAX) const {
@@ -1864,47 +1874,55 @@ void Writer::commit() {
 namespace {
 
 // The blocks of one dataset's intervals in a read transaction: their first starts (the keys),
-// the blocks as read (where their arrays lie in the map), and every kStride-th start of each
-// block. Valid while the transaction reads that committed state: LMDB reuses no page of the
-// newest state, nor of one a reader still holds. A binary search over a block's ~465 starts
-// in the map missed the cache at nearly every step (perf: most of dnsxld's own time on XBL-like
-// data); over the samples in memory and then 16 starts (one or two cache lines), it does not.
+// and for each block two cache lines with where it lies in the map, its counts and, once a
+// lookup has read it, the starts of kPoints intervals spread evenly over it. Valid while the
+// transaction reads that committed state: LMDB reuses no page of the newest state, nor of one a
+// reader still holds. A binary search over a block's ~465 starts in the map missed the cache at
+// nearly every step (perf: most of dnsxld's own time on XBL-like data); over the samples in
+// memory and then ~17 starts (one or two cache lines), it does not. Kept in separate arrays
+// (the block as read, where its samples are, the samples), they were a miss each.
 template <typename Addr>
 struct BlockIndex {
-  static constexpr size_t kStride = 16;
-  static constexpr uint32_t kUnread = UINT32_MAX;
+  static constexpr size_t kPoints = (128 - 16) / sizeof(Addr); // 28 IPv4 starts, 7 IPv6
+  struct alignas(64) Entry {
+    const char* data = nullptr; // the block in the map
+    uint16_t n = 0;             // intervals; 0: a corrupt block, where nothing is found
+    uint8_t m = 0;
+    uint8_t single = 0;         // every interval one address: no ends
+    uint8_t sampled = 0;        // samples taken
+    Addr samples[kPoints] = {}; // the starts of intervals 0, stride, 2 * stride, ... below n
+    size_t stride() const { return (n + kPoints - 1) / kPoints; }
+    size_t count() const { return (n + stride() - 1) / stride(); }
+  };
+  static_assert(sizeof(Entry) == 128);
   uint32_t dataset = 0;
   std::vector<Addr> starts;
-  std::vector<Block<Addr>> blocks;  // n == 0: a corrupt block, where nothing is found
-  std::vector<uint32_t> sampleFrom; // block's samples in samples, or kUnread (as NameIndex's)
-  std::vector<Addr> samples;
+  std::vector<Entry> blocks;
 
-  // The block holding the last interval starting at or below a, if any, and its index there.
-  const Block<Addr>* find(const Addr& a, size_t& i) {
-    if (starts.empty() || a < starts[0]) return nullptr;
-    const size_t b = lastAtOrBelow(starts.data(), starts.size(), a);
-    const Block<Addr>& blk = blocks[b];
-    if (blk.n == 0) return nullptr;
-    if (sampleFrom[b] == kUnread) {
-      sampleFrom[b] = static_cast<uint32_t>(samples.size());
-      for (size_t j = 0; j < blk.n; j += kStride) {
-        Addr s;
-        getAddr(blk.startAt(j), s);
-        samples.push_back(s);
-      }
+  // The block holding the last interval starting at or below a, if any (as out), and its
+  // index there.
+  bool find(const Addr& a, Block<Addr>& out, size_t& i) {
+    if (starts.empty() || a < starts[0]) return false;
+    Entry& x = blocks[lastAtOrBelow(starts.data(), starts.size(), a)];
+    if (x.n == 0) return false;
+    out.shape(x.data, x.n, x.m, x.single);
+    const size_t stride = x.stride(), count = x.count();
+    if (!x.sampled) {
+      for (size_t j = 0; j < count; ++j)
+        getAddr(out.startAt(j * stride), x.samples[j]);
+      x.sampled = 1;
     }
-    const size_t k =
-        lastAtOrBelow(samples.data() + sampleFrom[b], (blk.n + kStride - 1) / kStride, a);
+    const size_t k = lastAtOrBelow(x.samples, count, a) * stride;
     // The end and value set the caller reads next lie in other arrays of the block: start
     // loading them now, alongside the starts (perf: the end's cache miss was most of ip4()).
-    if (blk.ends != blk.p) __builtin_prefetch(blk.endAt(k * kStride));
-    if (blk.idx)
-      __builtin_prefetch(blk.idx + k * kStride);
-    else if (blk.m == 0)
-      __builtin_prefetch(blk.sets + 4 * k * kStride);
-    if (blk.m > 0) __builtin_prefetch(blk.sets);
-    i = blk.find(a, k * kStride, kStride);
-    return &blk;
+    if (out.ends != out.p) __builtin_prefetch(out.endAt(k));
+    if (out.idx)
+      __builtin_prefetch(out.idx + k);
+    else if (out.m == 0)
+      __builtin_prefetch(out.sets + 4 * k);
+    if (out.m > 0) __builtin_prefetch(out.sets);
+    i = out.find(a, k, stride);
+    return true;
   }
   // In xs[0, n) (xs[0] <= a), the last at or below a.
   static size_t lastAtOrBelow(const Addr* xs, size_t n, const Addr& a) {
@@ -1927,10 +1945,15 @@ void buildIndex(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, BlockIndex<Addr>& i
     getAddr(first.data(), start);
     ix.starts.push_back(start);
     Block<Addr> b;
-    if (!b.read(val(block.data(), block.size()))) b.n = 0;
-    ix.blocks.push_back(b);
+    typename BlockIndex<Addr>::Entry x;
+    if (b.read(val(block.data(), block.size())) && b.n <= UINT16_MAX) {
+      x.data = block.data();
+      x.n = static_cast<uint16_t>(b.n);
+      x.m = static_cast<uint8_t>(b.m);
+      x.single = b.ends == b.p;
+    }
+    ix.blocks.push_back(x);
   });
-  ix.sampleFrom.assign(ix.blocks.size(), BlockIndex<Addr>::kUnread);
 }
 
 } // namespace
@@ -2144,10 +2167,7 @@ template <typename Addr>
 bool findInterval(BlockIndex<Addr>* ix, MDB_cursor* c, uint32_t dataset, const Addr& a,
                   Block<Addr>& b, size_t& i) {
   if (ix) {
-    const Block<Addr>* found = ix->find(a, i);
-    if (!found) return false;
-    b = *found;
-    return true;
+    return ix->find(a, b, i);
   }
   uint8_t key[4 + sizeof(Addr)];
   be32(key, dataset);
