@@ -667,27 +667,28 @@ void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
 
 // The blocks of one dataset's names in a read transaction: their first names' 16-byte prefixes
 // (the search over blocks), and one cache line per block with where it lies in the map (valid
-// as BlockIndex's are) and, once a lookup has read the block, its counts and the prefix and
+// as BlockIndex's are) and, once a lookup has read the block, its counts and 4 bytes and the
 // entry offset of kPoints names spread evenly over it (name 0 and every stride-th after it). A
 // binary search over a block's ~80 names in the map misses the cache twice a step (offset, then
 // name: perf put a third of dnsxld's time on DBL-like data there); the samples narrow it to
-// one stride (~16 names) first. Their prefixes start after the bytes all the block's names
+// one stride (~10 names) first. Their bytes are those after the ones all the block's names
 // share (up to 16): from byte 0, the names under "online." would tie on all of them and narrow
-// nothing. The line holds all an answer needs of the index beyond the prefixes: kept in
-// separate arrays (map address, counts, samples, offsets), they cost a miss each. 64 bytes a
-// block: 0.8 MB for 1M names, which RSS here pays against rbldnsd's. Read lazily: building
-// them for every block would read nearly all the data before the first answer of each new
-// store state.
+// nothing; after them, 4 bytes tell names apart about as well as 8, and take half the room. The
+// line holds all an answer needs of the index beyond the prefixes: kept in separate arrays (map
+// address, counts, samples, offsets), they cost a miss each. 64 bytes a block: 0.8 MB for 1M names,
+// which RSS here pays against rbldnsd's. Read lazily: building them for every block would read
+// nearly all the data before the first answer of each new store state.
 struct NameIndex {
-  static constexpr size_t kPoints = 5;
+  static constexpr size_t kPoints = 8;
   struct alignas(64) Block {
     const uint8_t* data = nullptr; // the block in the map
     uint32_t size = 0;
     uint16_t n = 0;     // names; 0 until a lookup has read the block
     uint8_t m = 0;      // palette entries
     uint8_t common = 0; // bytes all its names share, at most 16
-    // of names 0, stride, 2 * stride, ... below n: their prefixes from byte `common` on
-    uint64_t prefix[kPoints] = {};
+    // of names 0, stride, 2 * stride, ... below n: their 4 bytes from byte `common` on, as a
+    // big-endian number (zero-padded)
+    uint32_t prefix[kPoints] = {};
     uint16_t offsets[kPoints - 1] = {}; // where each sampled name's entry starts, after name 0's
     size_t stride() const { return (n + kPoints - 1) / kPoints; }
     size_t count() const { return n ? (n + stride() - 1) / stride() : 0; }
@@ -728,7 +729,7 @@ struct NameIndex {
         const auto ek = e ? NameBlock::key(e) : std::string_view();
         if (!e || ek.size() < c) return true; // sorted names between k0 and kl share their c
         if (j) y.offsets[j - 1] = static_cast<uint16_t>(e - b.entries);
-        y.prefix[j] = prefixOf(ek.data() + c, ek.size() - c); // its 8 bytes lie in the block
+        y.prefix[j] = static_cast<uint32_t>(prefixOf(ek.data() + c, ek.size() - c) >> 32);
       }
       x = y;
     } else {
@@ -738,10 +739,10 @@ struct NameIndex {
     // k is at or above the block's first name: if it differs from it in the shared bytes, it is
     // above all the block's names (the last sample's range); if it is shorter than they are,
     // it differs
-    const uint64_t skp = k.size() >= x.common && kp.sameFirst(prefixes[blk], x.common)
-                             ? prefixOf(k.substr(x.common))
-                             : UINT64_MAX;
-    const uint64_t* s = x.prefix;
+    const uint32_t skp = k.size() >= x.common && kp.sameFirst(prefixes[blk], x.common)
+                             ? static_cast<uint32_t>(prefixOf(k.substr(x.common)) >> 32)
+                             : UINT32_MAX;
+    const uint32_t* s = x.prefix;
     const size_t below = static_cast<size_t>(std::lower_bound(s, s + count, skp) - s);
     const size_t atOrBelow = static_cast<size_t>(std::upper_bound(s + below, s + count, skp) - s);
     // sample below - 1 is below the name; sample atOrBelow (if any) above it
