@@ -38,6 +38,15 @@ void withRawStore(const std::filesystem::path& dir, F f) {
   mdb_env_close(e);
 }
 
+// Where a model test starts: an empty store, and a generator seeded anew each run (the test
+// reports the seed, so that a failure can be replayed).
+struct ModelTest {
+  test::TempDir dir;
+  Env env{dir.path(), {}};
+  uint32_t seed = std::random_device{}();
+  std::mt19937 rng{seed};
+};
+
 } // namespace
 
 TEST_CASE("an empty store answers nothing", "[store]") {
@@ -305,12 +314,10 @@ TEST_CASE("a renewed snapshot reads the value sets of the new state, ids reused 
 }
 
 TEST_CASE("many names in blocks: lookups, names below and changes match a model", "[store][dom]") {
-  test::TempDir dir;
-  Env env(dir.path(), {});
-  std::mt19937 rng(std::random_device{}());
-  const auto seed = rng();
-  INFO("seed " << seed);
-  rng.seed(seed);
+  ModelTest t;
+  INFO("seed " << t.seed);
+  Env& env = t.env;
+  std::mt19937& rng = t.rng;
   auto r = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
   // Names of up to four labels from a small alphabet, so that many lie below others; one
   // label in twenty is long (names of 100+ bytes fill blocks sooner).
@@ -422,12 +429,10 @@ TEST_CASE("many names in blocks: lookups, names below and changes match a model"
 // the blocks, past their last names, or differ from them within the shared bytes.
 TEST_CASE("names under long shared suffixes: lookups and names below match a model",
           "[store][dom]") {
-  test::TempDir dir;
-  Env env(dir.path(), {});
-  std::mt19937 rng(std::random_device{}());
-  const auto seed = rng();
-  INFO("seed " << seed);
-  rng.seed(seed);
+  ModelTest t;
+  INFO("seed " << t.seed);
+  Env& env = t.env;
+  std::mt19937& rng = t.rng;
   auto r = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
   // keys: the labels from the top down, each ended by \0
   const std::vector<std::string> suffixes = {std::string("online\0", 7),
@@ -511,12 +516,10 @@ TEST_CASE("names under long shared suffixes: lookups and names below match a mod
 TEST_CASE("many intervals in blocks: lookups, ranges and painting match a model",
           "[store][paint]") {
   // Thousands of intervals: many blocks of the table, painted across their boundaries.
-  test::TempDir dir;
-  Env env(dir.path(), {});
-  std::mt19937 rng(std::random_device{}());
-  const auto seed = rng();
-  INFO("seed " << seed);
-  rng.seed(seed);
+  ModelTest t;
+  INFO("seed " << t.seed);
+  Env& env = t.env;
+  std::mt19937& rng = t.rng;
   auto r = [&] { return static_cast<uint32_t>(rng()); };
   constexpr uint32_t kSpace = 20000; // addresses 1000 .. 1000 + kSpace - 1 of dataset 5
   std::vector<uint32_t> model(kSpace, kNoValue);
