@@ -277,20 +277,14 @@ struct Block {
   bool read(const MDB_val& v) {
     p = static_cast<const char*>(v.mv_data);
     if (v.mv_size < 4) return false;
-    n = getBe16(p);
-    m = static_cast<uint8_t>(p[2]);
     const bool single = (p[3] & kSingle) != 0;
-    if (n == 0) return false;
-    p += 4;
-    ends = single ? p : p + kAddr * n;
-    sets = p + kAddr * n * (single ? 1 : 2);
-    idx = m > 1 ? reinterpret_cast<const uint8_t*>(sets + 4 * m) : nullptr;
+    shape(p, getBe16(p), static_cast<uint8_t>(p[2]), single);
     const size_t size =
         4 + kAddr * n * (single ? 1 : 2) + (m == 0 ? 4 * n : 4 * m + (m > 1 ? n : 0));
-    return size == v.mv_size;
+    return n != 0 && size == v.mv_size;
   }
-  // A block read() has accepted before, from what an index kept of it (its header's counts),
-  // without reading the block again.
+  // Where the arrays of a block of n intervals and a palette of m lie: from its header
+  // (read()), or from what an index kept of it, without reading the block again.
   void shape(const char* data, size_t n2, size_t m2, bool single) {
     p = data + 4;
     n = n2;
@@ -513,18 +507,13 @@ struct NameBlock {
   bool read(const MDB_val& v) {
     p = static_cast<const uint8_t*>(v.mv_data);
     if (v.mv_size < 4 + 8) return false;
-    n = getBe16(p);
-    m = p[2];
-    const size_t head = 4 + 2 * n + 4 * m;
-    if (n == 0 || head + 8 > v.mv_size) return false;
-    palette = p + 4 + 2 * n;
-    entries = p + head;
-    entriesSize = v.mv_size - head - 8; // the padding after the entries is not theirs
-    return true;
+    shape(v, getBe16(p), p[2]);
+    return n != 0 && 4 + 2 * n + 4 * m + 8 <= v.mv_size;
   }
   size_t setBytes() const { return m ? 2 : 8; }
-  // A block read() has accepted before, from what an index kept of it (n names, a palette of
-  // m), without reading the block again.
+  // Where the parts of a block of n names and a palette of m lie: from its header (read()),
+  // or from what an index kept of it, without reading the block again. The padding after
+  // the entries is not theirs.
   void shape(const MDB_val& v, size_t n2, size_t m2) {
     p = static_cast<const uint8_t*>(v.mv_data);
     n = n2;
@@ -675,9 +664,9 @@ void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
 // share (up to 16): from byte 0, the names under "online." would tie on all of them and narrow
 // nothing; after them, 4 bytes tell names apart about as well as 8, and take half the room. The
 // line holds all an answer needs of the index beyond the prefixes: kept in separate arrays (map
-// address, counts, samples, offsets), they cost a miss each. 64 bytes a block: 0.8 MB for 1M names,
-// which RSS here pays against rbldnsd's. Read lazily: building them for every block would read
-// nearly all the data before the first answer of each new store state.
+// address, counts, samples, offsets), they cost a miss each. 64 bytes a block: 0.8 MB for 1M
+// names, which RSS here pays against rbldnsd's. Read lazily: building them for every block would
+// read nearly all the data before the first answer of each new store state.
 struct NameIndex {
   static constexpr size_t kPoints = 8;
   struct alignas(64) Block {
