@@ -513,6 +513,56 @@ TEST_CASE("names under long shared suffixes: lookups and names below match a mod
   REQUIRE(wrong == 0);
 }
 
+// A server's memory is mostly the store's pages it maps: an import packs names two blocks to a
+// 4 KiB leaf page with little room left, and no block, whatever its first name, moves to LMDB's
+// overflow pages (one more page and a lookup through it).
+TEST_CASE("an import fills the leaf pages of the names table", "[store][dom]") {
+  ModelTest t;
+  INFO("seed " << t.seed);
+  auto r = [&](uint32_t n) { return static_cast<uint32_t>(t.rng() % n); };
+  auto label = [&](uint32_t len) {
+    std::string l;
+    for (uint32_t i = 0; i < len; ++i)
+      l.push_back("abcdefghijklmnopqrstuvwxyz0123456789"[r(36)]);
+    return l + std::string(1, '\0');
+  };
+  std::set<std::string> names;
+  // registered domains, one in fifty a name as long as a key may be (255 bytes: four labels)
+  const std::string com("com\0", 4), online("online\0", 7);
+  for (uint32_t i = 0; i < 30000; ++i)
+    names.insert(r(50) == 0 ? label(63) + label(63) + label(63) + label(61)
+                            : (r(2) ? com : online) + label(6 + r(10)));
+  {
+    Writer w(t.env);
+    for (const auto& k : names)
+      w.appendDomain(3, k, {1 + r(3), kNoValue});
+    w.commit();
+  }
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(t.env.raw(), nullptr, MDB_RDONLY, &txn) == 0);
+  MDB_dbi dbi = 0;
+  REQUIRE(mdb_dbi_open(txn, "dom", 0, &dbi) == 0);
+  MDB_stat st{};
+  REQUIRE(mdb_stat(txn, dbi, &st) == 0);
+  // what the blocks take in their pages: each node's header (8 bytes), key and value, rounded
+  // up to even, and its 2-byte pointer
+  size_t used = 0, blocks = 0;
+  MDB_cursor* c = nullptr;
+  REQUIRE(mdb_cursor_open(txn, dbi, &c) == 0);
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), ++blocks)
+    used += ((8 + k.mv_size + v.mv_size + 1) & ~size_t{1}) + 2;
+  mdb_cursor_close(c);
+  mdb_txn_abort(txn);
+  CHECK(blocks == st.ms_entries);
+  CHECK(st.ms_overflow_pages == 0);
+  const double fill = double(used) / double(st.ms_leaf_pages * (st.ms_psize - 16));
+  INFO(blocks << " blocks in " << st.ms_leaf_pages << " leaf pages, filled " << fill);
+  CHECK(fill > 0.95); // blocks of at most 1,700 bytes filled 85%
+  CHECK(fill <= 1.0);
+}
+
 TEST_CASE("many intervals in blocks: lookups, ranges and painting match a model",
           "[store][paint]") {
   // Thousands of intervals: many blocks of the table, painted across their boundaries.
