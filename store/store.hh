@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -24,7 +25,7 @@ struct MDB_cursor;
 
 namespace dnsxl::store {
 
-inline constexpr uint32_t kSchemaVersion = 2;
+inline constexpr uint32_t kSchemaVersion = 3;
 // Value-set id 0 means "nothing"; kExcluded marks a domain key that is excluded ("!name").
 inline constexpr uint32_t kNoValue = 0;
 inline constexpr uint32_t kExcluded = 0xffffffffU;
@@ -215,7 +216,7 @@ private:
   std::once_flag d_mapFound;
   void* d_mapBase = nullptr;
   size_t d_mapLength = 0;
-  std::array<unsigned, 12> d_dbi{};
+  std::array<unsigned, 13> d_dbi{};
   bool d_readOnly = false;
   bool d_writeMap = false;
   unsigned d_missing = 0; // bit per table
@@ -325,6 +326,7 @@ private:
     std::string last;
     std::vector<std::pair<std::string, DomainEntry>> run;
   } d_pendingNames;
+  std::set<uint32_t> d_staleFilters; // datasets whose names changed: filters to write at commit
 };
 
 // A consistent read-only view. renew() moves it to the newest committed state; reset() releases
@@ -357,6 +359,10 @@ public:
   std::optional<DomainEntry> domainAndBelow(uint32_t dataset, std::string_view key, bool& below);
   // Whether some key of the dataset lies strictly below key.
   bool domainBelow(uint32_t dataset, std::string_view key);
+  // Whether the dataset's name filter lets key through to the search (it holds every name and
+  // the names above them, and ~1% of other keys); true without a filter (a writer's snapshot, a
+  // store of schema 2) and for keys that do not end a label.
+  bool nameFilterPasses(uint32_t dataset, std::string_view key);
   // Whether a generic record's name lies strictly below key.
   bool genericBelow(uint32_t dataset, std::string_view key);
   // The generic records of a name (see Writer::putGeneric); empty if there are none.
