@@ -45,6 +45,14 @@ struct ModelTest {
   Env env{dir.path(), {}};
   uint32_t seed = std::random_device{}();
   std::mt19937 rng{seed};
+  uint32_t r(uint32_t n) { return static_cast<uint32_t>(rng() % n); }
+  // a label of a name key: len letters and digits, then the \0 that ends it
+  std::string label(uint32_t len) {
+    std::string l;
+    for (uint32_t i = 0; i < len; ++i)
+      l.push_back("abcdefghijklmnopqrstuvwxyz0123456789"[r(36)]);
+    return l + std::string(1, '\0');
+  }
 };
 
 } // namespace
@@ -586,13 +594,8 @@ TEST_CASE("names under long shared suffixes: lookups and names below match a mod
 TEST_CASE("an import fills the leaf pages of the names table", "[store][dom]") {
   ModelTest t;
   INFO("seed " << t.seed);
-  auto r = [&](uint32_t n) { return static_cast<uint32_t>(t.rng() % n); };
-  auto label = [&](uint32_t len) {
-    std::string l;
-    for (uint32_t i = 0; i < len; ++i)
-      l.push_back("abcdefghijklmnopqrstuvwxyz0123456789"[r(36)]);
-    return l + std::string(1, '\0');
-  };
+  auto r = [&](uint32_t n) { return t.r(n); };
+  auto label = [&](uint32_t len) { return t.label(len); };
   std::set<std::string> names;
   // registered domains, one in fifty a name as long as a key may be (255 bytes: four labels)
   const std::string com("com\0", 4), online("online\0", 7);
@@ -638,13 +641,8 @@ TEST_CASE("the name filter passes every name and every name above one, and few o
           "[store][dom]") {
   ModelTest t;
   INFO("seed " << t.seed);
-  auto r = [&](uint32_t n) { return static_cast<uint32_t>(t.rng() % n); };
-  auto label = [&](uint32_t len) {
-    std::string l;
-    for (uint32_t i = 0; i < len; ++i)
-      l.push_back("abcdefghijklmnopqrstuvwxyz0123456789"[r(36)]);
-    return l + std::string(1, '\0');
-  };
+  auto r = [&](uint32_t n) { return t.r(n); };
+  auto label = [&](uint32_t len) { return t.label(len); };
   const std::string tlds[] = {std::string("com\0", 4), std::string("online\0", 7),
                               std::string("uk\0co\0", 6)};
   auto name = [&] {
