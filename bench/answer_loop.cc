@@ -5,7 +5,8 @@
 // then Ir / 100000 = instructions per answer (bench/perf.sh prints it per data set). A new read
 // transaction every 64 queries, as a UDP worker takes one per batch. Also prints the wall time
 // per answer (the user-space cost, cache misses included, without the kernel's), which moves
-// with the machine's load: compare builds side by side.
+// with the machine's load: compare builds side by side. An optional fourth argument sets the
+// queries per read transaction: a server at half load wakes up for a few queries at a time.
 #include "bench/queries.hh"
 #include "server/answer/responder.hh"
 #include "store/store.hh"
@@ -16,8 +17,13 @@
 
 int main(int argc, char** argv) {
   using namespace dnsxl;
-  if (argc != 4) {
-    fmt::print(stderr, "usage: {} STORE QUERIES COUNT\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fmt::print(stderr, "usage: {} STORE QUERIES COUNT [BATCH]\n", argv[0]);
+    return 2;
+  }
+  const size_t batch = argc == 5 ? std::strtoul(argv[4], nullptr, 10) : 64;
+  if (batch == 0) {
+    fmt::print(stderr, "BATCH must be a positive number\n");
     return 2;
   }
   std::string err;
@@ -35,7 +41,7 @@ int main(int argc, char** argv) {
   responder.begin();
   for (size_t i = 0; i < count; ++i) {
     bytes += responder.answer(qs[i % qs.size()], out, answer::Transport::Udp);
-    if (i % 64 == 63) {
+    if (i % batch == batch - 1) {
       responder.end();
       responder.begin();
     }
