@@ -648,6 +648,18 @@ struct NameBlock {
   }
 };
 
+// Calls f(key, entry) for each name of a block in key order; StoreError for a corrupt block.
+template <typename F>
+void forEachNameIn(const MDB_val& block, F f) {
+  NameBlock b;
+  if (!b.read(block)) throw StoreError("corrupt name block");
+  for (size_t i = 0; i < b.n; ++i) {
+    const uint8_t* e = b.at(i);
+    if (!e) throw StoreError("corrupt name block");
+    f(NameBlock::key(e), b.entry(e));
+  }
+}
+
 size_t putNameBlocks(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const NameEntry> names,
                      bool append, bool keepTail = false) {
   return putBlocksOf<NameBlock, NameEntry>(txn, dbi, dataset, names, append, keepTail);
@@ -790,6 +802,12 @@ struct NameIndex {
 
   static MDB_val where(const Block& x) { return val(x.data, x.size); }
 
+  // Whether name, or a name below it, may be in the dataset: false only where the filter
+  // speaks for name and does not hold it.
+  bool mayHold(std::string_view name) const {
+    return !NameFilter::covers(name) || filter.mayContain(nameHash(name));
+  }
+
   // Reads block blk, which find() chose for key k (16-byte prefix kp), as b, and where in it
   // the last name at or below k lies: [base, base + len). Prefixes order as their names do;
   // equal prefixes tell nothing. A block with samples is read from what the index knows (no
@@ -891,7 +909,7 @@ void buildIndex(MDB_txn* txn, MDB_dbi dbi, std::optional<MDB_dbi> filter, uint32
 }
 
 // What a dataset's names say about one name key: its entry, and the next name in key order
-// (what tells whether names exist below it).
+// (what tells whether names exist below it; left empty where the filter shows that none do).
 struct NameSpot {
   std::optional<DomainEntry> exact;
   std::optional<std::string_view> next;
@@ -901,9 +919,9 @@ NameSpot findName(NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_vi
   const Prefix16 prefix16 = prefix16Of(name);
   const uint64_t namePrefix = prefix16.hi;
   NameSpot out;
-  // neither the name nor names below it (the filter does not hold it): no entry, no next name
-  // below it (the one next in order, if any, is not below it, and only that is asked)
-  if (ix && NameFilter::covers(name) && !ix->filter.mayContain(nameHash(name))) return out;
+  // neither the name nor names below it (the filter does not hold it): no entry, and no next
+  // name (the one next in order, if any, is not below it)
+  if (ix && !ix->mayHold(name)) return out;
   auto inBlock = [&](const MDB_val& v, size_t blk = std::string_view::npos) {
     NameBlock b;
     size_t i = 0, base = 0, len = SIZE_MAX;
@@ -953,15 +971,10 @@ void writeNameFilter(MDB_txn* txn, MDB_dbi dom, MDB_dbi filter, uint32_t dataset
   std::vector<uint64_t> hashes;
   std::string prev;
   forEachOfDataset(txn, dom, dataset, [&](std::string_view, std::string_view block) {
-    NameBlock b;
-    if (!b.read(val(block.data(), block.size()))) throw StoreError("corrupt name block");
-    for (size_t i = 0; i < b.n; ++i) {
-      const uint8_t* e = b.at(i);
-      if (!e) throw StoreError("corrupt name block");
-      const auto k = NameBlock::key(e);
+    forEachNameIn(val(block.data(), block.size()), [&](std::string_view k, DomainEntry) {
       NameFilter::forNameAndAbove(prev, k, [&](uint64_t h) { hashes.push_back(h); });
       prev.assign(k);
-    }
+    });
   });
   uint8_t key[4];
   be32(key, dataset);
@@ -1007,8 +1020,9 @@ std::vector<uint32_t> datasetsWithNames(MDB_txn* txn, MDB_dbi dom) {
 // Writer::putDomain, deleteDomain, deleteDomainsBelow: reads the block where name belongs (the
 // last starting at or below it, else the dataset's first) and, with below, the blocks after it
 // that hold names below it; deletes them; lets edit change their names; writes them back.
+// Returns whether edit changed them.
 template <typename Edit>
-void editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view name, bool below,
+bool editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view name, bool below,
                Edit edit) {
   if (name.size() > kMaxNameKey) throw StoreError("domain name too long for the store");
   std::string key;
@@ -1029,13 +1043,7 @@ void editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view nam
       const std::string_view bk = view(k).substr(4);
       // after the first block, only those starting at or below name, or below it
       if (!first && !(below && (bk <= name || bk.starts_with(name)))) break;
-      NameBlock b;
-      if (!b.read(v)) throw StoreError("corrupt name block");
-      for (size_t i = 0; i < b.n; ++i) {
-        const uint8_t* e = b.at(i);
-        if (!e) throw StoreError("corrupt name block");
-        names.emplace_back(std::string(NameBlock::key(e)), b.entry(e));
-      }
+      forEachNameIn(v, [&](std::string_view nk, DomainEntry e) { names.emplace_back(nk, e); });
       oldKeys.emplace_back(view(k));
       if (!below) break;
     }
@@ -1045,12 +1053,13 @@ void editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view nam
     throw;
   }
   mdb_cursor_close(c);
-  if (!edit(names)) return; // nothing changed
+  if (!edit(names)) return false;
   for (const auto& dk : oldKeys) {
     MDB_val k = val(dk.data(), dk.size());
     check("mdb_del", mdb_del(txn, dbi, &k, nullptr));
   }
   putNameBlocks(txn, dbi, dataset, names, false);
+  return true;
 }
 
 // Writes the intervals a Writer collected (putIp4/putIp6) as blocks; all of them, or (keepTail)
@@ -1694,7 +1703,7 @@ void Writer::flushNames() {
 
 void Writer::putDomain(uint32_t dataset, std::string_view dkey, DomainEntry entry) {
   flushNames();
-  d_staleFilters.insert(dataset);
+  d_staleFilters.insert(dataset); // a put always changes (or rewrites) a name
   editNames(d_txn, d_env.dbi(kDom), dataset, dkey, false, [&](std::vector<NameEntry>& names) {
     auto it = std::lower_bound(names.begin(), names.end(), dkey,
                                [](const NameEntry& e, std::string_view k) { return e.first < k; });
@@ -1872,20 +1881,21 @@ std::optional<DomainEntry> Writer::domain(uint32_t dataset, std::string_view dke
 
 void Writer::deleteDomain(uint32_t dataset, std::string_view dkey) {
   flushNames();
-  d_staleFilters.insert(dataset);
   if (dkey.size() > kMaxNameKey) return;
-  editNames(d_txn, d_env.dbi(kDom), dataset, dkey, false, [&](std::vector<NameEntry>& names) {
-    auto it = std::lower_bound(names.begin(), names.end(), dkey,
-                               [](const NameEntry& e, std::string_view k) { return e.first < k; });
-    if (it == names.end() || it->first != dkey) return false;
-    names.erase(it);
-    return true;
-  });
+  const bool changed =
+      editNames(d_txn, d_env.dbi(kDom), dataset, dkey, false, [&](std::vector<NameEntry>& names) {
+        auto it =
+            std::lower_bound(names.begin(), names.end(), dkey,
+                             [](const NameEntry& e, std::string_view k) { return e.first < k; });
+        if (it == names.end() || it->first != dkey) return false;
+        names.erase(it);
+        return true;
+      });
+  if (changed) d_staleFilters.insert(dataset);
 }
 
 size_t Writer::deleteDomainsBelow(uint32_t dataset, std::string_view dkey) {
   flushNames();
-  d_staleFilters.insert(dataset);
   if (dkey.size() > kMaxNameKey) return 0;
   size_t gone = 0;
   editNames(d_txn, d_env.dbi(kDom), dataset, dkey, true, [&](std::vector<NameEntry>& names) {
@@ -1894,6 +1904,7 @@ size_t Writer::deleteDomainsBelow(uint32_t dataset, std::string_view dkey) {
     }));
     return gone > 0;
   });
+  if (gone > 0) d_staleFilters.insert(dataset);
   return gone;
 }
 
@@ -2266,13 +2277,7 @@ void Snapshot::forEachIp6(uint32_t dataset, const std::function<void(const IpInt
 void Snapshot::forEachDomain(uint32_t dataset,
                              const std::function<void(std::string_view, DomainEntry)>& f) {
   forEachOfDataset(d_txn, d_env.dbi(kDom), dataset, [&](std::string_view, std::string_view v) {
-    NameBlock b;
-    if (!b.read(val(v.data(), v.size()))) throw StoreError("corrupt name block");
-    for (size_t i = 0; i < b.n; ++i) {
-      const uint8_t* e = b.at(i);
-      if (!e) throw StoreError("corrupt name block");
-      f(NameBlock::key(e), b.entry(e));
-    }
+    forEachNameIn(val(v.data(), v.size()), f);
   });
 }
 
@@ -2445,7 +2450,7 @@ bool Snapshot::domainBelow(uint32_t dataset, std::string_view dkey) {
 
 bool Snapshot::nameFilterPasses(uint32_t dataset, std::string_view dkey) {
   const NameIndex* ix = Index::ofNames(d_index.get(), d_txn, d_env, dataset);
-  return !ix || !NameFilter::covers(dkey) || ix->filter.mayContain(nameHash(dkey));
+  return !ix || ix->mayHold(dkey);
 }
 
 bool Snapshot::genericBelow(uint32_t dataset, std::string_view dkey) {
