@@ -650,7 +650,7 @@ struct NameBlock {
 
 // Calls f(key, entry) for each name of a block in key order; StoreError for a corrupt block.
 template <typename F>
-void forEachNameIn(const MDB_val& block, F f) {
+void forEachNameIn(const MDB_val& block, F&& f) {
   NameBlock b;
   if (!b.read(block)) throw StoreError("corrupt name block");
   for (size_t i = 0; i < b.n; ++i) {
