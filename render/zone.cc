@@ -125,8 +125,10 @@ private:
     std::vector<std::string> txts;
     uint32_t ttl = UINT32_MAX;
     char buf[4000];
+    const bool testPointsYield = dataAt(owner, items);
     for (const auto& it : items) {
       const auto& ds = d_zone.datasets[it.ds];
+      if (testPointsYield && (ds.kinds & store::kTestPoints)) continue;
       store::ValueSetReader r(d_snap.valueSet(it.set));
       bool any = false;
       std::string subj;
@@ -160,6 +162,29 @@ private:
       }
       put(full, dns::kTypeTXT, ttl, rd);
     }
+  }
+
+  // Whether the data has something of its own at owner, so that the RFC 5782 test points, which
+  // fill in only where it has nothing, yield: a live value of another dataset among items (they
+  // hold live sets only) or a generic record at the name.
+  bool dataAt(const std::string& owner, const Answer& items) {
+    bool testPoint = false, data = false;
+    for (const auto& it : items)
+      ((d_zone.datasets[it.ds].kinds & store::kTestPoints) ? testPoint : data) = true;
+    if (!testPoint || data) return data;
+    std::string key; // "2.0.0.127" -> "127\0" "0\0" "0\0" "2\0"
+    for (size_t end = owner.size();;) {
+      const size_t dot = end == 0 ? std::string::npos : owner.rfind('.', end - 1);
+      const size_t start = dot == std::string::npos ? 0 : dot + 1;
+      key.append(owner, start, end - start).push_back('\0');
+      if (dot == std::string::npos) break;
+      end = dot;
+    }
+    for (size_t i : d_active)
+      if ((d_zone.datasets[i].kinds & store::kGeneric) &&
+          !d_snap.generic(d_zone.datasets[i].id, key).empty())
+        return true;
+    return false;
   }
 
   uint32_t intern(Answer a) {
@@ -466,7 +491,8 @@ private:
     // path, each with what its datasets' closest "below" entries say for names under it.
     struct Node {
       std::string key, name;
-      std::vector<Wild> below; // per dataset index (all of d_zone.datasets)
+      std::vector<Wild> below;  // per dataset index (all of d_zone.datasets)
+      bool ownWildcard = false; // a `*.name` entry of its own lists names below it
       bool hasChildren = false;
       bool answered = false; // its own answer has records
     };
@@ -484,17 +510,19 @@ private:
       return [&node](const Item& it) { return node.below[it.ds].base; };
     };
     // Leaves a node: its wildcard, and for a name that answers nothing but would be caught by a
-    // wildcard above (or exists only through its own wildcard), a CNAME to a name that does not
-    // exist, so that it answers NXDOMAIN as dnsxld does (RFC 6604).
+    // wildcard above (or exists only through the wildcard that carries the one above past it), a
+    // CNAME to a name that does not exist, so that it answers NXDOMAIN as dnsxld does (RFC
+    // 6604). A name with a `*.name` entry of its own is an empty non-terminal in both (RFC 4592
+    // §2.2.2, RFC 8020): no CNAME.
     auto leave = [&]() {
       Node node = std::move(stack.back());
       stack.pop_back();
       const auto below = wildcardOf(node);
       if (!below.empty()) answer("*." + node.name, below, baseOf(node));
-      // dnsxld says NXDOMAIN for a name that answers nothing and has no keys below it; in the
+      // dnsxld says NXDOMAIN for a name that answers nothing and has no names below it; in the
       // zone it would exist through its wildcard or match the one above it.
       const bool caught = !stack.empty() && !wildcardOf(stack.back()).empty();
-      if (!node.answered && !node.hasChildren && (!below.empty() || caught)) {
+      if (!node.answered && !node.hasChildren && !node.ownWildcard && (!below.empty() || caught)) {
         std::string rd;
         dns::encodeName(std::string(kNoSuchName) + "." + d_zone.name, rd);
         put(ownerOf(node.name), 5, d_zone.soa.minimum, rd);
@@ -529,8 +557,10 @@ private:
             subjects[i] = w.base;
           }
         }
-        if (entry[i] && entry[i]->wild != store::kNoValue)
+        if (entry[i] && entry[i]->wild != store::kNoValue) {
           node.below[i] = Wild{entry[i]->wild, node.name};
+          if (live(entry[i]->wild)) node.ownWildcard = true;
+        }
       }
       if (!own.empty()) {
         const auto before = d_stats.records;

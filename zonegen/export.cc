@@ -90,6 +90,31 @@ int exportRbldnsd(store::Snapshot& snap, const store::ZoneRecord& zone, const st
       for (store::ValueView v; r.next(v);)
         if (v.expires == 0 || v.expires > now) f(v);
     };
+    // The test points fill in only where the data has nothing of its own (as dnsxld answers):
+    // an entry of the test points' dataset is left out where another dataset lists the address
+    // or name, or holds a generic record at the name.
+    const bool testPoints = (ds.kinds & store::kTestPoints) != 0;
+    auto live = [&](uint32_t set) {
+      bool any = false;
+      if (set != store::kNoValue && set != store::kExcluded)
+        values(set, [&](const store::ValueView&) { any = true; });
+      return any;
+    };
+    auto dataHas4 = [&](uint32_t a) {
+      for (const auto& other : zone.datasets)
+        if (!(other.kinds & (store::kTestPoints | store::kAcl)) && (other.kinds & store::kIp4))
+          if (auto iv = snap.ip4(other.id, a); iv && live(iv->valueSet)) return true;
+      return false;
+    };
+    auto dataHasName = [&](std::string_view key) {
+      for (const auto& other : zone.datasets) {
+        if (other.kinds & (store::kTestPoints | store::kAcl)) continue;
+        if (other.kinds & store::kDomain)
+          if (auto e = snap.domain(other.id, key); e && live(e->exact)) return true;
+        if ((other.kinds & store::kGeneric) && !snap.generic(other.id, key).empty()) return true;
+      }
+      return false;
+    };
     auto write = [&](const std::string& type, const std::string& text) {
       const auto name = fmt::format("{}.{}.{}", zone.name, ds.name, type);
       const auto path = fs::path(dir) / name;
@@ -106,6 +131,7 @@ int exportRbldnsd(store::Snapshot& snap, const store::ZoneRecord& zone, const st
       std::string text;
       header(text);
       snap.forEachIp4(ds.id, [&](const store::IpInterval4& iv) {
+        if (testPoints && iv.start == iv.end && dataHas4(iv.start)) return;
         const auto key =
             iv.start == iv.end ? ip4Text(iv.start) : ip4Text(iv.start) + "-" + ip4Text(iv.end);
         values(iv.valueSet,
@@ -144,6 +170,7 @@ int exportRbldnsd(store::Snapshot& snap, const store::ZoneRecord& zone, const st
       std::string text;
       header(text);
       snap.forEachDomain(ds.id, [&](std::string_view key, store::DomainEntry e) {
+        if (testPoints && dataHasName(key)) return;
         std::string name; // "com\0example\0" -> "example.com"
         for (size_t start = 0; start < key.size();) {
           size_t end = key.find('\0', start);

@@ -701,6 +701,14 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
   }
 
   Found found;
+  // Whether a value set answers now: not "none", not an exclusion, not every value expired.
+  auto liveSet = [&](uint32_t set) {
+    if (set == store::kNoValue || set == store::kExcluded) return false;
+    store::ValueSetReader r(d_snap.valueSet(set));
+    for (store::ValueView v; r.next(v);)
+      if (v.expires == 0 || v.expires > d_now) return true;
+    return false;
+  };
   // acl :empty — the lists look empty to this client; always-listed — its value instead of the
   // lists, for every name that is a key of the zone's IP or domain lists (rbldnsd §5.9).
   const bool listsHidden = acl == store::kAclEmpty || acl == kAclAlways;
@@ -725,51 +733,61 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
   const bool inLoopback = (v4 >> 24) == 127;
   const bool testName = keyLen == 5 && std::memcmp(key, "test", 5) == 0;
   std::bitset<kMaxDatasets> belowKnown, belowFound; // per dataset: names below this one
-  for (const auto& ds : zone->datasets)
-    if (!listsHidden && active[static_cast<size_t>(&ds - zone->datasets.data())]) {
-      const bool tp = ds.kinds & store::kTestPoints;
-      if ((isV4 || mapped4) && (ds.kinds & store::kIp4) && (!tp || inLoopback)) {
-        if (auto iv = d_snap.ip4(ds.id, v4))
-          found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds, d_now);
-      }
-      if (isV6 && (ds.kinds & store::kIp6) && !tp) {
-        if (auto iv = d_snap.ip6(ds.id, v6))
-          found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds, d_now);
-      }
-      if (domainOk && (ds.kinds & store::kDomain) && (!tp || testName)) {
-        // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
-        // the RFC 8020 check below needs to know whether names exist under this one: asked in
-        // the same seek
-        bool below = false;
-        auto exact = d_snap.domainAndBelow(ds.id, {key, keyLen}, below);
-        const size_t di = static_cast<size_t>(&ds - zone->datasets.data());
-        belowKnown.set(di);
-        if (below) belowFound.set(di);
-        uint32_t set = store::kNoValue;
-        size_t matchLabel = 0;
-        if (exact && exact->exact != store::kNoValue) {
-          set = exact->exact;
-        } else {
-          for (size_t i = 1; i < n; ++i) {
-            auto e = ancestor(ds.id, {key, keyEnd[i]});
-            if (e && e->wild != store::kNoValue) {
-              set = e->wild;
-              matchLabel = i;
-              break;
-            }
+  auto lookUp = [&](const Dataset& ds) {
+    const bool tp = ds.kinds & store::kTestPoints;
+    if ((isV4 || mapped4) && (ds.kinds & store::kIp4) && (!tp || inLoopback)) {
+      if (auto iv = d_snap.ip4(ds.id, v4))
+        found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds, d_now);
+    }
+    if (isV6 && (ds.kinds & store::kIp6) && !tp) {
+      if (auto iv = d_snap.ip6(ds.id, v6))
+        found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds, d_now);
+    }
+    if (domainOk && (ds.kinds & store::kDomain) && (!tp || testName)) {
+      // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
+      // the RFC 8020 check below needs to know whether names exist under this one: asked in
+      // the same seek
+      bool below = false;
+      auto exact = d_snap.domainAndBelow(ds.id, {key, keyLen}, below);
+      const size_t di = static_cast<size_t>(&ds - zone->datasets.data());
+      belowKnown.set(di);
+      // A `*.name` entry lists the names below this one: it is an empty non-terminal at least
+      // (RFC 8020; RFC 4592 §2.2.2), even with no other key below it.
+      if (below || (exact && liveSet(exact->wild))) belowFound.set(di);
+      uint32_t set = store::kNoValue;
+      size_t matchLabel = 0;
+      if (exact && exact->exact != store::kNoValue) {
+        set = exact->exact;
+      } else {
+        for (size_t i = 1; i < n; ++i) {
+          auto e = ancestor(ds.id, {key, keyEnd[i]});
+          if (e && e->wild != store::kNoValue) {
+            set = e->wild;
+            matchLabel = i;
+            break;
           }
         }
-        if (set != store::kNoValue && set != store::kExcluded)
-          found.add(d_snap.valueSet(set),
-                    {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds,
-                    d_now);
       }
+      if (set != store::kNoValue && set != store::kExcluded)
+        found.add(d_snap.valueSet(set),
+                  {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds,
+                  d_now);
     }
-
+  };
+  auto isActive = [&](const Dataset& ds) {
+    return active[static_cast<size_t>(&ds - zone->datasets.data())];
+  };
+  if (!listsHidden)
+    for (const auto& ds : zone->datasets)
+      if (isActive(ds) && !(ds.kinds & store::kTestPoints)) lookUp(ds);
   if (domainOk)
     for (const auto& ds : zone->datasets)
-      if (active[static_cast<size_t>(&ds - zone->datasets.data())])
-        if (ds.kinds & store::kGeneric) found.addGeneric(d_snap.generic(ds.id, {key, keyLen}));
+      if (isActive(ds) && (ds.kinds & store::kGeneric))
+        found.addGeneric(d_snap.generic(ds.id, {key, keyLen}));
+  // The RFC 5782 test points fill in only where the data has nothing of its own at the name.
+  if (!listsHidden && !found.listed && !found.nameExists)
+    for (const auto& ds : zone->datasets)
+      if (isActive(ds) && (ds.kinds & store::kTestPoints)) lookUp(ds);
 
   if (!found.listed && !found.nameExists) {
     if (listsHidden) return negative(dns::kNxDomain); // nothing exists for this client

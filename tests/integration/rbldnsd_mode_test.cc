@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <fstream>
 #include <regex>
 #include <sys/stat.h>
@@ -41,8 +42,8 @@ TEST_CASE("dnsxld -b ADDR/PORT -w DIR zone:type:files serves rbldnsd files", "[r
   auto pidfile = dir / "dnsxld.pid";
   auto statsfile = dir / "stats.log";
   test::Daemon d({"-n", "-c", "1", "-b", "127.0.0.1/0", "-w", dir.path().string(), "-l",
-                  "+" + log.string(), "-p", pidfile.string(), "-s", statsfile.string(),
-                  "bl.example:ip4set:a.txt,b.txt", "dbl.example:dnset:d.txt"},
+                  fmt::format("+{}", log.string()), "-p", pidfile.string(), "-s",
+                  statsfile.string(), "bl.example:ip4set:a.txt,b.txt", "dbl.example:dnset:d.txt"},
                  1);
   const auto port = d.port();
 
@@ -61,7 +62,7 @@ TEST_CASE("dnsxld -b ADDR/PORT -w DIR zone:type:files serves rbldnsd files", "[r
     REQUIRE(::stat((dir / name).c_str(), &st) == 0);
     newest = std::max(newest, st.st_mtime);
   }
-  CHECK(soa.answer[0].find(" " + std::to_string(newest) + " ") != std::string::npos);
+  CHECK(soa.answer[0].find(fmt::format(" {} ", newest)) != std::string::npos);
   CHECK(test::udpQuery(port, "9.9.9.9.dbl.example", 1).rcode == 3);
 
   std::ifstream pidIn(pidfile);
@@ -132,7 +133,7 @@ TEST_CASE("-r: the server chroots into the data root; a helper outside re-import
   CHECK(test::udpQuery(d.port(), "1.0.0.10.bl.example", 1).a ==
         std::vector<std::string>{"127.0.0.2"});
   std::error_code ec;
-  auto root = std::filesystem::read_symlink("/proc/" + std::to_string(d.pid()) + "/root", ec);
+  auto root = std::filesystem::read_symlink(fmt::format("/proc/{}/root", d.pid()), ec);
   CHECK(root == dir.path()); // chrooted
   dir.write("data/a.txt", "10.0.1.0/24\n");
   CHECK(waitForRcode(d.port(), "1.0.0.10.bl.example", 3, 10s) == 3); // re-imported outside
@@ -186,4 +187,37 @@ TEST_CASE("SIGUSR1 logs rbldnsd's counter lines; SIGUSR2 logs and resets them", 
   CHECK(std::regex_match(lines[3], std::regex(R"(\d+)"))); // SIGUSR2's reset
   CHECK(
       std::regex_match(lines[4], std::regex(R"(\d+ bl\.example:1:1:0:\d+:\d+ \*:1:1:0:\d+:\d+)")));
+}
+
+TEST_CASE("-n mode: `*.name` makes name an empty non-terminal; the data's own test entries win",
+          "[rbldnsd]") {
+  test::TempDir dir;
+  dir.write("dn.txt", "*.subs.example :127.0.1.4:subs of $\ntest :127.0.1.9:our test name\n");
+  dir.write("ip.txt", "127.0.0.2 :127.0.0.10:our test address\n10.0.0.0/24\n");
+  test::Daemon d({"-n", "-q", "-b", "127.0.0.1/0", "-w", dir.path().string(), "dbl.x:dnset:dn.txt",
+                  "bl.x:ip4set:ip.txt"},
+                 1);
+  const auto port = d.port();
+  // RFC 8020: a QNAME-minimising resolver asks subs.example.dbl.x first; NXDOMAIN there would
+  // hide the listing below it.
+  auto ent = test::udpQuery(port, "subs.example.dbl.x", 1);
+  CHECK(ent.rcode == 0);
+  CHECK(ent.aa);
+  CHECK(ent.answer.empty());
+  CHECK(ent.authoritySoa == 1);
+  CHECK(test::udpQuery(port, "a.subs.example.dbl.x", 16).txt ==
+        std::vector<std::string>{"subs of subs.example"});
+  CHECK(test::udpQuery(port, "example.dbl.x", 1).rcode == 0); // above the wildcard's owner
+  CHECK(test::udpQuery(port, "other.dbl.x", 1).rcode == 3);
+  // The data lists `test` and 127.0.0.2 itself: one answer each, the data's.
+  auto name = test::udpQuery(port, "test.dbl.x", 1);
+  CHECK(name.a == std::vector<std::string>{"127.0.1.9"});
+  CHECK(test::udpQuery(port, "test.dbl.x", 16).txt == std::vector<std::string>{"our test name"});
+  CHECK(test::udpQuery(port, "2.0.0.127.bl.x", 1).a == std::vector<std::string>{"127.0.0.10"});
+  CHECK(test::udpQuery(port, "2.0.0.127.bl.x", 16).txt ==
+        std::vector<std::string>{"our test address"});
+  // Where the data has nothing, the synthetic test point still answers.
+  CHECK(test::udpQuery(port, "2.0.0.127.dbl.x", 1).a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(test::udpQuery(port, "test.bl.x", 1).a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(d.stop() == 0);
 }

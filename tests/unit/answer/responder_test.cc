@@ -93,6 +93,20 @@ ttl = 2100
   files = ["gen4.txt"]
 
 [[zone]]
+name = "own.test"
+ns = ["ns1.own.test"]
+
+  [[zone.dataset]]
+  name = "own4"
+  format = "ip4set"
+  files = ["own4.txt"]
+
+  [[zone.dataset]]
+  name = "owndn"
+  format = "dnset"
+  files = ["owndn.txt"]
+
+[[zone]]
 name = "empty.test"
 ns = ["ns1.empty.test"]
 
@@ -138,7 +152,10 @@ struct Env {
                                ".both.test :127.0.1.4:both $\n"
                                "!good.wild.test\n"
                                "evil.net :127.0.1.5:evil\n"
-                               "*.evil.net :127.0.1.6:subs-of-evil $\n"},
+                               "*.evil.net :127.0.1.6:subs-of-evil $\n"
+                               "*.subs.example :127.0.1.3:subs $\n"},
+                 {"own4.txt", "127.0.0.2 :127.0.0.10:Our own test entry $\n"},
+                 {"owndn.txt", "test :127.0.1.10:Our own test name $\n"},
                  {"t4.txt", "10.50.0.1\n:127.0.0.20:tset $\n10.50.0.2 :22:ignored\n"},
                  {"t6.txt", ":127.0.0.14:v6 tset $\n2001:db8:1:2\n!2001:db8:1:2::5\n"},
                  {"base.txt", "$= See http://bl.test/why?$= ($) for details\n"
@@ -297,6 +314,11 @@ TEST_CASE("N-4 N-6 N-7: empty non-terminals are NODATA (RFC 8020)", "[answer]") 
   requireNoData(env().ask("8.b.d.0.1.0.0.2.bl.test", A));
   requireNoData(env().ask("com.dbl.test", A), 300);
   requireNoData(env().ask("wild.test.dbl.test", A), 300); // *.wild.test exists below it
+  // `*.subs.example` is the only key at or below subs.example: the name still exists.
+  requireNoData(env().ask("subs.example.dbl.test", A), 300);
+  requireNoData(env().ask("subs.example.dbl.test", TXT), 300);
+  CHECK(env().ask("a.subs.example.dbl.test", A).a == std::vector<std::string>{"127.0.1.3"});
+  requireNx(env().ask("other.example.dbl.test", A), 300);
   requireNx(env().ask("9.b.d.0.1.0.0.2.bl.test", A));
   requireNx(env().ask("1.0.0.127.bl.test", A)); // nothing at or below 127.0.0.1
 }
@@ -328,6 +350,39 @@ TEST_CASE("T-1..T-9: RFC 5782 test points hold in every zone, even an empty one"
   }
 }
 
+// The reversed 32-nibble name of an IPv6 address.
+std::string nibbles(const char* text, const std::string& zone) {
+  std::array<uint8_t, 16> a{};
+  inet_pton(AF_INET6, text, a.data());
+  std::string s;
+  for (int i = 31; i >= 0; --i) {
+    int nib = (a[static_cast<size_t>(i / 2)] >> (i % 2 ? 0 : 4)) & 15;
+    s += "0123456789abcdef"[nib];
+    s += '.';
+  }
+  return s + zone;
+}
+
+TEST_CASE("T-1 T-3 T-5: the test points fill in only where the data has nothing of its own",
+          "[answer]") {
+  // own.test lists 127.0.0.2 and `test` itself: its answers, not a second A or TXT beside them.
+  auto ip = env().ask("2.0.0.127.own.test", ANY);
+  CHECK(ip.a == std::vector<std::string>{"127.0.0.10"});
+  CHECK(ip.txt == std::vector<std::string>{"Our own test entry 127.0.0.2"});
+  CHECK(env().ask("2.0.0.127.own.test", TXT).txt ==
+        std::vector<std::string>{"Our own test entry 127.0.0.2"});
+  auto mapped = env().ask(nibbles("::ffff:127.0.0.2", "own.test"), ANY);
+  CHECK(mapped.a == std::vector<std::string>{"127.0.0.10"});
+  CHECK(mapped.txt == std::vector<std::string>{"Our own test entry 127.0.0.2"});
+  auto name = env().ask("test.own.test", ANY);
+  CHECK(name.a == std::vector<std::string>{"127.0.1.10"});
+  CHECK(name.txt == std::vector<std::string>{"Our own test name test"});
+  // The test entries of the zone's other values are still there (T-7), and 127.0.0.1 is not.
+  CHECK(env().ask("10.0.0.127.own.test", A).a == std::vector<std::string>{"127.0.0.10"});
+  CHECK(env().ask("10.1.0.127.own.test", A).a == std::vector<std::string>{"127.0.1.10"});
+  requireNx(env().ask("1.0.0.127.own.test", A));
+}
+
 TEST_CASE("T-7: every return value has a test entry answering exactly that value", "[answer]") {
   // bl.test answers 127.0.0.2..6, 12, 13 (and 7, 8 for 10.6.0.8); dbl.test 127.0.1.2..6.
   for (auto code : {"127.0.0.4", "127.0.0.5", "127.0.0.13"}) {
@@ -340,19 +395,6 @@ TEST_CASE("T-7: every return value has a test entry answering exactly that value
   CHECK(env().ask("5.1.0.127.dbl.test", A).a == std::vector<std::string>{"127.0.1.5"});
   requireNx(env().ask("99.0.0.127.bl.test", A)); // not a value of the zone
   requireNx(env().ask("5.1.0.127.bl.test", A));  // a value of another zone
-}
-
-// The reversed 32-nibble name of an IPv6 address.
-std::string nibbles(const char* text, const std::string& zone) {
-  std::array<uint8_t, 16> a{};
-  inet_pton(AF_INET6, text, a.data());
-  std::string s;
-  for (int i = 31; i >= 0; --i) {
-    int nib = (a[static_cast<size_t>(i / 2)] >> (i % 2 ? 0 : 4)) & 15;
-    s += "0123456789abcdef"[nib];
-    s += '.';
-  }
-  return s + zone;
 }
 
 TEST_CASE("ip4tset, ip6tset, $= and IPv4 inside IPv6 names (rbldnsd §5.2, §5.5, §4.3, §6.4)",
