@@ -1,7 +1,7 @@
 #include "bench/data.hh"
 
 #include "config/config.hh"
-#include "server/dns/wire.hh"
+#include "dns/wire.hh"
 #include "zonegen/import.hh"
 
 #include <cstdlib>

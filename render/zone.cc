@@ -1,6 +1,7 @@
 #include "render/zone.hh"
 
-#include "server/dns/wire.hh"
+#include "dns/byte_order.hh"
+#include "dns/wire.hh"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -87,18 +88,13 @@ private:
     return rel.empty() ? d_origin : rel + "." + d_origin;
   }
 
-  static void be32(std::string& s, uint32_t v) {
-    for (int i = 24; i >= 0; i -= 8)
-      s.push_back(static_cast<char>(v >> i));
-  }
-
   void apex() {
     std::string soa;
     dns::encodeName(d_zone.soa.mname, soa);
     dns::encodeName(d_zone.soa.rname, soa);
     for (uint32_t v : {d_zone.soa.serial, d_zone.soa.refresh, d_zone.soa.retry, d_zone.soa.expire,
                        d_zone.soa.minimum})
-      be32(soa, v);
+      bytes::put32(soa, v);
     put("", dns::kTypeSOA, d_zone.soa.ttl, soa);
     for (const auto& ns : d_zone.ns) {
       std::string rd;
@@ -150,7 +146,7 @@ private:
     const auto full = ownerOf(owner);
     for (uint32_t a : as) {
       std::string rd;
-      be32(rd, a);
+      bytes::put32(rd, a);
       put(full, dns::kTypeA, ttl, rd);
     }
     for (const auto& t : txts) {
@@ -597,10 +593,9 @@ private:
         const auto owner = ownerOf(dotted(key));
         const auto* p = reinterpret_cast<const uint8_t*>(recs.data());
         for (size_t pos = 0; pos + 8 <= recs.size();) {
-          const auto type = static_cast<uint16_t>(p[pos] << 8 | p[pos + 1]);
-          const uint32_t ttl = uint32_t{p[pos + 2]} << 24 | uint32_t{p[pos + 3]} << 16 |
-                               uint32_t{p[pos + 4]} << 8 | p[pos + 5];
-          const size_t len = size_t{p[pos + 6]} << 8 | p[pos + 7];
+          const uint16_t type = bytes::get16(p + pos);
+          const uint32_t ttl = bytes::get32(p + pos + 2);
+          const size_t len = bytes::get16(p + pos + 6);
           if (pos + 8 + len > recs.size()) break;
           put(owner, type, ttl, std::string(recs.substr(pos + 8, len)));
           pos += 8 + len;
@@ -645,9 +640,7 @@ std::string nameText(std::string_view wire, size_t& pos) {
 }
 
 uint32_t u32At(std::string_view s, size_t pos) {
-  return uint32_t{static_cast<uint8_t>(s[pos])} << 24 |
-         uint32_t{static_cast<uint8_t>(s[pos + 1])} << 16 |
-         uint32_t{static_cast<uint8_t>(s[pos + 2])} << 8 | static_cast<uint8_t>(s[pos + 3]);
+  return bytes::get32(s.data() + pos);
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "store/store.hh"
 
+#include "dns/byte_order.hh"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -43,40 +45,6 @@ void check(const char* call, int rc) {
   if (rc != MDB_SUCCESS) fail(call, rc);
 }
 
-void putBe32(std::string& out, uint32_t v) {
-  const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 8), static_cast<char>(v)};
-  out.append(b, 4);
-}
-void putBe16(std::string& out, uint16_t v) {
-  const char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
-  out.append(b, 2);
-}
-uint32_t getBe32(const void* p) {
-  uint8_t b[4];
-  std::memcpy(b, p, 4);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-}
-void be32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-uint16_t getBe16(const void* p) {
-  uint8_t b[2];
-  std::memcpy(b, p, 2);
-  return static_cast<uint16_t>((b[0] << 8) | b[1]);
-}
-uint64_t getBe64(const void* p) {
-  const auto* c = static_cast<const uint8_t*>(p);
-  return (uint64_t{getBe32(c)} << 32) | getBe32(c + 4);
-}
-void putBe64(std::string& out, uint64_t v) {
-  putBe32(out, static_cast<uint32_t>(v >> 32));
-  putBe32(out, static_cast<uint32_t>(v));
-}
-
 MDB_val val(const void* data, size_t size) {
   return MDB_val{size, const_cast<void*>(data)};
 }
@@ -90,13 +58,13 @@ public:
   explicit Decoder(std::string_view b) : d_b(b) {}
   uint32_t u32() {
     need(4);
-    auto v = getBe32(d_b.data() + d_pos);
+    auto v = bytes::get32(d_b.data() + d_pos);
     d_pos += 4;
     return v;
   }
   uint16_t u16() {
     need(2);
-    auto v = getBe16(d_b.data() + d_pos);
+    auto v = bytes::get16(d_b.data() + d_pos);
     d_pos += 2;
     return v;
   }
@@ -129,7 +97,7 @@ private:
 
 void putStr(std::string& out, std::string_view s) {
   if (s.size() > 0xffff) throw StoreError("string too long for the store: " + std::string(s));
-  putBe16(out, static_cast<uint16_t>(s.size()));
+  bytes::put16(out, static_cast<uint16_t>(s.size()));
   out.append(s);
 }
 
@@ -154,14 +122,14 @@ uint64_t readGeneration(MDB_txn* txn, MDB_dbi dbi) {
   int rc = mdb_get(txn, dbi, &k, &v);
   if (rc == MDB_NOTFOUND) return 0;
   check("mdb_get generation", rc);
-  return v.mv_size == 8 ? getBe64(v.mv_data) : 0;
+  return v.mv_size == 8 ? bytes::get64(v.mv_data) : 0;
 }
 
 // Calls f(key without the dataset prefix, value) for every key of one dataset in a table.
 void forEachOfDataset(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset,
                       const std::function<void(std::string_view, std::string_view)>& f) {
   std::string prefix;
-  putBe32(prefix, dataset);
+  bytes::put32(prefix, dataset);
   MDB_cursor* c = nullptr;
   check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
   MDB_val k = val(prefix.data(), 4), v;
@@ -199,13 +167,13 @@ size_t recordsOfDataset(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset) {
 
 // The address types of the interval tables: uint32_t (ip4) and Ip6, big-endian in keys.
 void putAddr(std::string& out, uint32_t a) {
-  putBe32(out, a);
+  bytes::put32(out, a);
 }
 void putAddr(std::string& out, const Ip6& a) {
   out.append(reinterpret_cast<const char*>(a.data()), 16);
 }
 void getAddr(const char* p, uint32_t& a) {
-  a = getBe32(p);
+  a = bytes::get32(p);
 }
 void getAddr(const char* p, Ip6& a) {
   std::memcpy(a.data(), p, 16);
@@ -228,7 +196,7 @@ Ip6 prev(Ip6 a) {
 }
 // Whether the big-endian address at p is <= a.
 bool atOrBelow(const char* p, uint32_t a) {
-  return getBe32(p) <= a;
+  return bytes::get32(p) <= a;
 }
 bool atOrBelow(const char* p, const Ip6& a) {
   return std::memcmp(p, a.data(), 16) <= 0;
@@ -280,7 +248,7 @@ struct Block {
     p = static_cast<const char*>(v.mv_data);
     if (v.mv_size < 4) return false;
     const bool single = (p[3] & kSingle) != 0;
-    shape(p, getBe16(p), static_cast<uint8_t>(p[2]), single);
+    shape(p, bytes::get16(p), static_cast<uint8_t>(p[2]), single);
     const size_t size =
         4 + kAddr * n * (single ? 1 : 2) + (m == 0 ? 4 * n : 4 * m + (m > 1 ? n : 0));
     return n != 0 && size == v.mv_size;
@@ -309,9 +277,9 @@ struct Block {
   const char* startAt(size_t i) const { return p + kAddr * i; }
   const char* endAt(size_t i) const { return ends + kAddr * i; }
   uint32_t setAt(size_t i) const {
-    if (m == 0) return getBe32(sets + 4 * i);
+    if (m == 0) return bytes::get32(sets + 4 * i);
     const size_t j = idx ? idx[i] : 0;
-    return j < m ? getBe32(sets + 4 * j) : kNoValue;
+    return j < m ? bytes::get32(sets + 4 * j) : kNoValue;
   }
   Piece<Addr> at(size_t i) const {
     Piece<Addr> out;
@@ -362,7 +330,7 @@ struct Block {
       s.add(x);
     const bool pal = s.usePalette();
     out.clear();
-    putBe16(out, static_cast<uint16_t>(pieces.size()));
+    bytes::put16(out, static_cast<uint16_t>(pieces.size()));
     out.push_back(static_cast<char>(pal ? s.palette.size() : 0));
     out.push_back(static_cast<char>(s.single ? kSingle : 0));
     for (const auto& x : pieces)
@@ -372,11 +340,11 @@ struct Block {
         putAddr(out, x.end);
     if (!pal) {
       for (const auto& x : pieces)
-        putBe32(out, x.valueSet);
+        bytes::put32(out, x.valueSet);
       return;
     }
     for (uint32_t set : s.palette)
-      putBe32(out, set);
+      bytes::put32(out, set);
     if (s.palette.size() > 1)
       for (const auto& x : pieces)
         out.push_back(static_cast<char>(std::find(s.palette.begin(), s.palette.end(), x.valueSet) -
@@ -400,7 +368,7 @@ size_t putBlocksOf(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::span<const 
       ++to;
     if (keepTail && to == items.size()) break;
     key.clear();
-    putBe32(key, dataset);
+    bytes::put32(key, dataset);
     B::appendKey(key, items[from]);
     B::encode(value, items.subspan(from, to - from));
     MDB_val k = val(key.data(), key.size()), v = val(value.data(), value.size());
@@ -429,7 +397,7 @@ void convertTable(MDB_txn* txn, MDB_dbi dbi, const char* what, Decode decode) {
       mdb_cursor_close(c);
       throw StoreError(std::string("schema 1 ") + what + " record of unexpected size");
     }
-    all.emplace_back(getBe32(k.mv_data), std::move(*item));
+    all.emplace_back(bytes::get32(k.mv_data), std::move(*item));
   }
   mdb_cursor_close(c);
   check("mdb_drop", mdb_drop(txn, dbi, 0));
@@ -514,7 +482,7 @@ struct NameBlock {
   bool read(const MDB_val& v) {
     p = static_cast<const uint8_t*>(v.mv_data);
     if (v.mv_size < 4 + 8) return false;
-    shape(v, getBe16(p), p[2]);
+    shape(v, bytes::get16(p), p[2]);
     return n != 0 && 4 + 2 * n + 4 * m + 8 <= v.mv_size;
   }
   size_t setBytes() const { return m ? 2 : 8; }
@@ -541,7 +509,7 @@ struct NameBlock {
   }
   // Entry i: where it starts, or nullptr for one that does not fit the block (a corrupt store).
   const uint8_t* at(size_t i) const {
-    const size_t off = getBe16(p + 4 + 2 * i);
+    const size_t off = bytes::get16(p + 4 + 2 * i);
     if (off >= entriesSize || off + 1 + entries[off] + setBytes() > entriesSize) return nullptr;
     return entries + off;
   }
@@ -550,8 +518,8 @@ struct NameBlock {
   }
   DomainEntry entry(const uint8_t* e) const {
     const uint8_t* s = e + 1 + e[0];
-    if (!m) return {getBe32(s), getBe32(s + 4)};
-    auto pal = [&](uint8_t j) { return j < m ? getBe32(palette + 4 * j) : kNoValue; };
+    if (!m) return {bytes::get32(s), bytes::get32(s + 4)};
+    auto pal = [&](uint8_t j) { return j < m ? bytes::get32(palette + 4 * j) : kNoValue; };
     return {pal(s[0]), pal(s[1])};
   }
   // The last entry whose key is at or below k (its prefix: kp), of those in [base, base + len)
@@ -618,17 +586,17 @@ struct NameBlock {
       s.add(x);
     const bool pal = s.usePalette();
     out.clear();
-    putBe16(out, static_cast<uint16_t>(names.size()));
+    bytes::put16(out, static_cast<uint16_t>(names.size()));
     out.push_back(static_cast<char>(pal ? s.palette.size() : 0));
     out.push_back(0);
     size_t off = 0;
     for (const auto& [k, e] : names) {
-      putBe16(out, static_cast<uint16_t>(off));
+      bytes::put16(out, static_cast<uint16_t>(off));
       off += 1 + k.size() + (pal ? 2 : 8);
     }
     if (pal)
       for (uint32_t set : s.palette)
-        putBe32(out, set);
+        bytes::put32(out, set);
     auto indexOf = [&](uint32_t set) {
       return static_cast<char>(std::find(s.palette.begin(), s.palette.end(), set) -
                                s.palette.begin());
@@ -640,8 +608,8 @@ struct NameBlock {
         out.push_back(indexOf(e.exact));
         out.push_back(indexOf(e.wild));
       } else {
-        putBe32(out, e.exact);
-        putBe32(out, e.wild);
+        bytes::put32(out, e.exact);
+        bytes::put32(out, e.wild);
       }
     }
     out.append(8, '\0');
@@ -670,7 +638,8 @@ void convertNamesToBlocks(MDB_txn* txn, MDB_dbi dbi) {
   convertTable<NameBlock, NameEntry>(
       txn, dbi, "name", [](std::string_view k, std::string_view v) -> std::optional<NameEntry> {
         if (k.size() > kMaxNameKey || v.size() != 8) return std::nullopt;
-        return NameEntry{std::string(k), DomainEntry{getBe32(v.data()), getBe32(v.data() + 4)}};
+        return NameEntry{std::string(k),
+                         DomainEntry{bytes::get32(v.data()), bytes::get32(v.data() + 4)}};
       });
 }
 
@@ -732,7 +701,7 @@ struct NameFilter {
   static NameFilter of(std::string_view v) {
     NameFilter f;
     if (v.size() < kHeader) return f;
-    const size_t n = getBe32(v.data());
+    const size_t n = bytes::get32(v.data());
     if (n == 0 || v.size() != kHeader + kLine * n) return f; // not ours: no filter
     f.lines = reinterpret_cast<const uint8_t*>(v.data()) + kHeader;
     f.count = n;
@@ -891,7 +860,7 @@ void buildIndex(MDB_txn* txn, MDB_dbi dbi, std::optional<MDB_dbi> filter, uint32
   ix.dataset = dataset;
   if (filter) {
     uint8_t key[4];
-    be32(key, dataset);
+    bytes::set32(key, dataset);
     MDB_val k = val(key, 4), v;
     const int rc = mdb_get(txn, *filter, &k, &v);
     if (rc != MDB_NOTFOUND) check("mdb_get filter", rc);
@@ -946,7 +915,7 @@ NameSpot findName(NameIndex* ix, MDB_cursor* c, uint32_t dataset, std::string_vi
   }
   if (name.size() > kMaxNameKey) return out;
   uint8_t key[4 + kMaxNameKey];
-  be32(key, dataset);
+  bytes::set32(key, dataset);
   if (!name.empty()) std::memcpy(key + 4, name.data(), name.size());
   const size_t len = 4 + name.size();
   auto ours = [&](const MDB_val& k) {
@@ -977,7 +946,7 @@ void writeNameFilter(MDB_txn* txn, MDB_dbi dom, MDB_dbi filter, uint32_t dataset
     });
   });
   uint8_t key[4];
-  be32(key, dataset);
+  bytes::set32(key, dataset);
   MDB_val k = val(key, 4);
   if (hashes.empty()) {
     const int rc = mdb_del(txn, filter, &k, nullptr);
@@ -990,8 +959,8 @@ void writeNameFilter(MDB_txn* txn, MDB_dbi dom, MDB_dbi filter, uint32_t dataset
   check("mdb_put filter", mdb_put(txn, filter, &k, &v, MDB_RESERVE));
   auto* out = static_cast<uint8_t*>(v.mv_data);
   std::memset(out, 0, v.mv_size);
-  be32(out, static_cast<uint32_t>(lines));
-  be32(out + 4, static_cast<uint32_t>(std::min<size_t>(hashes.size(), UINT32_MAX)));
+  bytes::set32(out, static_cast<uint32_t>(lines));
+  bytes::set32(out + 4, static_cast<uint32_t>(std::min<size_t>(hashes.size(), UINT32_MAX)));
   for (uint64_t h : hashes)
     NameFilter::set(out + NameFilter::kHeader, lines, h);
 }
@@ -1005,10 +974,10 @@ std::vector<uint32_t> datasetsWithNames(MDB_txn* txn, MDB_dbi dom) {
   MDB_val k = val(key, 4), v;
   int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   while (rc == MDB_SUCCESS && k.mv_size >= 4) {
-    const uint32_t ds = getBe32(k.mv_data);
+    const uint32_t ds = bytes::get32(k.mv_data);
     out.push_back(ds);
     if (ds == UINT32_MAX) break;
-    be32(key, ds + 1);
+    bytes::set32(key, ds + 1);
     k = val(key, 4);
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   }
@@ -1026,7 +995,7 @@ bool editNames(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, std::string_view nam
                Edit edit) {
   if (name.size() > kMaxNameKey) throw StoreError("domain name too long for the store");
   std::string key;
-  putBe32(key, dataset);
+  bytes::put32(key, dataset);
   key.append(name);
   auto ours = [&](const MDB_val& k) {
     return k.mv_size >= 4 && std::memcmp(k.mv_data, key.data(), 4) == 0;
@@ -1083,7 +1052,7 @@ void convertToBlocks(MDB_txn* txn, MDB_dbi dbi) {
         Piece<Addr> x;
         getAddr(k.data(), x.start);
         getAddr(v.data(), x.end);
-        x.valueSet = getBe32(v.data() + kAddr);
+        x.valueSet = bytes::get32(v.data() + kAddr);
         return x;
       });
 }
@@ -1131,19 +1100,19 @@ size_t expandTemplate(std::string_view tmpl, std::string_view subject,
 // as u64 Unix time, after the TXT).
 void appendValue(std::string& out, uint32_t a, const std::optional<std::string>& txt,
                  int64_t expires) {
-  putBe32(out, a);
+  bytes::put32(out, a);
   out.push_back(static_cast<char>((txt ? 1 : 0) | (expires != 0 ? 2 : 0)));
   if (txt) {
     if (txt->size() > 0xffff) throw StoreError("TXT template longer than 65535 bytes");
-    putBe16(out, static_cast<uint16_t>(txt->size()));
+    bytes::put16(out, static_cast<uint16_t>(txt->size()));
     out.append(*txt);
   }
-  if (expires != 0) putBe64(out, static_cast<uint64_t>(expires));
+  if (expires != 0) bytes::put64(out, static_cast<uint64_t>(expires));
 }
 
 bool ValueSetReader::next(ValueView& out) {
   if (d_bytes.size() - d_pos < 5) return false;
-  out.a = getBe32(d_bytes.data() + d_pos);
+  out.a = bytes::get32(d_bytes.data() + d_pos);
   const auto flags = static_cast<uint8_t>(d_bytes[d_pos + 4]);
   out.hasTxt = (flags & 1) != 0;
   d_pos += 5;
@@ -1151,7 +1120,7 @@ bool ValueSetReader::next(ValueView& out) {
   out.expires = 0;
   if (out.hasTxt) {
     if (d_bytes.size() - d_pos < 2) return false;
-    size_t n = getBe16(d_bytes.data() + d_pos);
+    size_t n = bytes::get16(d_bytes.data() + d_pos);
     d_pos += 2;
     if (d_bytes.size() - d_pos < n) return false;
     out.txt = d_bytes.substr(d_pos, n);
@@ -1177,20 +1146,20 @@ std::string encodeZone(const ZoneRecord& z) {
   putStr(out, z.soa.rname);
   for (uint32_t v :
        {z.soa.serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum, z.soa.ttl, z.nsTtl})
-    putBe32(out, v);
-  putBe16(out, static_cast<uint16_t>(z.ns.size()));
+    bytes::put32(out, v);
+  bytes::put16(out, static_cast<uint16_t>(z.ns.size()));
   for (const auto& n : z.ns)
     putStr(out, n);
-  putBe16(out, static_cast<uint16_t>(z.datasets.size()));
+  bytes::put16(out, static_cast<uint16_t>(z.datasets.size()));
   for (const auto& d : z.datasets) {
-    putBe32(out, d.id);
+    bytes::put32(out, d.id);
     putStr(out, d.name);
     out.push_back(static_cast<char>(d.kinds));
-    putBe32(out, d.ttl);
+    bytes::put32(out, d.ttl);
     for (const auto& v : d.vars)
       putStr(out, v);
-    putBe64(out, static_cast<uint64_t>(d.expires));
-    putBe16(out, static_cast<uint16_t>(d.subzones.size()));
+    bytes::put64(out, static_cast<uint64_t>(d.expires));
+    bytes::put16(out, static_cast<uint16_t>(d.subzones.size()));
     for (const auto& s : d.subzones)
       putStr(out, s);
   }
@@ -1198,8 +1167,8 @@ std::string encodeZone(const ZoneRecord& z) {
   // version byte is one this build knows.
   out.push_back(static_cast<char>(kZoneTrailerVersion));
   for (const auto& d : z.datasets) {
-    putBe64(out, d.entries);
-    putBe16(out, static_cast<uint16_t>(d.files.size()));
+    bytes::put64(out, d.entries);
+    bytes::put16(out, static_cast<uint16_t>(d.files.size()));
     for (const auto& f : d.files)
       putStr(out, f);
   }
@@ -1208,8 +1177,8 @@ std::string encodeZone(const ZoneRecord& z) {
 
 std::string entryKey(uint32_t dataset, uint32_t seq) {
   std::string k;
-  putBe32(k, dataset);
-  putBe32(k, seq);
+  bytes::put32(k, dataset);
+  bytes::put32(k, seq);
   return k;
 }
 
@@ -1223,8 +1192,8 @@ void encodeEntry(std::string& out, const EntryRecord& e, std::string_view packed
   out.clear();
   out.push_back(static_cast<char>(e.kind));
   if (e.kind == EntryRecord::V4) {
-    putBe32(out, e.lo4);
-    putBe32(out, e.hi4);
+    bytes::put32(out, e.lo4);
+    bytes::put32(out, e.hi4);
   } else if (e.kind == EntryRecord::V6) {
     out.append(reinterpret_cast<const char*>(e.lo6.data()), 16);
     out.append(reinterpret_cast<const char*>(e.hi6.data()), 16);
@@ -1233,9 +1202,9 @@ void encodeEntry(std::string& out, const EntryRecord& e, std::string_view packed
     out.push_back(static_cast<char>(e.scope));
   }
   out.push_back(static_cast<char>(e.excluded ? 1 : 0));
-  putBe32(out, e.value);
-  putBe16(out, e.file);
-  putBe32(out, e.line);
+  bytes::put32(out, e.value);
+  bytes::put16(out, e.file);
+  bytes::put32(out, e.line);
   if (!packedFields.empty()) {
     out.append(packedFields);
     return;
@@ -1285,7 +1254,7 @@ void encodeChange(std::string& out, const ChangeRecord& c, std::string_view enco
   out.clear();
   out.push_back(static_cast<char>(kChangeVersion));
   out.push_back(static_cast<char>(c.action));
-  putBe64(out, static_cast<uint64_t>(c.when));
+  bytes::put64(out, static_cast<uint64_t>(c.when));
   putStr(out, c.zone);
   putStr(out, c.dataset);
   putStr(out, c.by);
@@ -1306,14 +1275,14 @@ std::string_view entryIdentity(std::string_view bytes, std::string& buf, uint32_
     break;
   case EntryRecord::Name:
     if (bytes.size() < 3) return {};
-    at = 3 + getBe16(bytes.data() + 1) + 1;
+    at = 3 + bytes::get16(bytes.data() + 1) + 1;
     break;
   default:
     return {};
   }
   if (bytes.size() < at + 11) return {};
   buf.assign(bytes);
-  if (valueId) *valueId = getBe32(buf.data() + at + 1);
+  if (valueId) *valueId = bytes::get32(buf.data() + at + 1);
   std::memset(buf.data() + at + 1, 0, 10); // value id (4), file (2), line (4)
   return buf;
 }
@@ -1497,12 +1466,12 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
         if (options.readOnly)
           throw StoreError("store at " + dir.string() + " has no schema version");
         std::string ver;
-        putBe32(ver, kSchemaVersion);
+        bytes::put32(ver, kSchemaVersion);
         MDB_val nv = val(ver.data(), ver.size());
         check("mdb_put", mdb_put(txn, d_dbi[kMeta], &k, &nv, 0));
       } else {
         check("mdb_get", r);
-        uint32_t found = v.mv_size == 4 ? getBe32(v.mv_data) : 0;
+        uint32_t found = v.mv_size == 4 ? bytes::get32(v.mv_data) : 0;
         if (found == 1 && options.readOnly)
           throw StoreError("store at " + dir.string() +
                            " has schema version 1; the next `dnsxl import` upgrades it to " +
@@ -1519,7 +1488,7 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
           for (uint32_t ds : datasetsWithNames(txn, d_dbi[kDom]))
             writeNameFilter(txn, d_dbi[kDom], d_dbi[kFilter], ds);
           std::string ver;
-          putBe32(ver, kSchemaVersion);
+          bytes::put32(ver, kSchemaVersion);
           MDB_val nv = val(ver.data(), ver.size());
           check("mdb_put", mdb_put(txn, d_dbi[kMeta], &k, &nv, 0));
         } else if (!readable)
@@ -1581,7 +1550,7 @@ void forEachChange(MDB_txn* txn, MDB_dbi dbi,
   try {
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-      if (k.mv_size == 8) f(getBe64(k.mv_data), decodeChange(view(v)));
+      if (k.mv_size == 8) f(bytes::get64(k.mv_data), decodeChange(view(v)));
   } catch (...) {
     mdb_cursor_close(c);
     throw;
@@ -1600,7 +1569,7 @@ Writer::Writer(Env& env) : d_env(env) {
   check("mdb_cursor_open", mdb_cursor_open(d_txn, env.dbi(kValues), &c));
   MDB_val k, v;
   if (mdb_cursor_get(c, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 4)
-    d_nextValueId = getBe32(k.mv_data) + 1;
+    d_nextValueId = bytes::get32(k.mv_data) + 1;
   mdb_cursor_close(c);
 }
 
@@ -1639,7 +1608,7 @@ uint32_t Writer::internValueSet(std::string_view encoded) {
   auto [it, inserted] = d_valueIds.try_emplace(std::string(encoded), d_nextValueId);
   if (!inserted) return it->second;
   std::string key;
-  putBe32(key, d_nextValueId);
+  bytes::put32(key, d_nextValueId);
   MDB_val k = val(key.data(), key.size()), v = val(encoded.data(), encoded.size());
   check("mdb_put values", mdb_put(d_txn, d_env.dbi(kValues), &k, &v, MDB_APPEND));
   return d_nextValueId++;
@@ -1717,7 +1686,7 @@ void Writer::putDomain(uint32_t dataset, std::string_view dkey, DomainEntry entr
 
 void Writer::putGeneric(uint32_t dataset, std::string_view dkey, std::string_view records) {
   std::string key;
-  putBe32(key, dataset);
+  bytes::put32(key, dataset);
   key.append(dkey);
   if (key.size() > 511) throw StoreError("domain name too long for the store");
   MDB_val k = val(key.data(), key.size()), v = val(records.data(), records.size());
@@ -1733,7 +1702,7 @@ void Writer::deleteEntry(std::string_view key) {
 void Writer::forEachEntry(uint32_t dataset,
                           const std::function<void(std::string_view, std::string_view)>& f) {
   std::string prefix;
-  putBe32(prefix, dataset);
+  bytes::put32(prefix, dataset);
   MDB_cursor* c = nullptr;
   check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kEnt), &c));
   MDB_val k = val(prefix.data(), 4), v;
@@ -1782,7 +1751,7 @@ bool paint(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset, const Addr& lo, const Ad
            const std::function<uint32_t(uint32_t)>& f) {
   using B = Block<Addr>;
   std::string key;
-  putBe32(key, dataset);
+  bytes::put32(key, dataset);
   putAddr(key, lo);
   auto ours = [&](const MDB_val& k) {
     return k.mv_size == key.size() && std::memcmp(k.mv_data, key.data(), 4) == 0;
@@ -1917,7 +1886,7 @@ uint64_t nextSeq(MDB_txn* txn, MDB_dbi dbi) {
   MDB_val k, v;
   uint64_t seq = 1;
   if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == 8)
-    seq = getBe64(k.mv_data) + 1;
+    seq = bytes::get64(k.mv_data) + 1;
   mdb_cursor_close(cur);
   return seq;
 }
@@ -1940,7 +1909,7 @@ uint64_t Writer::putManual(const ChangeRecord& c) {
 
 void Writer::deleteManual(uint64_t seq) {
   std::string key;
-  putBe64(key, seq);
+  bytes::put64(key, seq);
   MDB_val k = val(key.data(), key.size());
   int rc = mdb_del(d_txn, d_env.dbi(kMan), &k, nullptr);
   if (rc != MDB_NOTFOUND) check("mdb_del manual", rc);
@@ -1976,14 +1945,14 @@ void Writer::putJournal(std::string_view zone, uint32_t from, uint32_t to, int64
       rc == MDB_SUCCESS ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST);
   if (rc == MDB_SUCCESS && k.mv_size == prefix.size() + 8 &&
       std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0)
-    seq = getBe64(static_cast<const char*>(k.mv_data) + prefix.size()) + 1;
+    seq = bytes::get64(static_cast<const char*>(k.mv_data) + prefix.size()) + 1;
   mdb_cursor_close(c);
   std::string key = prefix;
-  putBe64(key, seq);
+  bytes::put64(key, seq);
   std::string value;
-  putBe32(value, from);
-  putBe32(value, to);
-  putBe64(value, static_cast<uint64_t>(when));
+  bytes::put32(value, from);
+  bytes::put32(value, to);
+  bytes::put64(value, static_cast<uint64_t>(when));
   value.append(payload);
   MDB_val nk = val(key.data(), key.size()), nv = val(value.data(), value.size());
   check("mdb_put journal", mdb_put(d_txn, d_env.dbi(kJournal), &nk, &nv, 0));
@@ -2000,8 +1969,9 @@ void Writer::pruneJournal(std::string_view zone, size_t maxBytes, int64_t before
     if (k.mv_size < prefix.size() || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0)
       break;
     const int64_t when =
-        v.mv_size >= 16 ? static_cast<int64_t>(getBe64(static_cast<const char*>(v.mv_data) + 8))
-                        : 0;
+        v.mv_size >= 16
+            ? static_cast<int64_t>(bytes::get64(static_cast<const char*>(v.mv_data) + 8))
+            : 0;
     entries.emplace_back(std::string(view(k)), v.mv_size, when);
   }
   mdb_cursor_close(c);
@@ -2034,7 +2004,7 @@ size_t Writer::pruneAudit(int64_t before) {
   for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     // The time follows the version and action bytes: no full decode needed.
     if (v.mv_size < 10 ||
-        static_cast<int64_t>(getBe64(static_cast<const char*>(v.mv_data) + 2)) >= before)
+        static_cast<int64_t>(bytes::get64(static_cast<const char*>(v.mv_data) + 2)) >= before)
       break;
     doomed.emplace_back(view(k));
   }
@@ -2058,7 +2028,7 @@ void Writer::commit() {
   d_staleFilters.clear();
   MDB_val k = val("generation", 10);
   std::string g;
-  putBe64(g, readGeneration(d_txn, d_env.dbi(kMeta)) + 1);
+  bytes::put64(g, readGeneration(d_txn, d_env.dbi(kMeta)) + 1);
   MDB_val nv = val(g.data(), g.size());
   check("mdb_put meta", mdb_put(d_txn, d_env.dbi(kMeta), &k, &nv, 0));
   int rc = mdb_txn_commit(d_txn);
@@ -2299,8 +2269,8 @@ std::vector<Snapshot::JournalEntry> Snapshot::journal(std::string_view zone) {
       break;
     if (v.mv_size < 16) continue;
     const auto* p = static_cast<const char*>(v.mv_data);
-    out.push_back(
-        {getBe32(p), getBe32(p + 4), static_cast<int64_t>(getBe64(p + 8)), view(v).substr(16)});
+    out.push_back({bytes::get32(p), bytes::get32(p + 4), static_cast<int64_t>(bytes::get64(p + 8)),
+                   view(v).substr(16)});
   }
   mdb_cursor_close(c);
   return out;
@@ -2365,9 +2335,9 @@ bool findInterval(BlockIndex<Addr>* ix, MDB_cursor* c, uint32_t dataset, const A
     return ix->find(a, b, i);
   }
   uint8_t key[4 + sizeof(Addr)];
-  be32(key, dataset);
+  bytes::set32(key, dataset);
   if constexpr (std::is_same_v<Addr, uint32_t>)
-    be32(key + 4, a);
+    bytes::set32(key + 4, a);
   else
     std::memcpy(key + 4, a.data(), 16);
   MDB_val k, v;
@@ -2383,9 +2353,9 @@ std::optional<IpInterval4> Snapshot::ip4(uint32_t dataset, uint32_t addr) {
   size_t i = 0;
   if (!findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env.dbi(kIp4Table), dataset),
                     d_cursors[0], dataset, addr, b, i) ||
-      getBe32(b.endAt(i)) < addr)
+      bytes::get32(b.endAt(i)) < addr)
     return std::nullopt;
-  return IpInterval4{getBe32(b.startAt(i)), getBe32(b.endAt(i)), b.setAt(i)};
+  return IpInterval4{bytes::get32(b.startAt(i)), bytes::get32(b.endAt(i)), b.setAt(i)};
 }
 
 bool Snapshot::ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi) {
@@ -2393,7 +2363,7 @@ bool Snapshot::ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi) {
   size_t i = 0;
   return findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env.dbi(kIp4Table), dataset),
                       d_cursors[0], dataset, hi, b, i) &&
-         getBe32(b.endAt(i)) >= lo;
+         bytes::get32(b.endAt(i)) >= lo;
 }
 
 std::optional<IpInterval6> Snapshot::ip6(uint32_t dataset, const Ip6& addr) {
@@ -2422,7 +2392,7 @@ std::optional<DomainEntry> Snapshot::domain(uint32_t dataset, std::string_view d
 bool Snapshot::below(size_t cursor, uint32_t dataset, std::string_view dkey) {
   uint8_t key[512];
   if (dkey.size() + 4 > sizeof key) return false;
-  be32(key, dataset);
+  bytes::set32(key, dataset);
   if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
   size_t len = dkey.size() + 4;
   MDB_val k = val(key, len), v;
@@ -2460,7 +2430,7 @@ bool Snapshot::genericBelow(uint32_t dataset, std::string_view dkey) {
 std::string_view Snapshot::generic(uint32_t dataset, std::string_view dkey) {
   uint8_t key[512];
   if (dkey.size() + 4 > sizeof key) return {};
-  be32(key, dataset);
+  bytes::set32(key, dataset);
   if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
   MDB_val k = val(key, dkey.size() + 4), v;
   int rc = mdb_get(d_txn, d_env.dbi(kGen), &k, &v);
@@ -2473,7 +2443,7 @@ std::string_view Snapshot::valueSet(uint32_t id) {
   MDB_val* cached = d_index && id < Index::kValues ? &d_index->values[id] : nullptr;
   if (cached && cached->mv_data) return view(*cached);
   uint8_t key[4];
-  be32(key, id);
+  bytes::set32(key, id);
   MDB_val k = val(key, 4), v;
   int rc = mdb_get(d_txn, d_env.dbi(kValues), &k, &v);
   if (rc == MDB_NOTFOUND) return {};

@@ -1,7 +1,8 @@
 #include "zonegen/import.hh"
 
+#include "dns/byte_order.hh"
+#include "dns/wire.hh"
 #include "feeds/feed.hh"
-#include "server/dns/wire.hh"
 #include "store/store.hh"
 #include "zonegen/compile.hh"
 #include "zonegen/journal.hh"
@@ -305,17 +306,12 @@ std::function<uint32_t(uint32_t)> clampOf(const config::Zone& z) {
 std::map<std::string, std::string> genericRecords(const feeds::Feed& feed, uint32_t defaultTtl,
                                                   const std::function<uint32_t(uint32_t)>& clamp) {
   std::map<std::string, std::string> out;
-  auto be16 = [](std::string& s, uint32_t v) {
-    s.push_back(static_cast<char>(v >> 8));
-    s.push_back(static_cast<char>(v));
-  };
   for (const auto& r : feed.records) {
     std::string key;
     store::domainKey(r.name, key);
     std::string rdata;
     if (r.type == 1) {
-      be16(rdata, r.a >> 16);
-      be16(rdata, r.a & 0xffff);
+      bytes::put32(rdata, r.a);
     } else if (r.type == 16) {
       for (size_t i = 0; i == 0 || i < r.text.size(); i += 255) {
         auto chunk = r.text.substr(i, 255);
@@ -323,15 +319,13 @@ std::map<std::string, std::string> genericRecords(const feeds::Feed& feed, uint3
         rdata += chunk;
       }
     } else {
-      be16(rdata, r.pref);
+      bytes::put16(rdata, r.pref);
       dns::encodeName(r.target, rdata);
     }
     auto& rec = out[key];
-    be16(rec, r.type);
-    uint32_t ttl = clamp(r.ttl.value_or(defaultTtl));
-    be16(rec, ttl >> 16);
-    be16(rec, ttl & 0xffff);
-    be16(rec, static_cast<uint32_t>(rdata.size()));
+    bytes::put16(rec, r.type);
+    bytes::put32(rec, clamp(r.ttl.value_or(defaultTtl)));
+    bytes::put16(rec, static_cast<uint16_t>(rdata.size()));
     rec += rdata;
   }
   return out;

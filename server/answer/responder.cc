@@ -1,5 +1,7 @@
 #include "server/answer/responder.hh"
 
+#include "dns/byte_order.hh"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <bitset>
@@ -95,10 +97,9 @@ struct Found {
   void addGeneric(std::string_view records) {
     const auto* p = reinterpret_cast<const uint8_t*>(records.data());
     for (size_t pos = 0; pos + 8 <= records.size() && nGen < kMaxRecords;) {
-      uint16_t type = static_cast<uint16_t>(p[pos] << 8 | p[pos + 1]);
-      uint32_t t = uint32_t{p[pos + 2]} << 24 | uint32_t{p[pos + 3]} << 16 |
-                   uint32_t{p[pos + 4]} << 8 | p[pos + 5];
-      size_t len = size_t{p[pos + 6]} << 8 | p[pos + 7];
+      const uint16_t type = bytes::get16(p + pos);
+      const uint32_t t = bytes::get32(p + pos + 2);
+      const size_t len = bytes::get16(p + pos + 6);
       if (pos + 8 + len > records.size()) break;
       gen[nGen++] = {type, t, records.substr(pos + 8, len)};
       nameExists = true;
@@ -683,10 +684,10 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
   if (isV6) {
     static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (std::memcmp(v6.data(), kMappedPrefix, 12) == 0) {
-      v4 = uint32_t{v6[12]} << 24 | uint32_t{v6[13]} << 16 | uint32_t{v6[14]} << 8 | v6[15];
+      v4 = bytes::get32(v6.data() + 12);
       mapped4 = true;
     } else if (v6[0] == 0x20 && v6[1] == 0x02) {
-      v4 = uint32_t{v6[2]} << 24 | uint32_t{v6[3]} << 16 | uint32_t{v6[4]} << 8 | v6[5];
+      v4 = bytes::get32(v6.data() + 2);
       mapped4 = true;
     }
   }

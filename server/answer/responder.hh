@@ -3,7 +3,7 @@
 // generation). Follows RFC 1034 §4.3.2, RFC 2308, RFC 5782, RFC 6891, RFC 8020 (README "Answers").
 #pragma once
 
-#include "server/dns/wire.hh"
+#include "dns/wire.hh"
 #include "store/store.hh"
 
 #include <array>

@@ -1,5 +1,6 @@
 #include "server/answer/transfer.hh"
 
+#include "dns/byte_order.hh"
 #include "render/zone.hh"
 
 #include <arpa/inet.h>
@@ -12,23 +13,19 @@ namespace {
 
 constexpr uint8_t kNotAuth = 9; // RFC 2136 §2.2, used by RFC 5936 §2.2.1
 
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-uint32_t be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
+using bytes::get16;
+using bytes::get32;
 
 // The serial of the SOA in an IXFR query's authority section (RFC 1995 §3).
 bool ixfrSerial(std::span<const uint8_t> m, size_t questionEnd, uint32_t& serial) {
-  if (be16(m.data() + 8) < 1) return false;
+  if (get16(m.data() + 8) < 1) return false;
   size_t pos = questionEnd + 0;
   // skip answer records (none expected)
   if (!dns::skipName(m, pos) || pos + 10 > m.size()) return false;
-  if (be16(m.data() + pos) != dns::kTypeSOA) return false;
+  if (get16(m.data() + pos) != dns::kTypeSOA) return false;
   pos += 10;
   if (!dns::skipName(m, pos) || !dns::skipName(m, pos) || pos + 4 > m.size()) return false;
-  serial = be32(m.data() + pos);
+  serial = get32(m.data() + pos);
   return true;
 }
 
@@ -40,7 +37,7 @@ struct SendFailed {};
 class Messages {
 public:
   Messages(std::span<const uint8_t> query, size_t questionEnd, size_t size, const Sink& send)
-      : d_id(be16(query.data())), d_size(size),
+      : d_id(get16(query.data())), d_size(size),
         d_question(query.begin() + dns::kHeaderSize,
                    query.begin() + static_cast<long>(questionEnd)),
         d_send(send) {}
@@ -174,13 +171,13 @@ std::vector<uint8_t> notifyMessage(std::string_view zone, uint16_t id, const tsi
 }
 
 bool isNotifyReply(std::span<const uint8_t> reply, uint16_t id) {
-  return reply.size() >= dns::kHeaderSize && be16(reply.data()) == id && (reply[2] & 0x80) &&
+  return reply.size() >= dns::kHeaderSize && get16(reply.data()) == id && (reply[2] & 0x80) &&
          ((reply[2] >> 3) & 0xf) == 4;
 }
 
 size_t tsigReply(std::span<const uint8_t> query, std::span<uint8_t> reply, size_t len,
                  const std::vector<tsig::Key>& keys) {
-  if (len < dns::kHeaderSize || query.size() < dns::kHeaderSize || be16(query.data() + 10) == 0)
+  if (len < dns::kHeaderSize || query.size() < dns::kHeaderSize || get16(query.data() + 10) == 0)
     return len;
   tsig::Record r;
   const auto parsed = tsig::parse(query, r);

@@ -1,6 +1,7 @@
 #include "server/answer/tsig.hh"
 
-#include "server/dns/wire.hh"
+#include "dns/byte_order.hh"
+#include "dns/wire.hh"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -13,9 +14,7 @@ namespace {
 
 constexpr uint16_t kClassAny = 255;
 
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
+using bytes::get16;
 void put16(std::vector<uint8_t>& m, uint16_t v) {
   m.push_back(static_cast<uint8_t>(v >> 8));
   m.push_back(static_cast<uint8_t>(v));
@@ -132,9 +131,9 @@ std::optional<Key> makeKey(std::string_view name, std::string_view algorithm,
 
 Parse parse(std::span<const uint8_t> m, Record& out) {
   if (m.size() < dns::kHeaderSize) return Parse::None;
-  const uint16_t qd = be16(m.data() + 4);
-  const size_t rrs = size_t{be16(m.data() + 6)} + be16(m.data() + 8) + be16(m.data() + 10);
-  if (be16(m.data() + 10) == 0) return Parse::None;
+  const uint16_t qd = get16(m.data() + 4);
+  const size_t rrs = size_t{get16(m.data() + 6)} + get16(m.data() + 8) + get16(m.data() + 10);
+  if (get16(m.data() + 10) == 0) return Parse::None;
   size_t pos = dns::kHeaderSize;
   for (uint16_t i = 0; i < qd; ++i)
     if (!dns::skipName(m, pos) || (pos += 4) > m.size()) return Parse::FormErr;
@@ -143,9 +142,9 @@ Parse parse(std::span<const uint8_t> m, Record& out) {
   for (size_t i = 0; i < rrs; ++i) {
     last = pos;
     if (!dns::skipName(m, pos) || pos + 10 > m.size()) return Parse::FormErr;
-    lastType = be16(m.data() + pos);
+    lastType = get16(m.data() + pos);
     if (lastType == dns::kTypeTSIG && i + 1 != rrs) return Parse::FormErr; // §5.2: last only
-    pos += 10 + size_t{be16(m.data() + pos + 8)};
+    pos += 10 + size_t{get16(m.data() + pos + 8)};
     if (pos > m.size()) return Parse::FormErr;
   }
   if (lastType != dns::kTypeTSIG) return Parse::None;
@@ -153,21 +152,21 @@ Parse parse(std::span<const uint8_t> m, Record& out) {
   out.offset = last;
   pos = last;
   if (!readName(m, pos, out.keyName) || pos + 10 > m.size()) return Parse::FormErr;
-  if (be16(m.data() + pos + 2) != kClassAny) return Parse::FormErr;
-  const size_t end = pos + 10 + size_t{be16(m.data() + pos + 8)};
+  if (get16(m.data() + pos + 2) != kClassAny) return Parse::FormErr;
+  const size_t end = pos + 10 + size_t{get16(m.data() + pos + 8)};
   pos += 10;
   if (!readName(m, pos, out.algorithm) || pos + 10 > end) return Parse::FormErr;
   for (int i = 0; i < 6; ++i)
     out.timeSigned = out.timeSigned << 8 | m[pos + static_cast<size_t>(i)];
-  out.fudge = be16(m.data() + pos + 6);
-  const size_t macLen = be16(m.data() + pos + 8);
+  out.fudge = get16(m.data() + pos + 6);
+  const size_t macLen = get16(m.data() + pos + 8);
   pos += 10;
   if (pos + macLen + 6 > end) return Parse::FormErr;
   out.mac.assign(m.begin() + static_cast<long>(pos), m.begin() + static_cast<long>(pos + macLen));
   pos += macLen;
-  out.originalId = be16(m.data() + pos);
-  out.error = be16(m.data() + pos + 2);
-  const size_t otherLen = be16(m.data() + pos + 4);
+  out.originalId = get16(m.data() + pos);
+  out.error = get16(m.data() + pos + 2);
+  const size_t otherLen = get16(m.data() + pos + 4);
   pos += 6;
   if (pos + otherLen != end) return Parse::FormErr;
   out.other.assign(m.begin() + static_cast<long>(pos), m.begin() + static_cast<long>(end));
@@ -185,7 +184,7 @@ int verify(std::span<const uint8_t> request, const Record& r, const std::vector<
   std::vector<uint8_t> d(request.begin(), request.begin() + static_cast<long>(r.offset));
   d[0] = static_cast<uint8_t>(r.originalId >> 8);
   d[1] = static_cast<uint8_t>(r.originalId);
-  const uint16_t ar = static_cast<uint16_t>(be16(d.data() + 10) - 1);
+  const uint16_t ar = static_cast<uint16_t>(get16(d.data() + 10) - 1);
   d[10] = static_cast<uint8_t>(ar >> 8);
   d[11] = static_cast<uint8_t>(ar);
   variables(d, r.keyName, r.algorithm, r.timeSigned, r.fudge, r.error, r.other, false);
@@ -222,7 +221,7 @@ void appendRecord(std::vector<uint8_t>& message, const std::string& keyName,
   rdata.insert(rdata.end(), other.begin(), other.end());
   put16(message, static_cast<uint16_t>(rdata.size()));
   message.insert(message.end(), rdata.begin(), rdata.end());
-  const uint16_t ar = static_cast<uint16_t>(be16(message.data() + 10) + 1);
+  const uint16_t ar = static_cast<uint16_t>(get16(message.data() + 10) + 1);
   message[10] = static_cast<uint8_t>(ar >> 8);
   message[11] = static_cast<uint8_t>(ar);
 }

@@ -1,6 +1,6 @@
 // The real dnsxld on 127.0.0.1, a free port and a temporary store, queried over real sockets.
+#include "dns/wire.hh"
 #include "server/answer/tsig.hh"
-#include "server/dns/wire.hh"
 #include "tests/support/fixture.hh"
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 // zone` loaded into Debian's NSD and Knot must answer every test name as dnsxld does — rcode, A
 // set and TXT set — including exclusions inside wildcarded blocks, IPv6 names below IPv4
 // wildcards, v4-mapped and 6to4 names, domain wildcards with exclusions, and the test points.
-#include "server/dns/wire.hh"
+#include "dns/wire.hh"
 #include "tests/support/fixture.hh"
 
 #include <algorithm>

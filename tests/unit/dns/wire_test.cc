@@ -1,4 +1,4 @@
-#include "server/dns/wire.hh"
+#include "dns/wire.hh"
 #include "tests/support/support.hh"
 
 #include <catch2/catch.hpp>

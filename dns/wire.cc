@@ -1,5 +1,6 @@
-#include "server/dns/wire.hh"
+#include "dns/wire.hh"
 
+#include "dns/byte_order.hh"
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -8,9 +9,7 @@ namespace dnsxl::dns {
 
 namespace {
 
-uint16_t get16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
+using bytes::get16;
 
 // Skips a possibly compressed name starting at pos; pointers must point backwards and stay in
 // bounds, at most 255 bytes long uncompressed. Returns the offset after the name or 0.
