@@ -1,4 +1,4 @@
-// The TOML configuration shared by `dnsxl` and `dnsxld` (README "Configuration").
+// The TOML configuration shared by `dnsxl` and `dnsxld` (docs/configuration.md).
 // Parses and validates only: unknown keys, bad values and missing fields are errors naming
 // file:line; relative paths are resolved against the config file's directory.
 #pragma once

@@ -1,4 +1,4 @@
-// The LMDB store: the only code that includes <lmdb.h>. Schema version 1 (see README "Store").
+// The LMDB store: the only code that includes <lmdb.h>. Schema: docs/store.md.
 // Writer changes everything in one write transaction; Snapshot reads one consistent view.
 // Refuses: opening a store of an unknown schema version, keys longer than LMDB allows.
 #pragma once

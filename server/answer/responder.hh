@@ -1,6 +1,6 @@
 // The pure responder: one query in, one reply out, from one consistent store snapshot.
 // No sockets, no threads, no allocation per query (zone metadata is decoded once per store
-// generation). Follows RFC 1034 §4.3.2, RFC 2308, RFC 5782, RFC 6891, RFC 8020 (README "Answers").
+// generation). Follows RFC 1034 §4.3.2, RFC 2308, RFC 5782, RFC 6891, RFC 8020 (docs/answers.md).
 #pragma once
 
 #include "dns/wire.hh"

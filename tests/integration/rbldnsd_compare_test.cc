@@ -1,5 +1,5 @@
 // Debian's rbldnsd and dnsxld on the same data files, asked the same questions: rcode, A set and
-// TXT set must agree, except where dnsxl does better by design (README "Differences from
+// TXT set must agree, except where dnsxl does better by design (docs/rbldnsd.md "Differences from
 // rbldnsd"): NODATA instead of NXDOMAIN for empty non-terminals.
 #include "tests/support/fixture.hh"
 
@@ -851,7 +851,7 @@ struct PacketCase {
   std::string what;
   std::function<Bytes(const std::string& name)> make;
   int rbldnsd; // rcode, kDrop or kNormal: verified against Debian's rbldnsd in the test
-  int dnsxl;   // the same for dnsxld; differs only where README "Differences" says so
+  int dnsxl;   // the same for dnsxld; differs only where docs/rbldnsd.md "Differences" says so
 };
 
 } // namespace
@@ -923,7 +923,7 @@ TEST_CASE("malformed and unusual packets: the same outcome as rbldnsd, or the do
          return withOpt(q(n), 1232, 0, false, {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8});
        },
        kNormal, kNormal},
-      // The documented differences (README "Differences from rbldnsd", 4, 5 and 10).
+      // The documented differences (docs/rbldnsd.md "Differences from rbldnsd", 4, 5 and 10).
       {"QDCOUNT 0", [&](auto& n) { return withCount(q(n), 4, 0); }, kDrop, FORMERR},
       {"QDCOUNT 2", [&](auto& n) { return withCount(q(n), 4, 2); }, kDrop, FORMERR},
       {"header only",

@@ -91,7 +91,7 @@ std::string answerOf(uint16_t port, const std::string& name) {
 
 // What rbldnsd answers where dnsxld answers `ours`: the same, except for a name whose only entry
 // is its own `*.name`, which is an empty non-terminal to dnsxld (NODATA, RFC 8020) and NXDOMAIN
-// to rbldnsd (README "Differences from rbldnsd" 1).
+// to rbldnsd (docs/rbldnsd.md, "Differences from rbldnsd" 1).
 std::string asRbldnsd(const std::string& name, const std::string& ours) {
   if (name == "spam.test.bl.test" || name == "subs.test.bl.test") {
     CHECK(ours == "rcode 0");
