@@ -1,4 +1,4 @@
-// The LMDB store: the only code that includes <lmdb.h>. Schema: docs/store.md.
+// The LMDB store: the only code that includes <lmdb.h> (docs/store.md has the schema)..
 // Writer changes everything in one write transaction; Snapshot reads one consistent view.
 // Refuses: opening a store of an unknown schema version, keys longer than LMDB allows.
 #pragma once
@@ -185,7 +185,7 @@ public:
     bool readOnly = false;
     size_t mapSize = size_t{16} << 30;
     // Write through a writable map (MDB_WRITEMAP) when no other process reads the store: faster
-    // big writes (an import), not imposed on a running server (see store.cc).
+    // big writes (an import), not imposed on a running server (see env.cc).
     bool writeMapIfAlone = false;
   };
   Env(const std::filesystem::path& dir, Options options);
@@ -193,16 +193,18 @@ public:
   Env(const Env&) = delete;
   Env& operator=(const Env&) = delete;
 
-  MDB_env* raw() const { return d_env; }
   bool writeMap() const { return d_writeMap; }
-  unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
   bool readOnly() const { return d_readOnly; }
   // Writes a compacted copy of the store, as one consistent snapshot, to data.mdb in dir (an
   // existing empty directory): LMDB's compacting copy (mdb_env_copy2, MDB_CP_COMPACT).
   void copyCompact(const std::filesystem::path& dir);
-  // Whether a table added after schema 1 exists (a read-only open of an older store lacks it).
-  bool has(int table) const { return (d_missing & (1U << table)) == 0; }
   bool hasEntries() const;
+  // What one table (by its name: "dom", "ip4", ...) takes in the map: LMDB's page counts and
+  // the bytes its records' nodes take in their leaf pages (header, key, value, pointer).
+  struct TableStats {
+    size_t entries = 0, leafPages = 0, overflowPages = 0, pageSize = 0, nodeBytes = 0;
+  };
+  TableStats tableStats(std::string_view table);
   // A read-only process after a writer committed a new generation: drops the store's pages
   // from this process's page tables (madvise MADV_DONTNEED; they stay in the page cache and
   // come back on the next touch). Otherwise the pages of every older generation it read stay
@@ -210,6 +212,14 @@ public:
   void releaseResidentPages(uint64_t generation);
 
 private:
+  friend class Writer;
+  friend class Snapshot;
+  MDB_env* raw() const { return d_env; }
+  unsigned dbi(int table) const { return d_dbi[static_cast<size_t>(table)]; }
+  // Whether a table added after schema 1 exists (a read-only open of an older store lacks it).
+  bool has(int table) const { return (d_missing & (1U << table)) == 0; }
+  void openTables(MDB_txn* txn, const std::filesystem::path& dir);
+
   MDB_env* d_env = nullptr;
   std::filesystem::path d_file; // data.mdb, as /proc/self/maps names it
   std::atomic<uint64_t> d_released{0};
@@ -238,7 +248,6 @@ struct DomainEntry {
 class Writer {
 public:
   explicit Writer(Env& env);
-  MDB_txn* rawTxn() const { return d_txn; } // for a Snapshot that reads this transaction
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -256,7 +265,7 @@ public:
   // Writes the intervals put so far; commit, paint and a Snapshot of this writer call it.
   void flushIntervals();
   template <typename Interval>
-  struct Pending { // (store.cc's)
+  struct Pending { // (writer.cc's)
     uint32_t dataset = 0;
     bool any = false;
     decltype(Interval::start) lastEnd{};
@@ -312,6 +321,8 @@ public:
   void commit();
 
 private:
+  friend class Snapshot; // a Snapshot of this writer reads its transaction
+  MDB_txn* rawTxn() const { return d_txn; }
   Env& d_env;
   MDB_txn* d_txn = nullptr;
   uint32_t d_nextValueId = 1;
@@ -393,7 +404,8 @@ public:
   // Where each interval block of a dataset lies in the map, for the committed state this
   // snapshot reads (LMDB's transaction id): built at a dataset's first lookup, dropped when
   // renew() moves to another state. A lookup is then a binary search over the blocks' starts
-  // and one within the block, instead of LMDB's seek through its tree (store.cc).
+  // and one within the block, instead of LMDB's seek through its tree (interval_block.hh,
+  // name_filter.hh).
   struct Index;
 
 private:
