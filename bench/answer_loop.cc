@@ -38,12 +38,12 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> out(65536);
   size_t bytes = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  responder.begin();
+  responder.begin(std::time(nullptr));
   for (size_t i = 0; i < count; ++i) {
     bytes += responder.answer(qs[i % qs.size()], out, answer::Transport::Udp);
     if (i % batch == batch - 1) {
       responder.end();
-      responder.begin();
+      responder.begin(std::time(nullptr));
     }
   }
   responder.end();

@@ -1,6 +1,7 @@
 #include "server/answer/responder.hh"
 
 #include "dns/byte_order.hh"
+#include "server/answer/found.hh"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -9,17 +10,18 @@
 
 namespace dnsxl::answer {
 
+using detail::Found;
+
 namespace {
 
 using dns::Writer;
 
-constexpr size_t kMaxRecords = 64; // A or TXT records merged into one answer
-constexpr size_t kMaxTxt = 4000;   // bytes of one expanded TXT record
 constexpr size_t kMaxLabels = 128;
 constexpr size_t kOptSize = 11;
 constexpr uint32_t kAclAlways = 1; // an acl entry with a value: the client is always listed
 static_assert(store::kAclIgnore > kAclAlways);
 constexpr size_t kMaxDatasets = 256; // datasets of one zone that can answer a query
+constexpr size_t kGoOn = SIZE_MAX;   // a stage has not answered: the next one goes on
 
 // Dotted-quad text of a host-order address into out (room for INET_ADDRSTRLEN); its length.
 // inet_ntop goes through sprintf: ten times the instructions.
@@ -55,84 +57,6 @@ std::vector<Responder::Subzone> subzonesOf(const std::vector<std::string>& names
   return out;
 }
 
-// A string_view that is trivially default-constructible: an array of them costs nothing until
-// used (std::string_view zeroes itself: 64 TXT items cost ~400 instructions per query).
-struct View {
-  View() = default;
-  View(std::string_view s) : p(s.data()), n(s.size()) {}
-  operator std::string_view() const { return {p, n}; }
-  const char* data() const { return p; }
-  size_t size() const { return n; }
-  const char* begin() const { return p; }
-  const char* end() const { return p + n; }
-  const char* p;
-  size_t n;
-};
-
-struct TxtItem {
-  View tmpl;
-  View subject;
-  const Responder::Dataset* ds;
-};
-
-// The arrays here and in answerQuery are left uninitialised on purpose: only their first n
-// entries are ever read, and zeroing them cost ~700 instructions per query (callgrind).
-struct Found {
-  std::array<uint32_t, kMaxRecords> a;
-  size_t nA = 0;
-  std::array<TxtItem, kMaxRecords> txt;
-  size_t nTxt = 0;
-  uint32_t ttl = 0xffffffffU;
-  bool listed = false;
-  // rbldnsd generic records (A, TXT, MX with their own TTLs), as stored: type, ttl, rdata.
-  struct Generic {
-    uint16_t type;
-    uint32_t ttl;
-    View rdata;
-  };
-  std::array<Generic, kMaxRecords> gen;
-  size_t nGen = 0;
-  bool nameExists = false; // a generic record of any type exists at the name
-
-  void addGeneric(std::string_view records) {
-    const auto* p = reinterpret_cast<const uint8_t*>(records.data());
-    for (size_t pos = 0; pos + 8 <= records.size() && nGen < kMaxRecords;) {
-      const uint16_t type = bytes::get16(p + pos);
-      const uint32_t t = bytes::get32(p + pos + 2);
-      const size_t len = bytes::get16(p + pos + 6);
-      if (pos + 8 + len > records.size()) break;
-      gen[nGen++] = {type, t, records.substr(pos + 8, len)};
-      nameExists = true;
-      pos += 8 + len;
-    }
-  }
-
-  // Values whose entry has expired (at `now`) are skipped: an entry stops being listed at its
-  // expiry without an import.
-  void add(std::string_view valueSet, std::string_view subject, const Responder::Dataset& ds,
-           int64_t now) {
-    store::ValueSetReader r(valueSet);
-    store::ValueView v;
-    bool any = false;
-    while (r.next(v)) {
-      if (v.expires != 0 && v.expires <= now) continue;
-      any = true;
-      if (nA < kMaxRecords && std::find(a.begin(), a.begin() + static_cast<long>(nA), v.a) ==
-                                  a.begin() + static_cast<long>(nA))
-        a[nA++] = v.a;
-      if (v.hasTxt && nTxt < kMaxRecords) txt[nTxt++] = {v.txt, subject, &ds};
-    }
-    if (any) {
-      listed = true;
-      ttl = std::min(ttl, ds.ttl);
-    }
-  }
-};
-
-size_t expand(const TxtItem& t, char* out, size_t cap) {
-  return store::expandTemplate(t.tmpl, t.subject, t.ds->vars, out, cap);
-}
-
 struct Labels {
   std::array<uint8_t, kMaxLabels> off; // offsets of each label's length byte in the name
   size_t count = 0;
@@ -162,132 +86,14 @@ bool nibbleLabel(const uint8_t* name, uint8_t off, uint8_t& v) {
   return true;
 }
 
-void putRecordHeader(Writer& w, size_t ownerOffset, uint16_t type, uint32_t ttl, bool& ok) {
-  ok = ok && w.pointer(ownerOffset) && w.u16(type) && w.u16(dns::kClassIN) && w.u32(ttl);
-}
-
-bool writeTxt(Writer& w, uint32_t ttl, const char* text, size_t len) {
-  size_t mark = w.size();
-  bool ok = true;
-  putRecordHeader(w, dns::kHeaderSize, dns::kTypeTXT, ttl, ok);
-  size_t chunks = len == 0 ? 1 : (len + 254) / 255;
-  ok = ok && w.u16(static_cast<uint16_t>(len + chunks));
-  for (size_t i = 0; ok && i < chunks; ++i) {
-    size_t k = std::min<size_t>(255, len - i * 255);
-    ok = w.u8(static_cast<uint8_t>(k)) && w.bytes(text + i * 255, k);
-  }
-  if (!ok) w.truncate(mark);
-  return ok;
-}
-
-// Writes the answer records of found for qtype: A, TXT and MX RRsets, each with one TTL (the
-// smallest of its records, RFC 2181 §5.2) and no duplicates. False when they do not fit.
-bool writeAnswers(Writer& w, const Found& found, uint16_t qtype, uint16_t& count) {
-  const bool any = qtype == dns::kTypeANY;
-  auto rrsetTtl = [&](uint16_t type, bool fromValues) {
-    uint32_t t = fromValues ? found.ttl : 0xffffffffU;
-    for (size_t i = 0; i < found.nGen; ++i)
-      if (found.gen[i].type == type) t = std::min(t, found.gen[i].ttl);
-    return t;
-  };
-  auto genericOf = [&](uint16_t type, uint32_t ttl, auto skip) {
-    for (size_t i = 0; i < found.nGen; ++i) {
-      const auto& g = found.gen[i];
-      if (g.type != type || skip(g)) continue;
-      bool ok = true;
-      putRecordHeader(w, dns::kHeaderSize, type, ttl, ok);
-      if (!(ok && w.u16(static_cast<uint16_t>(g.rdata.size())) &&
-            w.bytes(g.rdata.data(), g.rdata.size())))
-        return false;
-      ++count;
-    }
-    return true;
-  };
-  if (qtype == dns::kTypeA || any) {
-    const uint32_t ttl = rrsetTtl(dns::kTypeA, found.nA > 0);
-    for (size_t i = 0; i < found.nA; ++i) {
-      bool ok = true;
-      putRecordHeader(w, dns::kHeaderSize, dns::kTypeA, ttl, ok);
-      if (!(ok && w.u16(4) && w.u32(found.a[i]))) return false;
-      ++count;
-    }
-    auto listedAlready = [&](const Found::Generic& g) {
-      uint32_t v = 0;
-      for (char c : g.rdata)
-        v = v << 8 | static_cast<uint8_t>(c);
-      return std::find(found.a.begin(), found.a.begin() + static_cast<long>(found.nA), v) !=
-             found.a.begin() + static_cast<long>(found.nA);
-    };
-    if (!genericOf(dns::kTypeA, ttl, listedAlready)) return false;
-  }
-  if (qtype == dns::kTypeTXT || any) {
-    const uint32_t ttl = rrsetTtl(dns::kTypeTXT, found.nTxt > 0);
-    char scratch[kMaxTxt];
-    // Identical texts from several datasets go out once (RFC 2181 §5).
-    std::array<std::pair<size_t, size_t>, kMaxRecords> written{}; // (offset in reply, length)
-    size_t nWritten = 0;
-    for (size_t i = 0; i < found.nTxt; ++i) {
-      size_t len = expand(found.txt[i], scratch, sizeof scratch);
-      bool dup = false;
-      for (size_t j = 0; j < nWritten && !dup; ++j) {
-        const auto& [off, wlen] = written[j];
-        if (wlen != len) continue;
-        // compare against the chunked rdata we wrote
-        size_t pos = off, k = 0;
-        dup = true;
-        while (k < len && dup) {
-          size_t chunk = w.data()[pos];
-          dup = std::memcmp(w.data() + pos + 1, scratch + k, chunk) == 0;
-          pos += chunk + 1;
-          k += chunk;
-        }
-      }
-      if (dup) continue;
-      size_t rdataOff = w.size() + 12;
-      if (!writeTxt(w, ttl, scratch, len)) return false;
-      written[nWritten++] = {rdataOff, len};
-      ++count;
-    }
-    if (!genericOf(dns::kTypeTXT, ttl, [](const Found::Generic&) { return false; })) return false;
-  }
-  if (qtype == 15 || any) {
-    if (!genericOf(15, rrsetTtl(15, false), [](const Found::Generic&) { return false; }))
-      return false;
-  }
-  return true;
-}
-
 } // namespace
-
-template <typename Finish>
-size_t Responder::chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, Finish& finish) {
-  // CH TXT version.bind / version.server (RFC 4892 §2 practice): the configured version string.
-  static constexpr uint8_t kBind[] = "\7version\4bind";
-  static constexpr uint8_t kServer[] = "\7version\6server";
-  uint8_t lname[dns::kMaxName];
-  dns::lowerName(q.qname, q.qnameLen, lname);
-  auto is = [&](const uint8_t* name, size_t len) {
-    return q.qnameLen == len && std::memcmp(lname, name, len) == 0;
-  };
-  bool versionName = is(kBind, sizeof kBind) || is(kServer, sizeof kServer);
-  if (!versionName || d_opt.version.empty() ||
-      (q.qtype != dns::kTypeTXT && q.qtype != dns::kTypeANY))
-    return finish(dns::kRefused, true);
-  const auto& v = d_opt.version;
-  size_t len = std::min<size_t>(v.size(), 255);
-  bool ok = w.pointer(dns::kHeaderSize) && w.u16(dns::kTypeTXT) && w.u16(dns::kClassCH) &&
-            w.u32(0) && w.u16(static_cast<uint16_t>(len + 1)) && w.u8(static_cast<uint8_t>(len)) &&
-            w.bytes(v.data(), len);
-  if (ok) counts[1] = 1;
-  return finish(dns::kNoError, true);
-}
 
 Responder::Responder(store::Env& env, Options options) : d_env(env), d_snap(env), d_opt(options) {
   d_snap.reset();
 }
 
-void Responder::begin() {
-  d_now = static_cast<int64_t>(std::time(nullptr));
+void Responder::begin(int64_t now) {
+  d_now = now;
   d_snap.renew();
   if (d_snap.generation() != d_generation) refreshZones();
 }
@@ -412,71 +218,60 @@ void Responder::addStats(std::map<std::string, ZoneStats>& into) const {
   add(into["*"], d_all);
 }
 
-size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out,
-                         Transport transport, const Client* client) {
-  const Zone* zone = nullptr;
-  size_t n = answerQuery(packet, out, transport, client, zone);
-  uint8_t rcode = n >= dns::kHeaderSize ? static_cast<uint8_t>(out[3] & 0xf) : 0;
-  if (zone) d_counters[zone->counters].count(packet.size(), n, rcode);
-  d_all.count(packet.size(), n, rcode);
-  return n;
-}
-
-size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t> out,
-                              Transport transport, const Client* client, const Zone*& zoneFound) {
-  // rbldnsd acls: the global one is consulted first; per zone below. The strongest action wins:
-  // ignore > refuse > empty > always-listed (the global value first) > pass.
+// One query on its way to a reply: what each stage of answerQuery learnt, and the reply being
+// written. Its arrays stay uninitialised (as Found's): each stage fills what the next reads.
+struct Responder::Ctx {
+  Ctx(std::span<const uint8_t> p, std::span<uint8_t> o, const Client* c, uint16_t udpMax)
+      : packet(p), out(o), w(o.data(), o.size()), client(c), ednsUdpMax(udpMax) {}
+  std::span<const uint8_t> packet;
+  std::span<uint8_t> out;
+  dns::Query q;
+  Writer w;
+  const Client* client;
+  uint16_t ednsUdpMax;
+  size_t limit = 512;
+  uint16_t flags = 0, extRcode = 0;
+  uint16_t counts[4] = {0, 0, 0, 0};
+  // rbldnsd acls: the strongest action of the global acl and the zone's
   uint32_t acl = 0;
   std::string_view aclValue;
   const Dataset* aclDataset = nullptr;
-  auto mergeAcl = [&](uint32_t action, std::string_view value, const Dataset& ds) {
-    if (action == 0 || action == store::kAclPass) return;
-    int rank = action == store::kAclIgnore   ? 4
-               : action == store::kAclRefuse ? 3
-               : action == store::kAclEmpty  ? 2
-                                             : 1;
-    int current = acl == store::kAclIgnore   ? 4
-                  : acl == store::kAclRefuse ? 3
-                  : acl == store::kAclEmpty  ? 2
-                  : acl == kAclAlways        ? 1
-                                             : 0;
-    if (rank > current) {
-      acl = action;
-      aclValue = value;
-      aclDataset = &ds;
-    }
-  };
-  if (client && d_globalAcl) {
-    std::string_view v;
-    mergeAcl(aclAction(d_globalAcl->id, *client, v), v, *d_globalAcl);
-    if (acl == store::kAclIgnore) return 0;
-  }
+  // the zone: the longest zone name that ends the query name, and the labels in front of it
+  const Zone* zone = nullptr;
+  size_t zoneOff = 0;
+  uint8_t lname[dns::kMaxName];
+  Labels labels;
+  std::array<bool, kMaxDatasets> active; // the datasets that answer at the deciding subzone
+  size_t sub = 0;                        // that subzone's labels
+  // the n labels in front of the subzone, as addresses and as a domain (classify)
+  size_t n = 0;
+  bool allDecimal = false, allNibbles = false, isV4 = false, isV6 = false, mapped4 = false;
+  uint32_t v4 = 0;
+  store::Ip6 v6{};
+  bool domainOk = false;
+  char dotted[dns::kMaxName];
+  size_t dottedLen = 0;
+  std::array<size_t, kMaxLabels> dottedStart;
+  char key[dns::kMaxName];
+  size_t keyLen = 0;
+  std::array<size_t, kMaxLabels> keyEnd; // key length covering labels i..n-1
+  char subject4[INET_ADDRSTRLEN], subject6[INET6_ADDRSTRLEN], who[INET6_ADDRSTRLEN];
+  std::string_view ip4Subject, ip6Subject;
+  bool listsHidden = false, inLoopback = false, testName = false;
+  std::bitset<kMaxDatasets> belowKnown, belowFound; // per dataset: names below this one
 
-  dns::Query q;
-  auto status = dns::parseQuery(packet, q);
-  if (status == dns::ParseStatus::Drop || out.size() < 512) return 0;
+  size_t index(const Dataset& ds) const { return static_cast<size_t>(&ds - zone->datasets.data()); }
+  bool isActive(const Dataset& ds) const { return active[index(ds)]; }
+  size_t zoneOwner() const { return dns::kHeaderSize + zoneOff; }
 
-  Writer w(out.data(), out.size());
-  size_t limit = transport == Transport::Tcp ? 65535 : 512;
-  if (transport == Transport::Udp && q.edns)
-    limit = std::clamp<size_t>(q.ednsUdpSize, 512, std::max<size_t>(512, d_opt.ednsUdpMax));
-  w.setLimit(limit - (q.edns ? kOptSize : 0));
-
-  uint16_t flags = static_cast<uint16_t>(dns::kFlagQR | (q.flags & dns::kFlagRD));
-  uint16_t counts[4] = {0, 0, 0, 0};
-  uint16_t extRcode = 0;
-  w.u16(q.id);
-  w.u16(0);
-  for (int i = 0; i < 4; ++i)
-    w.u16(0);
-
-  auto finish = [&](uint8_t rcode, bool withOpt) {
+  // The reply so far, with its OPT (when one came in) and the header's flags and counts.
+  size_t finish(uint8_t rcode, bool withOpt) {
     w.setLimit(limit);
     if (withOpt && q.edns) {
       // RFC 6891 §6.1.1: root owner, our payload size in CLASS, ext-rcode/version/flags in TTL.
       w.u8(0);
       w.u16(dns::kTypeOPT);
-      w.u16(d_opt.ednsUdpMax);
+      w.u16(ednsUdpMax);
       w.u32(uint32_t{static_cast<uint8_t>(extRcode >> 4)} << 24);
       w.u16(0);
       ++counts[3];
@@ -485,20 +280,121 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
     for (int i = 0; i < 4; ++i)
       w.put16At(4 + 2 * static_cast<size_t>(i), counts[i]);
     return w.size();
-  };
+  }
+  // NXDOMAIN or NODATA: the zone's SOA in authority, TTL min(SOA TTL, minimum) (RFC 2308 §3).
+  size_t negative(uint8_t rcode) {
+    const size_t mark = w.size();
+    if (w.pointer(zoneOwner()) && w.bytes(zone->negSoa.data(), zone->negSoa.size()))
+      counts[2] = 1;
+    else
+      w.truncate(mark); // authority data is optional (RFC 2181 §9)
+    return finish(rcode, true);
+  }
+  // An answer that does not fit: no records, TC (the client asks again over TCP).
+  size_t truncated() {
+    w.truncate(q.questionEnd);
+    counts[1] = 0;
+    flags |= dns::kFlagTC;
+    return finish(dns::kNoError, true);
+  }
+  // The answer records of found, or NODATA when it has none of the type asked.
+  size_t positive(const Found& found) {
+    if (!detail::writeAnswers(w, found, q.qtype, counts[1])) return truncated();
+    if (counts[1] == 0) return negative(dns::kNoError);
+    return finish(dns::kNoError, true);
+  }
+  // Merges an acl's action for the client: ignore > refuse > empty > always-listed (the global
+  // acl's value first) > pass.
+  void mergeAcl(uint32_t action, std::string_view value, const Dataset& ds) {
+    if (action == 0 || action == store::kAclPass) return;
+    const int rank = action == store::kAclIgnore   ? 4
+                     : action == store::kAclRefuse ? 3
+                     : action == store::kAclEmpty  ? 2
+                                                   : 1;
+    const int current = acl == store::kAclIgnore   ? 4
+                        : acl == store::kAclRefuse ? 3
+                        : acl == store::kAclEmpty  ? 2
+                        : acl == kAclAlways        ? 1
+                                                   : 0;
+    if (rank > current) {
+      acl = action;
+      aclValue = value;
+      aclDataset = &ds;
+    }
+  }
+};
 
+size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out,
+                         Transport transport, const Client* client) {
+  Ctx c(packet, out, client, d_opt.ednsUdpMax);
+  const size_t n = answerQuery(c, transport);
+  const uint8_t rcode = n >= dns::kHeaderSize ? static_cast<uint8_t>(out[3] & 0xf) : 0;
+  if (c.zone) d_counters[c.zone->counters].count(packet.size(), n, rcode);
+  d_all.count(packet.size(), n, rcode);
+  return n;
+}
+
+// The stages: the header and what needs no zone; the zone; its acls; the datasets that answer;
+// the apex; the name's forms; the lookups; whether an unlisted name exists (RFC 8020).
+size_t Responder::answerQuery(Ctx& c, Transport transport) {
+  if (c.client && d_globalAcl) {
+    std::string_view v;
+    c.mergeAcl(aclAction(d_globalAcl->id, *c.client, v), v, *d_globalAcl);
+    if (c.acl == store::kAclIgnore) return 0;
+  }
+  if (const size_t done = header(c, transport); done != kGoOn) return done;
+  if (!findZone(c)) return c.finish(dns::kRefused, true);
+  // Data past its $TIMESTAMP expiry is not served: SERVFAIL, as rbldnsd does, until new data.
+  if (c.zone->expires != 0 && c.zone->expires <= d_now) return c.finish(dns::kServFail, true);
+  if (c.client)
+    for (const auto& ds : c.zone->datasets)
+      if (ds.kinds & store::kAcl) {
+        std::string_view v;
+        c.mergeAcl(aclAction(ds.id, *c.client, v), v, ds);
+      }
+  if (c.acl == store::kAclIgnore) return 0;
+  if (c.acl == store::kAclRefuse) return c.finish(dns::kRefused, true);
+  c.flags |= dns::kFlagAA;
+  selectDatasets(c);
+  if (c.labels.count == 0) return apex(c);
+  c.n = c.labels.count - c.sub;
+  // A subzone's apex exists (NODATA), with its generic `@` records if any; SOA and NS are the
+  // zone's, not the subzone's.
+  if (c.n == 0) return c.positive(genericAt(c, {}));
+  classify(c);
+  Found found;
+  lookUp(c, found);
+  if (found.listed || found.nameExists) return c.positive(found);
+  if (c.listsHidden) return c.negative(dns::kNxDomain); // nothing exists for this client
+  return c.negative(nameExists(c) ? dns::kNoError : dns::kNxDomain);
+}
+
+// Parses the query and writes the header and question; answers what needs no zone (FORMERR,
+// NOTIMP, BADVERS, CH, other classes). kGoOn when a zone is to be found.
+size_t Responder::header(Ctx& c, Transport transport) {
+  const auto status = dns::parseQuery(c.packet, c.q);
+  if (status == dns::ParseStatus::Drop || c.out.size() < 512) return 0;
+  const auto& q = c.q;
+  c.limit = transport == Transport::Tcp ? 65535 : 512;
+  if (transport == Transport::Udp && q.edns)
+    c.limit = std::clamp<size_t>(q.ednsUdpSize, 512, std::max<size_t>(512, d_opt.ednsUdpMax));
+  c.w.setLimit(c.limit - (q.edns ? kOptSize : 0));
+  c.flags = static_cast<uint16_t>(dns::kFlagQR | (q.flags & dns::kFlagRD));
+  c.w.u16(q.id);
+  for (int i = 0; i < 5; ++i) // flags and counts: written by finish
+    c.w.u16(0);
   if (status == dns::ParseStatus::NotImp) {
-    flags = static_cast<uint16_t>(flags | (q.opcode << 11));
-    return finish(dns::kNotImp, false);
+    c.flags = static_cast<uint16_t>(c.flags | (q.opcode << 11));
+    return c.finish(dns::kNotImp, false);
   }
   if (q.questionEnd != 0) {
-    w.bytes(packet.data() + dns::kHeaderSize, q.questionEnd - dns::kHeaderSize);
-    counts[0] = 1;
+    c.w.bytes(c.packet.data() + dns::kHeaderSize, q.questionEnd - dns::kHeaderSize);
+    c.counts[0] = 1;
   }
-  if (status == dns::ParseStatus::FormErr) return finish(dns::kFormErr, true);
+  if (status == dns::ParseStatus::FormErr) return c.finish(dns::kFormErr, true);
   if (q.ednsVersion != 0) {
-    extRcode = dns::kBadVers; // RFC 6891 §6.1.3
-    return finish(0, true);
+    c.extRcode = dns::kBadVers; // RFC 6891 §6.1.3
+    return c.finish(0, true);
   }
   switch (q.qtype) {
   case dns::kTypeAXFR:
@@ -507,321 +403,306 @@ size_t Responder::answerQuery(std::span<const uint8_t> packet, std::span<uint8_t
   case dns::kTypeMAILB:
   case dns::kTypeTSIG:
   case dns::kTypeTKEY:
-    return finish(dns::kNotImp, true);
+    return c.finish(dns::kNotImp, true);
   default:
     break;
   }
-  if (q.qclass == dns::kClassCH) return chaos(q, w, counts, finish);
-  if (q.qclass != dns::kClassIN && q.qclass != dns::kClassANY) return finish(dns::kRefused, true);
+  if (q.qclass == dns::kClassCH) return chaos(c);
+  if (q.qclass != dns::kClassIN && q.qclass != dns::kClassANY) return c.finish(dns::kRefused, true);
+  return kGoOn;
+}
 
-  // Find the zone: the longest zone name that is a suffix of the query name.
+size_t Responder::chaos(Ctx& c) {
+  // CH TXT version.bind / version.server (RFC 4892 §2 practice): the configured version string.
+  static constexpr uint8_t kBind[] = "\7version\4bind";
+  static constexpr uint8_t kServer[] = "\7version\6server";
+  const auto& q = c.q;
   uint8_t lname[dns::kMaxName];
   dns::lowerName(q.qname, q.qnameLen, lname);
-  Labels labels;
-  const Zone* zone = nullptr;
-  size_t zoneOff = 0;
-  for (size_t off = 0; off < q.qnameLen && !zone; off += lname[off] + 1U) {
+  auto is = [&](const uint8_t* name, size_t len) {
+    return q.qnameLen == len && std::memcmp(lname, name, len) == 0;
+  };
+  const bool versionName = is(kBind, sizeof kBind) || is(kServer, sizeof kServer);
+  if (!versionName || d_opt.version.empty() ||
+      (q.qtype != dns::kTypeTXT && q.qtype != dns::kTypeANY))
+    return c.finish(dns::kRefused, true);
+  const auto& v = d_opt.version;
+  const size_t len = std::min<size_t>(v.size(), 255);
+  auto& w = c.w;
+  const bool ok = w.pointer(dns::kHeaderSize) && w.u16(dns::kTypeTXT) && w.u16(dns::kClassCH) &&
+                  w.u32(0) && w.u16(static_cast<uint16_t>(len + 1)) &&
+                  w.u8(static_cast<uint8_t>(len)) && w.bytes(v.data(), len);
+  if (ok) c.counts[1] = 1;
+  return c.finish(dns::kNoError, true);
+}
+
+// The longest zone name that is a suffix of the query name; the labels in front of it.
+bool Responder::findZone(Ctx& c) {
+  const auto& q = c.q;
+  dns::lowerName(q.qname, q.qnameLen, c.lname);
+  for (size_t off = 0; off < q.qnameLen; off += c.lname[off] + 1U) {
     for (const auto& z : d_zones) {
       if (z.wire.size() == q.qnameLen - off &&
-          std::memcmp(z.wire.data(), lname + off, z.wire.size()) == 0) {
-        zone = &z;
-        zoneOff = off;
-        break;
+          std::memcmp(z.wire.data(), c.lname + off, z.wire.size()) == 0) {
+        c.zone = &z;
+        c.zoneOff = off;
+        return true;
       }
     }
-    if (!zone && labels.count < kMaxLabels) labels.off[labels.count++] = static_cast<uint8_t>(off);
-    if (lname[off] == 0) break;
+    if (c.labels.count < kMaxLabels) c.labels.off[c.labels.count++] = static_cast<uint8_t>(off);
+    if (c.lname[off] == 0) break;
   }
-  if (!zone) return finish(dns::kRefused, true);
-  zoneFound = zone;
-  // Data past its $TIMESTAMP expiry is not served: SERVFAIL, as rbldnsd does, until new data.
-  if (zone->expires != 0 && zone->expires <= d_now) return finish(dns::kServFail, true);
-  if (client)
-    for (const auto& ds : zone->datasets)
-      if (ds.kinds & store::kAcl) {
-        std::string_view v;
-        mergeAcl(aclAction(ds.id, *client, v), v, ds);
-      }
-  if (acl == store::kAclIgnore) return 0;
-  if (acl == store::kAclRefuse) return finish(dns::kRefused, true);
-  flags |= dns::kFlagAA;
-  const size_t zoneOwner = dns::kHeaderSize + zoneOff;
+  return false;
+}
 
-  auto soaRecord = [&](uint32_t ttl) {
-    bool ok = true;
-    putRecordHeader(w, zoneOwner, dns::kTypeSOA, ttl, ok);
-    return ok && w.u16(static_cast<uint16_t>(zone->soaRdata.size())) &&
-           w.bytes(zone->soaRdata.data(), zone->soaRdata.size());
-  };
-  auto negative = [&](uint8_t rcode) {
-    size_t mark = w.size();
-    if (w.pointer(zoneOwner) && w.bytes(zone->negSoa.data(), zone->negSoa.size()))
-      counts[2] = 1;
-    else
-      w.truncate(mark); // authority data is optional (RFC 2181 §9)
-    return finish(rcode, true);
-  };
-  auto truncated = [&]() {
-    w.truncate(q.questionEnd);
-    counts[1] = 0;
-    flags |= dns::kFlagTC;
-    return finish(dns::kNoError, true);
-  };
-
-  // rbldnsd combined datasets answer below subzones: the longest subzone that ends the name
-  // decides which datasets answer, for the labels in front of it (rbldnsd §5.8). Other
-  // datasets have one subzone: the zone itself.
-  std::array<bool, kMaxDatasets> active;
-  std::fill_n(active.begin(), std::min(zone->datasets.size(), kMaxDatasets), false);
-  size_t sub = 0;
+// rbldnsd combined datasets answer below subzones: the longest subzone that ends the name
+// decides which datasets answer, for the labels in front of it (rbldnsd §5.8). Other datasets
+// have one subzone: the zone itself.
+void Responder::selectDatasets(Ctx& c) {
+  const auto& datasets = c.zone->datasets;
+  std::fill_n(c.active.begin(), std::min(datasets.size(), kMaxDatasets), false);
   auto subMatches = [&](const Subzone& s) {
-    if (s.labels > labels.count) return false;
-    size_t start = s.labels == 0 ? zoneOff : labels.off[labels.count - s.labels];
-    return zoneOff - start == s.wire.size() &&
-           std::memcmp(lname + start, s.wire.data(), s.wire.size()) == 0;
+    if (s.labels > c.labels.count) return false;
+    const size_t start = s.labels == 0 ? c.zoneOff : c.labels.off[c.labels.count - s.labels];
+    return c.zoneOff - start == s.wire.size() &&
+           std::memcmp(c.lname + start, s.wire.data(), s.wire.size()) == 0;
   };
-  for (const auto& ds : zone->datasets)
+  for (const auto& ds : datasets)
     for (const auto& s : ds.subzones)
-      if (s.labels > sub && subMatches(s)) sub = s.labels;
-  for (size_t i = 0; i < zone->datasets.size() && i < kMaxDatasets; ++i)
-    for (const auto& s : zone->datasets[i].subzones)
-      if (s.labels == sub && subMatches(s)) active[i] = true;
+      if (s.labels > c.sub && subMatches(s)) c.sub = s.labels;
+  for (size_t i = 0; i < datasets.size() && i < kMaxDatasets; ++i)
+    for (const auto& s : datasets[i].subzones)
+      if (s.labels == c.sub && subMatches(s)) c.active[i] = true;
+}
 
-  // The apex: SOA, NS (RFC 1034 §4.3.2).
-  if (labels.count == 0) {
-    bool wantSoa = q.qtype == dns::kTypeSOA || q.qtype == dns::kTypeANY;
-    bool wantNs = q.qtype == dns::kTypeNS || q.qtype == dns::kTypeANY;
-    Found apex; // generic `@` records: A, TXT, MX at the apex
-    for (const auto& ds : zone->datasets)
-      if (active[static_cast<size_t>(&ds - zone->datasets.data())])
-        if (ds.kinds & store::kGeneric) apex.addGeneric(d_snap.generic(ds.id, {}));
-    if (wantSoa) {
-      if (!soaRecord(zone->soaTtl)) return truncated();
-      ++counts[1];
-    }
-    if (wantNs) {
-      for (const auto& ns : zone->nsRdata) {
-        bool ok = true;
-        putRecordHeader(w, zoneOwner, dns::kTypeNS, zone->nsTtl, ok);
-        if (!(ok && w.u16(static_cast<uint16_t>(ns.size())) && w.bytes(ns.data(), ns.size())))
-          return truncated();
-        ++counts[1];
-      }
-    }
-    if (q.qtype != dns::kTypeSOA && q.qtype != dns::kTypeNS &&
-        !writeAnswers(w, apex, q.qtype, counts[1]))
-      return truncated();
-    if (counts[1] == 0) return negative(dns::kNoError);
-    return finish(dns::kNoError, true);
-  }
+// The generic records (rbldnsd §5.7) of the active datasets at a name (its key; {} = the apex).
+Found Responder::genericAt(const Ctx& c, std::string_view key) {
+  Found found;
+  for (const auto& ds : c.zone->datasets)
+    if (c.isActive(ds) && (ds.kinds & store::kGeneric))
+      found.addGeneric(d_snap.generic(ds.id, key));
+  return found;
+}
 
-  // What the name is: an IPv4 address (4 decimal labels), an IPv6 address (32 nibbles), a
-  // prefix of either (fewer labels), and/or a domain name.
-  const size_t n = labels.count - sub;
-  if (n == 0) {
-    // A subzone's apex exists (NODATA), with its generic `@` records if any; SOA and NS are the
-    // zone's, not the subzone's.
-    Found subApex;
-    for (const auto& ds : zone->datasets)
-      if (active[static_cast<size_t>(&ds - zone->datasets.data())] && (ds.kinds & store::kGeneric))
-        subApex.addGeneric(d_snap.generic(ds.id, {}));
-    if (!writeAnswers(w, subApex, q.qtype, counts[1])) return truncated();
-    if (counts[1] == 0) return negative(dns::kNoError);
-    return finish(dns::kNoError, true);
+// The apex: SOA, NS (RFC 1034 §4.3.2) and the generic `@` records.
+size_t Responder::apex(Ctx& c) {
+  const auto& q = c.q;
+  const auto* zone = c.zone;
+  const Found records = genericAt(c, {});
+  if (q.qtype == dns::kTypeSOA || q.qtype == dns::kTypeANY) {
+    bool ok = true;
+    detail::putRecordHeader(c.w, c.zoneOwner(), dns::kTypeSOA, zone->soaTtl, ok);
+    if (!(ok && c.w.u16(static_cast<uint16_t>(zone->soaRdata.size())) &&
+          c.w.bytes(zone->soaRdata.data(), zone->soaRdata.size())))
+      return c.truncated();
+    ++c.counts[1];
   }
-  bool allDecimal = n <= 4, allNibbles = n <= 32;
-  uint32_t v4 = 0;
-  store::Ip6 v6{};
+  if (q.qtype == dns::kTypeNS || q.qtype == dns::kTypeANY) {
+    for (const auto& ns : zone->nsRdata) {
+      bool ok = true;
+      detail::putRecordHeader(c.w, c.zoneOwner(), dns::kTypeNS, zone->nsTtl, ok);
+      if (!(ok && c.w.u16(static_cast<uint16_t>(ns.size())) && c.w.bytes(ns.data(), ns.size())))
+        return c.truncated();
+      ++c.counts[1];
+    }
+  }
+  if (q.qtype != dns::kTypeSOA && q.qtype != dns::kTypeNS &&
+      !detail::writeAnswers(c.w, records, q.qtype, c.counts[1]))
+    return c.truncated();
+  if (c.counts[1] == 0) return c.negative(dns::kNoError);
+  return c.finish(dns::kNoError, true);
+}
+
+// What the name is: an IPv4 address (4 decimal labels), an IPv6 address (32 nibbles), a prefix
+// of either (fewer labels), and/or a domain name; the subjects (`$`) of a TXT answer.
+void Responder::classify(Ctx& c) {
+  const size_t n = c.n;
+  c.allDecimal = n <= 4;
+  c.allNibbles = n <= 32;
   for (size_t i = 0; i < n; ++i) {
-    uint8_t off = labels.off[n - 1 - i]; // from the rightmost label: most significant first
+    const uint8_t off = c.labels.off[n - 1 - i]; // from the rightmost label: most significant
     uint32_t octet = 0;
     uint8_t nib = 0;
-    if (allDecimal && decimalLabel(lname, off, octet))
-      v4 |= octet << (24 - 8 * i);
+    if (c.allDecimal && decimalLabel(c.lname, off, octet))
+      c.v4 |= octet << (24 - 8 * i);
     else
-      allDecimal = false;
-    if (allNibbles && nibbleLabel(lname, off, nib))
-      v6[i / 2] = static_cast<uint8_t>(v6[i / 2] | (i % 2 == 0 ? nib << 4 : nib));
+      c.allDecimal = false;
+    if (c.allNibbles && nibbleLabel(c.lname, off, nib))
+      c.v6[i / 2] = static_cast<uint8_t>(c.v6[i / 2] | (i % 2 == 0 ? nib << 4 : nib));
     else
-      allNibbles = false;
+      c.allNibbles = false;
   }
-  const bool isV4 = allDecimal && n == 4, isV6 = allNibbles && n == 32;
-
-  // The domain form: dotted text of the relative name and its store key — where a dataset holds
-  // names, or for the test point `test` (an IP-only zone's queries skip it).
-  char dotted[dns::kMaxName];
-  size_t dottedLen = 0;
-  std::array<size_t, kMaxLabels> dottedStart;
-  char key[dns::kMaxName];
-  size_t keyLen = 0;
-  std::array<size_t, kMaxLabels> keyEnd; // key length covering labels i..n-1
-  bool domainOk = zone->names || (n == 1 && lname[labels.off[0]] == 4 &&
-                                  std::memcmp(lname + labels.off[0] + 1, "test", 4) == 0);
-  for (size_t i = 0; i < n && domainOk; ++i) {
-    uint8_t off = labels.off[i];
-    uint8_t len = lname[off];
-    const uint8_t* p = lname + off + 1;
-    for (uint8_t j = 0; j < len; ++j)
-      if (p[j] == '.' || p[j] == 0) domainOk = false;
-    if (i) dotted[dottedLen++] = '.';
-    dottedStart[i] = dottedLen;
-    std::memcpy(dotted + dottedLen, p, len);
-    dottedLen += len;
-  }
-  if (domainOk) {
-    for (size_t i = n; i-- > 0;) {
-      uint8_t off = labels.off[i];
-      std::memcpy(key + keyLen, lname + off + 1, lname[off]);
-      keyLen += lname[off];
-      key[keyLen++] = '\0';
-      keyEnd[i] = keyLen;
-    }
-  }
-
+  c.isV4 = c.allDecimal && n == 4;
+  c.isV6 = c.allNibbles && n == 32;
+  domainForm(c);
   // IPv4 inside IPv6 names (rbldnsd §6.4): v4-mapped ::ffff:a.b.c.d and 6to4 2002:aabb:ccdd::/48
   // are also looked up as IPv4. Unlike rbldnsd, the IPv6 data is asked too (its bug #27).
-  bool mapped4 = false;
-  if (isV6) {
+  if (c.isV6) {
     static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(v6.data(), kMappedPrefix, 12) == 0) {
-      v4 = bytes::get32(v6.data() + 12);
-      mapped4 = true;
-    } else if (v6[0] == 0x20 && v6[1] == 0x02) {
-      v4 = bytes::get32(v6.data() + 2);
-      mapped4 = true;
+    if (std::memcmp(c.v6.data(), kMappedPrefix, 12) == 0) {
+      c.v4 = bytes::get32(c.v6.data() + 12);
+      c.mapped4 = true;
+    } else if (c.v6[0] == 0x20 && c.v6[1] == 0x02) {
+      c.v4 = bytes::get32(c.v6.data() + 2);
+      c.mapped4 = true;
     }
   }
   // The subject as text is `$` of a TXT record: only written for queries that may get one.
-  const bool wantText = q.qtype == dns::kTypeTXT || q.qtype == dns::kTypeANY;
-  char subject4[INET_ADDRSTRLEN], subject6[INET6_ADDRSTRLEN];
-  std::string_view ip4Subject, ip6Subject;
-  if ((isV4 || mapped4) && wantText) ip4Subject = {subject4, formatIp4(subject4, v4)};
-  if (isV6 && wantText) {
-    inet_ntop(AF_INET6, v6.data(), subject6, sizeof subject6);
-    ip6Subject = subject6;
+  const bool wantText = c.q.qtype == dns::kTypeTXT || c.q.qtype == dns::kTypeANY;
+  if ((c.isV4 || c.mapped4) && wantText) c.ip4Subject = {c.subject4, formatIp4(c.subject4, c.v4)};
+  if (c.isV6 && wantText) {
+    inet_ntop(AF_INET6, c.v6.data(), c.subject6, sizeof c.subject6);
+    c.ip6Subject = c.subject6;
   }
+  // The test points hold addresses in 127/8 and the name `test` only (zonegen, RFC 5782 §5):
+  // the store is not asked about them for other names.
+  c.inLoopback = (c.v4 >> 24) == 127;
+  c.testName = c.keyLen == 5 && std::memcmp(c.key, "test", 5) == 0;
+}
 
-  Found found;
-  // Whether a value set answers now: not "none", not an exclusion, not every value expired.
-  auto liveSet = [&](uint32_t set) {
-    if (set == store::kNoValue || set == store::kExcluded) return false;
-    store::ValueSetReader r(d_snap.valueSet(set));
-    for (store::ValueView v; r.next(v);)
-      if (v.expires == 0 || v.expires > d_now) return true;
-    return false;
-  };
-  // acl :empty — the lists look empty to this client; always-listed — its value instead of the
-  // lists, for every name that is a key of the zone's IP or domain lists (rbldnsd §5.9).
-  const bool listsHidden = acl == store::kAclEmpty || acl == kAclAlways;
-  char who[INET6_ADDRSTRLEN]; // the client's address: `$` of an always-listed answer
-  if (acl == kAclAlways) {
-    bool isKey = false;
-    for (const auto& ds : zone->datasets)
-      if (active[static_cast<size_t>(&ds - zone->datasets.data())] &&
-          !(ds.kinds & store::kTestPoints))
-        isKey = isKey || ((isV4 || isV6) && (ds.kinds & (store::kIp4 | store::kIp6))) ||
-                (domainOk && (ds.kinds & store::kDomain));
-    if (client->v6) {
-      inet_ntop(AF_INET6, client->addr6.data(), who, sizeof who);
-    } else {
-      in_addr a{htonl(client->v4)};
-      inet_ntop(AF_INET, &a, who, sizeof who);
-    }
-    if (isKey) found.add(aclValue, std::string_view(who), *aclDataset, d_now);
+// The domain form: dotted text of the relative name and its store key — where a dataset holds
+// names, or for the test point `test` (an IP-only zone's queries skip it).
+void Responder::domainForm(Ctx& c) {
+  const size_t n = c.n;
+  const uint8_t* first = c.lname + c.labels.off[0];
+  c.domainOk = c.zone->names || (n == 1 && first[0] == 4 && std::memcmp(first + 1, "test", 4) == 0);
+  for (size_t i = 0; i < n && c.domainOk; ++i) {
+    const uint8_t off = c.labels.off[i];
+    const uint8_t len = c.lname[off];
+    const uint8_t* p = c.lname + off + 1;
+    for (uint8_t j = 0; j < len; ++j)
+      if (p[j] == '.' || p[j] == 0) c.domainOk = false;
+    if (i) c.dotted[c.dottedLen++] = '.';
+    c.dottedStart[i] = c.dottedLen;
+    std::memcpy(c.dotted + c.dottedLen, p, len);
+    c.dottedLen += len;
   }
-  // The test points hold addresses in 127/8 and the name `test` only (zonegen, RFC 5782 §5): the
-  // store is not asked about them for other names.
-  const bool inLoopback = (v4 >> 24) == 127;
-  const bool testName = keyLen == 5 && std::memcmp(key, "test", 5) == 0;
-  std::bitset<kMaxDatasets> belowKnown, belowFound; // per dataset: names below this one
-  auto lookUp = [&](const Dataset& ds) {
+  if (!c.domainOk) return;
+  for (size_t i = n; i-- > 0;) {
+    const uint8_t off = c.labels.off[i];
+    std::memcpy(c.key + c.keyLen, c.lname + off + 1, c.lname[off]);
+    c.keyLen += c.lname[off];
+    c.key[c.keyLen++] = '\0';
+    c.keyEnd[i] = c.keyLen;
+  }
+}
+
+// What the active datasets list at the name: the data first, its generic records, then the RFC
+// 5782 test points where the data has nothing of its own. acl :empty — the lists look empty to
+// this client; always-listed — its value instead of the lists, for every name that is a key of
+// the zone's IP or domain lists (rbldnsd §5.9).
+void Responder::lookUp(Ctx& c, Found& found) {
+  c.listsHidden = c.acl == store::kAclEmpty || c.acl == kAclAlways;
+  if (c.acl == kAclAlways) alwaysListed(c, found);
+  if (!c.listsHidden)
+    for (const auto& ds : c.zone->datasets)
+      if (c.isActive(ds) && !(ds.kinds & store::kTestPoints)) lookUpIn(c, ds, found);
+  if (c.domainOk)
+    for (const auto& ds : c.zone->datasets)
+      if (c.isActive(ds) && (ds.kinds & store::kGeneric))
+        found.addGeneric(d_snap.generic(ds.id, {c.key, c.keyLen}));
+  if (!c.listsHidden && !found.listed && !found.nameExists)
+    for (const auto& ds : c.zone->datasets)
+      if (c.isActive(ds) && (ds.kinds & store::kTestPoints)) lookUpIn(c, ds, found);
+}
+
+// An always-listed client (acl with a value): that value, with the client's address as `$`.
+void Responder::alwaysListed(Ctx& c, Found& found) {
+  bool isKey = false;
+  for (const auto& ds : c.zone->datasets)
+    if (c.isActive(ds) && !(ds.kinds & store::kTestPoints))
+      isKey = isKey || ((c.isV4 || c.isV6) && (ds.kinds & (store::kIp4 | store::kIp6))) ||
+              (c.domainOk && (ds.kinds & store::kDomain));
+  if (c.client->v6) {
+    inet_ntop(AF_INET6, c.client->addr6.data(), c.who, sizeof c.who);
+  } else {
+    in_addr a{htonl(c.client->v4)};
+    inet_ntop(AF_INET, &a, c.who, sizeof c.who);
+  }
+  if (isKey) found.add(c.aclValue, std::string_view(c.who), *c.aclDataset, d_now);
+}
+
+// One dataset's answer for the name, as an address and as a domain.
+void Responder::lookUpIn(Ctx& c, const Dataset& ds, Found& found) {
+  const bool tp = ds.kinds & store::kTestPoints;
+  if ((c.isV4 || c.mapped4) && (ds.kinds & store::kIp4) && (!tp || c.inLoopback)) {
+    if (auto iv = d_snap.ip4(ds.id, c.v4))
+      found.add(d_snap.valueSet(iv->valueSet), c.ip4Subject, ds, d_now);
+  }
+  if (c.isV6 && (ds.kinds & store::kIp6) && !tp) {
+    if (auto iv = d_snap.ip6(ds.id, c.v6))
+      found.add(d_snap.valueSet(iv->valueSet), c.ip6Subject, ds, d_now);
+  }
+  if (c.domainOk && (ds.kinds & store::kDomain) && (!tp || c.testName)) lookUpName(c, ds, found);
+}
+
+// rbldnsd dnset: an exact entry decides; otherwise the closest `*.name` entry above does. The
+// RFC 8020 check needs to know whether names exist under this one: asked in the same seek.
+void Responder::lookUpName(Ctx& c, const Dataset& ds, Found& found) {
+  bool below = false;
+  const auto exact = d_snap.domainAndBelow(ds.id, {c.key, c.keyLen}, below);
+  const size_t di = c.index(ds);
+  c.belowKnown.set(di);
+  // A `*.name` entry lists the names below this one: it is an empty non-terminal at least (RFC
+  // 8020; RFC 4592 §2.2.2), even with no other key below it.
+  if (below || (exact && liveSet(exact->wild))) c.belowFound.set(di);
+  uint32_t set = store::kNoValue;
+  size_t matchLabel = 0;
+  if (exact && exact->exact != store::kNoValue) {
+    set = exact->exact;
+  } else {
+    for (size_t i = 1; i < c.n; ++i) {
+      const auto e = ancestor(ds.id, {c.key, c.keyEnd[i]});
+      if (e && e->wild != store::kNoValue) {
+        set = e->wild;
+        matchLabel = i;
+        break;
+      }
+    }
+  }
+  if (set != store::kNoValue && set != store::kExcluded)
+    found.add(d_snap.valueSet(set),
+              {c.dotted + c.dottedStart[matchLabel], c.dottedLen - c.dottedStart[matchLabel]}, ds,
+              d_now);
+}
+
+// Whether a value set answers now: not "none", not an exclusion, not every value expired.
+bool Responder::liveSet(uint32_t set) {
+  if (set == store::kNoValue || set == store::kExcluded) return false;
+  store::ValueSetReader r(d_snap.valueSet(set));
+  for (store::ValueView v; r.next(v);)
+    if (v.expires == 0 || v.expires > d_now) return true;
+  return false;
+}
+
+// An unlisted name exists when something is listed below it (RFC 8020): a prefix of a listed
+// address, a parent of a listed name, a name with a `*.name` entry, a generic record's parent.
+bool Responder::nameExists(Ctx& c) {
+  const bool allDecimal = c.allDecimal, allNibbles = c.allNibbles;
+  const size_t n = c.n;
+  for (const auto& ds : c.zone->datasets) {
+    if (!c.isActive(ds)) continue;
     const bool tp = ds.kinds & store::kTestPoints;
-    if ((isV4 || mapped4) && (ds.kinds & store::kIp4) && (!tp || inLoopback)) {
-      if (auto iv = d_snap.ip4(ds.id, v4))
-        found.add(d_snap.valueSet(iv->valueSet), ip4Subject, ds, d_now);
+    if (allDecimal && n < 4 && (ds.kinds & store::kIp4) && (!tp || n == 0 || c.inLoopback)) {
+      const uint32_t size = 32 - 8 * static_cast<uint32_t>(n);
+      if (d_snap.ip4Any(ds.id, c.v4, c.v4 | ((uint32_t{1} << size) - 1))) return true;
     }
-    if (isV6 && (ds.kinds & store::kIp6) && !tp) {
-      if (auto iv = d_snap.ip6(ds.id, v6))
-        found.add(d_snap.valueSet(iv->valueSet), ip6Subject, ds, d_now);
+    if (allNibbles && n < 32 && (ds.kinds & store::kIp6) && !tp) {
+      store::Ip6 hi = c.v6;
+      for (size_t i = n; i < 32; ++i)
+        hi[i / 2] = static_cast<uint8_t>(hi[i / 2] | (i % 2 == 0 ? 0xf0 : 0x0f));
+      if (d_snap.ip6Any(ds.id, c.v6, hi)) return true;
     }
-    if (domainOk && (ds.kinds & store::kDomain) && (!tp || testName)) {
-      // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry does.
-      // the RFC 8020 check below needs to know whether names exist under this one: asked in
-      // the same seek
-      bool below = false;
-      auto exact = d_snap.domainAndBelow(ds.id, {key, keyLen}, below);
-      const size_t di = static_cast<size_t>(&ds - zone->datasets.data());
-      belowKnown.set(di);
-      // A `*.name` entry lists the names below this one: it is an empty non-terminal at least
-      // (RFC 8020; RFC 4592 §2.2.2), even with no other key below it.
-      if (below || (exact && liveSet(exact->wild))) belowFound.set(di);
-      uint32_t set = store::kNoValue;
-      size_t matchLabel = 0;
-      if (exact && exact->exact != store::kNoValue) {
-        set = exact->exact;
-      } else {
-        for (size_t i = 1; i < n; ++i) {
-          auto e = ancestor(ds.id, {key, keyEnd[i]});
-          if (e && e->wild != store::kNoValue) {
-            set = e->wild;
-            matchLabel = i;
-            break;
-          }
-        }
-      }
-      if (set != store::kNoValue && set != store::kExcluded)
-        found.add(d_snap.valueSet(set),
-                  {dotted + dottedStart[matchLabel], dottedLen - dottedStart[matchLabel]}, ds,
-                  d_now);
+    if (c.domainOk && (ds.kinds & store::kDomain) && (!tp || c.keyLen == 0)) {
+      const size_t di = c.index(ds);
+      if (c.belowKnown.test(di) ? c.belowFound.test(di)
+                                : d_snap.domainBelow(ds.id, {c.key, c.keyLen}))
+        return true;
     }
-  };
-  auto isActive = [&](const Dataset& ds) {
-    return active[static_cast<size_t>(&ds - zone->datasets.data())];
-  };
-  if (!listsHidden)
-    for (const auto& ds : zone->datasets)
-      if (isActive(ds) && !(ds.kinds & store::kTestPoints)) lookUp(ds);
-  if (domainOk)
-    for (const auto& ds : zone->datasets)
-      if (isActive(ds) && (ds.kinds & store::kGeneric))
-        found.addGeneric(d_snap.generic(ds.id, {key, keyLen}));
-  // The RFC 5782 test points fill in only where the data has nothing of its own at the name.
-  if (!listsHidden && !found.listed && !found.nameExists)
-    for (const auto& ds : zone->datasets)
-      if (isActive(ds) && (ds.kinds & store::kTestPoints)) lookUp(ds);
-
-  if (!found.listed && !found.nameExists) {
-    if (listsHidden) return negative(dns::kNxDomain); // nothing exists for this client
-    // Empty non-terminals exist (RFC 8020): a prefix of a listed address or a parent of a name.
-    bool exists = false;
-    for (const auto& ds : zone->datasets)
-      if (active[static_cast<size_t>(&ds - zone->datasets.data())]) {
-        if (exists) break;
-        const bool tp = ds.kinds & store::kTestPoints;
-        if (allDecimal && n < 4 && (ds.kinds & store::kIp4) && (!tp || n == 0 || inLoopback)) {
-          uint32_t size = 32 - 8 * static_cast<uint32_t>(n);
-          exists = d_snap.ip4Any(ds.id, v4, v4 | ((uint32_t{1} << size) - 1));
-        }
-        if (!exists && allNibbles && n < 32 && (ds.kinds & store::kIp6) && !tp) {
-          store::Ip6 hi = v6;
-          for (size_t i = n; i < 32; ++i)
-            hi[i / 2] = static_cast<uint8_t>(hi[i / 2] | (i % 2 == 0 ? 0xf0 : 0x0f));
-          exists = d_snap.ip6Any(ds.id, v6, hi);
-        }
-        if (!exists && domainOk && (ds.kinds & store::kDomain) && (!tp || keyLen == 0)) {
-          const size_t di = static_cast<size_t>(&ds - zone->datasets.data());
-          exists =
-              belowKnown.test(di) ? belowFound.test(di) : d_snap.domainBelow(ds.id, {key, keyLen});
-        }
-        if (!exists && domainOk && (ds.kinds & store::kGeneric))
-          exists = d_snap.genericBelow(ds.id, {key, keyLen});
-      }
-    return negative(exists ? dns::kNoError : dns::kNxDomain);
+    if (c.domainOk && (ds.kinds & store::kGeneric) && d_snap.genericBelow(ds.id, {c.key, c.keyLen}))
+      return true;
   }
-
-  if (!writeAnswers(w, found, q.qtype, counts[1])) return truncated();
-  if (counts[1] == 0) return negative(dns::kNoError); // listed, but no data of this type
-  return finish(dns::kNoError, true);
+  return false;
 }
 
 } // namespace dnsxl::answer

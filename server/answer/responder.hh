@@ -18,6 +18,10 @@
 
 namespace dnsxl::answer {
 
+namespace detail {
+struct Found;
+}
+
 struct Options {
   uint16_t ednsUdpMax = 1232; // our cap on UDP replies (dnsflagday.net/2020)
   // CH TXT version.bind / version.server answer; empty = REFUSED like any other CH query.
@@ -47,8 +51,9 @@ class Responder {
 public:
   Responder(store::Env& env, Options options);
 
-  // Takes the newest committed store state; call before a batch of answers.
-  void begin();
+  // Takes the newest committed store state; call before a batch of answers. now (Unix time) is
+  // when the batch is answered: what has expired by then is not served.
+  void begin(int64_t now);
   // Releases the snapshot (so LMDB can reuse pages); call after the batch.
   void end();
 
@@ -63,8 +68,8 @@ public:
 
   // Convenience for tests and tools: begin, answer, end.
   size_t answerOne(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
-                   const Client* client = nullptr) {
-    begin();
+                   int64_t now, const Client* client = nullptr) {
+    begin(now);
     size_t n = answer(query, out, transport, client);
     end();
     return n;
@@ -99,11 +104,24 @@ private:
     std::atomic<uint64_t> tot{0}, ok{0}, nxd{0}, err{0}, in{0}, out{0};
     void count(size_t query, size_t reply, uint8_t rcode);
   };
-  size_t answerQuery(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
-                     const Client* client, const Zone*& zoneFound);
+  // answerQuery's stages (responder.cc); a stage that returns size_t has written the reply.
+  struct Ctx;
+  size_t answerQuery(Ctx& c, Transport transport);
+  size_t header(Ctx& c, Transport transport);
+  size_t chaos(Ctx& c);
+  bool findZone(Ctx& c);
+  void selectDatasets(Ctx& c);
+  detail::Found genericAt(const Ctx& c, std::string_view key);
+  size_t apex(Ctx& c);
+  void classify(Ctx& c);
+  void domainForm(Ctx& c);
+  void lookUp(Ctx& c, detail::Found& found);
+  void alwaysListed(Ctx& c, detail::Found& found);
+  void lookUpIn(Ctx& c, const Dataset& ds, detail::Found& found);
+  void lookUpName(Ctx& c, const Dataset& ds, detail::Found& found);
+  bool liveSet(uint32_t set);
+  bool nameExists(Ctx& c);
   void refreshZones();
-  template <typename Finish>
-  size_t chaos(const dns::Query& q, dns::Writer& w, uint16_t* counts, Finish& finish);
 
   store::Env& d_env;
   store::Snapshot d_snap;

@@ -158,7 +158,7 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
       const int got = ::recvmmsg(fd, b.recv.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
       if (got <= 0) break; // EAGAIN: wait for more
       unsigned replies = 0;
-      w.responder.begin();
+      w.responder.begin(std::time(nullptr)); // the batch's wall-clock time, read once
       try {
         for (size_t i = 0; i < static_cast<size_t>(got); ++i) {
           const std::span<const uint8_t> query(b.in.get() + i * UdpBatch::kIn, b.recv[i].msg_len);
@@ -283,7 +283,7 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     size_t rlen = 0;
     try {
       rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
-                                   answer::Transport::Tcp, &s->client);
+                                   answer::Transport::Tcp, std::time(nullptr), &s->client);
       if (rlen && !w.options.transfer.keys.empty())
         rlen = answer::tsigReply({in.data(), len}, {out.data() + 2, out.size() - 2}, rlen,
                                  w.options.transfer.keys);

@@ -58,7 +58,7 @@ ns = ["ns1.bl.test"]
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
   std::span<const uint8_t> in(data, size);
-  world.responder->answerOne(in, world.out, dnsxl::answer::Transport::Udp);
-  world.responder->answerOne(in, world.out, dnsxl::answer::Transport::Tcp);
+  world.responder->answerOne(in, world.out, dnsxl::answer::Transport::Udp, 0);
+  world.responder->answerOne(in, world.out, dnsxl::answer::Transport::Tcp, 0);
   return 0;
 }

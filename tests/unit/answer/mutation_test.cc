@@ -46,7 +46,7 @@ ns = ["ns1.bl.test"]
   auto r = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
   std::vector<uint8_t> out(65536);
   size_t replies = 0, silent = 0;
-  responder.begin();
+  responder.begin(std::time(nullptr));
   for (int i = 0; i < 50000; ++i) {
     auto q = seeds[r(static_cast<uint32_t>(seeds.size()))];
     for (uint32_t k = 0, n = 1 + r(4); k < n; ++k) {
@@ -81,7 +81,7 @@ ns = ["ns1.bl.test"]
     ++replies;
     if (i % 64 == 0) {
       responder.end();
-      responder.begin();
+      responder.begin(std::time(nullptr));
     }
   }
   responder.end();
