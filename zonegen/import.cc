@@ -4,9 +4,9 @@
 #include "dns/wire.hh"
 #include "feeds/feed.hh"
 #include "store/store.hh"
+#include "zonegen/apply.hh"
 #include "zonegen/compile.hh"
 #include "zonegen/journal.hh"
-#include "zonegen/live.hh"
 
 #include <chrono>
 #include <ctime>
@@ -20,102 +20,10 @@ namespace dnsxl::zonegen {
 
 namespace {
 
-constexpr uint32_t kLoopback1 = 0x7f000001;
-constexpr U128 kMapped = U128{0xffff} << 32;
 // The parser's acl actions are stored as they are.
 static_assert(feeds::kAclIgnore == store::kAclIgnore && feeds::kAclRefuse == store::kAclRefuse &&
               feeds::kAclEmpty == store::kAclEmpty && feeds::kAclPass == store::kAclPass);
 constexpr size_t kMaxDatasetsPerZone = 256; // the responder's limit, the test points included
-constexpr const char* kTestTxt = "Test entry: $ is always listed (RFC 5782 section 5)";
-
-// One dataset as stored: a configured dataset, or one section of a combined one.
-struct Loaded {
-  const config::Dataset* cfg = nullptr;
-  feeds::Format format{};
-  std::shared_ptr<const feeds::Feed> feed; // its entries
-  std::shared_ptr<const feeds::Feed> root; // the configured dataset's (SOA, NS, $TIMESTAMP)
-  std::string name;
-  std::vector<std::string> subzones; // combined sections: relative names, "" = the zone itself
-  CompiledDataset compiled;
-};
-
-store::Ip6 toIp6(U128 v) {
-  store::Ip6 out{};
-  for (int i = 15; i >= 0; --i) {
-    out[static_cast<size_t>(i)] = static_cast<uint8_t>(v & 0xff);
-    v >>= 8;
-  }
-  return out;
-}
-
-// RFC 5782 §5: 127.0.0.1, ::ffff:127.0.0.1 and `invalid` are never listed.
-void guard(const Loaded& l, const std::string& zone, std::vector<std::string>& errors) {
-  if (l.format == feeds::Format::Acl) return; // client addresses, not listings
-  const auto& f = *l.feed;
-  auto complain = [&](const feeds::Origin& at, const std::string& what) {
-    errors.push_back(fmt::format("{}: {} lists {}, which must never be listed (RFC 5782 §5); "
-                                 "narrow it or add an exclusion",
-                                 f.where(at), zone, what));
-  };
-  if (findIp4(l.compiled, kLoopback1) != kNoSet) {
-    for (const auto& e : f.ip4)
-      if (e.value != feeds::kExclusion && e.lo <= kLoopback1 && e.hi >= kLoopback1)
-        complain(e.at, "127.0.0.1");
-  }
-  if (findIp6(l.compiled, kMapped | kLoopback1) != kNoSet) {
-    for (const auto& e : f.ip6)
-      if (e.value != feeds::kExclusion && e.lo <= (kMapped | kLoopback1) &&
-          e.hi >= (kMapped | kLoopback1))
-        complain(e.at, "::ffff:127.0.0.1");
-  }
-  if (auto it = l.compiled.domains.find(std::string("invalid\0", 8));
-      it != l.compiled.domains.end() && it->second.exact != kNoSet &&
-      it->second.exact != kExcludedSet) {
-    for (const auto& e : f.domains)
-      if (e.name == "invalid" && e.scope != feeds::Scope::Below && e.value != feeds::kExclusion)
-        complain(e.at, "the name 'invalid'");
-  }
-}
-
-// The import guard (RFC 6471 §3.4, checklist F-1): no entry wider than the dataset allows, none in
-// special-purpose space that never sends mail (RFC 6890). Exclusions are always fine.
-void guardSpace(const Loaded& l, const config::Dataset& d, std::vector<std::string>& out) {
-  if (l.format == feeds::Format::Acl || l.format == feeds::Format::Generic) return;
-  const auto& f = *l.feed;
-  constexpr size_t kMaxShown = 20;
-  size_t found = 0;
-  auto complain = [&](const feeds::Origin& at, const std::string& what) {
-    if (++found <= kMaxShown) out.push_back(fmt::format("{}: {}", f.where(at), what));
-  };
-  for (const auto& e : f.ip4) {
-    if (e.value == feeds::kExclusion) continue;
-    const uint64_t size = uint64_t{e.hi} - e.lo + 1;
-    // formatted only for a complaint: this loop sees every entry of every import
-    auto range = [&] { return feeds::formatIp4(e.lo) + "-" + feeds::formatIp4(e.hi); };
-    if (d.widestIp4 && size > (uint64_t{1} << (32 - d.widestIp4)))
-      complain(e.at, fmt::format("{} covers {} addresses, more than a /{} (widest_ip4 = {})",
-                                 range(), size, d.widestIp4, d.widestIp4));
-    else if (d.guardSpecial && (e.lo <= 0x00ffffffU || e.hi >= 0xe0000000U))
-      complain(e.at, fmt::format("{} reaches into {} (RFC 6890), which never sends mail "
-                                 "(guard_special = false allows it)",
-                                 range(), e.lo <= 0x00ffffffU ? "0.0.0.0/8" : "224.0.0.0/3"));
-  }
-  for (const auto& e : f.ip6) {
-    if (e.value == feeds::kExclusion) continue;
-    const U128 span = e.hi - e.lo; // size - 1
-    auto range = [&] { return feeds::formatIp6(e.lo) + "-" + feeds::formatIp6(e.hi); };
-    if (d.widestIp6 && (d.widestIp6 == 128 ? span > 0 : span >= (U128{1} << (128 - d.widestIp6))))
-      complain(e.at, fmt::format("{} is wider than a /{} (widest_ip6 = {})", range(), d.widestIp6,
-                                 d.widestIp6));
-    else if (d.guardSpecial && (e.lo <= 1 || (e.hi >> 120) == 0xff))
-      complain(e.at, fmt::format("{} reaches into {} (RFC 6890), which never sends mail "
-                                 "(guard_special = false allows it)",
-                                 range(), e.lo <= 1 ? "::/127" : "ff00::/8"));
-  }
-  if (found > kMaxShown)
-    out.push_back(fmt::format("{}: ... and {} more such entries",
-                              f.files.empty() ? "?" : f.files[0], found - kMaxShown));
-}
 
 // An entry's identity for the audit trail: subject, exclusion, fields and value (A, TXT template,
 // expiry) — not where it came from. Two imports listing the same thing give the same hash.
@@ -377,184 +285,174 @@ uint8_t kindsOf(const Loaded& l) {
                               (l.compiled.domains.empty() ? 0 : store::kDomain));
 }
 
-bool serialGreater(uint32_t a, uint32_t b) {
-  return a != b && static_cast<uint32_t>(a - b) < 0x80000000U;
-}
+// One run of `dnsxl import`, in stages that share what they learn: the datasets read and
+// compiled (load), the zone records (zoneRecord), and the one write transaction (write).
+class Import {
+public:
+  Import(const config::Config& cfg, const ImportOptions& options)
+      : d_cfg(cfg), d_options(options), d_now(static_cast<int64_t>(std::time(nullptr))) {}
 
-} // namespace
+  ImportResult run() {
+    const auto started = std::chrono::steady_clock::now();
+    zonesWithGlobalAcl();
+    readPreviousCounts();
+    loadAll();
+    std::vector<store::ZoneRecord> records;
+    uint32_t nextId = 1;
+    for (size_t zi = 0; zi < d_zonesCfg.size(); ++zi)
+      records.push_back(zoneRecord(zi, nextId));
+    for (auto& g : d_guardErrors)
+      (d_options.force ? d_res.warnings : d_res.errors)
+          .push_back(d_options.force ? g + " (imported anyway: --force)" : g);
+    d_res.guardRefusals = d_options.force ? 0 : d_guardErrors.size();
+    if (d_res.errors.empty() && !d_options.dryRun) write(records);
+    d_res.ok = d_res.errors.empty();
+    d_res.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return d_res;
+  }
 
-void putTestPoint(store::Writer& w, uint32_t testDataset, uint32_t a) {
-  if ((a >> 24) != 127 || a == kLoopback1) return;
-  std::pair<uint32_t, std::optional<std::string>> tv{a, kTestTxt};
-  const uint32_t set = w.internValueSet(store::encodeValueSet({&tv, 1}));
-  w.paintIp4(testDataset, a, a, [set](uint32_t) { return set; });
-}
-
-void checkListing(const feeds::Feed& feed, feeds::Format format, const config::Dataset& d,
-                  const std::string& zone, std::vector<std::string>& errors,
-                  std::vector<std::string>& guardErrors) {
-  Loaded l;
-  l.cfg = &d;
-  l.format = format;
-  l.feed = std::shared_ptr<const feeds::Feed>(std::shared_ptr<const feeds::Feed>(), &feed);
-  l.compiled = compile(feed, format);
-  guard(l, zone, errors);
-  guardSpace(l, d, guardErrors);
-}
-
-uint32_t nextSerial(uint32_t old, uint32_t now) {
-  return serialGreater(now, old) ? now : old + 1;
-}
-
-ImportResult runImport(const config::Config& cfg, const ImportOptions& options) {
-  auto started = std::chrono::steady_clock::now();
-  const int64_t now = static_cast<int64_t>(std::time(nullptr));
-  ImportResult res;
+private:
   // rbldnsd's global acl is kept as the acl dataset of a pseudo zone with an empty name.
-  std::vector<config::Zone> zonesCfg = cfg.zones;
-  if (!cfg.server.acl.empty()) {
+  void zonesWithGlobalAcl() {
+    d_zonesCfg = d_cfg.zones;
+    if (d_cfg.server.acl.empty()) return;
     config::Zone global;
     global.allowNoNs = true;
     config::Dataset acl;
     acl.name = "global-acl";
     acl.format = "acl";
-    acl.files = cfg.server.acl;
-    acl.skipBadLines = cfg.server.aclSkipBadLines;
+    acl.files = d_cfg.server.acl;
+    acl.skipBadLines = d_cfg.server.aclSkipBadLines;
     global.datasets.push_back(acl);
-    zonesCfg.push_back(global);
+    d_zonesCfg.push_back(global);
   }
-  std::vector<std::vector<Loaded>> zones(zonesCfg.size());
-  std::vector<std::string> guardErrors; // what --force may override
+
   // The entry counts of the last import, for the shrink guard.
-  std::map<std::pair<std::string, std::string>, uint64_t> previous;
-  if (std::filesystem::exists(cfg.server.store / "data.mdb")) {
-    store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
+  void readPreviousCounts() {
+    if (!std::filesystem::exists(d_cfg.server.store / "data.mdb")) return;
+    store::Env env(d_cfg.server.store, {.readOnly = true, .mapSize = d_cfg.server.mapSize});
     store::Snapshot snap(env);
     for (const auto& z : snap.zones())
       for (const auto& d : z.datasets)
-        previous[{z.name, d.name}] = d.entries;
+        d_previous[{z.name, d.name}] = d.entries;
   }
-  size_t datasetCount = 0, datasetIndex = 0;
-  for (const auto& z : zonesCfg)
-    datasetCount += z.datasets.size();
 
-  for (size_t zi = 0; zi < zonesCfg.size(); ++zi) {
-    const auto& z = zonesCfg[zi];
-    for (const auto& d : z.datasets) {
-      if (options.progress) options.progress(datasetIndex++, datasetCount, z.name + "/" + d.name);
-      const auto format = *feeds::parseFormat(d.format);
-      auto root = std::make_shared<feeds::Feed>();
-      feeds::ParseOptions po;
-      po.format = format;
-      po.initialDefault.a = d.a;
-      po.initialDefault.txt = d.txt;
-      po.allowHostBits = d.allowHostBits;
-      po.gzip = d.gzip;
-      po.allowPublicSuffix = d.allowPublicSuffix;
-      po.columns = d.fields;
-      po.delimiter = d.delimiter;
-      po.header = d.header;
-      po.now = now;
-      if (format == feeds::Format::Rdns)
-        if (auto e = feeds::loadTokens(d.tokens.string(), po); !e.empty()) res.errors.push_back(e);
-      for (const auto& file : d.files)
-        feeds::parseFile(file.string(), po, *root);
-      for (const auto& msg : root->diagnostics)
-        (d.skipBadLines ? res.warnings : res.errors).push_back(msg);
-      for (const auto& msg : root->fileErrors)
-        res.errors.push_back(msg);
-      root->finish(po.initialDefault);
-      checkTimestamp(*root, d.name, now, res.errors);
-
-      // A combined dataset is one unit per $DATASET section, each for its subzones.
-      std::vector<Loaded> units;
-      if (format == feeds::Format::Combined) {
-        for (const auto& section : root->sections)
-          units.push_back({&d,
-                           section.format,
-                           section.feed,
-                           root,
-                           d.name + "/" + section.label,
-                           section.subzones,
-                           {}});
-      } else {
-        units.push_back({&d, format, root, root, d.name, {}, {}});
-      }
-      for (auto& l : units) {
-        l.compiled = compile(*l.feed, l.format);
-        guard(l, z.name, res.errors);
-        guardSpace(l, *l.cfg, guardErrors);
-        DatasetSummary s;
-        s.zone = z.name;
-        s.dataset = l.name;
-        s.format = std::string(feeds::formatName(l.format));
-        s.lines = l.feed == root ? root->linesRead : 0;
-        s.entries = l.feed->ip4.size() + l.feed->ip6.size() + l.feed->domains.size() +
-                    l.feed->records.size();
-        s.ip4Intervals = l.compiled.ip4.size();
-        s.ip6Intervals = l.compiled.ip6.size();
-        s.domains = l.compiled.domains.size();
-        s.valueSets = l.compiled.sets.size() - 1;
-        s.expired = l.feed->expired;
-        s.skipped = l.feed == root && d.skipBadLines ? root->diagnostics.size() : 0;
-        if (auto prev = previous.find({z.name, l.name}); prev != previous.end()) {
-          s.previousEntries = prev->second;
-          const uint64_t keep = 100 - d.maxShrinkPercent;
-          if (d.maxShrinkPercent < 100 && root->fileErrors.empty() &&
-              s.entries * 100 < prev->second * keep) {
-            std::string files;
-            for (const auto& f : l.feed->files)
-              files += (files.empty() ? "" : ", ") + f;
-            guardErrors.push_back(
-                fmt::format("{}: {}/{} has {} entries, {} at the last import: {}% fewer, more than "
-                            "max_shrink_percent = {} allows (a truncated feed?)",
-                            files, z.name, l.name, s.entries, prev->second,
-                            (prev->second - s.entries) * 100 / prev->second, d.maxShrinkPercent));
-          }
+  void loadAll() {
+    d_zones.resize(d_zonesCfg.size());
+    size_t count = 0, index = 0;
+    for (const auto& z : d_zonesCfg)
+      count += z.datasets.size();
+    for (size_t zi = 0; zi < d_zonesCfg.size(); ++zi) {
+      const auto& z = d_zonesCfg[zi];
+      for (const auto& d : z.datasets) {
+        if (d_options.progress) d_options.progress(index++, count, z.name + "/" + d.name);
+        for (auto& l : load(d)) {
+          l.compiled = compile(*l.feed, l.format);
+          checkLoaded(l, z.name, d_res.errors, d_guardErrors);
+          d_res.datasets.push_back(summarize(z, l));
+          d_zones[zi].push_back(std::move(l));
         }
-        res.datasets.push_back(s);
-        zones[zi].push_back(std::move(l));
       }
     }
   }
 
-  // Zone records: SOA and NS from the config, else from the first dataset's $SOA / $NS.
-  std::vector<store::ZoneRecord> records;
-  uint32_t nextId = 1;
-  for (size_t zi = 0; zi < zonesCfg.size(); ++zi) {
-    const auto& z = zonesCfg[zi];
-    // rbldnsd -t def:min:max: every TTL of the zone within [ttl_min, ttl_max]
-    const auto clamp = clampOf(z);
+  // Reads a dataset's files: one unit, or one per $DATASET section of a combined dataset.
+  std::vector<Loaded> load(const config::Dataset& d) {
+    const auto format = *feeds::parseFormat(d.format);
+    auto root = std::make_shared<feeds::Feed>();
+    feeds::ParseOptions po;
+    po.format = format;
+    po.initialDefault.a = d.a;
+    po.initialDefault.txt = d.txt;
+    po.allowHostBits = d.allowHostBits;
+    po.gzip = d.gzip;
+    po.allowPublicSuffix = d.allowPublicSuffix;
+    po.columns = d.fields;
+    po.delimiter = d.delimiter;
+    po.header = d.header;
+    po.now = d_now;
+    if (format == feeds::Format::Rdns)
+      if (auto e = feeds::loadTokens(d.tokens.string(), po); !e.empty()) d_res.errors.push_back(e);
+    for (const auto& file : d.files)
+      feeds::parseFile(file.string(), po, *root);
+    for (const auto& msg : root->diagnostics)
+      (d.skipBadLines ? d_res.warnings : d_res.errors).push_back(msg);
+    for (const auto& msg : root->fileErrors)
+      d_res.errors.push_back(msg);
+    root->finish(po.initialDefault);
+    checkTimestamp(*root, d.name, d_now, d_res.errors);
+    std::vector<Loaded> units;
+    if (format != feeds::Format::Combined) {
+      units.push_back({&d, format, root, root, d.name, {}, {}});
+      return units;
+    }
+    for (const auto& section : root->sections)
+      units.push_back({&d,
+                       section.format,
+                       section.feed,
+                       root,
+                       d.name + "/" + section.label,
+                       section.subzones,
+                       {}});
+    return units;
+  }
+
+  // What the import prints of a unit; the shrink guard against the last import's count.
+  DatasetSummary summarize(const config::Zone& z, const Loaded& l) {
+    const auto& d = *l.cfg;
+    const auto& root = *l.root;
+    DatasetSummary s;
+    s.zone = z.name;
+    s.dataset = l.name;
+    s.format = std::string(feeds::formatName(l.format));
+    s.lines = l.feed == l.root ? root.linesRead : 0;
+    s.entries =
+        l.feed->ip4.size() + l.feed->ip6.size() + l.feed->domains.size() + l.feed->records.size();
+    s.ip4Intervals = l.compiled.ip4.size();
+    s.ip6Intervals = l.compiled.ip6.size();
+    s.domains = l.compiled.domains.size();
+    s.valueSets = l.compiled.sets.size() - 1;
+    s.expired = l.feed->expired;
+    s.skipped = l.feed == l.root && d.skipBadLines ? root.diagnostics.size() : 0;
+    const auto prev = d_previous.find({z.name, l.name});
+    if (prev == d_previous.end()) return s;
+    s.previousEntries = prev->second;
+    const uint64_t keep = 100 - d.maxShrinkPercent;
+    if (d.maxShrinkPercent < 100 && root.fileErrors.empty() &&
+        s.entries * 100 < prev->second * keep) {
+      std::string files;
+      for (const auto& f : l.feed->files)
+        files += (files.empty() ? "" : ", ") + f;
+      d_guardErrors.push_back(
+          fmt::format("{}: {}/{} has {} entries, {} at the last import: {}% fewer, more than "
+                      "max_shrink_percent = {} allows (a truncated feed?)",
+                      files, z.name, l.name, s.entries, prev->second,
+                      (prev->second - s.entries) * 100 / prev->second, d.maxShrinkPercent));
+    }
+    return s;
+  }
+
+  // A zone's record: SOA and NS from the config, else from the first dataset's $SOA / $NS; the
+  // test points' dataset first, then one per unit.
+  store::ZoneRecord zoneRecord(size_t zi, uint32_t& nextId) {
+    const auto& z = d_zonesCfg[zi];
+    const auto clamp = clampOf(z); // rbldnsd -t def:min:max: every TTL within [ttl_min, ttl_max]
     store::ZoneRecord rec;
     rec.name = z.name;
     rec.ns = z.ns;
     rec.nsTtl = z.soa ? z.soa->ttl : 3600;
-    for (const auto& l : zones[zi]) {
+    for (const auto& l : d_zones[zi]) {
       if (rec.ns.empty() && !l.root->ns.empty()) {
         rec.ns = l.root->ns;
         rec.nsTtl = l.root->nsTtl ? l.root->nsTtl : z.ttl;
       }
     }
     if (rec.ns.empty() && !z.allowNoNs)
-      res.errors.push_back(
-          fmt::format("{}: zone {} has no name servers: set ns = [...] (or $NS in a "
-                      "data file)",
-                      cfg.file.string(), z.name));
-    if (z.soa) {
-      rec.soa = {z.soa->mname,  z.soa->rname,   0,         z.soa->refresh, z.soa->retry,
-                 z.soa->expire, z.soa->minimum, z.soa->ttl};
-    } else {
-      rec.soa.mname = rec.ns.empty() ? z.name : rec.ns.front();
-      rec.soa.rname = "hostmaster." + z.name;
-      for (const auto& l : zones[zi]) {
-        if (l.root->soa) {
-          const auto& s = *l.root->soa;
-          rec.soa = {s.mname, s.rname,  0,         s.refresh,
-                     s.retry, s.expire, s.minimum, s.ttl ? s.ttl : z.ttl};
-          break;
-        }
-      }
-    }
+      d_res.errors.push_back(fmt::format("{}: zone {} has no name servers: set ns = [...] (or $NS "
+                                         "in a data file)",
+                                         d_cfg.file.string(), z.name));
+    rec.soa = soaOf(zi, rec.ns);
     store::DatasetRecord test;
     test.id = nextId++;
     test.name = "rfc5782-test-points";
@@ -563,7 +461,7 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
     rec.soa.ttl = clamp(rec.soa.ttl);
     rec.nsTtl = clamp(rec.nsTtl);
     rec.datasets.push_back(test);
-    for (const auto& l : zones[zi]) {
+    for (const auto& l : d_zones[zi]) {
       store::DatasetRecord d;
       d.id = nextId++;
       d.name = l.name;
@@ -579,122 +477,97 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
       rec.datasets.push_back(d);
     }
     if (rec.datasets.size() > kMaxDatasetsPerZone)
-      res.errors.push_back(fmt::format("{}: zone {} has {} datasets; at most {} can answer",
-                                       cfg.file.string(), z.name, rec.datasets.size() - 1,
-                                       kMaxDatasetsPerZone - 1));
-    records.push_back(std::move(rec));
+      d_res.errors.push_back(fmt::format("{}: zone {} has {} datasets; at most {} can answer",
+                                         d_cfg.file.string(), z.name, rec.datasets.size() - 1,
+                                         kMaxDatasetsPerZone - 1));
+    return rec;
   }
 
-  for (auto& g : guardErrors)
-    (options.force ? res.warnings : res.errors)
-        .push_back(options.force ? g + " (imported anyway: --force)" : g);
-  res.guardRefusals = options.force ? 0 : guardErrors.size();
-  if (!res.errors.empty() || options.dryRun) {
-    res.ok = res.errors.empty();
-    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return res;
-  }
-
-  store::Env env(cfg.server.store,
-                 {.readOnly = false, .mapSize = cfg.server.mapSize, .writeMapIfAlone = true});
-  Journal journal(env, cfg.server.journalMaxRecords);
-  store::Writer w(env);
-  std::map<std::string, uint32_t> oldSerials;
-  const auto oldZones = w.zones();
-  for (const auto& z : oldZones)
-    oldSerials[z.name] = z.soa.serial;
-
-  // The audit trail: what this import lists and unlists, entry by entry, against the last import.
-  store::ChangeRecord audit;
-  audit.when = now;
-  audit.by = options.by.empty() ? currentUser() : options.by;
-  std::vector<std::pair<std::string, const feeds::Feed*>> newFeeds; // (zone, dataset), feed
-  std::vector<std::pair<std::string, std::string>> newKeys;
-  for (size_t zi = 0; zi < zones.size(); ++zi)
-    for (const auto& l : zones[zi])
-      if (l.format != feeds::Format::Acl) {
-        newKeys.emplace_back(zonesCfg[zi].name, l.name);
-        newFeeds.emplace_back(l.name, l.feed.get());
+  store::Soa soaOf(size_t zi, const std::vector<std::string>& ns) const {
+    const auto& z = d_zonesCfg[zi];
+    if (z.soa)
+      return {z.soa->mname,  z.soa->rname,   0,         z.soa->refresh, z.soa->retry,
+              z.soa->expire, z.soa->minimum, z.soa->ttl};
+    for (const auto& l : d_zones[zi])
+      if (l.root->soa) {
+        const auto& s = *l.root->soa;
+        return {s.mname, s.rname,  0,         s.refresh,
+                s.retry, s.expire, s.minimum, s.ttl ? s.ttl : z.ttl};
       }
-  std::map<std::pair<std::string, std::string>, DatasetDiff> diffs;
-  for (size_t i = 0; i < newKeys.size(); ++i)
-    diffs[newKeys[i]].newHashes = entryHashes(*newFeeds[i].second);
-  for (const auto& z : oldZones)
-    for (const auto& ds : z.datasets)
-      if (!(ds.kinds & (store::kTestPoints | store::kAcl)))
-        diffWithLast(w, z.name, ds, diffs[{z.name, ds.name}], audit);
-  // The operator's changes, applied again after the feeds (below), in the order they were made.
-  const auto manual = w.manualChanges();
-  w.clearData();
+    store::Soa soa;
+    soa.mname = ns.empty() ? z.name : ns.front();
+    soa.rname = "hostmaster." + z.name;
+    return soa;
+  }
 
-  auto writeSets = [&](const CompiledDataset& ds, const feeds::Feed& feed) {
-    std::vector<uint32_t> ids(ds.sets.size(), store::kNoValue);
-    std::string bytes;
-    for (size_t i = 1; i < ds.sets.size(); ++i) {
-      bytes.clear();
-      for (uint32_t vi : ds.sets[i])
-        store::appendValue(bytes, feed.values[vi].a, feed.values[vi].txt, feed.values[vi].expires);
-      ids[i] = w.internValueSet(bytes);
+  // The one write transaction: the audit trail's diff against the last import, every zone's
+  // data, the operator's changes again, the journal; committed or, on an exception, not at all.
+  void write(std::vector<store::ZoneRecord>& records) {
+    store::Env env(d_cfg.server.store,
+                   {.readOnly = false, .mapSize = d_cfg.server.mapSize, .writeMapIfAlone = true});
+    Journal journal(env, d_cfg.server.journalMaxRecords);
+    store::Writer w(env);
+    std::map<std::string, uint32_t> oldSerials;
+    const auto oldZones = w.zones();
+    for (const auto& z : oldZones)
+      oldSerials[z.name] = z.soa.serial;
+    d_audit.when = d_now;
+    d_audit.by = d_options.by.empty() ? currentUser() : d_options.by;
+    diffAll(w, oldZones);
+    // The operator's changes, applied again after the feeds, in the order they were made.
+    const auto manual = w.manualChanges();
+    w.clearData();
+    for (size_t zi = 0; zi < records.size(); ++zi) {
+      auto& rec = records[zi];
+      const auto it = oldSerials.find(rec.name);
+      const auto now32 = static_cast<uint32_t>(d_now);
+      rec.soa.serial = it == oldSerials.end() ? now32 : nextSerial(it->second, now32);
+      if (d_zonesCfg[zi].serial == "data") rec.soa.serial = dataSerial(d_zones[zi]);
+      d_res.serials.emplace_back(rec.name, rec.soa.serial);
+      writeZone(w, rec, zi, manual);
+      w.putZone(rec);
     }
-    return ids;
-  };
-  auto mapSet = [](const std::vector<uint32_t>& ids, uint32_t s) {
-    if (s == kExcludedSet) return store::kExcluded;
-    return s == kNoSet ? store::kNoValue : ids[s];
-  };
+    if (d_cfg.server.auditDays != 0) w.pruneAudit(d_now - int64_t{d_cfg.server.auditDays} * 86400);
+    journal.write(env, w, records);
+    w.commit();
+  }
 
-  for (size_t zi = 0; zi < records.size(); ++zi) {
-    auto& rec = records[zi];
-    auto it = oldSerials.find(rec.name);
-    const auto now32 = static_cast<uint32_t>(now);
-    rec.soa.serial = it == oldSerials.end() ? now32 : nextSerial(it->second, now32);
-    if (zonesCfg[zi].serial == "data") rec.soa.serial = dataSerial(zones[zi]);
-    res.serials.emplace_back(rec.name, rec.soa.serial);
+  // The audit trail: what this import lists and unlists, entry by entry, against the last one.
+  void diffAll(store::Writer& w, const std::vector<store::ZoneRecord>& oldZones) {
+    for (size_t zi = 0; zi < d_zones.size(); ++zi)
+      for (const auto& l : d_zones[zi])
+        if (l.format != feeds::Format::Acl)
+          d_diffs[{d_zonesCfg[zi].name, l.name}].newHashes = entryHashes(*l.feed);
+    for (const auto& z : oldZones)
+      for (const auto& ds : z.datasets)
+        if (!(ds.kinds & (store::kTestPoints | store::kAcl)))
+          diffWithLast(w, z.name, ds, d_diffs[{z.name, ds.name}], d_audit);
+  }
 
-    // The RFC 5782 §5 test points: 127.0.0.2 (::ffff:127.0.0.2 maps to it) and `test`; for every
-    // other A value the zone answers with, that address answering exactly that value (checklist
-    // T-7).
+  // A zone's data: the RFC 5782 §5 test points — 127.0.0.2 (::ffff:127.0.0.2 maps to it),
+  // `test`, and for every other A value the zone answers with, that address answering exactly
+  // that value (checklist T-7) — each unit's data, then the operator's changes.
+  void writeZone(store::Writer& w, store::ZoneRecord& rec, size_t zi,
+                 const std::vector<std::pair<uint64_t, store::ChangeRecord>>& manual) {
     const uint32_t testId = rec.datasets[0].id;
-    auto testSet = [&](uint32_t a) {
-      std::pair<uint32_t, std::optional<std::string>> tv{a, kTestTxt};
-      return w.internValueSet(store::encodeValueSet({&tv, 1}));
-    };
     std::set<uint32_t> codes = {0x7f000002};
-    for (const auto& l : zones[zi])
+    for (const auto& l : d_zones[zi])
       for (const auto& set : l.compiled.sets)
         for (uint32_t vi : set)
           codes.insert(l.feed->values[vi].a);
     for (uint32_t a : codes)
-      if ((a >> 24) == 127 && a != kLoopback1) w.putIp4(testId, {a, a, testSet(a)});
-    const uint32_t two = testSet(0x7f000002);
-    w.appendDomain(testId, std::string("test\0", 5), {two, store::kNoValue});
-
-    for (size_t di = 0; di < zones[zi].size(); ++di) {
-      const auto& l = zones[zi][di];
-      uint32_t id = rec.datasets[di + 1].id;
-      auto ids = writeSets(l.compiled, *l.feed);
-      for (const auto& iv : l.compiled.ip4)
-        w.putIp4(id, {iv.lo, iv.hi, ids[iv.set]});
-      for (const auto& iv : l.compiled.ip6)
-        w.putIp6(id, {toIp6(iv.lo), toIp6(iv.hi), ids[iv.set]});
-      for (const auto& [key, sets] : l.compiled.domains)
-        w.appendDomain(id, key, {mapSet(ids, sets.exact), mapSet(ids, sets.wild)});
-      for (const auto& [key, bytes] :
-           genericRecords(*l.feed, rec.datasets[di + 1].ttl, clampOf(zonesCfg[zi])))
-        w.putGeneric(id, key, bytes);
-      if (l.format != feeds::Format::Acl) {
-        audit.zone = rec.name;
-        audit.dataset = l.name;
-        writeEntries(w, id, *l.feed, diffs[{rec.name, l.name}], audit);
-      }
-    }
+      if ((a >> 24) == 127 && a != kLoopback1) w.putIp4(testId, {a, a, testPointSet(w, a)});
+    w.appendDomain(testId, std::string("test\0", 5),
+                   {testPointSet(w, 0x7f000002), store::kNoValue});
+    for (size_t di = 0; di < d_zones[zi].size(); ++di)
+      writeUnit(w, rec, d_zones[zi][di], rec.datasets[di + 1], zi);
     for (const auto& change : manual) {
       const store::ChangeRecord& c = change.second; // (clang 14 cannot capture a binding)
       if (c.zone != rec.name) continue;
       auto ds = std::find_if(rec.datasets.begin() + 1, rec.datasets.end(),
                              [&](const auto& d) { return d.name == c.dataset; });
       if (ds == rec.datasets.end())
-        res.warnings.push_back(fmt::format(
+        d_res.warnings.push_back(fmt::format(
             "{}/{}: no such dataset any more; the {} of {} ({} by {}) is kept, not applied", c.zone,
             c.dataset, store::actionName(c.action), subjectText(c.entry), c.source, c.by));
       else if (applyManual(w, *ds, c); c.action == store::ChangeRecord::Added) {
@@ -703,14 +576,55 @@ ImportResult runImport(const config::Config& cfg, const ImportOptions& options) 
           if (!codes.contains(v.a)) putTestPoint(w, testId, v.a);
       }
     }
-    w.putZone(rec);
   }
-  if (cfg.server.auditDays != 0) w.pruneAudit(now - int64_t{cfg.server.auditDays} * 86400);
-  journal.write(env, w, records);
-  w.commit();
-  res.ok = true;
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  return res;
+
+  // One unit's value sets, intervals, names, generic records and entries.
+  void writeUnit(store::Writer& w, const store::ZoneRecord& rec, const Loaded& l,
+                 const store::DatasetRecord& ds, size_t zi) {
+    std::vector<uint32_t> ids(l.compiled.sets.size(), store::kNoValue);
+    std::string bytes;
+    for (size_t i = 1; i < l.compiled.sets.size(); ++i) {
+      bytes.clear();
+      for (uint32_t vi : l.compiled.sets[i]) {
+        const auto& v = l.feed->values[vi];
+        store::appendValue(bytes, v.a, v.txt, v.expires);
+      }
+      ids[i] = w.internValueSet(bytes);
+    }
+    auto mapSet = [&](uint32_t s) {
+      if (s == kExcludedSet) return store::kExcluded;
+      return s == kNoSet ? store::kNoValue : ids[s];
+    };
+    for (const auto& iv : l.compiled.ip4)
+      w.putIp4(ds.id, {iv.lo, iv.hi, ids[iv.set]});
+    for (const auto& iv : l.compiled.ip6)
+      w.putIp6(ds.id, {toIp6(iv.lo), toIp6(iv.hi), ids[iv.set]});
+    for (const auto& [key, sets] : l.compiled.domains)
+      w.appendDomain(ds.id, key, {mapSet(sets.exact), mapSet(sets.wild)});
+    for (const auto& [key, records] : genericRecords(*l.feed, ds.ttl, clampOf(d_zonesCfg[zi])))
+      w.putGeneric(ds.id, key, records);
+    if (l.format == feeds::Format::Acl) return;
+    d_audit.zone = rec.name;
+    d_audit.dataset = l.name;
+    writeEntries(w, ds.id, *l.feed, d_diffs[{rec.name, l.name}], d_audit);
+  }
+
+  const config::Config& d_cfg;
+  const ImportOptions& d_options;
+  const int64_t d_now;
+  ImportResult d_res;
+  std::vector<config::Zone> d_zonesCfg;
+  std::vector<std::vector<Loaded>> d_zones;
+  std::vector<std::string> d_guardErrors; // what --force may override
+  std::map<std::pair<std::string, std::string>, uint64_t> d_previous;
+  std::map<std::pair<std::string, std::string>, DatasetDiff> d_diffs;
+  store::ChangeRecord d_audit;
+};
+
+} // namespace
+
+ImportResult runImport(const config::Config& cfg, const ImportOptions& options) {
+  return Import(cfg, options).run();
 }
 
 } // namespace dnsxl::zonegen

@@ -40,18 +40,4 @@ struct ImportResult {
 
 ImportResult runImport(const config::Config& cfg, const ImportOptions& options);
 
-// RFC 5782 §5 / checklist T-7: the test address of an A code (127.0.0.3 for 127.0.0.3) answers
-// exactly that code, in the zone's test-point dataset.
-void putTestPoint(store::Writer& w, uint32_t testDataset, uint32_t a);
-
-// The checks every listing passes, by import or by `dnsxl add`: RFC 5782 §5 (never 127.0.0.1,
-// ::ffff:127.0.0.1, `invalid`) into errors; the import guard (widest_ip4/6, guard_special) into
-// guardErrors, which `--force` turns into warnings.
-void checkListing(const feeds::Feed& feed, feeds::Format format, const config::Dataset& d,
-                  const std::string& zone, std::vector<std::string>& errors,
-                  std::vector<std::string>& guardErrors);
-
-// RFC 1982 serial arithmetic: the next serial after `old`, preferring the current Unix time.
-uint32_t nextSerial(uint32_t old, uint32_t now);
-
 } // namespace dnsxl::zonegen

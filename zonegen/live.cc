@@ -1,7 +1,7 @@
 #include "zonegen/live.hh"
 
 #include "feeds/text.hh"
-#include "zonegen/import.hh"
+#include "zonegen/apply.hh"
 #include "zonegen/journal.hh"
 
 #include <cstdlib>
@@ -18,15 +18,6 @@ namespace {
 
 using store::ChangeRecord;
 using store::EntryRecord;
-
-store::Ip6 toIp6(feeds::U128 v) {
-  store::Ip6 out{};
-  for (size_t i = 16; i-- > 0;) {
-    out[i] = static_cast<uint8_t>(v & 0xff);
-    v >>= 8;
-  }
-  return out;
-}
 
 std::string isoTime(int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -69,18 +60,6 @@ bool holds(feeds::Format f, feeds::Subject::Kind k) {
   return false;
 }
 
-// Whether the encoded set holds the one value `one` (same A, TXT and expiry).
-bool containsValue(std::string_view set, std::string_view one) {
-  store::ValueSetReader a(one);
-  store::ValueView want, v;
-  if (!a.next(want)) return false;
-  store::ValueSetReader r(set);
-  while (r.next(v))
-    if (v.a == want.a && v.hasTxt == want.hasTxt && v.txt == want.txt && v.expires == want.expires)
-      return true;
-  return false;
-}
-
 // The set without its values expired at `now`: the same id when none has, kNoValue when all have.
 uint32_t withoutExpired(store::Writer& w, uint32_t id, int64_t now) {
   if (id == store::kNoValue || id == store::kExcluded) return id;
@@ -99,48 +78,6 @@ uint32_t withoutExpired(store::Writer& w, uint32_t id, int64_t now) {
   }
   if (!dropped) return id;
   return kept.empty() ? store::kNoValue : w.internValueSet(kept);
-}
-
-// Paints [subject] of a dataset with f; for names, f applies to the exact and/or the "below"
-// set as the entry's scope says. Returns whether anything was listed there before.
-bool paintEntry(store::Writer& w, store::DatasetRecord& ds, const EntryRecord& e,
-                const std::function<uint32_t(uint32_t)>& f) {
-  switch (e.kind) {
-  case EntryRecord::V4:
-    return w.paintIp4(ds.id, e.lo4, e.hi4, f);
-  case EntryRecord::V6:
-    return w.paintIp6(ds.id, e.lo6, e.hi6, f);
-  case EntryRecord::Name: {
-    std::string key;
-    store::domainKey(e.name, key);
-    auto cur = w.domain(ds.id, key);
-    store::DomainEntry d = cur.value_or(store::DomainEntry{});
-    auto listed = [](uint32_t s) { return s != store::kNoValue && s != store::kExcluded; };
-    const bool was = listed(d.exact) || listed(d.wild);
-    if (e.scope != 1) d.exact = f(d.exact);
-    if (e.scope != 0) d.wild = f(d.wild);
-    if (d.exact == store::kNoValue && d.wild == store::kNoValue)
-      w.deleteDomain(ds.id, key);
-    else
-      w.putDomain(ds.id, key, d);
-    return was;
-  }
-  }
-  return false;
-}
-
-// Whether the name is listed, as the responder decides (rbldnsd dnset): an exact entry, else the
-// closest "below" entry of a parent.
-bool nameListed(store::Writer& w, uint32_t dataset, const std::string& name) {
-  auto listed = [](uint32_t s) { return s != store::kNoValue && s != store::kExcluded; };
-  std::string key;
-  store::domainKey(name, key);
-  if (auto d = w.domain(dataset, key); d && d->exact != store::kNoValue) return listed(d->exact);
-  for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
-    store::domainKey(name.substr(dot + 1), key);
-    if (auto d = w.domain(dataset, key); d && d->wild != store::kNoValue) return listed(d->wild);
-  }
-  return false;
 }
 
 // Whether a manual change's subject lies inside a delisting's (the delisting makes it moot).
@@ -170,58 +107,6 @@ void pruneAudit(store::Writer& w, const config::Config& cfg, int64_t now) {
 }
 
 } // namespace
-
-std::string subjectText(const EntryRecord& e) {
-  if (e.kind == EntryRecord::V4)
-    return e.lo4 == e.hi4 ? feeds::formatIp4(e.lo4)
-                          : feeds::formatIp4(e.lo4) + "-" + feeds::formatIp4(e.hi4);
-  auto u = [](const store::Ip6& a) {
-    feeds::U128 v = 0;
-    for (uint8_t b : a)
-      v = v << 8 | b;
-    return v;
-  };
-  if (e.kind == EntryRecord::V6)
-    return e.lo6 == e.hi6 ? feeds::formatIp6(u(e.lo6))
-                          : feeds::formatIp6(u(e.lo6)) + "-" + feeds::formatIp6(u(e.hi6));
-  return (e.scope == 1 ? "*." : e.scope == 2 ? "." : "") + e.name;
-}
-
-std::string currentUser() {
-  if (const char* s = std::getenv("SUDO_USER"); s && *s) return s;
-  if (const auto* pw = ::getpwuid(::geteuid())) return pw->pw_name;
-  return fmt::format("uid {}", ::geteuid());
-}
-
-bool applyManual(store::Writer& w, store::DatasetRecord& ds, const ChangeRecord& c) {
-  const bool add = c.action == ChangeRecord::Added;
-  std::unordered_map<uint32_t, uint32_t> memo; // old set -> new set
-  auto f = [&](uint32_t old) -> uint32_t {
-    if (!add) return c.entry.kind == EntryRecord::Name ? store::kExcluded : store::kNoValue;
-    if (auto it = memo.find(old); it != memo.end()) return it->second;
-    uint32_t id = 0;
-    if (old == store::kNoValue || old == store::kExcluded) {
-      id = w.internValueSet(c.value);
-    } else {
-      auto bytes = w.valueSet(old);
-      id = containsValue(bytes, c.value) ? old : w.internValueSet(bytes + c.value);
-    }
-    memo.emplace(old, id);
-    return id;
-  };
-  bool was = c.entry.kind == EntryRecord::Name && nameListed(w, ds.id, c.entry.name);
-  was = paintEntry(w, ds, c.entry, f) || was;
-  if (!add && c.entry.kind == EntryRecord::Name && c.entry.scope != 0) {
-    std::string key;
-    store::domainKey(c.entry.name, key);
-    was = w.deleteDomainsBelow(ds.id, key) > 0 || was;
-  }
-  if (add)
-    ds.kinds |= c.entry.kind == EntryRecord::V4   ? store::kIp4
-                : c.entry.kind == EntryRecord::V6 ? store::kIp6
-                                                  : store::kDomain;
-  return was;
-}
 
 std::vector<Change> readChanges(const std::string& path, std::vector<std::string>& errors) {
   std::vector<Change> out;

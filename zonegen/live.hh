@@ -52,14 +52,4 @@ std::vector<Change> readChanges(const std::string& path, std::vector<std::string
 // is bumped. Nothing is written when nothing expired.
 LiveResult runExpire(const config::Config& cfg, const std::string& by, int64_t now = 0);
 
-// Applies one manual change (Added or Delisted) to a dataset of an open Writer; sets the
-// dataset's kinds for what it now holds. Returns whether the subject was listed before.
-bool applyManual(store::Writer& w, store::DatasetRecord& ds, const store::ChangeRecord& c);
-
-// An entry's subject as the operator writes it: 192.0.2.0-192.0.2.255, 2001:db8::1, *.example.com.
-std::string subjectText(const store::EntryRecord& e);
-
-// The operator's name for the audit trail: $SUDO_USER, else the effective user.
-std::string currentUser();
-
 } // namespace dnsxl::zonegen

@@ -5,6 +5,7 @@
 #include "config/config.hh"
 #include "feeds/feed.hh"
 #include "store/store.hh"
+#include "zonegen/apply.hh"
 #include "zonegen/export.hh"
 #include "zonegen/import.hh"
 #include "zonegen/live.hh"

@@ -2,6 +2,7 @@
 
 #include "feeds/feed.hh"
 #include "store/store.hh"
+#include "zonegen/apply.hh"
 #include "zonegen/live.hh"
 
 #include <arpa/inet.h>

@@ -1,11 +1,11 @@
 #include "server/answer/responder.hh"
 #include "store/store.hh"
 #include "tests/support/fixture.hh"
+#include "zonegen/apply.hh"
 
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <fmt/format.h>
-#include <thread>
 
 using namespace dnsxl;
 using test::Fixture;
