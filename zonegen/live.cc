@@ -131,63 +131,98 @@ std::vector<Change> readChanges(const std::string& path, std::vector<std::string
   return out;
 }
 
-LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
-                        const std::vector<Change>& changes) {
-  LiveResult res;
-  const int64_t now = options.now ? options.now : static_cast<int64_t>(std::time(nullptr));
-  // The zone and dataset.
-  const config::Zone* zone = nullptr;
-  for (const auto& z : cfg.zones)
-    if (z.name == options.zone || (options.zone.empty() && cfg.zones.size() == 1)) zone = &z;
-  if (!zone) {
-    res.errors.push_back(options.zone.empty()
-                             ? "the config has several zones: name one with --zone"
-                             : fmt::format("no zone {} in {}", options.zone, cfg.file.string()));
-    return res;
-  }
-  const config::Dataset* dataset = nullptr;
-  std::string candidates;
-  for (const auto& d : zone->datasets) {
-    const auto format = *feeds::parseFormat(d.format);
-    if (!listsEntries(format)) continue;
-    candidates += (candidates.empty() ? "" : ", ") + d.name;
-    if (d.name == options.dataset || options.dataset.empty()) {
-      if (dataset && options.dataset.empty()) {
-        res.errors.push_back(fmt::format(
-            "zone {} has several datasets ({}): name one with --dataset", zone->name, candidates));
-        return res;
-      }
-      dataset = &d;
-    }
-  }
-  if (!dataset) {
-    res.errors.push_back(
-        options.dataset.empty()
-            ? fmt::format("zone {} has no dataset that lists entries", zone->name)
-            : fmt::format("zone {} has no dataset {} that lists entries (it has: {})", zone->name,
-                          options.dataset, candidates.empty() ? "none" : candidates));
-    return res;
-  }
-  const auto format = *feeds::parseFormat(dataset->format);
+namespace {
 
-  // Each change parsed and checked as an import would: nothing is written if one is wrong.
-  feeds::ParseOptions po;
-  po.allowPublicSuffix = dataset->allowPublicSuffix;
-  feeds::Feed check; // for the guard (RFC 5782 §5, widest, special space)
-  std::vector<ChangeRecord> records;
-  for (const auto& ch : changes) {
+// One `dnsxl add` or `dnsxl delist`: the zone and dataset it changes, each change checked as an
+// import would check it (nothing is written if one is wrong), then one write transaction.
+class Live {
+public:
+  Live(const config::Config& cfg, const LiveOptions& options)
+      : d_cfg(cfg), d_options(options),
+        d_now(options.now ? options.now : static_cast<int64_t>(std::time(nullptr))) {}
+
+  LiveResult run(const std::vector<Change>& changes) {
+    auto& res = d_res;
+    if (!selectTarget()) return res;
+    std::vector<ChangeRecord> records;
+    for (const auto& ch : changes)
+      if (auto c = record(ch)) records.push_back(std::move(*c));
+    std::vector<std::string> guardErrors;
+    checkListing(d_check, d_format, *d_dataset, d_zone->name, res.errors, guardErrors);
+    for (auto& g : guardErrors)
+      (d_options.force ? res.warnings : res.errors)
+          .push_back(d_options.force ? g + " (added anyway: --force)" : g);
+    if (changes.empty()) res.errors.push_back("nothing to change: name a subject or --file");
+    if (res.errors.empty()) write(records);
+    return res;
+  }
+
+private:
+  // The zone and dataset: named, or the config's only ones.
+  bool selectTarget() {
+    const auto& cfg = d_cfg;
+    const auto& options = d_options;
+    auto& res = d_res;
+    const config::Zone*& zone = d_zone;
+    const config::Dataset*& dataset = d_dataset;
+    for (const auto& z : cfg.zones)
+      if (z.name == options.zone || (options.zone.empty() && cfg.zones.size() == 1)) zone = &z;
+    if (!zone) {
+      res.errors.push_back(options.zone.empty()
+                               ? "the config has several zones: name one with --zone"
+                               : fmt::format("no zone {} in {}", options.zone, cfg.file.string()));
+      return false;
+    }
+    std::string candidates;
+    for (const auto& d : zone->datasets) {
+      const auto format = *feeds::parseFormat(d.format);
+      if (!listsEntries(format)) continue;
+      candidates += (candidates.empty() ? "" : ", ") + d.name;
+      if (d.name == options.dataset || options.dataset.empty()) {
+        if (dataset && options.dataset.empty()) {
+          res.errors.push_back(
+              fmt::format("zone {} has several datasets ({}): name one with --dataset", zone->name,
+                          candidates));
+          return false;
+        }
+        dataset = &d;
+      }
+    }
+    if (!dataset) {
+      res.errors.push_back(
+          options.dataset.empty()
+              ? fmt::format("zone {} has no dataset that lists entries", zone->name)
+              : fmt::format("zone {} has no dataset {} that lists entries (it has: {})", zone->name,
+                            options.dataset, candidates.empty() ? "none" : candidates));
+      return false;
+    }
+    d_format = *feeds::parseFormat(dataset->format);
+    return true;
+  }
+
+  // One change as a change record, checked; its entry also goes into d_check for the guard.
+  std::optional<ChangeRecord> record(const Change& ch) {
+    const auto& options = d_options;
+    const auto* zone = d_zone;
+    const auto* dataset = d_dataset;
+    const auto format = d_format;
+    const auto now = d_now;
+    auto& res = d_res;
+    auto& check = d_check;
+    feeds::ParseOptions po;
+    po.allowPublicSuffix = dataset->allowPublicSuffix;
     const auto where =
         ch.line ? fmt::format("{}:{}", ch.source, ch.line) : fmt::format("{}", ch.source);
     std::string err;
     auto s = feeds::parseSubject(ch.subject, po, err);
     if (!s) {
       res.errors.push_back(fmt::format("{}: {}", where, err));
-      continue;
+      return std::nullopt;
     }
     if (!holds(format, s->kind)) {
       res.errors.push_back(fmt::format("{}: {} is a {} dataset; it cannot hold '{}'", where,
                                        dataset->name, dataset->format, ch.subject));
-      continue;
+      return std::nullopt;
     }
     ChangeRecord c;
     c.action = options.delist ? ChangeRecord::Delisted : ChangeRecord::Added;
@@ -226,11 +261,11 @@ LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
         if (!t) {
           res.errors.push_back(fmt::format(
               "{}: invalid expiry '{}' (e.g. 2026-12-31 or 2026-12-31T12:00:00Z)", where, x));
-          continue;
+          return std::nullopt;
         }
         if (*t <= now) {
           res.errors.push_back(fmt::format("{}: the expiry {} has already passed", where, x));
-          continue;
+          return std::nullopt;
         }
         expires = *t;
       }
@@ -238,7 +273,7 @@ LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
       auto v = feeds::recordValue(e.fields, {dataset->a, dataset->txt, 0}, err);
       if (!v) {
         res.errors.push_back(fmt::format("{}: {}", where, err));
-        continue;
+        return std::nullopt;
       }
       v->expires = expires;
       store::appendValue(c.value, v->a, v->txt, v->expires);
@@ -250,75 +285,91 @@ LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
       else
         check.domains.push_back({s->name, s->scope, vi, at});
     }
-    records.push_back(std::move(c));
+    return c;
   }
-  std::vector<std::string> guardErrors;
-  checkListing(check, format, *dataset, zone->name, res.errors, guardErrors);
-  for (auto& g : guardErrors)
-    (options.force ? res.warnings : res.errors)
-        .push_back(options.force ? g + " (added anyway: --force)" : g);
-  if (changes.empty()) res.errors.push_back("nothing to change: name a subject or --file");
-  if (!res.errors.empty()) return res;
 
-  store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
-  Journal journal(env, cfg.server.journalMaxRecords, zone->name);
-  store::Writer w(env);
-  auto zones = w.zones();
-  store::ZoneRecord* rec = nullptr;
-  for (auto& z : zones)
-    if (z.name == zone->name) rec = &z;
-  store::DatasetRecord* ds = nullptr;
-  if (rec)
-    for (auto& d : rec->datasets)
-      if (d.name == dataset->name && !(d.kinds & store::kTestPoints)) ds = &d;
-  if (!ds) {
-    res.errors.push_back(fmt::format("{}/{} is not in the store {}: run `dnsxl import` first",
-                                     zone->name, dataset->name, cfg.server.store.string()));
-    return res;
-  }
-  size_t made = 0;
-  auto manual = w.manualChanges();
-  // A new A code gets its test address (RFC 5782 §5, checklist T-7).
-  if (!options.delist && (rec->datasets.front().kinds & store::kTestPoints))
+  void write(const std::vector<ChangeRecord>& records) {
+    const auto& cfg = d_cfg;
+    const auto& options = d_options;
+    const auto* zone = d_zone;
+    const auto* dataset = d_dataset;
+    const auto now = d_now;
+    auto& res = d_res;
+    store::Env env(cfg.server.store, {.readOnly = false, .mapSize = cfg.server.mapSize});
+    Journal journal(env, cfg.server.journalMaxRecords, zone->name);
+    store::Writer w(env);
+    auto zones = w.zones();
+    store::ZoneRecord* rec = nullptr;
+    for (auto& z : zones)
+      if (z.name == zone->name) rec = &z;
+    store::DatasetRecord* ds = nullptr;
+    if (rec)
+      for (auto& d : rec->datasets)
+        if (d.name == dataset->name && !(d.kinds & store::kTestPoints)) ds = &d;
+    if (!ds) {
+      res.errors.push_back(fmt::format("{}/{} is not in the store {}: run `dnsxl import` first",
+                                       zone->name, dataset->name, cfg.server.store.string()));
+      return;
+    }
+    size_t made = 0;
+    auto manual = w.manualChanges();
+    // A new A code gets its test address (RFC 5782 §5, checklist T-7).
+    if (!options.delist && (rec->datasets.front().kinds & store::kTestPoints))
+      for (const auto& c : records) {
+        store::ValueSetReader r(c.value);
+        for (store::ValueView v; r.next(v);)
+          putTestPoint(w, rec->datasets.front().id, v.a);
+      }
     for (const auto& c : records) {
-      store::ValueSetReader r(c.value);
-      for (store::ValueView v; r.next(v);)
-        putTestPoint(w, rec->datasets.front().id, v.a);
+      const bool was = applyManual(w, *ds, c);
+      const auto subject = subjectText(c.entry);
+      if (options.delist && !was && !options.force) {
+        res.warnings.push_back(fmt::format("{}: {} is not listed in {}/{}: nothing to delist "
+                                           "(--force keeps it off the list all the same)",
+                                           c.source, subject, c.zone, c.dataset));
+        continue;
+      }
+      if (options.delist) // what the delisting covers needs no replay any more
+        std::erase_if(manual, [&](const auto& m) {
+          const bool moot = m.second.zone == c.zone && m.second.dataset == c.dataset &&
+                            covers(c.entry, m.second.entry);
+          if (moot) w.deleteManual(m.first);
+          return moot;
+        });
+      manual.emplace_back(w.putManual(c), c);
+      w.putAudit(c);
+      ++made;
+      res.done.push_back(fmt::format("{} {} in {}/{}{}", options.delist ? "delisted" : "added",
+                                     subject, c.zone, c.dataset, was ? "" : " (was not listed)"));
     }
-  for (const auto& c : records) {
-    const bool was = applyManual(w, *ds, c);
-    const auto subject = subjectText(c.entry);
-    if (options.delist && !was && !options.force) {
-      res.warnings.push_back(fmt::format("{}: {} is not listed in {}/{}: nothing to delist "
-                                         "(--force keeps it off the list all the same)",
-                                         c.source, subject, c.zone, c.dataset));
-      continue;
+    if (made == 0 || options.dryRun) {
+      res.ok = made > 0;
+      return; // the transaction is aborted: nothing written
     }
-    if (options.delist) // what the delisting covers needs no replay any more
-      std::erase_if(manual, [&](const auto& m) {
-        const bool moot = m.second.zone == c.zone && m.second.dataset == c.dataset &&
-                          covers(c.entry, m.second.entry);
-        if (moot) w.deleteManual(m.first);
-        return moot;
-      });
-    manual.emplace_back(w.putManual(c), c);
-    w.putAudit(c);
-    ++made;
-    res.done.push_back(fmt::format("{} {} in {}/{}{}", options.delist ? "delisted" : "added",
-                                   subject, c.zone, c.dataset, was ? "" : " (was not listed)"));
+    rec->soa.serial = nextSerial(rec->soa.serial, static_cast<uint32_t>(now));
+    w.putZone(*rec);
+    res.serials.emplace_back(rec->name, rec->soa.serial);
+    pruneAudit(w, cfg, now);
+    journal.write(env, w, {*rec});
+    w.commit();
+    res.ok = true;
   }
-  if (made == 0 || options.dryRun) {
-    res.ok = made > 0;
-    return res; // the transaction is aborted: nothing written
-  }
-  rec->soa.serial = nextSerial(rec->soa.serial, static_cast<uint32_t>(now));
-  w.putZone(*rec);
-  res.serials.emplace_back(rec->name, rec->soa.serial);
-  pruneAudit(w, cfg, now);
-  journal.write(env, w, {*rec});
-  w.commit();
-  res.ok = true;
-  return res;
+
+  const config::Config& d_cfg;
+  const LiveOptions& d_options;
+  const int64_t d_now;
+  LiveResult d_res;
+  const config::Zone* d_zone = nullptr;
+  const config::Dataset* d_dataset = nullptr;
+  feeds::Format d_format{};
+  feeds::Feed d_check; // the changes' entries, for the guard (RFC 5782 §5, widest, special space)
+};
+
+} // namespace
+
+LiveResult applyChanges(const config::Config& cfg, const LiveOptions& options,
+                        const std::vector<Change>& changes) {
+  return Live(cfg, options).run(changes);
 }
 
 LiveResult runExpire(const config::Config& cfg, const std::string& by, int64_t now) {
