@@ -98,6 +98,87 @@ std::string valueText(std::string_view bytes, nlohmann::json* j) {
                      v.expires ? fmt::format(" until {} UTC", utc(v.expires)) : std::string());
 }
 
+// What a dataset answers now for the subject: its A values and expanded TXT records.
+void answersOf(store::Snapshot& snap, const store::DatasetRecord& ds, const Subject* subject,
+               const std::string& subjectText_, std::vector<std::string>& as,
+               std::vector<std::string>& txts) {
+  // What the dataset answers now.
+  uint32_t set = store::kNoValue;
+  std::string dollar = subjectText_;
+  if (subject->kind == Subject::V4 && (ds.kinds & store::kIp4)) {
+    if (auto iv = snap.ip4(ds.id, subject->v4)) set = iv->valueSet;
+  } else if (subject->kind == Subject::V6 && (ds.kinds & store::kIp6)) {
+    if (auto iv = snap.ip6(ds.id, subject->v6)) set = iv->valueSet;
+  } else if (subject->kind == Subject::Name && (ds.kinds & store::kDomain)) {
+    // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry
+    auto exact = snap.domain(ds.id, subject->key);
+    if (exact && exact->exact != store::kNoValue) {
+      set = exact->exact;
+    } else {
+      std::string name = subject->name, key;
+      for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.')) {
+        name = name.substr(dot + 1);
+        store::domainKey(name, key);
+        if (auto p = snap.domain(ds.id, key); p && p->wild != store::kNoValue) {
+          set = p->wild;
+          dollar = name;
+          break;
+        }
+      }
+    }
+  }
+  if (set != store::kNoValue && set != store::kExcluded) {
+    store::ValueSetReader r(snap.valueSet(set));
+    store::ValueView v;
+    const auto now = static_cast<int64_t>(std::time(nullptr));
+    while (r.next(v)) {
+      if (v.expires != 0 && v.expires <= now) continue; // expired: no longer served
+      as.push_back(feeds::formatIp4(v.a));
+      if (v.hasTxt) txts.push_back(expand(v.txt, dollar, ds.vars));
+    }
+  }
+}
+
+// The imported entries behind a dataset's answer, as text and into dj["entries"].
+void describeEntries(store::Snapshot& snap, const store::DatasetRecord& ds,
+                     const std::vector<store::EntryRecord>& entries, std::string& text,
+                     nlohmann::json& dj) {
+  nlohmann::json ej = nlohmann::json::array();
+  for (const auto& e : entries) {
+    const std::string source = e.file < ds.files.size() ? ds.files[e.file] : "?";
+    nlohmann::json one = {
+        {"entry", subjectText(e)}, {"excluded", e.excluded}, {"source", source}, {"line", e.line}};
+    text += fmt::format("  {} {}{} at {}:{}\n", e.excluded ? "excluded by" : "entry",
+                        e.excluded ? "!" : "", subjectText(e), source, e.line);
+    if (!e.excluded && e.value != store::kNoValue) valueText(snap.valueSet(e.value), &one);
+    if (const auto details = fieldText(e, &one); !details.empty()) text += "    " + details + "\n";
+    ej.push_back(one);
+  }
+  dj["entries"] = ej;
+}
+
+// The operator's changes in force, as text and into dj["manual"].
+void describeManual(const std::vector<store::ChangeRecord>& manual, std::string& text,
+                    nlohmann::json& dj) {
+  nlohmann::json mj = nlohmann::json::array();
+  for (const auto& c : manual) {
+    nlohmann::json one = {{"action", store::actionName(c.action)},
+                          {"entry", subjectText(c.entry)},
+                          {"when", c.when},
+                          {"by", c.by},
+                          {"source", c.source}};
+    text += fmt::format("  {} {} by {} at {} UTC ({})\n", store::actionName(c.action),
+                        subjectText(c.entry), c.by, utc(c.when), c.source);
+    const auto value = valueText(c.value, &one);
+    const auto details = fieldText(c.entry, &one);
+    if (!value.empty() || !details.empty())
+      text +=
+          fmt::format("    {}{}{}\n", value, value.empty() || details.empty() ? "" : "; ", details);
+    mj.push_back(one);
+  }
+  dj["manual"] = mj;
+}
+
 } // namespace
 
 int whyCommand(const config::Config& cfg, const std::string& subjectText_,
@@ -119,42 +200,8 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
     anyZone = true;
     for (const auto& ds : z.datasets) {
       if (ds.kinds & store::kAcl) continue;
-      // What the dataset answers now.
-      uint32_t set = store::kNoValue;
-      std::string dollar = subjectText_;
-      if (subject->kind == Subject::V4 && (ds.kinds & store::kIp4)) {
-        if (auto iv = snap.ip4(ds.id, subject->v4)) set = iv->valueSet;
-      } else if (subject->kind == Subject::V6 && (ds.kinds & store::kIp6)) {
-        if (auto iv = snap.ip6(ds.id, subject->v6)) set = iv->valueSet;
-      } else if (subject->kind == Subject::Name && (ds.kinds & store::kDomain)) {
-        // rbldnsd dnset: an exact entry decides; otherwise the closest "below" entry
-        auto exact = snap.domain(ds.id, subject->key);
-        if (exact && exact->exact != store::kNoValue) {
-          set = exact->exact;
-        } else {
-          std::string name = subject->name, key;
-          for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.')) {
-            name = name.substr(dot + 1);
-            store::domainKey(name, key);
-            if (auto p = snap.domain(ds.id, key); p && p->wild != store::kNoValue) {
-              set = p->wild;
-              dollar = name;
-              break;
-            }
-          }
-        }
-      }
       std::vector<std::string> as, txts;
-      if (set != store::kNoValue && set != store::kExcluded) {
-        store::ValueSetReader r(snap.valueSet(set));
-        store::ValueView v;
-        const auto now = static_cast<int64_t>(std::time(nullptr));
-        while (r.next(v)) {
-          if (v.expires != 0 && v.expires <= now) continue; // expired: no longer served
-          as.push_back(feeds::formatIp4(v.a));
-          if (v.hasTxt) txts.push_back(expand(v.txt, dollar, ds.vars));
-        }
-      }
+      answersOf(snap, ds, &*subject, subjectText_, as, txts);
       // Where it comes from.
       std::vector<store::EntryRecord> entries;
       snap.forEachEntry(ds.id, [&](std::string_view, std::string_view bytes) {
@@ -186,38 +233,8 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
           subs += (subs.empty() ? "" : ", ") + (s.empty() ? "@" : s);
         text += fmt::format("  below {} only\n", subs);
       }
-      nlohmann::json ej = nlohmann::json::array();
-      for (const auto& e : entries) {
-        const std::string source = e.file < ds.files.size() ? ds.files[e.file] : "?";
-        nlohmann::json one = {{"entry", subjectText(e)},
-                              {"excluded", e.excluded},
-                              {"source", source},
-                              {"line", e.line}};
-        text += fmt::format("  {} {}{} at {}:{}\n", e.excluded ? "excluded by" : "entry",
-                            e.excluded ? "!" : "", subjectText(e), source, e.line);
-        if (!e.excluded && e.value != store::kNoValue) valueText(snap.valueSet(e.value), &one);
-        if (const auto details = fieldText(e, &one); !details.empty())
-          text += "    " + details + "\n";
-        ej.push_back(one);
-      }
-      dj["entries"] = ej;
-      nlohmann::json mj = nlohmann::json::array();
-      for (const auto& c : manual) {
-        nlohmann::json one = {{"action", store::actionName(c.action)},
-                              {"entry", subjectText(c.entry)},
-                              {"when", c.when},
-                              {"by", c.by},
-                              {"source", c.source}};
-        text += fmt::format("  {} {} by {} at {} UTC ({})\n", store::actionName(c.action),
-                            subjectText(c.entry), c.by, utc(c.when), c.source);
-        const auto value = valueText(c.value, &one);
-        const auto details = fieldText(c.entry, &one);
-        if (!value.empty() || !details.empty())
-          text += fmt::format("    {}{}{}\n", value, value.empty() || details.empty() ? "" : "; ",
-                              details);
-        mj.push_back(one);
-      }
-      dj["manual"] = mj;
+      describeEntries(snap, ds, entries, text, dj);
+      describeManual(manual, text, dj);
       out["datasets"].push_back(dj);
     }
   }
