@@ -197,99 +197,149 @@ int expireCommand(const std::string& configPath, const std::string& by, bool qui
   }
 }
 
+// Every option of every subcommand, and which subcommand was given.
+struct Cli {
+  std::string configPath, subject, zone, by, snapshotDir;
+  bool dryRun = false, quiet = false, force = false, json = false;
+  LiveArgs live;
+  dnsxl::zonegen::ExportOptions exportOptions;
+  CLI::App *imp = nullptr, *chk = nullptr, *why = nullptr, *add = nullptr, *del = nullptr,
+           *exp = nullptr, *hist = nullptr, *expo = nullptr, *snap = nullptr;
+};
+
+void liveOptions(CLI::App* c, Cli& cli, bool delist) {
+  auto& live = cli.live;
+  c->add_option("subject", live.subjects,
+                "addresses, CIDRs, a-b ranges or domains (*.name: below it, .name: both)");
+  c->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+  c->add_option("--file", live.file,
+                "a file of changes: one subject per line, optionally followed by its reason");
+  c->add_option("-z,--zone", live.zone, "the zone (default: the config's only zone)");
+  c->add_option("-d,--dataset", live.dataset, "the dataset (default: the zone's only list)");
+  auto* reason = c->add_option("-r,--reason", live.reason, "why (shown in TXT via {reason})");
+  if (delist) reason->required();
+  c->add_option("--ref", live.ref, "a reference: ticket, case or SBL id");
+  c->add_option("--by", live.by, "who makes the change (default: $SUDO_USER or the user)");
+  c->add_flag("--force", live.force,
+              delist ? "delist even what is not listed (keeps imports from listing it)"
+                     : "add even what the import guard refuses");
+  c->add_flag("-n,--dry-run", live.dryRun, "check and report; write nothing");
+  if (delist) return;
+  c->add_option("--code", live.code, "the A code (127.0.0.x or x; default: the dataset's)");
+  c->add_option("--evidence", live.evidence, "an evidence URL ({evidence})");
+  c->add_option("--delist-url", live.delist, "where to ask for removal ({delist})");
+  auto* exp = c->add_option("--expires", live.expires,
+                            "stop listing at this time (2026-12-31, 2026-12-31T12:00:00Z)");
+  c->add_option("--for", live.duration, "stop listing after this long (3600, 12h, 7d, 2w)")
+      ->excludes(exp);
+}
+
+// import, check, why, history: reading and checking.
+void readCommands(CLI::App& app, Cli& cli) {
+  cli.imp =
+      app.add_subcommand("import", "compile the configured feeds into the store (one transaction)");
+  cli.imp->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+  cli.imp->add_flag("-n,--dry-run", cli.dryRun, "parse and check everything, write nothing");
+  cli.imp->add_flag("-q,--quiet", cli.quiet, "print errors only");
+  cli.imp->add_flag("-f,--force", cli.force,
+                    "import even what the guard refuses (too wide, special space, shrinking)");
+  cli.chk = app.add_subcommand("check", "parse and check the configured feeds; write nothing");
+  cli.chk->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+  cli.why = app.add_subcommand(
+      "why", "what each zone answers for an address or domain, and the feed lines behind it");
+  cli.hist = app.add_subcommand(
+      "history", "every change of the listings that touched an address or domain, oldest first");
+  for (auto* c : {cli.why, cli.hist}) {
+    c->add_option("subject", cli.subject, "an IPv4 or IPv6 address, or a domain name")->required();
+    c->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+    c->add_option("-z,--zone", cli.zone, "only this zone");
+    c->add_flag("--json", cli.json, "machine-readable output");
+  }
+}
+
+// add, delist, expire: live changes.
+void changeCommands(CLI::App& app, Cli& cli) {
+  cli.add = app.add_subcommand("add", "list entries now (kept across imports)");
+  liveOptions(cli.add, cli, false);
+  cli.del = app.add_subcommand(
+      "delist",
+      "take entries off the list now (kept across imports; a name goes with its subtree)");
+  liveOptions(cli.del, cli, true);
+  cli.exp = app.add_subcommand("expire", "drop entries whose expiry has passed; bump serials");
+  cli.exp->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+  cli.exp->add_option("--by", cli.by, "who runs it (the audit trail)");
+  cli.exp->add_flag("-q,--quiet", cli.quiet, "print errors only");
+}
+
+// export, snapshot: copies for mirrors.
+void copyCommands(CLI::App& app, Cli& cli) {
+  auto& eo = cli.exportOptions;
+  cli.expo = app.add_subcommand("export", "write a zone as a master file for mirrors");
+  cli.expo->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+  cli.expo->add_option("-z,--zone", eo.zone, "the zone (default: the store's only zone)");
+  cli.expo
+      ->add_option("--format", eo.format,
+                   "zone: a master file (RFC 1035); rbldnsd: rbldnsd data files in -o DIR")
+      ->check(CLI::IsMember({"zone", "rbldnsd"}));
+  cli.expo->add_option("-o,--output", eo.output,
+                       "the file (written under a temporary name, then renamed); default stdout");
+  cli.expo->add_option("--max-records", eo.maxRecords,
+                       "refuse a zone that needs more records than this");
+  cli.snap = app.add_subcommand(
+      "snapshot", "write a compacted, consistent copy of the store for rsync mirrors");
+  cli.snap
+      ->add_option("dir", cli.snapshotDir, "where: DIR/data.mdb, DIR/data.mdb.sha256, DIR/SERIALS")
+      ->required();
+  cli.snap->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+  cli.snap->add_flag("-q,--quiet", cli.quiet, "print errors only");
+}
+
+// Runs a command on the loaded config; a config or store error is printed and exits `failure`.
+int withConfig(const std::string& path, int failure,
+               const std::function<int(const dnsxl::config::Config&)>& f) {
+  try {
+    return f(dnsxl::config::load(path));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dnsxl: {}\n", e.what());
+    return failure;
+  }
+}
+
+int run(const Cli& cli) {
+  namespace zg = dnsxl::zonegen;
+  using Config = dnsxl::config::Config;
+  if (*cli.imp) return importCommand(cli.configPath, cli.dryRun, cli.quiet, cli.force);
+  if (*cli.chk) return importCommand(cli.configPath, true, cli.quiet, false);
+  if (*cli.snap)
+    return withConfig(cli.configPath, 1, [&](const Config& c) {
+      return zg::snapshotCommand(c, cli.snapshotDir, cli.quiet);
+    });
+  if (*cli.expo)
+    return withConfig(cli.configPath, 1,
+                      [&](const Config& c) { return zg::exportCommand(c, cli.exportOptions); });
+  if (*cli.add) return liveCommand(cli.configPath, cli.live, false);
+  if (*cli.del) return liveCommand(cli.configPath, cli.live, true);
+  if (*cli.exp) return expireCommand(cli.configPath, cli.by, cli.quiet);
+  if (*cli.hist)
+    return withConfig(cli.configPath, 2, [&](const Config& c) {
+      return zg::historyCommand(c, cli.subject, cli.zone, cli.json);
+    });
+  if (*cli.why)
+    return withConfig(cli.configPath, 2, [&](const Config& c) {
+      return zg::whyCommand(c, cli.subject, cli.zone, cli.json);
+    });
+  return 2;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"dnsxl - import DNSBL/RHSBL feeds into the dnsxl store"};
   app.require_subcommand(1);
-  std::string configPath;
-  bool dryRun = false, quiet = false, force = false;
-
-  auto* imp =
-      app.add_subcommand("import", "compile the configured feeds into the store (one transaction)");
-  imp->add_option("-c,--config", configPath, "TOML config file")->required();
-  imp->add_flag("-n,--dry-run", dryRun, "parse and check everything, write nothing");
-  imp->add_flag("-q,--quiet", quiet, "print errors only");
-  imp->add_flag("-f,--force", force,
-                "import even what the guard refuses (too wide, special space, shrinking)");
-
-  auto* chk = app.add_subcommand("check", "parse and check the configured feeds; write nothing");
-  chk->add_option("-c,--config", configPath, "TOML config file")->required();
-
-  std::string subject, zone;
-  bool json = false;
-  auto* why = app.add_subcommand(
-      "why", "what each zone answers for an address or domain, and the feed lines behind it");
-  why->add_option("subject", subject, "an IPv4 or IPv6 address, or a domain name")->required();
-  why->add_option("-c,--config", configPath, "TOML config file")->required();
-  why->add_option("-z,--zone", zone, "only this zone");
-  why->add_flag("--json", json, "machine-readable output");
-
-  LiveArgs live;
-  auto liveOptions = [&](CLI::App* c, bool delist) {
-    c->add_option("subject", live.subjects,
-                  "addresses, CIDRs, a-b ranges or domains (*.name: below it, .name: both)");
-    c->add_option("-c,--config", configPath, "TOML config file")->required();
-    c->add_option("--file", live.file,
-                  "a file of changes: one subject per line, optionally followed by its reason");
-    c->add_option("-z,--zone", live.zone, "the zone (default: the config's only zone)");
-    c->add_option("-d,--dataset", live.dataset, "the dataset (default: the zone's only list)");
-    auto* reason = c->add_option("-r,--reason", live.reason, "why (shown in TXT via {reason})");
-    if (delist) reason->required();
-    c->add_option("--ref", live.ref, "a reference: ticket, case or SBL id");
-    c->add_option("--by", live.by, "who makes the change (default: $SUDO_USER or the user)");
-    c->add_flag("--force", live.force,
-                delist ? "delist even what is not listed (keeps imports from listing it)"
-                       : "add even what the import guard refuses");
-    c->add_flag("-n,--dry-run", live.dryRun, "check and report; write nothing");
-    if (!delist) {
-      c->add_option("--code", live.code, "the A code (127.0.0.x or x; default: the dataset's)");
-      c->add_option("--evidence", live.evidence, "an evidence URL ({evidence})");
-      c->add_option("--delist-url", live.delist, "where to ask for removal ({delist})");
-      auto* exp = c->add_option("--expires", live.expires,
-                                "stop listing at this time (2026-12-31, 2026-12-31T12:00:00Z)");
-      c->add_option("--for", live.duration, "stop listing after this long (3600, 12h, 7d, 2w)")
-          ->excludes(exp);
-    }
-  };
-  auto* add = app.add_subcommand("add", "list entries now (kept across imports)");
-  liveOptions(add, false);
-  auto* del = app.add_subcommand(
-      "delist",
-      "take entries off the list now (kept across imports; a name goes with its subtree)");
-  liveOptions(del, true);
-  std::string by;
-  auto* exp = app.add_subcommand("expire", "drop entries whose expiry has passed; bump serials");
-  exp->add_option("-c,--config", configPath, "TOML config file")->required();
-  exp->add_option("--by", by, "who runs it (the audit trail)");
-  exp->add_flag("-q,--quiet", quiet, "print errors only");
-  auto* hist = app.add_subcommand(
-      "history", "every change of the listings that touched an address or domain, oldest first");
-  hist->add_option("subject", subject, "an IPv4 or IPv6 address, or a domain name")->required();
-  hist->add_option("-c,--config", configPath, "TOML config file")->required();
-  hist->add_option("-z,--zone", zone, "only this zone");
-  hist->add_flag("--json", json, "machine-readable output");
-
-  dnsxl::zonegen::ExportOptions exportOptions;
-  auto* expo = app.add_subcommand("export", "write a zone as a master file for mirrors");
-  expo->add_option("-c,--config", configPath, "TOML config file")->required();
-  expo->add_option("-z,--zone", exportOptions.zone, "the zone (default: the store's only zone)");
-  expo->add_option("--format", exportOptions.format,
-                   "zone: a master file (RFC 1035); rbldnsd: rbldnsd data files in -o DIR")
-      ->check(CLI::IsMember({"zone", "rbldnsd"}));
-  expo->add_option("-o,--output", exportOptions.output,
-                   "the file (written under a temporary name, then renamed); default stdout");
-  expo->add_option("--max-records", exportOptions.maxRecords,
-                   "refuse a zone that needs more records than this");
-
-  std::string snapshotDir;
-  auto* snap = app.add_subcommand(
-      "snapshot", "write a compacted, consistent copy of the store for rsync mirrors");
-  snap->add_option("dir", snapshotDir, "where: DIR/data.mdb, DIR/data.mdb.sha256, DIR/SERIALS")
-      ->required();
-  snap->add_option("-c,--config", configPath, "TOML config file")->required();
-  snap->add_flag("-q,--quiet", quiet, "print errors only");
-
+  Cli cli;
+  readCommands(app, cli);
+  changeCommands(app, cli);
+  copyCommands(app, cli);
   app.add_flag_callback("-V,--version", [] {
     fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
     std::exit(0);
@@ -299,42 +349,5 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (*imp) return importCommand(configPath, dryRun, quiet, force);
-  if (*chk) return importCommand(configPath, true, quiet, false);
-  if (*snap) {
-    try {
-      return dnsxl::zonegen::snapshotCommand(dnsxl::config::load(configPath), snapshotDir, quiet);
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "dnsxl: {}\n", e.what());
-      return 1;
-    }
-  }
-  if (*expo) {
-    try {
-      return dnsxl::zonegen::exportCommand(dnsxl::config::load(configPath), exportOptions);
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "dnsxl: {}\n", e.what());
-      return 1;
-    }
-  }
-  if (*add) return liveCommand(configPath, live, false);
-  if (*del) return liveCommand(configPath, live, true);
-  if (*exp) return expireCommand(configPath, by, quiet);
-  if (*hist) {
-    try {
-      return dnsxl::zonegen::historyCommand(dnsxl::config::load(configPath), subject, zone, json);
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "dnsxl: {}\n", e.what());
-      return 2;
-    }
-  }
-  if (*why) {
-    try {
-      return dnsxl::zonegen::whyCommand(dnsxl::config::load(configPath), subject, zone, json);
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "dnsxl: {}\n", e.what());
-      return 2;
-    }
-  }
-  return 2;
+  return run(cli);
 }
