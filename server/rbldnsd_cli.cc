@@ -1,6 +1,7 @@
 #include "server/rbldnsd_cli.hh"
 
 #include <fmt/format.h>
+#include <optional>
 #include <set>
 
 namespace dnsxl::rbldnsd {
@@ -109,6 +110,144 @@ bool looksLikeRbldnsd(const std::vector<std::string>& args) {
   return false;
 }
 
+namespace {
+
+// A zone spec: zone:type:file[,file...] (or :acl:file, the global acl).
+std::optional<std::string> addZoneSpec(CommandLine& cl, const std::string& a) {
+  // zone:type:file,file  (or :acl:file)
+  size_t c1 = a.find(':'), c2 = c1 == std::string::npos ? c1 : a.find(':', c1 + 1);
+  if (c2 == std::string::npos)
+    return fmt::format("'{}' is not a zone spec (zone:type:file[,file...])", a);
+  std::string zone = a.substr(0, c1), type = a.substr(c1 + 1, c2 - c1 - 1);
+  Dataset d{type, {}};
+  for (size_t pos = c2 + 1; pos <= a.size();) {
+    size_t comma = a.find(',', pos);
+    std::string f = a.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (f.empty()) return fmt::format("'{}': empty file name", a);
+    d.files.push_back(f);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (!kTypes.count(type))
+    return fmt::format("'{}': unknown dataset type '{}' (ip4set, ip4tset, ip4trie, ip6trie, "
+                       "ip6tset, dnset, generic, combined, acl)",
+                       a, type);
+  if (zone.empty()) {
+    if (type != "acl") return fmt::format("'{}': only an acl may have an empty zone name", a);
+    if (!cl.globalAcl.empty()) return fmt::format("'{}': a second global acl", a);
+    cl.globalAcl = d.files;
+    return std::nullopt;
+  }
+  while (!zone.empty() && zone.back() == '.')
+    zone.pop_back();
+  for (auto& ch : zone)
+    ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  Zone* z = nullptr;
+  for (auto& existing : cl.zones)
+    if (existing.name == zone) z = &existing;
+  if (!z) z = &cl.zones.emplace_back(Zone{zone, {}});
+  bool same = false;
+  for (const auto& e : z->datasets)
+    same = same || e.spec() == d.spec();
+  if (type == "acl")
+    for (const auto& e : z->datasets)
+      if (e.type == "acl" && e.spec() != d.spec())
+        return fmt::format("'{}': zone {} has an acl already", a, zone);
+  if (!same) z->datasets.push_back(d); // a repeated spec is one dataset, as in rbldnsd
+  return std::nullopt;
+}
+
+// -t def:min:max
+std::optional<std::string> parseTtls(CommandLine& cl, const std::string& value) {
+  std::string parts[3];
+  size_t n = 0;
+  for (size_t pos = 0; n < 3;) {
+    size_t colon = value.find(':', pos);
+    parts[n++] = value.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
+    if (colon == std::string::npos) break;
+    pos = colon + 1;
+  }
+  uint32_t* dst[3] = {&cl.ttlDefault, &cl.ttlMin, &cl.ttlMax};
+  for (size_t p = 0; p < n; ++p)
+    if (!parts[p].empty() && !parseTimeValue(parts[p], *dst[p]))
+      return fmt::format("-t {}: '{}' is not a time value", value, parts[p]);
+  if (cl.ttlDefault == 0 || (cl.ttlMin && cl.ttlDefault < cl.ttlMin) ||
+      (cl.ttlMax && cl.ttlDefault > cl.ttlMax) || (cl.ttlMax && cl.ttlMin > cl.ttlMax))
+    return fmt::format("-t {}: the default must be above 0 and within min..max", value);
+  return std::nullopt;
+}
+
+// One option letter with its value (empty for a flag): an error, or nullopt.
+std::optional<std::string> applyOption(CommandLine& cl, char opt, const std::string& value) {
+  switch (opt) {
+  case 'b': {
+    auto b = parseBind(value);
+    if (auto* err = std::get_if<std::string>(&b)) return *err;
+    cl.binds.push_back(std::get<Bind>(b));
+    return std::nullopt;
+  }
+  case 'w':
+    cl.workdir = value;
+    return std::nullopt;
+  case 'r':
+    cl.root = value;
+    return std::nullopt;
+  case 'n':
+    cl.foreground = true;
+    return std::nullopt;
+  case 'f':
+  case 'q':
+  case 'a':
+  case 'A':
+  case '4':
+  case '6':
+    return std::nullopt; // no effect: dnsxld never blocks on reload, answers minimally, ...
+  case 'e':
+    cl.allowHostBits = true;
+    return std::nullopt;
+  case 'C':
+    cl.refuseGzip = true;
+    return std::nullopt;
+  case 'v':
+    ++cl.verbose;
+    return std::nullopt;
+  case 'p':
+    cl.pidfile = value;
+    return std::nullopt;
+  case 'u':
+    cl.user = value;
+    return std::nullopt;
+  case 'l':
+    cl.logUnbuffered = value.starts_with('+');
+    cl.logfile = cl.logUnbuffered ? value.substr(1) : value;
+    return std::nullopt;
+  case 's':
+    cl.statsDeltas = value.starts_with('+');
+    cl.statsfile = cl.statsDeltas ? value.substr(1) : value;
+    return std::nullopt;
+  case 'F':
+    cl.notes.push_back("-F: dnsxld logs to stderr (journald), not syslog");
+    return std::nullopt;
+  case 'c':
+    if (!parseTimeValue(value, cl.checkInterval))
+      return fmt::format("-c {}: not a time value (e.g. 60, 1m, 5s)", value);
+    return std::nullopt;
+  case 't':
+    return parseTtls(cl, value);
+  case 'x':
+  case 'X':
+    return fmt::format("-{}: rbldnsd extensions (DSO hooks) are not supported by dnsxld", opt);
+  case 'd':
+    return std::string("-d (dump the zones and exit) is not supported by dnsxld yet");
+  case 'h':
+    return std::string("usage");
+  default:
+    return fmt::format("unknown option -{}", opt);
+  }
+}
+
+} // namespace
+
 std::variant<CommandLine, std::string> parse(const std::vector<std::string>& args) {
   CommandLine cl;
   // Options that take an argument, written "-b ADDR" or "-bADDR" as getopt allows.
@@ -116,46 +255,7 @@ std::variant<CommandLine, std::string> parse(const std::vector<std::string>& arg
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.size() < 2 || a[0] != '-') {
-      // zone:type:file,file  (or :acl:file)
-      size_t c1 = a.find(':'), c2 = c1 == std::string::npos ? c1 : a.find(':', c1 + 1);
-      if (c2 == std::string::npos)
-        return fmt::format("'{}' is not a zone spec (zone:type:file[,file...])", a);
-      std::string zone = a.substr(0, c1), type = a.substr(c1 + 1, c2 - c1 - 1);
-      Dataset d{type, {}};
-      for (size_t pos = c2 + 1; pos <= a.size();) {
-        size_t comma = a.find(',', pos);
-        std::string f = a.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        if (f.empty()) return fmt::format("'{}': empty file name", a);
-        d.files.push_back(f);
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-      }
-      if (!kTypes.count(type))
-        return fmt::format("'{}': unknown dataset type '{}' (ip4set, ip4tset, ip4trie, ip6trie, "
-                           "ip6tset, dnset, generic, combined, acl)",
-                           a, type);
-      if (zone.empty()) {
-        if (type != "acl") return fmt::format("'{}': only an acl may have an empty zone name", a);
-        if (!cl.globalAcl.empty()) return fmt::format("'{}': a second global acl", a);
-        cl.globalAcl = d.files;
-        continue;
-      }
-      while (!zone.empty() && zone.back() == '.')
-        zone.pop_back();
-      for (auto& ch : zone)
-        ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-      Zone* z = nullptr;
-      for (auto& existing : cl.zones)
-        if (existing.name == zone) z = &existing;
-      if (!z) z = &cl.zones.emplace_back(Zone{zone, {}});
-      bool same = false;
-      for (const auto& e : z->datasets)
-        same = same || e.spec() == d.spec();
-      if (type == "acl")
-        for (const auto& e : z->datasets)
-          if (e.type == "acl" && e.spec() != d.spec())
-            return fmt::format("'{}': zone {} has an acl already", a, zone);
-      if (!same) z->datasets.push_back(d); // a repeated spec is one dataset, as in rbldnsd
+      if (auto err = addZoneSpec(cl, a)) return *err;
       continue;
     }
     for (size_t k = 1; k < a.size(); ++k) {
@@ -170,88 +270,7 @@ std::variant<CommandLine, std::string> parse(const std::vector<std::string>& arg
           return fmt::format("option -{} needs an argument", opt);
         k = a.size();
       }
-      switch (opt) {
-      case 'b': {
-        auto b = parseBind(value);
-        if (auto* err = std::get_if<std::string>(&b)) return *err;
-        cl.binds.push_back(std::get<Bind>(b));
-        break;
-      }
-      case 'w':
-        cl.workdir = value;
-        break;
-      case 'r':
-        cl.root = value;
-        break;
-      case 'n':
-        cl.foreground = true;
-        break;
-      case 'f':
-      case 'q':
-      case 'a':
-      case 'A':
-      case '4':
-      case '6':
-        break; // no effect: dnsxld never blocks on reload, answers minimally, ...
-      case 'e':
-        cl.allowHostBits = true;
-        break;
-      case 'C':
-        cl.refuseGzip = true;
-        break;
-      case 'v':
-        ++cl.verbose;
-        break;
-      case 'p':
-        cl.pidfile = value;
-        break;
-      case 'u':
-        cl.user = value;
-        break;
-      case 'l':
-        cl.logUnbuffered = value.starts_with('+');
-        cl.logfile = cl.logUnbuffered ? value.substr(1) : value;
-        break;
-      case 's':
-        cl.statsDeltas = value.starts_with('+');
-        cl.statsfile = cl.statsDeltas ? value.substr(1) : value;
-        break;
-      case 'F':
-        cl.notes.push_back("-F: dnsxld logs to stderr (journald), not syslog");
-        break;
-      case 'c':
-        if (!parseTimeValue(value, cl.checkInterval))
-          return fmt::format("-c {}: not a time value (e.g. 60, 1m, 5s)", value);
-        break;
-      case 't': {
-        std::string parts[3];
-        size_t n = 0;
-        for (size_t pos = 0; n < 3;) {
-          size_t colon = value.find(':', pos);
-          parts[n++] =
-              value.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
-          if (colon == std::string::npos) break;
-          pos = colon + 1;
-        }
-        uint32_t* dst[3] = {&cl.ttlDefault, &cl.ttlMin, &cl.ttlMax};
-        for (size_t p = 0; p < n; ++p)
-          if (!parts[p].empty() && !parseTimeValue(parts[p], *dst[p]))
-            return fmt::format("-t {}: '{}' is not a time value", value, parts[p]);
-        if (cl.ttlDefault == 0 || (cl.ttlMin && cl.ttlDefault < cl.ttlMin) ||
-            (cl.ttlMax && cl.ttlDefault > cl.ttlMax) || (cl.ttlMax && cl.ttlMin > cl.ttlMax))
-          return fmt::format("-t {}: the default must be above 0 and within min..max", value);
-        break;
-      }
-      case 'x':
-      case 'X':
-        return fmt::format("-{}: rbldnsd extensions (DSO hooks) are not supported by dnsxld", opt);
-      case 'd':
-        return std::string("-d (dump the zones and exit) is not supported by dnsxld yet");
-      case 'h':
-        return std::string("usage");
-      default:
-        return fmt::format("unknown option -{}", opt);
-      }
+      if (auto err = applyOption(cl, opt, value)) return *err;
     }
   }
   if (cl.zones.empty()) return std::string("no zones given (zone:type:file[,file...])");
