@@ -317,9 +317,8 @@ private:
   std::map<std::string, answer::ZoneStats> d_base, d_last;
 };
 
-} // namespace
-
-int runRbldnsdMode(const std::vector<std::string>& args, const std::string& version) {
+// rbldnsd's command line, or the exit status when there is nothing to serve (usage, an error).
+std::variant<rbldnsd::CommandLine, int> commandLine(const std::vector<std::string>& args) {
   auto parsed = rbldnsd::parse(args);
   if (auto* err = std::get_if<std::string>(&parsed)) {
     if (*err == "usage") {
@@ -334,34 +333,117 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
   auto cl = std::get<rbldnsd::CommandLine>(parsed);
   for (const auto& n : cl.notes)
     fmt::print(stderr, "dnsxld: note: {}\n", n);
+  return cl;
+}
 
-  net::Options opt;
+// The -b addresses, resolved; the same address twice is bound once, as in rbldnsd.
+bool listenAddresses(const rbldnsd::CommandLine& cl, net::Options& opt) {
   for (const auto& b : cl.binds) {
     std::string error;
     auto addrs = resolve(b, error);
     if (!error.empty()) {
       fmt::print(stderr, "dnsxld: {}\n", error);
-      return 1;
+      return false;
     }
     for (auto& a : addrs) {
       bool dup = false;
       for (const auto& o : opt.listen)
         dup = dup || (o.address == a.address && o.port == a.port);
-      if (!dup) opt.listen.push_back(a); // binding the same address twice is ignored, as in rbldnsd
+      if (!dup) opt.listen.push_back(a);
     }
   }
-  opt.workers = 0;
-  opt.answer.version = cl.verbose == 0 ? "dnsxl " + version : cl.verbose == 1 ? "dnsxl" : "";
+  return true;
+}
 
-  // A private state directory: the generated config and the store.
+// With -r: the helper process outside the root, which watches the data files and re-imports
+// them (it runs the dnsxl program) until the server goes; SIGHUP checks the files at once.
+[[noreturn]] void helperProcess(const rbldnsd::CommandLine& cl, const fs::path& state,
+                                Watcher& watcher) {
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM); // blocked here: sigwait below takes it
+  std::string failure;
+  if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure, true)) {
+    fmt::print(stderr, "dnsxld: {}\n", failure);
+    ::_exit(1);
+  }
+  watcher.start();
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int sig : {SIGHUP, SIGTERM, SIGINT})
+    sigaddset(&sigs, sig);
+  for (int sig = 0; sigwait(&sigs, &sig) == 0 && sig == SIGHUP;)
+    watcher.poke();
+  watcher.stop();
+  std::error_code ec;
+  fs::remove_all(state, ec);
+  if (!cl.pidfile.empty()) fs::remove(cl.pidfile, ec);
+  ::_exit(0);
+}
+
+// The server process once it listens: pid file, chroot (-r), privileges (-u), the query log
+// and statistics (their paths inside the root, as rbldnsd has them), the file watcher.
+void startServing(const rbldnsd::CommandLine& cl, const fs::path& state, bool helper,
+                  net::Options& opt, std::string& pidfileToRemove) {
+  std::string failure;
+  if (!cl.pidfile.empty()) {
+    std::ofstream(cl.pidfile) << ::getpid() << "\n";
+    if (!helper) pidfileToRemove = cl.pidfile;
+  }
+  if (!cl.root.empty() && (::chroot(cl.root.c_str()) != 0 || ::chdir("/") != 0)) {
+    fmt::print(stderr, "dnsxld: -r {}: cannot chroot: {}\n", cl.root, std::strerror(errno));
+    std::exit(1);
+  }
+  if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure, !helper)) {
+    fmt::print(stderr, "dnsxld: {}\n", failure);
+    std::exit(1);
+  }
+  if (opt.queryLog && !opt.queryLog->open()) {
+    fmt::print(stderr, "dnsxld: -l {}: {}\n", cl.logfile, std::strerror(errno));
+    std::exit(1);
+  }
+}
+
+// A private state directory (in $TMPDIR): the generated config and the store.
+std::optional<fs::path> stateDirectory() {
   std::string tmpl =
       (fs::path(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") / "dnsxld-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) {
     fmt::print(stderr, "dnsxld: cannot create a state directory in {}: {}\n", tmpl,
                std::strerror(errno));
-    return 1;
+    return std::nullopt;
   }
-  const fs::path state = tmpl;
+  return fs::path(tmpl);
+}
+
+// The first import of the data: refused data ends the start (rbldnsd exits too).
+bool firstLoad(const rbldnsd::CommandLine& cl, const fs::path& config) {
+  const auto started = std::chrono::steady_clock::now();
+  if (!runImport(config)) {
+    fmt::print(stderr, "dnsxld: the data could not be loaded (see above)\n");
+    return false;
+  }
+  size_t datasets = 0;
+  for (const auto& z : cl.zones)
+    datasets += z.datasets.size();
+  fmt::print(stderr, "dnsxld: {} zones, {} datasets loaded in {:.2f} s\n", cl.zones.size(),
+             datasets,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return true;
+}
+
+} // namespace
+
+int runRbldnsdMode(const std::vector<std::string>& args, const std::string& version) {
+  auto parsed = commandLine(args);
+  if (const int* status = std::get_if<int>(&parsed)) return *status;
+  const auto& cl = std::get<rbldnsd::CommandLine>(parsed);
+  net::Options opt;
+  if (!listenAddresses(cl, opt)) return 1;
+  opt.workers = 0;
+  opt.answer.version = cl.verbose == 0 ? "dnsxl " + version : cl.verbose == 1 ? "dnsxl" : "";
+
+  const auto made = stateDirectory();
+  if (!made) return 1;
+  const fs::path state = *made;
   struct Cleanup {
     fs::path dir;
     std::string pidfile;
@@ -374,17 +456,7 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
   const fs::path config = state / "dnsxl.toml";
   std::ofstream(config) << rbldnsd::toToml(cl, state / "store", opt.answer.version);
 
-  auto started = std::chrono::steady_clock::now();
-  if (!runImport(config)) {
-    fmt::print(stderr, "dnsxld: the data could not be loaded (see above)\n");
-    return 1;
-  }
-  size_t datasets = 0;
-  for (const auto& z : cl.zones)
-    datasets += z.datasets.size();
-  fmt::print(stderr, "dnsxld: {} zones, {} datasets loaded in {:.2f} s\n", cl.zones.size(),
-             datasets,
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (!firstLoad(cl, config)) return 1;
 
   if (!cl.logfile.empty())
     opt.queryLog = std::make_shared<net::QueryLog>(cl.logfile, cl.logUnbuffered);
@@ -402,52 +474,16 @@ int runRbldnsdMode(const std::vector<std::string>& args, const std::string& vers
       fmt::print(stderr, "dnsxld: fork: {}\n", std::strerror(errno));
       return 1;
     }
-    if (helper == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM); // blocked here: sigwait below takes it
-      std::string failure;
-      if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure, true)) {
-        fmt::print(stderr, "dnsxld: {}\n", failure);
-        ::_exit(1);
-      }
-      watcher.start();
-      sigset_t sigs;
-      sigemptyset(&sigs);
-      for (int sig : {SIGHUP, SIGTERM, SIGINT})
-        sigaddset(&sigs, sig);
-      for (int sig = 0; sigwait(&sigs, &sig) == 0 && sig == SIGHUP;)
-        watcher.poke();
-      watcher.stop();
-      std::error_code ec;
-      fs::remove_all(state, ec);
-      if (!cl.pidfile.empty()) fs::remove(cl.pidfile, ec);
-      ::_exit(0);
-    }
+    if (helper == 0) helperProcess(cl, state, watcher);
     cleanup.dir.clear(); // the helper removes the state directory and the pid file
   }
   int status = 1;
   try {
     store::Env env(state / "store", {.readOnly = true});
-    std::string failure;
     status = serve(
         env, opt,
         [&](net::Server& server) {
-          if (!cl.pidfile.empty()) {
-            std::ofstream(cl.pidfile) << ::getpid() << "\n";
-            if (!helper) cleanup.pidfile = cl.pidfile;
-          }
-          if (!cl.root.empty() && (::chroot(cl.root.c_str()) != 0 || ::chdir("/") != 0)) {
-            fmt::print(stderr, "dnsxld: -r {}: cannot chroot: {}\n", cl.root, std::strerror(errno));
-            std::exit(1);
-          }
-          if (!cl.user.empty() && !dropPrivileges(cl.user, state, failure, !helper)) {
-            fmt::print(stderr, "dnsxld: {}\n", failure);
-            std::exit(1);
-          }
-          // After the chroot, as rbldnsd does: -l and -s paths are inside the root.
-          if (opt.queryLog && !opt.queryLog->open()) {
-            fmt::print(stderr, "dnsxld: -l {}: {}\n", cl.logfile, std::strerror(errno));
-            std::exit(1);
-          }
+          startServing(cl, state, helper != 0, opt, cleanup.pidfile);
           counters.attach(&server);
           counters.mark();
           if (!cl.statsfile.empty()) {
