@@ -224,6 +224,122 @@ bool isTransfer(std::span<const uint8_t> query) {
   return q.qtype == dns::kTypeAXFR || q.qtype == dns::kTypeIXFR;
 }
 
+namespace {
+
+// The question name exactly: lower case, dotted.
+std::string zoneName(const dns::Query& q) {
+  std::string name;
+  for (size_t pos = 0; pos < q.qnameLen && q.qname[pos] != 0; pos += 1 + q.qname[pos]) {
+    if (!name.empty()) name.push_back('.');
+    for (size_t i = 1; i <= q.qname[pos]; ++i) {
+      const char c = static_cast<char>(q.qname[pos + i]);
+      name.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+  }
+  return name;
+}
+
+// TSIG (RFC 8945 §5.2), checked in the order key, MAC, time: false when an error went out;
+// key is the one that signed the query (nullptr: unsigned).
+bool checkTsig(std::span<const uint8_t> query, const TransferOptions& options, Messages& out,
+               const tsig::Key*& key) {
+  tsig::Record signedBy;
+  switch (tsig::parse(query, signedBy)) {
+  case tsig::Parse::FormErr:
+    out.error(dns::kFormErr);
+    return false;
+  case tsig::Parse::None:
+    return true;
+  case tsig::Parse::Ok:
+    break;
+  }
+  const int v =
+      tsig::verify(query, signedBy, options.keys, static_cast<uint64_t>(std::time(nullptr)), &key);
+  if (v < 0) {
+    out.error(dns::kFormErr);
+    return false;
+  }
+  if (v == tsig::kBadKey || v == tsig::kBadSig) {
+    out.unsignedError(signedBy, static_cast<uint16_t>(v));
+    return false;
+  }
+  out.signWith(key, signedBy);
+  if (v == tsig::kBadTime) {
+    out.error(9, tsig::kBadTime);
+    return false;
+  }
+  return true;
+}
+
+bool allowed(const Client& client, const TransferOptions& options) {
+  uint8_t v4[4];
+  const uint32_t n4 = htonl(client.v4);
+  std::memcpy(v4, &n4, 4);
+  for (const auto& p : options.allow)
+    if (client.v6 ? p.contains(true, client.addr6.data()) : p.contains(false, v4)) return true;
+  return false;
+}
+
+// RFC 1995 §4: the differences from their serial to ours, when the journal has the whole chain.
+// False (nothing sent) when it has not: the whole zone goes instead.
+bool sendIncrements(store::Snapshot& snap, const store::ZoneRecord& z, uint32_t theirs,
+                    Messages& out) {
+  const auto entries = snap.journal(z.name);
+  std::vector<const store::Snapshot::JournalEntry*> chain;
+  uint32_t at = theirs;
+  for (const auto& e : entries)
+    if (e.from == at) {
+      chain.push_back(&e);
+      at = e.to;
+    }
+  if (chain.empty() || at != z.soa.serial) return false;
+  const auto ours = render::soaRecord(z, z.soa.serial);
+  out.add(ours);
+  for (const auto* e : chain) {
+    std::vector<render::Record> deleted, added;
+    if (!render::decodeDiff(e->payload, deleted, added)) {
+      out.error(dns::kServFail); // a corrupt journal entry
+      return true;
+    }
+    out.add(render::soaRecord(z, e->from));
+    for (const auto& r : deleted)
+      out.add(r);
+    out.add(render::soaRecord(z, e->to));
+    for (const auto& r : added)
+      out.add(r);
+  }
+  out.add(ours);
+  out.flush();
+  return true;
+}
+
+// The whole zone (AXFR, RFC 5936), or for a current secondary the SOA alone (RFC 1995 §2).
+void sendZone(store::Snapshot& snap, const store::ZoneRecord& z, bool current,
+              const TransferOptions& options, Messages& out) {
+  render::Record soa;
+  render::Stats stats;
+  std::string error;
+  const bool ok = render::renderZone(
+      snap, z, static_cast<int64_t>(std::time(nullptr)), current ? 1 : options.maxRecords,
+      [&](const render::Record& r) {
+        if (r.type == dns::kTypeSOA && r.owner.empty()) soa = r;
+        out.add(r);
+      },
+      stats, error);
+  if (current) {
+    out.flush();
+    return;
+  }
+  if (!ok) { // messages may have gone out already: end the stream with an error message
+    out.error(dns::kServFail);
+    return;
+  }
+  out.add(soa); // the closing SOA (RFC 5936 §2.2)
+  out.flush();
+}
+
+} // namespace
+
 bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& client,
               const TransferOptions& options, const Sink& send) {
   dns::Query q;
@@ -234,118 +350,22 @@ bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& cli
       out.error(dns::kNotImp);
       return true;
     }
-    // The zone: the question name exactly (lower case, dotted).
-    std::string name;
-    for (size_t pos = 0; pos < q.qnameLen && q.qname[pos] != 0; pos += 1 + q.qname[pos]) {
-      if (!name.empty()) name.push_back('.');
-      for (size_t i = 1; i <= q.qname[pos]; ++i) {
-        char c = static_cast<char>(q.qname[pos + i]);
-        name.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-      }
-    }
-    // TSIG (RFC 8945 §5.2): checked in the order key, MAC, time
-    tsig::Record signedBy;
     const tsig::Key* key = nullptr;
-    switch (tsig::parse(query, signedBy)) {
-    case tsig::Parse::FormErr:
-      out.error(dns::kFormErr);
-      return true;
-    case tsig::Parse::Ok: {
-      const int v = tsig::verify(query, signedBy, options.keys,
-                                 static_cast<uint64_t>(std::time(nullptr)), &key);
-      if (v < 0) {
-        out.error(dns::kFormErr);
-        return true;
-      }
-      if (v == tsig::kBadKey || v == tsig::kBadSig) {
-        out.unsignedError(signedBy, static_cast<uint16_t>(v));
-        return true;
-      }
-      out.signWith(key, signedBy);
-      if (v == tsig::kBadTime) {
-        out.error(9, tsig::kBadTime);
-        return true;
-      }
-      break;
-    }
-    case tsig::Parse::None:
-      break;
-    }
-    if (!options.requireKey.empty() && (!key || key->name != options.requireKey)) {
+    if (!checkTsig(query, options, out, key)) return true;
+    if ((!options.requireKey.empty() && (!key || key->name != options.requireKey)) ||
+        !allowed(client, options)) {
       out.error(dns::kRefused);
       return true;
     }
-    uint8_t v4[4];
-    const uint32_t n4 = htonl(client.v4);
-    std::memcpy(v4, &n4, 4);
-    bool allowed = false;
-    for (const auto& p : options.allow)
-      allowed =
-          allowed || (client.v6 ? p.contains(true, client.addr6.data()) : p.contains(false, v4));
-    if (!allowed) {
-      out.error(dns::kRefused);
-      return true;
-    }
+    const auto name = zoneName(q);
     store::Snapshot snap(env); // one consistent view for the whole transfer (RFC 5936 §6)
     for (const auto& z : snap.zones()) {
       if (z.name != name || z.name.empty()) continue;
-      render::Record soa;
-      render::Stats stats;
-      std::string error;
       uint32_t theirs = 0;
-      const bool current = q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs) &&
-                           serialNotOlder(theirs, z.soa.serial);
-      if (!current && q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs)) {
-        // RFC 1995 §4: the differences from their serial to ours, when the journal has the
-        // whole chain; otherwise the whole zone below
-        const auto entries = snap.journal(z.name);
-        std::vector<const store::Snapshot::JournalEntry*> chain;
-        uint32_t at = theirs;
-        for (const auto& e : entries)
-          if (e.from == at) {
-            chain.push_back(&e);
-            at = e.to;
-          }
-        if (!chain.empty() && at == z.soa.serial) {
-          const auto ours = render::soaRecord(z, z.soa.serial);
-          out.add(ours);
-          for (const auto* e : chain) {
-            std::vector<render::Record> deleted, added;
-            if (!render::decodeDiff(e->payload, deleted, added)) {
-              out.error(dns::kServFail); // a corrupt journal entry
-              return true;
-            }
-            out.add(render::soaRecord(z, e->from));
-            for (const auto& r : deleted)
-              out.add(r);
-            out.add(render::soaRecord(z, e->to));
-            for (const auto& r : added)
-              out.add(r);
-          }
-          out.add(ours);
-          out.flush();
-          return true;
-        }
-      }
-      // RFC 1995 §2: a current secondary gets the SOA alone (the renderer stops after it)
-      const bool ok = render::renderZone(
-          snap, z, static_cast<int64_t>(std::time(nullptr)), current ? 1 : options.maxRecords,
-          [&](const render::Record& r) {
-            if (r.type == dns::kTypeSOA && r.owner.empty()) soa = r;
-            out.add(r);
-          },
-          stats, error);
-      if (current) {
-        out.flush();
-        return true;
-      }
-      if (!ok) {
-        // messages may have gone out already: end the stream with an error message
-        out.error(dns::kServFail);
-        return true;
-      }
-      out.add(soa); // the closing SOA (RFC 5936 §2.2)
-      out.flush();
+      const bool ixfr = q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs);
+      const bool current = ixfr && serialNotOlder(theirs, z.soa.serial);
+      if (ixfr && !current && sendIncrements(snap, z, theirs, out)) return true;
+      sendZone(snap, z, current, options, out);
       return true;
     }
     out.error(kNotAuth);
