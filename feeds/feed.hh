@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,6 +36,23 @@ enum class Format {
   Rdns,    // `address ptr-name`: generic (dynamic) names listed, adjacent ones as one range
 };
 
+// What a format is, in one table (formats.cc) that the parser, the compiler, the importer and
+// `dnsxl add` all read instead of switching over formats.
+struct FormatTraits {
+  Format format;
+  std::string_view name; // as the config and rbldnsd's command line write it
+  bool records;          // read a record per line with fields (records.cc), not rbldnsd lines
+  bool ip4, ip6, names;  // what its entries can be
+  bool listings;         // entries that `dnsxl add` / `delist` may change (not acl, generic)
+  // How overlapping entries are resolved: rbldnsd ip4set (the most specific, exclusions, value
+  // sets), the longest prefix (tries, tsets, acl), the smallest range with equal ones merged
+  // (list and the record formats), or not compiled (names, generic records, combined sections).
+  enum Overlap : uint8_t { Ip4set, LongestPrefix, SmallestMerged, None } overlap;
+};
+const FormatTraits& traitsOf(Format format);
+// Every format, in the order the config documents them.
+std::span<const FormatTraits> allFormats();
+
 // The per-entry fields of the record formats; the dataset's TXT template names them in braces:
 // "Listed for {reason} since {listed}; removal: {delist}".
 enum Field : size_t {
@@ -51,7 +69,6 @@ enum Field : size_t {
 std::optional<size_t> fieldIndex(std::string_view name);
 // Replaces {field} by the field's text (its `$` made literal); other braces stay.
 std::string fillTemplate(std::string_view tmpl, const std::array<std::string, kFieldCount>& fields);
-bool isRecordFormat(Format f);
 // 2026-12-01, 2026-12-01T10:00:00Z, 2026-12-01 10:00:00, or Unix seconds; UTC.
 std::optional<int64_t> parseDate(std::string_view text);
 // The fields as kFieldCount times (u16 big-endian length, bytes): compact, and the layout the

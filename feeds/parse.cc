@@ -685,31 +685,9 @@ std::string Feed::where(const Origin& at) const {
   return out;
 }
 
-namespace {
-constexpr std::pair<std::string_view, Format> kFormats[] = {
-    {"ip4set", Format::Ip4set},   {"ip4tset", Format::Ip4tset},   {"ip4trie", Format::Ip4trie},
-    {"ip6trie", Format::Ip6trie}, {"ip6tset", Format::Ip6tset},   {"dnset", Format::Dnset},
-    {"generic", Format::Generic}, {"combined", Format::Combined}, {"acl", Format::Acl},
-    {"list", Format::List},       {"drop", Format::Drop},         {"csv", Format::Csv},
-    {"jsonl", Format::Jsonl},     {"hosts", Format::Hosts},       {"urls", Format::Urls},
-    {"dynamic", Format::Dynamic}, {"rdns", Format::Rdns}};
-} // namespace
-
-std::optional<Format> parseFormat(std::string_view name) {
-  for (const auto& [n, f] : kFormats)
-    if (n == name) return f;
-  return std::nullopt;
-}
-
-std::string_view formatName(Format format) {
-  for (const auto& [n, f] : kFormats)
-    if (f == format) return n;
-  return "?";
-}
-
 void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,
                Feed& feed) {
-  if (isRecordFormat(options.format)) return parseRecords(text, displayName, options, feed);
+  if (traitsOf(options.format).records) return parseRecords(text, displayName, options, feed);
   Parser p(options, feed, static_cast<uint32_t>(feed.files.size()));
   text::forEachLine(text, displayName, feed,
                     [&](std::string_view line, uint32_t lineNo) { p.line(line, lineNo); });

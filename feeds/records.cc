@@ -503,11 +503,6 @@ std::string packFields(const std::array<std::string, kFieldCount>& fields) {
   return out;
 }
 
-bool isRecordFormat(Format f) {
-  return f == Format::Drop || f == Format::Csv || f == Format::Jsonl || f == Format::Hosts ||
-         f == Format::Urls || f == Format::Dynamic || f == Format::Rdns;
-}
-
 void parseRecords(std::string_view text, std::string_view displayName, const ParseOptions& options,
                   Feed& feed) {
   RecordParser p(options, feed, static_cast<uint32_t>(feed.files.size()));

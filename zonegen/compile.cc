@@ -212,36 +212,22 @@ uint32_t CompiledDataset::internSet(const std::vector<uint32_t>& values) {
 
 CompiledDataset compile(const feeds::Feed& feed, feeds::Format format) {
   CompiledDataset ds;
-  switch (format) {
-  case feeds::Format::Ip4set:
+  // Names are compiled below for every format; generic records go to the store as they are and
+  // a combined dataset's sections are compiled one by one (import.cc).
+  const auto& t = feeds::traitsOf(format);
+  switch (t.overlap) {
+  case feeds::FormatTraits::Ip4set:
     compileIp4set(feed, ds);
     break;
-  case feeds::Format::Ip4trie:
-  case feeds::Format::Ip4tset:
-    ds.ip4 = compileRanges<uint32_t>(feed.ip4, false, ds);
+  case feeds::FormatTraits::LongestPrefix:  // tries, tsets, acl: the longest prefix decides
+  case feeds::FormatTraits::SmallestMerged: // the smallest range wins, equal ones merge
+    if (t.ip4)
+      ds.ip4 =
+          compileRanges<uint32_t>(feed.ip4, t.overlap == feeds::FormatTraits::SmallestMerged, ds);
+    if (t.ip6)
+      ds.ip6 = compileRanges<U128>(feed.ip6, t.overlap == feeds::FormatTraits::SmallestMerged, ds);
     break;
-  case feeds::Format::Acl: // client addresses: longest prefix, first value of a prefix wins
-    ds.ip4 = compileRanges<uint32_t>(feed.ip4, false, ds);
-    ds.ip6 = compileRanges<U128>(feed.ip6, false, ds);
-    break;
-  case feeds::Format::Ip6trie:
-  case feeds::Format::Ip6tset:
-    ds.ip6 = compileRanges<U128>(feed.ip6, false, ds);
-    break;
-  case feeds::Format::List: // and the record formats: the smallest range wins, equal ones merge
-  case feeds::Format::Drop:
-  case feeds::Format::Csv:
-  case feeds::Format::Jsonl:
-  case feeds::Format::Hosts:
-  case feeds::Format::Urls:
-  case feeds::Format::Dynamic:
-  case feeds::Format::Rdns:
-    ds.ip4 = compileRanges<uint32_t>(feed.ip4, true, ds);
-    ds.ip6 = compileRanges<U128>(feed.ip6, true, ds);
-    break;
-  case feeds::Format::Dnset:
-  case feeds::Format::Generic:  // records go to the store as they are (import.cc)
-  case feeds::Format::Combined: // its sections are compiled one by one (import.cc)
+  case feeds::FormatTraits::None:
     break;
   }
   std::map<std::string, std::pair<Cell, Cell>> names;

@@ -254,32 +254,12 @@ uint32_t dataSerial(const std::vector<Loaded>& units) {
 }
 
 uint8_t kindsOf(const Loaded& l) {
-  switch (l.format) {
-  case feeds::Format::Ip4set:
-  case feeds::Format::Ip4trie:
-  case feeds::Format::Ip4tset:
-    return store::kIp4;
-  case feeds::Format::Ip6trie:
-  case feeds::Format::Ip6tset:
-    return store::kIp6;
-  case feeds::Format::Dnset:
-    return store::kDomain;
-  case feeds::Format::Generic:
-    return store::kGeneric;
-  case feeds::Format::Acl:
-    return store::kAcl; // client addresses in the ip4/ip6 tables, not listings
-  case feeds::Format::Combined:
-    break;
-  case feeds::Format::List:
-  case feeds::Format::Drop:
-  case feeds::Format::Csv:
-  case feeds::Format::Jsonl:
-  case feeds::Format::Hosts:
-  case feeds::Format::Urls:
-  case feeds::Format::Dynamic:
-  case feeds::Format::Rdns:
-    break;
-  }
+  if (l.format == feeds::Format::Generic) return store::kGeneric;
+  if (l.format == feeds::Format::Acl) return store::kAcl; // client addresses, not listings
+  // an rbldnsd format holds one kind, even when empty; the others what they were given
+  const auto& t = feeds::traitsOf(l.format);
+  if (!t.records && t.ip4 + t.ip6 + t.names == 1)
+    return t.ip4 ? store::kIp4 : t.ip6 ? store::kIp6 : store::kDomain;
   return static_cast<uint8_t>((l.compiled.ip4.empty() ? 0 : store::kIp4) |
                               (l.compiled.ip6.empty() ? 0 : store::kIp6) |
                               (l.compiled.domains.empty() ? 0 : store::kDomain));

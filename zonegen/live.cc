@@ -26,38 +26,12 @@ std::string isoTime(int64_t t) {
   return buf;
 }
 
-// The datasets `dnsxl add` can change: listings, not acl or generic records.
-bool listsEntries(feeds::Format f) {
-  return f != feeds::Format::Acl && f != feeds::Format::Generic && f != feeds::Format::Combined;
-}
-
-// What a dataset of this format can hold: bits of 4 (IPv4), 6 (IPv6), 'd' (names).
+// What a dataset `dnsxl add` can change can hold: its format's listings of that kind.
 bool holds(feeds::Format f, feeds::Subject::Kind k) {
-  switch (f) {
-  case feeds::Format::Ip4set:
-  case feeds::Format::Ip4tset:
-  case feeds::Format::Ip4trie:
-    return k == feeds::Subject::Ip4;
-  case feeds::Format::Ip6trie:
-  case feeds::Format::Ip6tset:
-    return k == feeds::Subject::Ip6;
-  case feeds::Format::Dnset:
-    return k == feeds::Subject::Domain;
-  case feeds::Format::Generic:
-  case feeds::Format::Combined:
-  case feeds::Format::Acl:
-    return false;
-  case feeds::Format::List:
-  case feeds::Format::Drop:
-  case feeds::Format::Csv:
-  case feeds::Format::Jsonl:
-  case feeds::Format::Hosts:
-  case feeds::Format::Urls:
-  case feeds::Format::Dynamic:
-  case feeds::Format::Rdns:
-    return true;
-  }
-  return false;
+  const auto& t = feeds::traitsOf(f);
+  return t.listings && (k == feeds::Subject::Ip4   ? t.ip4
+                        : k == feeds::Subject::Ip6 ? t.ip6
+                                                   : t.names);
 }
 
 // The set without its values expired at `now`: the same id when none has, kNoValue when all have.
@@ -176,7 +150,7 @@ private:
     std::string candidates;
     for (const auto& d : zone->datasets) {
       const auto format = *feeds::parseFormat(d.format);
-      if (!listsEntries(format)) continue;
+      if (!feeds::traitsOf(format).listings) continue;
       candidates += (candidates.empty() ? "" : ", ") + d.name;
       if (d.name == options.dataset || options.dataset.empty()) {
         if (dataset && options.dataset.empty()) {
