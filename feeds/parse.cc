@@ -12,52 +12,14 @@ namespace dnsxl::feeds {
 
 namespace {
 
-constexpr uint32_t kMaxTtl = 0x7fffffffU; // RFC 2181 §8
-
+using text::iequals;
 using text::isBlank;
+using text::kMaxTtl;
 using text::lower;
+using text::parseNumber;
+using text::parseOctets;
 using text::splitWords;
 using text::trim;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-std::optional<uint32_t> parseNumber(std::string_view s, uint32_t max) {
-  if (s.empty() || s.size() > 10) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > max) return std::nullopt;
-  return static_cast<uint32_t>(v);
-}
-
-// "a.b.c" → value with the given octets left-aligned, and how many octets were written.
-struct Octets {
-  uint32_t value = 0;
-  int count = 0;
-};
-std::optional<Octets> parseOctets(std::string_view s) {
-  Octets o;
-  size_t pos = 0;
-  for (;;) {
-    size_t dot = s.find('.', pos);
-    auto part = s.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
-    if (part.size() > 3) return std::nullopt;
-    auto n = parseNumber(part, 255);
-    if (!n || o.count == 4) return std::nullopt;
-    o.value |= *n << (8 * (3 - o.count));
-    ++o.count;
-    if (dot == std::string_view::npos) break;
-    pos = dot + 1;
-  }
-  return o;
-}
 
 uint32_t maskOf(int bits) {
   return bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
@@ -94,7 +56,18 @@ private:
   bool parseValue(std::string_view rest, Value& out, bool defaultLine);
   std::optional<Ip4Range> ip4Key(std::string_view key, bool ranges, bool shortForms);
   std::optional<std::pair<U128, U128>> ip6Key(std::string_view key, bool rbldnsdForm);
+  // One entry line's key, its value (or kExclusion) and where it was read.
+  struct Key {
+    std::string_view text;
+    bool exclude = false, ip6 = false;
+    uint32_t value = 0;
+    Origin at{};
+  };
+  bool ip6Shaped(std::string_view s) const;
   void entry(std::string_view s);
+  void addKey(const Key& k);
+  void listKey(const Key& k);
+  void addDomain(std::string_view name, uint32_t value, Origin at);
   void generic(std::string_view s);
   bool withinMaxRange(std::string_view key, const Ip4Range& r) {
     uint64_t n = uint64_t{r.hi} - r.lo + 1;
@@ -456,68 +429,76 @@ void Parser::dataset(std::string_view args) {
   d_default = d_opt.initialDefault;
 }
 
+// Whether the first word of an entry line is (shaped like) an IPv6 key: then ':' belongs to it.
+bool Parser::ip6Shaped(std::string_view s) const {
+  const Format f = d_format;
+  if (f == Format::Ip6trie || f == Format::Ip6tset) return true;
+  if (f != Format::Acl && f != Format::List) return false;
+  size_t blank = 0;
+  while (blank < s.size() && !isBlank(s[blank]))
+    ++blank;
+  const auto word = s.substr(0, blank);
+  const auto colons = std::count(word.begin(), word.end(), ':');
+  if (f == Format::Acl) return colons >= 2 && word.find('.') == word.npos;
+  const auto head = word.substr(0, word.find(':'));
+  return word.starts_with("::") ||
+         (colons >= 2 && head.size() <= 4 &&
+          head.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos);
+}
+
 void Parser::entry(std::string_view s) {
-  bool exclude = false;
+  Key k;
   if (s[0] == '!') {
-    exclude = true;
+    k.exclude = true;
     s.remove_prefix(1);
   }
   const Format f = d_format;
   // The key ends at a blank; an IPv4 key also at ':' (10.0.0.1:127.0.0.2:text), as in rbldnsd.
-  bool maybeIp6 = f == Format::Ip6trie || f == Format::Ip6tset;
-  if (f == Format::Acl) {
-    size_t blank = 0;
-    while (blank < s.size() && !isBlank(s[blank]))
-      ++blank;
-    auto word = s.substr(0, blank);
-    maybeIp6 = std::count(word.begin(), word.end(), ':') >= 2 && word.find('.') == word.npos;
-  }
-  if (f == Format::List) {
-    size_t blank = 0;
-    while (blank < s.size() && !isBlank(s[blank]))
-      ++blank;
-    auto word = s.substr(0, blank);
-    auto head = word.substr(0, word.find(':'));
-    maybeIp6 = word.starts_with("::") ||
-               (std::count(word.begin(), word.end(), ':') >= 2 && head.size() <= 4 &&
-                head.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos);
-  }
+  k.ip6 = ip6Shaped(s);
   size_t end = 0;
-  const bool blankOnly = maybeIp6 || f == Format::Dnset; // ':' may be part of these keys
+  const bool blankOnly = k.ip6 || f == Format::Dnset; // ':' may be part of these keys
   while (end < s.size() && !isBlank(s[end]) && (blankOnly || s[end] != ':'))
     ++end;
-  auto key = s.substr(0, end);
+  k.text = s.substr(0, end);
   auto rest = trim(s.substr(end));
-  if (key.empty()) return error("missing key");
+  if (k.text.empty()) return error("missing key");
   Value value;
   const bool tset = f == Format::Ip4tset || f == Format::Ip6tset;
-  if (!exclude && !tset && !parseValue(rest, value, false)) return;
+  if (!k.exclude && !tset && !parseValue(rest, value, false)) return;
   if (value.txt && value.txt->size() > 0xffff) return error("TXT text too long");
-  uint32_t vi = exclude || tset ? kExclusion : d_feed->internValue(value);
-  Origin at{d_file, d_lineNo};
+  k.value = k.exclude || tset ? kExclusion : d_feed->internValue(value);
+  k.at = Origin{d_file, d_lineNo};
+  addKey(k);
+}
 
-  auto addDomain = [&](std::string_view k) {
-    DomainEntry e;
-    e.value = vi;
-    e.at = at;
-    if (k.starts_with("*.")) {
-      e.scope = Scope::Below;
-      k.remove_prefix(2);
-    } else if (k.starts_with(".")) {
-      e.scope = Scope::ExactAndBelow;
-      k.remove_prefix(1);
-    }
-    e.name = std::string(k);
-    if (auto err = checkDomain(e.name); !err.empty()) return error(err);
-    if (!d_opt.allowPublicSuffix)
-      if (auto err = publicSuffixError(e.name); !err.empty()) return error(err);
-    d_feed->domains.push_back(std::move(e));
-  };
+void Parser::addDomain(std::string_view name, uint32_t value, Origin at) {
+  DomainEntry e;
+  e.value = value;
+  e.at = at;
+  if (name.starts_with("*.")) {
+    e.scope = Scope::Below;
+    name.remove_prefix(2);
+  } else if (name.starts_with(".")) {
+    e.scope = Scope::ExactAndBelow;
+    name.remove_prefix(1);
+  }
+  e.name = std::string(name);
+  if (auto err = checkDomain(e.name); !err.empty()) return error(err);
+  if (!d_opt.allowPublicSuffix)
+    if (auto err = publicSuffixError(e.name); !err.empty()) return error(err);
+  d_feed->domains.push_back(std::move(e));
+}
 
+// The key as the format reads it: an address, range, prefix or name.
+void Parser::addKey(const Key& k) {
+  const Format f = d_format;
+  const auto key = k.text;
+  const auto vi = k.value;
+  const auto at = k.at;
   switch (f) {
   case Format::Acl:
-    if (exclude) return error("acl entries have no exclusions (use :pass)");
-    if (maybeIp6) {
+    if (k.exclude) return error("acl entries have no exclusions (use :pass)");
+    if (k.ip6) {
       if (auto r = ip6Key(key, true)) d_feed->ip6.push_back({r->first, r->second, vi, at});
     } else if (auto r = ip4Key(key, false, true); r && withinMaxRange(key, *r)) {
       d_feed->ip4.push_back({r->lo, r->hi, vi, at});
@@ -529,55 +510,54 @@ void Parser::entry(std::string_view s) {
       d_feed->ip4.push_back({r->lo, r->hi, vi, at});
     return;
   case Format::Ip4tset: // full addresses only; every entry answers the dataset's shared value
-    if (auto a = exclude ? std::nullopt : parseIp4(key))
+    if (auto a = k.exclude ? std::nullopt : parseIp4(key))
       d_feed->ip4.push_back({*a, *a, kSharedValue, at});
     else
       error(fmt::format("invalid address '{}{}' (ip4tset takes full IPv4 addresses only)",
-                        exclude ? "!" : "", key));
+                        k.exclude ? "!" : "", key));
     return;
   case Format::Ip6tset: // /64 prefixes (4 groups), exclusions of single addresses
     if (auto r = ip6Key(key, true)) {
       auto size = r->second - r->first;
-      if (exclude ? size != 0 : size != ~(~U128{0} << 64))
-        return error(fmt::format("ip6tset takes {} only: '{}{}'",
-                                 exclude ? "single-address exclusions" : "/64 prefixes (4 groups)",
-                                 exclude ? "!" : "", key));
-      d_feed->ip6.push_back({r->first, r->second, exclude ? kExclusion : kSharedValue, at});
+      if (k.exclude ? size != 0 : size != ~(~U128{0} << 64))
+        return error(
+            fmt::format("ip6tset takes {} only: '{}{}'",
+                        k.exclude ? "single-address exclusions" : "/64 prefixes (4 groups)",
+                        k.exclude ? "!" : "", key));
+      d_feed->ip6.push_back({r->first, r->second, k.exclude ? kExclusion : kSharedValue, at});
     }
-    return;
-  case Format::Generic:  // handled by generic()
-  case Format::Combined: // no entries outside a section
-  case Format::Drop:     // the record formats: records.cc
-  case Format::Csv:
-  case Format::Jsonl:
-  case Format::Hosts:
-  case Format::Urls:
-  case Format::Dynamic:
-  case Format::Rdns:
     return;
   case Format::Ip6trie:
     if (auto r = ip6Key(key, true)) d_feed->ip6.push_back({r->first, r->second, vi, at});
     return;
   case Format::Dnset:
-    return addDomain(key);
+    return addDomain(key, vi, at);
   case Format::List:
-    if (maybeIp6) {
-      if (size_t dash = key.find('-'); dash != std::string_view::npos) {
-        auto a = parseIp6(key.substr(0, dash)), b = parseIp6(key.substr(dash + 1));
-        if (!a || !b || *b < *a) return error(fmt::format("invalid IPv6 range '{}'", key));
-        d_feed->ip6.push_back({*a, *b, vi, at});
-      } else if (auto r = ip6Key(key, false)) {
-        d_feed->ip6.push_back({r->first, r->second, vi, at});
-      }
-      return;
-    }
-    if (key.find_first_not_of("0123456789./-") == std::string_view::npos) {
-      if (auto r = ip4Key(key, true, false); r && withinMaxRange(key, *r))
-        d_feed->ip4.push_back({r->lo, r->hi, vi, at});
-      return;
-    }
-    return addDomain(key);
+    return listKey(k);
+  default: // generic: generic(); combined: no entries outside a section; records: records.cc
+    return;
   }
+}
+
+// `list`: an IPv6 address, prefix or range; an IPv4 address, prefix or range; else a domain.
+void Parser::listKey(const Key& k) {
+  const auto key = k.text;
+  if (k.ip6) {
+    if (size_t dash = key.find('-'); dash != std::string_view::npos) {
+      auto a = parseIp6(key.substr(0, dash)), b = parseIp6(key.substr(dash + 1));
+      if (!a || !b || *b < *a) return error(fmt::format("invalid IPv6 range '{}'", key));
+      d_feed->ip6.push_back({*a, *b, k.value, k.at});
+    } else if (auto r = ip6Key(key, false)) {
+      d_feed->ip6.push_back({r->first, r->second, k.value, k.at});
+    }
+    return;
+  }
+  if (key.find_first_not_of("0123456789./-") == std::string_view::npos) {
+    if (auto r = ip4Key(key, true, false); r && withinMaxRange(key, *r))
+      d_feed->ip4.push_back({r->lo, r->hi, k.value, k.at});
+    return;
+  }
+  addDomain(key, k.value, k.at);
 }
 
 void Parser::generic(std::string_view s) {
@@ -657,34 +637,6 @@ void Parser::line(std::string_view raw, uint32_t lineNo) {
 
 } // namespace
 
-uint32_t Feed::internValue(const Value& v) {
-  // "a:expires:" then t and the text, or n (every entry with its own value comes here: no fmt)
-  char num[48]; // u32 and i64 in decimal, two colons
-  char* end = std::to_chars(num, num + 20, v.a).ptr;
-  *end++ = ':';
-  end = std::to_chars(end, num + 46, v.expires).ptr;
-  *end++ = ':';
-  std::string key(num, end);
-  key += v.txt ? 't' : 'n';
-  if (v.txt) key += *v.txt;
-  auto [it, inserted] = d_valueIndex.try_emplace(key, static_cast<uint32_t>(values.size()));
-  if (inserted) values.push_back(v);
-  return it->second;
-}
-
-std::string Feed::where(const Origin& at) const {
-  const std::string_view file =
-      at.file < files.size() ? std::string_view(files[at.file]) : std::string_view("?");
-  std::string out(file); // line 0: not a file
-  if (at.line) {         // every audit line of an import asks: no fmt here
-    char digits[16];
-    const auto end = std::to_chars(digits, digits + sizeof digits, at.line).ptr;
-    out.push_back(':');
-    out.append(digits, end);
-  }
-  return out;
-}
-
 void parseText(std::string_view text, std::string_view displayName, const ParseOptions& options,
                Feed& feed) {
   if (traitsOf(options.format).records) return parseRecords(text, displayName, options, feed);
@@ -719,210 +671,6 @@ void parseFile(const std::string& path, const ParseOptions& options, Feed& feed)
   gzclose(gz);
   if (bad) return fail(compressed ? "read error (corrupt gzip data?)" : "read error");
   parseText(text, path, options, feed);
-}
-
-std::optional<uint32_t> parseDotted(std::string_view t, bool loopbackShorthand) {
-  if (t.empty()) return std::nullopt;
-  uint32_t parts[4];
-  int n = 0;
-  size_t pos = 0;
-  for (;;) {
-    size_t dot = t.find('.', pos);
-    auto p = t.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
-    auto v = parseNumber(p, 255); // rbldnsd takes no part above 255 (`127.300` is refused)
-    if (!v || n == 4) return std::nullopt;
-    parts[n++] = *v;
-    if (dot == std::string_view::npos) break;
-    pos = dot + 1;
-  }
-  // The parts before the last fill from the top, the last one is the lowest octet:
-  // 127.5 = 127.0.0.5, 10.1.5 = 10.1.0.5. A single number n is 127.0.0.n as a value (`:5`), and
-  // 0.0.0.n as a generic A record.
-  uint32_t a = parts[n - 1];
-  for (int i = 0; i < n - 1; ++i)
-    a |= parts[i] << (24 - 8 * i);
-  if (n == 1 && loopbackShorthand) a |= 0x7f000000U;
-  return a;
-}
-
-std::optional<uint32_t> parseAValue(std::string_view t) {
-  auto a = parseDotted(t, true);
-  if (!a || *a == 0) return std::nullopt;
-  return a;
-}
-
-std::optional<uint32_t> parseIp4(std::string_view text) {
-  auto o = parseOctets(text);
-  if (!o || o->count != 4) return std::nullopt;
-  return o->value;
-}
-
-std::optional<U128> parseIp6(std::string_view text) {
-  if (text.empty() || text.size() > 45) return std::nullopt;
-  char buf[46];
-  text.copy(buf, text.size());
-  buf[text.size()] = '\0';
-  unsigned char b[16];
-  if (inet_pton(AF_INET6, buf, b) != 1) return std::nullopt;
-  U128 v = 0;
-  for (unsigned char c : b)
-    v = v << 8 | c;
-  return v;
-}
-
-std::optional<uint32_t> parseTime(std::string_view t) {
-  if (t.empty()) return std::nullopt;
-  uint64_t mult = 1;
-  switch (lower(t.back())) {
-  case 's':
-    mult = 1;
-    break;
-  case 'm':
-    mult = 60;
-    break;
-  case 'h':
-    mult = 3600;
-    break;
-  case 'd':
-    mult = 86400;
-    break;
-  case 'w':
-    mult = 604800;
-    break;
-  default:
-    mult = 0;
-  }
-  if (mult != 0)
-    t.remove_suffix(1);
-  else
-    mult = 1;
-  auto n = parseNumber(t, 0xffffffffU);
-  if (!n || *n * mult > kMaxTtl) return std::nullopt;
-  return static_cast<uint32_t>(*n * mult);
-}
-
-std::optional<int64_t> parseStamp(std::string_view t) {
-  std::string digits;
-  for (char c : t) {
-    if (c >= '0' && c <= '9')
-      digits.push_back(c);
-    else if (c != ':' && c != '-')
-      return std::nullopt;
-  }
-  // yyyy mm dd [hh [mi [ss]]]
-  if (digits.size() < 8 || digits.size() > 14 || digits.size() % 2 != 0) return std::nullopt;
-  auto field = [&](size_t pos, size_t len) {
-    return pos + len <= digits.size() ? std::stoi(digits.substr(pos, len)) : 0;
-  };
-  int y = field(0, 4), mo = field(4, 2), d = field(6, 2), h = field(8, 2), mi = field(10, 2),
-      sec = field(12, 2);
-  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || sec > 59)
-    return std::nullopt;
-  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return std::nullopt;
-  // days since the epoch in the proleptic Gregorian calendar
-  int yy = mo <= 2 ? y - 1 : y;
-  int era = yy / 400;
-  int yoe = yy - era * 400;
-  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  int64_t days = int64_t{era} * 146097 + doe - 719468;
-  return days * 86400 + h * 3600 + mi * 60 + sec;
-}
-
-void Feed::finish(const Value& initialDefault) {
-  for (auto& section : sections) {
-    section.feed->files = files;
-    section.feed->finish(initialDefault);
-  }
-  uint32_t shared = internValue(sharedValue.value_or(initialDefault));
-  for (auto& e : ip4)
-    if (e.value == kSharedValue) e.value = shared;
-  for (auto& e : ip6)
-    if (e.value == kSharedValue) e.value = shared;
-  applyBaseTemplate();
-}
-
-// rbldnsd's `$=` (§4.3): the TXT becomes the base template, in which `$=` stands for the entry's
-// text inserted as it is (its own `$` are not expanded), or for the subject when the entry has no
-// text. An entry text starting with `=` is its own template, the `=` dropped (with or without a
-// base template). Outside a base template, `$=` stands for the text itself.
-void Feed::applyBaseTemplate() {
-  auto literal = [](std::string_view s) {
-    std::string out;
-    for (char c : s) {
-      out.push_back(c);
-      if (c == '$') out.push_back('$');
-    }
-    return out;
-  };
-  auto fill = [](std::string_view tmpl, const std::string& entry) {
-    std::string out;
-    for (size_t i = 0; i < tmpl.size(); ++i) {
-      if (tmpl[i] == '$' && i + 1 < tmpl.size() && (tmpl[i + 1] == '=' || tmpl[i + 1] == '$')) {
-        out += tmpl[i + 1] == '=' ? entry : "$$";
-        ++i;
-      } else {
-        out.push_back(tmpl[i]);
-      }
-    }
-    return out;
-  };
-  for (auto& v : values) {
-    if (v.txt && v.txt->starts_with('=')) {
-      std::string own = v.txt->substr(1);
-      v.txt = fill(own, literal(own));
-      continue;
-    }
-    if (baseTemplate)
-      v.txt = fill(*baseTemplate, v.txt && !v.txt->empty() ? literal(*v.txt) : std::string("$"));
-    else if (v.txt)
-      v.txt = fill(*v.txt, literal(*v.txt));
-  }
-}
-
-std::optional<std::string> toALabels(const std::string& name, std::string& error); // domain.cc
-
-std::string checkDomain(std::string& name) {
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  if (name.empty()) return "empty domain name";
-  if (std::any_of(name.begin(), name.end(),
-                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-    std::string err;
-    auto ascii = toALabels(name, err);
-    if (!ascii) return err;
-    name = *ascii;
-  }
-  if (name.size() > 253) return fmt::format("domain name '{}' is longer than 253 bytes", name);
-  size_t labelLen = 0;
-  for (char& c : name) {
-    c = lower(c);
-    if (c == '.') {
-      if (labelLen == 0) return fmt::format("empty label in domain name '{}'", name);
-      labelLen = 0;
-      continue;
-    }
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-      return fmt::format("invalid character '{}' in domain name '{}'", c, name);
-    if (++labelLen > 63) return fmt::format("label longer than 63 bytes in '{}'", name);
-  }
-  if (labelLen == 0) return fmt::format("empty label in domain name '{}'", name);
-  return {};
-}
-
-std::string formatIp4(uint32_t a) {
-  return fmt::format("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-}
-
-std::string formatIp6(U128 a) {
-  unsigned char b[16];
-  for (int i = 15; i >= 0; --i) {
-    b[i] = static_cast<unsigned char>(a & 0xff);
-    a >>= 8;
-  }
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, b, buf, sizeof buf);
-  return buf;
 }
 
 } // namespace dnsxl::feeds

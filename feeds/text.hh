@@ -69,4 +69,46 @@ void forEachLine(std::string_view text, std::string_view displayName, Feed& feed
   }
 }
 
+constexpr uint32_t kMaxTtl = 0x7fffffffU; // RFC 2181 §8
+
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+inline std::optional<uint32_t> parseNumber(std::string_view s, uint32_t max) {
+  if (s.empty() || s.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// "a.b.c" → value with the given octets left-aligned, and how many octets were written.
+struct Octets {
+  uint32_t value = 0;
+  int count = 0;
+};
+inline std::optional<Octets> parseOctets(std::string_view s) {
+  Octets o;
+  size_t pos = 0;
+  for (;;) {
+    size_t dot = s.find('.', pos);
+    auto part = s.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
+    if (part.size() > 3) return std::nullopt;
+    auto n = parseNumber(part, 255);
+    if (!n || o.count == 4) return std::nullopt;
+    o.value |= *n << (8 * (3 - o.count));
+    ++o.count;
+    if (dot == std::string_view::npos) break;
+    pos = dot + 1;
+  }
+  return o;
+}
+
 } // namespace dnsxl::feeds::text
