@@ -472,9 +472,19 @@ private:
     std::string base;
   };
 
+  // Depth-first over the name tree (key order is tree order): a stack of the nodes on the path,
+  // each with what its datasets' closest "below" entries say for names under it.
+  struct Node {
+    std::string key, name;
+    std::vector<Wild> below;  // per dataset index (all of d_zone.datasets)
+    bool ownWildcard = false; // a `*.name` entry of its own lists names below it
+    bool hasChildren = false;
+    bool answered = false; // its own answer has records
+  };
+  using Keys = std::map<std::string, std::vector<std::pair<size_t, store::DomainEntry>>>;
+
   void domains() {
-    // key -> per active dataset entry
-    std::map<std::string, std::vector<std::pair<size_t, store::DomainEntry>>> keys;
+    Keys keys; // key -> per active dataset entry
     for (size_t i : d_active) {
       const auto& ds = d_zone.datasets[i];
       if (!(ds.kinds & store::kDomain)) continue;
@@ -482,105 +492,93 @@ private:
         keys[std::string(key)].emplace_back(i, e);
       });
     }
-    if (keys.empty()) return;
-    // Depth-first over the name tree (key order is tree order): a stack of the nodes on the
-    // path, each with what its datasets' closest "below" entries say for names under it.
-    struct Node {
-      std::string key, name;
-      std::vector<Wild> below;  // per dataset index (all of d_zone.datasets)
-      bool ownWildcard = false; // a `*.name` entry of its own lists names below it
-      bool hasChildren = false;
-      bool answered = false; // its own answer has records
-    };
     std::vector<Node> stack;
-    const size_t n = d_zone.datasets.size();
-    auto wildcardOf = [&](const Node& node) {
-      Answer items;
-      for (size_t i = 0; i < n; ++i)
-        if (node.below[i].set != store::kNoValue && node.below[i].set != store::kExcluded &&
-            live(node.below[i].set))
-          items.push_back(Item{static_cast<uint16_t>(i), 0, node.below[i].set});
-      return items;
-    };
-    auto baseOf = [&](const Node& node) {
-      return [&node](const Item& it) { return node.below[it.ds].base; };
-    };
-    // Leaves a node: its wildcard, and for a name that answers nothing but would be caught by a
-    // wildcard above (or exists only through the wildcard that carries the one above past it), a
-    // CNAME to a name that does not exist, so that it answers NXDOMAIN as dnsxld does (RFC
-    // 6604). A name with a `*.name` entry of its own is an empty non-terminal in both (RFC 4592
-    // §2.2.2, RFC 8020): no CNAME.
-    auto leave = [&]() {
-      Node node = std::move(stack.back());
-      stack.pop_back();
-      const auto below = wildcardOf(node);
-      if (!below.empty()) answer("*." + node.name, below, baseOf(node));
-      // dnsxld says NXDOMAIN for a name that answers nothing and has no names below it; in the
-      // zone it would exist through its wildcard or match the one above it.
-      const bool caught = !stack.empty() && !wildcardOf(stack.back()).empty();
-      if (!node.answered && !node.hasChildren && !node.ownWildcard && (!below.empty() || caught)) {
-        std::string rd;
-        dns::encodeName(std::string(kNoSuchName) + "." + d_zone.name, rd);
-        put(ownerOf(node.name), 5, d_zone.soa.minimum, rd);
-      }
-      if (!stack.empty()) stack.back().hasChildren = true;
-    };
-    auto enter = [&](const std::string& key) {
-      Node node;
-      node.key = key;
-      node.name = dotted(key);
-      node.below.resize(n);
-      if (!stack.empty()) node.below = stack.back().below;
-      Answer own;
-      std::vector<std::string> subjects(n);
-      auto it = keys.find(key);
-      std::vector<const store::DomainEntry*> entry(n, nullptr);
-      if (it != keys.end())
-        for (const auto& [i, e] : it->second)
-          entry[i] = &e;
-      for (size_t i : d_active) {
-        if (!(d_zone.datasets[i].kinds & store::kDomain)) continue;
-        // the name's own answer: its exact entry, else the closest "below" entry above it
-        if (entry[i] && entry[i]->exact != store::kNoValue) {
-          if (entry[i]->exact != store::kExcluded && live(entry[i]->exact)) {
-            own.push_back(Item{static_cast<uint16_t>(i), 0, entry[i]->exact});
-            subjects[i] = node.name;
-          }
-        } else if (!stack.empty()) {
-          const auto& w = stack.back().below[i];
-          if (w.set != store::kNoValue && w.set != store::kExcluded && live(w.set)) {
-            own.push_back(Item{static_cast<uint16_t>(i), 0, w.set});
-            subjects[i] = w.base;
-          }
-        }
-        if (entry[i] && entry[i]->wild != store::kNoValue) {
-          node.below[i] = Wild{entry[i]->wild, node.name};
-          if (live(entry[i]->wild)) node.ownWildcard = true;
-        }
-      }
-      if (!own.empty()) {
-        const auto before = d_stats.records;
-        answer(node.name, own, [&](const Item& x) { return subjects[x.ds]; });
-        node.answered = d_stats.records > before;
-      }
-      stack.push_back(std::move(node));
-    };
     for (const auto& [key, entries] : keys) {
-      const auto name = dotted(key);
-      if (shadowed(name)) continue;
+      if (shadowed(dotted(key))) continue;
       // leave the nodes that are not ancestors of this key
       while (!stack.empty() && !(key.size() > stack.back().key.size() &&
                                  key.compare(0, stack.back().key.size(), stack.back().key) == 0))
-        leave();
+        leave(stack);
       // enter the ancestors that are not keys (empty non-terminals), then the key
       size_t pos = stack.empty() ? 0 : stack.back().key.size();
       for (size_t z = key.find('\0', pos); z != std::string::npos && z + 1 < key.size();
            z = key.find('\0', z + 1))
-        enter(key.substr(0, z + 1));
-      enter(key);
+        enter(stack, keys, key.substr(0, z + 1));
+      enter(stack, keys, key);
     }
     while (!stack.empty())
-      leave();
+      leave(stack);
+  }
+
+  // The wildcard a node's `*.name` entries (its own, or carried down from above) answer.
+  Answer wildcardOf(const Node& node) {
+    Answer items;
+    for (size_t i = 0; i < node.below.size(); ++i)
+      if (node.below[i].set != store::kNoValue && node.below[i].set != store::kExcluded &&
+          live(node.below[i].set))
+        items.push_back(Item{static_cast<uint16_t>(i), 0, node.below[i].set});
+    return items;
+  }
+
+  // Leaves a node: its wildcard, and for a name that answers nothing but would be caught by a
+  // wildcard above (or exists only through the wildcard that carries the one above past it), a
+  // CNAME to a name that does not exist, so that it answers NXDOMAIN as dnsxld does (RFC 6604).
+  // A name with a `*.name` entry of its own is an empty non-terminal in both (RFC 4592 §2.2.2,
+  // RFC 8020): no CNAME.
+  void leave(std::vector<Node>& stack) {
+    Node node = std::move(stack.back());
+    stack.pop_back();
+    const auto below = wildcardOf(node);
+    if (!below.empty())
+      answer("*." + node.name, below, [&node](const Item& it) { return node.below[it.ds].base; });
+    const bool caught = !stack.empty() && !wildcardOf(stack.back()).empty();
+    if (!node.answered && !node.hasChildren && !node.ownWildcard && (!below.empty() || caught)) {
+      std::string rd;
+      dns::encodeName(std::string(kNoSuchName) + "." + d_zone.name, rd);
+      put(ownerOf(node.name), 5, d_zone.soa.minimum, rd);
+    }
+    if (!stack.empty()) stack.back().hasChildren = true;
+  }
+
+  // Enters a name: its own answer (its exact entry, else the closest "below" entry above it),
+  // and what its `*.name` entries say for the names under it.
+  void enter(std::vector<Node>& stack, const Keys& keys, const std::string& key) {
+    const size_t n = d_zone.datasets.size();
+    Node node;
+    node.key = key;
+    node.name = dotted(key);
+    node.below = stack.empty() ? std::vector<Wild>(n) : stack.back().below;
+    Answer own;
+    std::vector<std::string> subjects(n);
+    std::vector<const store::DomainEntry*> entry(n, nullptr);
+    if (auto it = keys.find(key); it != keys.end())
+      for (const auto& [i, e] : it->second)
+        entry[i] = &e;
+    for (size_t i : d_active) {
+      if (!(d_zone.datasets[i].kinds & store::kDomain)) continue;
+      if (entry[i] && entry[i]->exact != store::kNoValue) {
+        if (entry[i]->exact != store::kExcluded && live(entry[i]->exact)) {
+          own.push_back(Item{static_cast<uint16_t>(i), 0, entry[i]->exact});
+          subjects[i] = node.name;
+        }
+      } else if (!stack.empty()) {
+        const auto& w = stack.back().below[i];
+        if (w.set != store::kNoValue && w.set != store::kExcluded && live(w.set)) {
+          own.push_back(Item{static_cast<uint16_t>(i), 0, w.set});
+          subjects[i] = w.base;
+        }
+      }
+      if (entry[i] && entry[i]->wild != store::kNoValue) {
+        node.below[i] = Wild{entry[i]->wild, node.name};
+        if (live(entry[i]->wild)) node.ownWildcard = true;
+      }
+    }
+    if (!own.empty()) {
+      const auto before = d_stats.records;
+      answer(node.name, own, [&](const Item& x) { return subjects[x.ds]; });
+      node.answered = d_stats.records > before;
+    }
+    stack.push_back(std::move(node));
   }
 
   // ---- generic records ----
@@ -619,30 +617,6 @@ private:
   std::vector<Piece<uint32_t>> d_ip4Pieces;
 };
 
-std::string nameText(std::string_view wire, size_t& pos) {
-  std::string out;
-  while (pos < wire.size()) {
-    const auto len = static_cast<uint8_t>(wire[pos++]);
-    if (len == 0) break;
-    for (size_t i = 0; i < len && pos < wire.size(); ++i, ++pos) {
-      const auto c = static_cast<unsigned char>(wire[pos]);
-      if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' || c == '$' ||
-          c == '@')
-        out += '\\', out += static_cast<char>(c);
-      else if (c <= ' ' || c >= 0x7f)
-        out += fmt::format("\\{:03d}", c);
-      else
-        out += static_cast<char>(c);
-    }
-    out += '.';
-  }
-  return out.empty() ? "." : out;
-}
-
-uint32_t u32At(std::string_view s, size_t pos) {
-  return bytes::get32(s.data() + pos);
-}
-
 } // namespace
 
 bool renderZone(store::Snapshot& snap, const store::ZoneRecord& zone, int64_t now,
@@ -658,160 +632,6 @@ bool renderZone(store::Snapshot& snap, const store::ZoneRecord& zone, int64_t no
     return false;
   }
   return true;
-}
-
-Record soaRecord(const store::ZoneRecord& zone, uint32_t serial) {
-  Record r;
-  r.type = dns::kTypeSOA;
-  r.ttl = zone.soa.ttl;
-  dns::encodeName(zone.soa.mname, r.rdata);
-  dns::encodeName(zone.soa.rname, r.rdata);
-  for (uint32_t v : {serial, zone.soa.refresh, zone.soa.retry, zone.soa.expire, zone.soa.minimum})
-    for (int s = 24; s >= 0; s -= 8)
-      r.rdata.push_back(static_cast<char>(v >> s));
-  return r;
-}
-
-namespace {
-auto recordKey(const Record& r) {
-  return std::tie(r.owner, r.type, r.rdata, r.ttl);
-}
-bool isApexSoa(const Record& r) {
-  return r.type == dns::kTypeSOA && r.owner.empty();
-}
-} // namespace
-
-void diff(std::vector<Record> before, std::vector<Record> after, std::vector<Record>& deleted,
-          std::vector<Record>& added) {
-  auto less = [](const Record& a, const Record& b) { return recordKey(a) < recordKey(b); };
-  std::erase_if(before, isApexSoa);
-  std::erase_if(after, isApexSoa);
-  std::sort(before.begin(), before.end(), less);
-  std::sort(after.begin(), after.end(), less);
-  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
-                      std::back_inserter(deleted), less);
-  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
-                      std::back_inserter(added), less);
-}
-
-std::string encodeDiff(const std::vector<Record>& deleted, const std::vector<Record>& added) {
-  std::string out;
-  auto u16 = [&](size_t v) {
-    out.push_back(static_cast<char>(v >> 8));
-    out.push_back(static_cast<char>(v));
-  };
-  auto u32 = [&](uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8)
-      out.push_back(static_cast<char>(v >> s));
-  };
-  for (const auto* list : {&deleted, &added}) {
-    u32(static_cast<uint32_t>(list->size()));
-    for (const auto& r : *list) {
-      u16(r.owner.size());
-      out += r.owner;
-      u16(r.type);
-      u32(r.ttl);
-      u16(r.rdata.size());
-      out += r.rdata;
-    }
-  }
-  return out;
-}
-
-bool decodeDiff(std::string_view p, std::vector<Record>& deleted, std::vector<Record>& added) {
-  size_t pos = 0;
-  auto need = [&](size_t n) { return p.size() - pos >= n; };
-  auto u16 = [&]() {
-    const auto v =
-        static_cast<uint16_t>(static_cast<uint8_t>(p[pos]) << 8 | static_cast<uint8_t>(p[pos + 1]));
-    pos += 2;
-    return v;
-  };
-  auto u32 = [&]() {
-    const uint32_t v = u32At(p, pos);
-    pos += 4;
-    return v;
-  };
-  for (auto* list : {&deleted, &added}) {
-    if (!need(4)) return false;
-    const uint32_t n = u32();
-    for (uint32_t i = 0; i < n; ++i) {
-      Record r;
-      if (!need(2)) return false;
-      const size_t ol = u16();
-      if (!need(ol + 8)) return false;
-      r.owner = std::string(p.substr(pos, ol));
-      pos += ol;
-      r.type = u16();
-      r.ttl = u32();
-      const size_t rl = u16();
-      if (!need(rl)) return false;
-      r.rdata = std::string(p.substr(pos, rl));
-      pos += rl;
-      list->push_back(std::move(r));
-    }
-  }
-  return pos == p.size();
-}
-
-std::string toText(const Record& r, std::string_view zone) {
-  std::string owner = r.owner.empty() ? std::string(zone) : r.owner + "." + std::string(zone);
-  std::string out = owner + ". " + std::to_string(r.ttl) + " IN ";
-  const std::string_view rd = r.rdata;
-  size_t pos = 0;
-  switch (r.type) {
-  case dns::kTypeA:
-    if (rd.size() == 4)
-      return out + fmt::format("A {}.{}.{}.{}", static_cast<uint8_t>(rd[0]),
-                               static_cast<uint8_t>(rd[1]), static_cast<uint8_t>(rd[2]),
-                               static_cast<uint8_t>(rd[3]));
-    break;
-  case dns::kTypeNS:
-    return out + "NS " + nameText(rd, pos);
-  case 5:
-    return out + "CNAME " + nameText(rd, pos);
-  case dns::kTypeSOA: {
-    auto m = nameText(rd, pos);
-    auto n = nameText(rd, pos);
-    if (pos + 20 > rd.size()) break;
-    return out + fmt::format("SOA {} {} {} {} {} {} {}", m, n, u32At(rd, pos), u32At(rd, pos + 4),
-                             u32At(rd, pos + 8), u32At(rd, pos + 12), u32At(rd, pos + 16));
-  }
-  case 15:
-    if (rd.size() > 2) {
-      pos = 2;
-      return out + fmt::format("MX {} {}",
-                               static_cast<uint8_t>(rd[0]) << 8 | static_cast<uint8_t>(rd[1]),
-                               nameText(rd, pos));
-    }
-    break;
-  case dns::kTypeTXT: {
-    out += "TXT";
-    while (pos < rd.size()) {
-      const auto len = static_cast<uint8_t>(rd[pos++]);
-      out += " \"";
-      for (size_t i = 0; i < len && pos < rd.size(); ++i, ++pos) {
-        const auto c = static_cast<unsigned char>(rd[pos]);
-        if (c == '"' || c == '\\')
-          out += '\\', out += static_cast<char>(c);
-        else if (c < ' ' || c >= 0x7f)
-          out += fmt::format("\\{:03d}", c);
-        else
-          out += static_cast<char>(c);
-      }
-      out += '"';
-    }
-    return out;
-  }
-  default:
-    break;
-  }
-  // RFC 3597 §5: the unknown-type form
-  out += fmt::format("TYPE{} \\# {}", r.type, rd.size());
-  if (!rd.empty()) out += ' ';
-  for (char c : rd)
-    out += fmt::format("{:02x}", static_cast<uint8_t>(c));
-  return out;
 }
 
 } // namespace dnsxl::render
