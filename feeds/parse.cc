@@ -53,6 +53,10 @@ private:
     d_root.diagnostics.push_back(fmt::format("{}:{}: {}", d_root.files[d_file], d_lineNo, what));
   }
   void special(std::string_view s);
+  void soaLine(const std::vector<std::string_view>& words);
+  void nsLine(const std::vector<std::string_view>& words);
+  void maxRange(const std::vector<std::string_view>& words);
+  void timestamp(const std::vector<std::string_view>& words);
   bool parseValue(std::string_view rest, Value& out, bool defaultLine);
   std::optional<Ip4Range> ip4Key(std::string_view key, bool ranges, bool shortForms);
   std::optional<std::pair<U128, U128>> ip6Key(std::string_view key, bool rbldnsdForm);
@@ -304,88 +308,95 @@ void Parser::special(std::string_view s) {
   }
   if (d_format == Format::Acl && (iequals(kw, "SOA") || iequals(kw, "NS")))
     return error(fmt::format("${} is not allowed in an acl", kw));
-  if (iequals(kw, "SOA")) {
-    if (words.size() != 8) return error("invalid $SOA (expected 8 fields)");
-    if (d_root.soa) return; // only the first $SOA counts
-    SoaLine soa;
-    auto ttl = parseTime(words[0]);
-    auto serial = parseNumber(words[3], 0xffffffffU);
-    auto refresh = parseTime(words[4]), retry = parseTime(words[5]), expire = parseTime(words[6]),
-         minimum = parseTime(words[7]);
-    if (!ttl || !serial || !refresh || !retry || !expire || !minimum)
-      return error("invalid number or time in $SOA");
-    soa.ttl = *ttl;
-    soa.mname = std::string(words[1]);
-    soa.rname = std::string(words[2]);
-    for (auto* n : {&soa.mname, &soa.rname})
-      if (auto e = checkDomain(*n); !e.empty()) return error("$SOA: " + e);
-    soa.serial = *serial;
-    soa.refresh = *refresh;
-    soa.retry = *retry;
-    soa.expire = *expire;
-    soa.minimum = *minimum;
-    d_root.soa = soa;
-    return;
-  }
-  if (iequals(kw, "NS") || iequals(kw, "NAMESERVER")) {
-    if (words.size() < 2) return error("invalid $NS (expected $NS ttl name...)");
-    if (!d_root.ns.empty()) return; // only the first $NS line counts
-    auto ttl = parseTime(words[0]);
-    if (!ttl) return error("invalid TTL in $NS");
-    d_root.nsTtl = *ttl;
-    for (size_t i = 1; i < words.size(); ++i) {
-      if (words[i][0] == '-') continue; // commented out
-      std::string n(words[i]);
-      if (auto e = checkDomain(n); !e.empty()) return error("$NS: " + e);
-      d_root.ns.push_back(n);
-    }
-    return;
-  }
+  if (iequals(kw, "SOA")) return soaLine(words);
+  if (iequals(kw, "NS") || iequals(kw, "NAMESERVER")) return nsLine(words);
   if (kw == "=") {
     if (!d_feed->baseTemplate) d_feed->baseTemplate = std::string(args);
     return;
   }
-  if (iequals(kw, "MAXRANGE4")) {
-    std::optional<uint64_t> n;
-    if (words.size() == 1 && words[0].starts_with("/")) {
-      if (auto bits = parseNumber(words[0].substr(1), 32); bits && *bits > 0)
-        n = uint64_t{1} << (32 - *bits);
-    } else if (words.size() == 1) {
-      if (auto v = parseNumber(words[0], 0xffffffffU); v && *v > 0) n = *v;
-    }
-    if (!n) return error("invalid $MAXRANGE4 (expected a number of addresses or /bits)");
-    if (d_feed->maxRange4 != 0 && *n > d_feed->maxRange4)
-      return error(fmt::format("$MAXRANGE4 may only be lowered (it is {})", d_feed->maxRange4));
-    d_feed->maxRange4 = *n;
-    return;
-  }
-  if (iequals(kw, "TIMESTAMP")) {
-    if (words.empty() || words.size() > 2)
-      return error("invalid $TIMESTAMP (expected $TIMESTAMP stamp [expires])");
-    auto unset = [](std::string_view w) { return w == "0" || w == "-"; };
-    std::optional<int64_t> stamp, expires;
-    if (!unset(words[0]) && !(stamp = parseStamp(words[0])))
-      return error(
-          fmt::format("invalid $TIMESTAMP time '{}' (yyyy:mm:dd[:hh[:mi[:ss]]])", words[0]));
-    if (words.size() == 2 && !unset(words[1])) {
-      if (words[1][0] == '+') {
-        auto rel = parseTime(words[1].substr(1));
-        if (!rel || !stamp) return error(fmt::format("invalid $TIMESTAMP expiry '{}'", words[1]));
-        expires = *stamp + *rel;
-      } else if (!(expires = parseStamp(words[1]))) {
-        return error(fmt::format("invalid $TIMESTAMP expiry '{}'", words[1]));
-      }
-    }
-    if (stamp && (!d_root.timestamp || *stamp > *d_root.timestamp)) d_root.timestamp = stamp;
-    if (expires && (!d_root.expires || *expires < *d_root.expires)) d_root.expires = expires;
-    return;
-  }
+  if (iequals(kw, "MAXRANGE4")) return maxRange(words);
+  if (iequals(kw, "TIMESTAMP")) return timestamp(words);
   if (iequals(kw, "DATASET")) {
     if (d_opt.format != Format::Combined)
       return error("$DATASET is only allowed in combined data files");
     return dataset(args);
   }
   error(fmt::format("unrecognized special entry ${}", kw));
+}
+
+// $SOA ttl mname rname serial refresh retry expire minimum: the first one counts.
+void Parser::soaLine(const std::vector<std::string_view>& words) {
+  if (words.size() != 8) return error("invalid $SOA (expected 8 fields)");
+  if (d_root.soa) return; // only the first $SOA counts
+  SoaLine soa;
+  auto ttl = parseTime(words[0]);
+  auto serial = parseNumber(words[3], 0xffffffffU);
+  auto refresh = parseTime(words[4]), retry = parseTime(words[5]), expire = parseTime(words[6]),
+       minimum = parseTime(words[7]);
+  if (!ttl || !serial || !refresh || !retry || !expire || !minimum)
+    return error("invalid number or time in $SOA");
+  soa.ttl = *ttl;
+  soa.mname = std::string(words[1]);
+  soa.rname = std::string(words[2]);
+  for (auto* n : {&soa.mname, &soa.rname})
+    if (auto e = checkDomain(*n); !e.empty()) return error("$SOA: " + e);
+  soa.serial = *serial;
+  soa.refresh = *refresh;
+  soa.retry = *retry;
+  soa.expire = *expire;
+  soa.minimum = *minimum;
+  d_root.soa = soa;
+}
+
+// $NS ttl name...: the first line counts; a name starting with '-' is commented out.
+void Parser::nsLine(const std::vector<std::string_view>& words) {
+  if (words.size() < 2) return error("invalid $NS (expected $NS ttl name...)");
+  if (!d_root.ns.empty()) return; // only the first $NS line counts
+  auto ttl = parseTime(words[0]);
+  if (!ttl) return error("invalid TTL in $NS");
+  d_root.nsTtl = *ttl;
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (words[i][0] == '-') continue; // commented out
+    std::string n(words[i]);
+    if (auto e = checkDomain(n); !e.empty()) return error("$NS: " + e);
+    d_root.ns.push_back(n);
+  }
+}
+
+// $MAXRANGE4 n or /bits: the widest entry allowed from here on (it may only be lowered).
+void Parser::maxRange(const std::vector<std::string_view>& words) {
+  std::optional<uint64_t> n;
+  if (words.size() == 1 && words[0].starts_with("/")) {
+    if (auto bits = parseNumber(words[0].substr(1), 32); bits && *bits > 0)
+      n = uint64_t{1} << (32 - *bits);
+  } else if (words.size() == 1) {
+    if (auto v = parseNumber(words[0], 0xffffffffU); v && *v > 0) n = *v;
+  }
+  if (!n) return error("invalid $MAXRANGE4 (expected a number of addresses or /bits)");
+  if (d_feed->maxRange4 != 0 && *n > d_feed->maxRange4)
+    return error(fmt::format("$MAXRANGE4 may only be lowered (it is {})", d_feed->maxRange4));
+  d_feed->maxRange4 = *n;
+}
+
+// $TIMESTAMP stamp [expires]: when the data was made, and when it stops being served.
+void Parser::timestamp(const std::vector<std::string_view>& words) {
+  if (words.empty() || words.size() > 2)
+    return error("invalid $TIMESTAMP (expected $TIMESTAMP stamp [expires])");
+  auto unset = [](std::string_view w) { return w == "0" || w == "-"; };
+  std::optional<int64_t> stamp, expires;
+  if (!unset(words[0]) && !(stamp = parseStamp(words[0])))
+    return error(fmt::format("invalid $TIMESTAMP time '{}' (yyyy:mm:dd[:hh[:mi[:ss]]])", words[0]));
+  if (words.size() == 2 && !unset(words[1])) {
+    if (words[1][0] == '+') {
+      auto rel = parseTime(words[1].substr(1));
+      if (!rel || !stamp) return error(fmt::format("invalid $TIMESTAMP expiry '{}'", words[1]));
+      expires = *stamp + *rel;
+    } else if (!(expires = parseStamp(words[1]))) {
+      return error(fmt::format("invalid $TIMESTAMP expiry '{}'", words[1]));
+    }
+  }
+  if (stamp && (!d_root.timestamp || *stamp > *d_root.timestamp)) d_root.timestamp = stamp;
+  if (expires && (!d_root.expires || *expires < *d_root.expires)) d_root.expires = expires;
 }
 
 // `$DATASET type[:label] subzone...` starts a section of a combined file (rbldnsd §5.8).
