@@ -383,6 +383,51 @@ ns = ["ns1.bl.test"]
   CHECK(why.out.find(fmt::format("expires {}", soon)) != std::string::npos);
 }
 
+namespace {
+
+// After the live-change test's steps: history lists the import that listed 192.0.2.5 and the
+// delisting with its reason and who made it; why shows the delisting behind the NXDOMAIN.
+void checkHistory(const std::string& cfg) {
+  auto hist = test::run({test::dnsxlBinary(), "history", "-c", cfg, "192.0.2.5", "--json"});
+  INFO(hist.out);
+  REQUIRE(hist.status == 0);
+  auto j = nlohmann::json::parse(hist.out);
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["action"] == "listed");
+  CHECK(j[0]["entry"] == "192.0.2.0-192.0.2.255");
+  CHECK(j[0]["source"].get<std::string>().ends_with("a.txt:1"));
+  CHECK(j[1]["action"] == "delisted");
+  CHECK(j[1]["by"] == "bob");
+  CHECK(j[1]["reason"] == "customer fixed the open relay");
+  hist = test::run({test::dnsxlBinary(), "history", "-c", cfg, "198.51.100.9"});
+  CHECK(hist.out.find("added 198.51.100.9") != std::string::npos);
+  CHECK(hist.out.find("expired 198.51.100.9") != std::string::npos);
+  CHECK(hist.out.find("by cron") != std::string::npos);
+  CHECK(test::run({test::dnsxlBinary(), "history", "-c", cfg, "10.9.9.9"}).status == 1);
+  // why: the delisting behind the NXDOMAIN
+  auto why = test::run({test::dnsxlBinary(), "why", "-c", cfg, "192.0.2.5"});
+  CHECK(why.status == 1);
+  CHECK(why.out.find("delisted 192.0.2.5 by bob") != std::string::npos);
+}
+
+// Refused changes: a clear error, exit 1 (2 for a usage error); the caller checks that nothing
+// was written.
+void checkRefusals(const std::string& cfg) {
+  auto bad = test::run({test::dnsxlBinary(), "add", "-c", cfg, "127.0.0.1", "--reason", "x"});
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("must never be listed") != std::string::npos);
+  bad = test::run({test::dnsxlBinary(), "delist", "-c", cfg, "192.0.2.9"});
+  CHECK(bad.status == 2); // --reason is required
+  bad = test::run(
+      {test::dnsxlBinary(), "delist", "-c", cfg, "10.1.2.3", "--reason", "not there anyway"});
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("is not listed") != std::string::npos);
+  bad = test::run({test::dnsxlBinary(), "add", "-c", cfg, "192.0.2.9", "--for", "soon"});
+  CHECK(bad.status == 2);
+}
+
+} // namespace
+
 TEST_CASE("dnsxl add, delist and expiry reach a running dnsxld without a restart; history shows "
           "them",
           "[server][live]") {
@@ -477,41 +522,9 @@ ns = ["ns1.bl.test"]
   CHECK(reaches("5.2.0.192.bl.test", 1, 3).rcode == 3);
   CHECK(test::udpQuery(d.port(), "7.113.0.203.bl.test", 1).rcode == 0);
 
-  // history: the import that listed it, the delisting with its reason and who made it
-  auto hist = test::run({test::dnsxlBinary(), "history", "-c", cfg, "192.0.2.5", "--json"});
-  INFO(hist.out);
-  REQUIRE(hist.status == 0);
-  auto j = nlohmann::json::parse(hist.out);
-  REQUIRE(j.size() == 2);
-  CHECK(j[0]["action"] == "listed");
-  CHECK(j[0]["entry"] == "192.0.2.0-192.0.2.255");
-  CHECK(j[0]["source"].get<std::string>().ends_with("a.txt:1"));
-  CHECK(j[1]["action"] == "delisted");
-  CHECK(j[1]["by"] == "bob");
-  CHECK(j[1]["reason"] == "customer fixed the open relay");
-  hist = test::run({test::dnsxlBinary(), "history", "-c", cfg, "198.51.100.9"});
-  CHECK(hist.out.find("added 198.51.100.9") != std::string::npos);
-  CHECK(hist.out.find("expired 198.51.100.9") != std::string::npos);
-  CHECK(hist.out.find("by cron") != std::string::npos);
-  CHECK(test::run({test::dnsxlBinary(), "history", "-c", cfg, "10.9.9.9"}).status == 1);
-  // why: the delisting behind the NXDOMAIN
-  auto why = test::run({test::dnsxlBinary(), "why", "-c", cfg, "192.0.2.5"});
-  CHECK(why.status == 1);
-  CHECK(why.out.find("delisted 192.0.2.5 by bob") != std::string::npos);
-
-  // refused changes: a clear error, exit 1, nothing written
+  checkHistory(cfg);
   const auto s3 = serial();
-  auto bad = test::run({test::dnsxlBinary(), "add", "-c", cfg, "127.0.0.1", "--reason", "x"});
-  CHECK(bad.status == 1);
-  CHECK(bad.err.find("must never be listed") != std::string::npos);
-  bad = test::run({test::dnsxlBinary(), "delist", "-c", cfg, "192.0.2.9"});
-  CHECK(bad.status == 2); // --reason is required
-  bad = test::run(
-      {test::dnsxlBinary(), "delist", "-c", cfg, "10.1.2.3", "--reason", "not there anyway"});
-  CHECK(bad.status == 1);
-  CHECK(bad.err.find("is not listed") != std::string::npos);
-  bad = test::run({test::dnsxlBinary(), "add", "-c", cfg, "192.0.2.9", "--for", "soon"});
-  CHECK(bad.status == 2);
+  checkRefusals(cfg);
   CHECK(serial() == s3);
 }
 
@@ -536,6 +549,57 @@ std::vector<uint8_t> ixfrQuery(const std::string& zone, uint32_t serial, uint16_
 }
 } // namespace
 
+namespace {
+
+// Reads one transfer on c: messages until the second SOA.
+std::vector<test::Reply> readTransfer(test::TcpClient& c, uint16_t id) {
+  std::vector<test::Reply> out;
+  int soas = 0;
+  while (soas < 2) {
+    auto m = c.receive();
+    if (!m) break;
+    auto r = test::parseReply(*m);
+    CHECK(r.id == id);
+    CHECK(r.qr);
+    CHECK(r.aa);
+    CHECK(r.rcode == 0);
+    for (const auto& rr : r.answer)
+      if (rr.find("\tSOA\t") != std::string::npos) ++soas;
+    out.push_back(r);
+    if (r.answer.empty()) break;
+  }
+  return out;
+}
+
+// The serial of an SOA record as ldns prints it (owner ttl class SOA mname rname serial ...).
+uint32_t soaSerial(const std::string& rr) {
+  std::istringstream words(rr);
+  std::string word;
+  for (int i = 0; i < 7; ++i)
+    words >> word;
+  return static_cast<uint32_t>(std::stoul(word));
+}
+
+// IXFR from `serial` after one added entry (198.18.0.1): the new SOA, the old SOA, nothing
+// deleted, the new SOA, the added records, the new SOA — the change, not the zone.
+void checkIncrement(test::TcpClient& c, uint32_t serial) {
+  REQUIRE(c.sendFramed(ixfrQuery("bl.test", serial, 0x4444)));
+  auto msgs = readTransfer(c, 0x4444);
+  REQUIRE(msgs.size() == 1);
+  const auto& rrs = msgs[0].answer;
+  REQUIRE(rrs.size() >= 4);
+  const uint32_t now = soaSerial(rrs.front());
+  CHECK(now != serial);
+  CHECK(soaSerial(rrs[1]) == serial);
+  CHECK(soaSerial(rrs[2]) == now);
+  CHECK(soaSerial(rrs.back()) == now);
+  CHECK(std::find(rrs.begin(), rrs.end(), "1.0.18.198.bl.test.\t2100\tIN\tTXT\t\"new\"") !=
+        rrs.end());
+  CHECK(rrs.size() < 20);
+}
+
+} // namespace
+
 TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and queries, access "
           "list, NOTAUTH, NOTIMP over UDP, IXFR when current",
           "[server][axfr]") {
@@ -548,25 +612,7 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
   f.importOk();
   test::Daemon d(f.configPath);
   test::TcpClient c(d.port());
-  // Reads one transfer: messages until the second SOA.
-  auto transfer = [&](uint16_t id) {
-    std::vector<test::Reply> out;
-    int soas = 0;
-    while (soas < 2) {
-      auto m = c.receive();
-      if (!m) break;
-      auto r = test::parseReply(*m);
-      CHECK(r.id == id);
-      CHECK(r.qr);
-      CHECK(r.aa);
-      CHECK(r.rcode == 0);
-      for (const auto& rr : r.answer)
-        if (rr.find("\tSOA\t") != std::string::npos) ++soas;
-      out.push_back(r);
-      if (r.answer.empty()) break;
-    }
-    return out;
-  };
+  auto transfer = [&](uint16_t id) { return readTransfer(c, id); };
   for (uint16_t id : {uint16_t{0x1111}, uint16_t{0x2222}}) {
     REQUIRE(c.sendFramed(test::makeQuery("bl.test", dns::kTypeAXFR, idOpt(id))));
     auto msgs = transfer(id);
@@ -608,11 +654,7 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
   // IXFR from a secondary that is current: the SOA alone (RFC 1995 §2)
   auto soa = test::udpQuery(d.port(), "bl.test", 6);
   REQUIRE(soa.answer.size() == 1);
-  std::istringstream in(soa.answer[0]);
-  std::string w;
-  for (int i = 0; i < 7; ++i)
-    in >> w;
-  const auto serial = static_cast<uint32_t>(std::stoul(w));
+  const auto serial = soaSerial(soa.answer[0]);
   for (uint32_t theirs : {serial, serial - 1}) {
     auto ixfr = ixfrQuery("bl.test", theirs, 0x3333);
     REQUIRE(c.sendFramed(ixfr));
@@ -626,34 +668,11 @@ TEST_CASE("AXFR over TCP: SOA first and last, one connection for transfers and q
     }
   }
 
-  // after a change, IXFR from the old serial is the difference alone (RFC 1995 §4): the new SOA,
-  // the old SOA, nothing deleted, the new SOA, the added records, the new SOA
+  // after a change, IXFR from the old serial is the difference alone (RFC 1995 §4)
   REQUIRE(test::run({test::dnsxlBinary(), "add", "-c", f.configPath.string(), "198.18.0.1",
                      "--reason", "new"})
               .status == 0);
-  {
-    auto ixfr = ixfrQuery("bl.test", serial, 0x4444);
-    REQUIRE(c.sendFramed(ixfr));
-    auto msgs = transfer(0x4444);
-    REQUIRE(msgs.size() == 1);
-    const auto& rrs = msgs[0].answer;
-    REQUIRE(rrs.size() >= 4);
-    auto serialOf = [](const std::string& rr) {
-      std::istringstream words(rr);
-      std::string word;
-      for (int i = 0; i < 7; ++i)
-        words >> word;
-      return static_cast<uint32_t>(std::stoul(word));
-    };
-    const uint32_t now = serialOf(rrs.front());
-    CHECK(now != serial);
-    CHECK(serialOf(rrs[1]) == serial);
-    CHECK(serialOf(rrs[2]) == now);
-    CHECK(serialOf(rrs.back()) == now);
-    CHECK(std::find(rrs.begin(), rrs.end(), "1.0.18.198.bl.test.\t2100\tIN\tTXT\t\"new\"") !=
-          rrs.end());
-    CHECK(rrs.size() < 20); // the change, not the zone
-  }
+  checkIncrement(c, serial);
 
   // outside the access list: REFUSED
   f.dir.write("dnsxl.toml", "[server]\nstore = \"store\"\ntransfer_allow = [\"192.0.2.1\"]\n"
