@@ -579,16 +579,13 @@ TEST_CASE("acl: the same actions per client as rbldnsd (rbldnsd §5.9)", "[rbldn
   CHECK(compared > 150);
 }
 
-TEST_CASE("acl: random client prefixes and actions decide as in rbldnsd", "[rbldnsd]") {
-  if (::access(kRbldnsd, X_OK) != 0) FAIL("rbldnsd is not installed (apt-get install rbldnsd)");
-  const char* seedEnv = std::getenv("DNSXL_SEED");
-  const unsigned seed = seedEnv ? static_cast<unsigned>(std::stoul(seedEnv)) : 20261130U;
-  INFO("seed " << seed);
-  Rng rng(seed);
-  // Client prefixes inside 127.0.0.0/14 (every address there reaches us over loopback), nested
-  // and overlapping, with every action, keyword default lines, and IPv6 entries that never match.
+namespace {
+
+// Client prefixes inside 127.0.0.0/14 (every address there reaches us over loopback), nested and
+// overlapping, with every action, keyword default lines, and IPv6 entries that never match: the
+// zone acl and the global acl, and the clients worth asking from (each prefix's edges and more).
+std::vector<uint32_t> randomAcl(Rng& rng, std::string& acl, std::string& global) {
   auto client = [&] { return 0x7f000000U | (rng() & 0x3ffff); };
-  std::string acl, global;
   std::vector<uint32_t> clients;
   const char* keywords[] = {":ignore", ":blackhole", ":refuse", ":empty", ":pass", "=refuse"};
   for (int i = 0; i < 70; ++i) {
@@ -627,6 +624,19 @@ TEST_CASE("acl: random client prefixes and actions decide as in rbldnsd", "[rbld
   std::erase_if(clients,
                 [](uint32_t c) { return c == 0x7f000001 || (c >> 18) != (0x7f000000 >> 18); });
 
+  return clients;
+}
+
+} // namespace
+
+TEST_CASE("acl: random client prefixes and actions decide as in rbldnsd", "[rbldnsd]") {
+  if (::access(kRbldnsd, X_OK) != 0) FAIL("rbldnsd is not installed (apt-get install rbldnsd)");
+  const char* seedEnv = std::getenv("DNSXL_SEED");
+  const unsigned seed = seedEnv ? static_cast<unsigned>(std::stoul(seedEnv)) : 20261130U;
+  INFO("seed " << seed);
+  Rng rng(seed);
+  std::string acl, global;
+  const auto clients = randomAcl(rng, acl, global);
   test::TempDir dir;
   dir.write("data.txt", "$SOA 1h ns1.acl.test hostmaster.acl.test 1 1h 15m 1w 5m\n"
                         "$NS 1h ns1.acl.test\n:127.0.0.2:Listed $\n10.0.0.0/16\n");
