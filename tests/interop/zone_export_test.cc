@@ -159,6 +159,42 @@ std::vector<std::string> testNames(uint32_t seed) {
   return names;
 }
 
+// NSD's server section for a test: 127.0.0.1@port, every file under dir, no control socket.
+std::string nsdServer(uint16_t port, const std::string& dir) {
+  return fmt::format(R"(server:
+  ip-address: 127.0.0.1@{0}
+  port: {0}
+  username: ""
+  chroot: ""
+  database: ""
+  zonelistfile: "{1}/zone.list"
+  pidfile: "{1}/nsd.pid"
+  xfrdfile: "{1}/xfrd.state"
+  xfrdir: "{1}"
+  zonesdir: "{1}"
+  server-count: 1
+  verbosity: 2
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+)",
+                     port, dir);
+}
+
+// Knot's server, database and log sections for a test: 127.0.0.1@port, every file under dir.
+std::string knotServer(uint16_t port, const std::string& dir) {
+  return fmt::format(R"(server:
+  listen: 127.0.0.1@{0}
+  rundir: "{1}"
+database:
+  storage: "{1}/knotdb"
+log:
+  - target: stderr
+    any: info
+)",
+                     port, dir);
+}
+
 } // namespace
 
 TEST_CASE("NSD and Knot serving the exported zone answer as dnsxld does", "[interop][export]") {
@@ -269,41 +305,17 @@ TEST_CASE("NSD and Knot as secondaries of dnsxld: AXFR, the same answers, NOTIFY
   f.importOk();
   test::Daemon d(f.configPath);
   const auto dir = f.dir.path().string();
-  f.dir.write("nsd.conf", fmt::format(R"(server:
-  ip-address: 127.0.0.1@{0}
-  port: {0}
-  username: ""
-  chroot: ""
-  database: ""
-  zonelistfile: "{1}/zone.list"
-  pidfile: "{1}/nsd.pid"
-  xfrdfile: "{1}/xfrd.state"
-  xfrdir: "{1}"
-  zonesdir: "{1}"
-  server-count: 1
-  verbosity: 2
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
+  f.dir.write("nsd.conf", nsdServer(nsdPort, dir) + fmt::format(R"(zone:
   name: bl.test
-  zonefile: "{1}/nsd-bl.test.zone"
-  request-xfr: AXFR 127.0.0.1@{2} NOKEY
+  zonefile: "{0}/nsd-bl.test.zone"
+  request-xfr: AXFR 127.0.0.1@{1} NOKEY
   allow-notify: 127.0.0.1 NOKEY
 )",
-                                      nsdPort, dir, d.port()));
+                                                                dir, d.port()));
   test::Process nsd({"/usr/sbin/nsd", "-d", "-c", (f.dir / "nsd.conf").string()});
-  f.dir.write("knot.conf", fmt::format(R"(server:
-  listen: 127.0.0.1@{0}
-  rundir: "{1}"
-database:
-  storage: "{1}/knotdb"
-log:
-  - target: stderr
-    any: info
-remote:
+  f.dir.write("knot.conf", knotServer(knotPort, dir) + fmt::format(R"(remote:
   - id: primary
-    address: 127.0.0.1@{2}
+    address: 127.0.0.1@{1}
 acl:
   - id: notify
     address: 127.0.0.1
@@ -312,10 +324,10 @@ zone:
   - domain: bl.test
     master: primary
     acl: notify
-    storage: "{1}"
+    storage: "{0}"
     file: "knot-bl.test.zone"
 )",
-                                       knotPort, dir, d.port()));
+                                                                   dir, d.port()));
   std::filesystem::create_directories(f.dir / "knotdb"); // Knot keeps its IXFR journal there
   test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
   // transferred once the secondary answers the zone's SOA authoritatively
@@ -512,37 +524,10 @@ TEST_CASE("TSIG (hmac-sha256) with the configurations of deploy/secondaries: NSD
   REQUIRE(plain);
   CHECK(test::parseReply(*plain).rcode == dns::kRefused);
 
-  f.dir.write("nsd.conf", fmt::format(R"(server:
-  ip-address: 127.0.0.1@{0}
-  port: {0}
-  username: ""
-  chroot: ""
-  database: ""
-  zonelistfile: "{1}/zone.list"
-  pidfile: "{1}/nsd.pid"
-  xfrdfile: "{1}/xfrd.state"
-  xfrdir: "{1}"
-  zonesdir: "{1}"
-  server-count: 1
-  verbosity: 2
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-)",
-                                      nsdPort, dir) +
-                              deployed("nsd.conf", d.port(), dir, secret));
+  f.dir.write("nsd.conf", nsdServer(nsdPort, dir) + deployed("nsd.conf", d.port(), dir, secret));
   test::Process nsd({"/usr/sbin/nsd", "-d", "-c", (f.dir / "nsd.conf").string()});
-  f.dir.write("knot.conf", fmt::format(R"(server:
-  listen: 127.0.0.1@{0}
-  rundir: "{1}"
-database:
-  storage: "{1}/knotdb"
-log:
-  - target: stderr
-    any: info
-)",
-                                       knotPort, dir) +
-                               deployed("knot.conf", d.port(), dir, secret));
+  f.dir.write("knot.conf",
+              knotServer(knotPort, dir) + deployed("knot.conf", d.port(), dir, secret));
   std::filesystem::create_directories(f.dir / "knotdb"); // Knot keeps its IXFR journal there
   test::Process knot({"/usr/sbin/knotd", "-c", (f.dir / "knot.conf").string()});
   f.dir.write("named.conf", fmt::format(R"(options {{
