@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     opt.transfer.keys.push_back(*key);
+    opt.answer.tsigKeys.push_back(*key); // signed SOA checks are answered signed
   }
   opt.transfer.requireKey = cfg.server.transferKey;
   opt.notifyRetries = cfg.server.notifyRetries;

@@ -2,6 +2,7 @@
 
 #include "dns/byte_order.hh"
 #include "server/answer/found.hh"
+#include "server/answer/transfer.hh"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -327,7 +328,13 @@ struct Responder::Ctx {
 size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out,
                          Transport transport, const Client* client) {
   Ctx c(packet, out, client, d_opt.ednsUdpMax);
-  const size_t n = answerQuery(c, transport);
+  size_t n = answerQuery(c, transport);
+  if (n && !d_opt.tsigKeys.empty()) {
+    // a signed query: the reply signed, within the size the client takes (RFC 8945 §5.3)
+    const size_t cap = transport == Transport::Tcp ? out.size() : std::max(c.limit, n);
+    n = tsigReply(packet, out.first(std::min(cap, out.size())), n, d_opt.tsigKeys,
+                  static_cast<uint64_t>(d_now));
+  }
   const uint8_t rcode = n >= dns::kHeaderSize ? static_cast<uint8_t>(out[3] & 0xf) : 0;
   if (c.zone) d_counters[c.zone->counters].count(packet.size(), n, rcode);
   d_all.count(packet.size(), n, rcode);

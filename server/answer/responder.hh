@@ -4,6 +4,7 @@
 #pragma once
 
 #include "dns/wire.hh"
+#include "server/answer/tsig.hh"
 #include "store/store.hh"
 
 #include <array>
@@ -26,6 +27,9 @@ struct Options {
   uint16_t ednsUdpMax = 1232; // our cap on UDP replies (dnsflagday.net/2020)
   // CH TXT version.bind / version.server answer; empty = REFUSED like any other CH query.
   std::string version;
+  // The TSIG keys we know: a query signed with one (a secondary's SOA check) gets a signed reply,
+  // or the TSIG error (RFC 8945 §5.2, §5.3). Empty: TSIG records are not looked at.
+  std::vector<tsig::Key> tsigKeys;
 };
 
 enum class Transport { Udp, Tcp };

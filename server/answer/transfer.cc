@@ -176,7 +176,7 @@ bool isNotifyReply(std::span<const uint8_t> reply, uint16_t id) {
 }
 
 size_t tsigReply(std::span<const uint8_t> query, std::span<uint8_t> reply, size_t len,
-                 const std::vector<tsig::Key>& keys) {
+                 const std::vector<tsig::Key>& keys, uint64_t now) {
   if (len < dns::kHeaderSize || query.size() < dns::kHeaderSize || get16(query.data() + 10) == 0)
     return len;
   tsig::Record r;
@@ -193,7 +193,6 @@ size_t tsigReply(std::span<const uint8_t> query, std::span<uint8_t> reply, size_
     if (m.size() >= 4) m[3] = static_cast<uint8_t>((m[3] & 0xf0) | rcode);
   };
   const tsig::Key* key = nullptr;
-  const auto now = static_cast<uint64_t>(std::time(nullptr));
   const int v = parsed == tsig::Parse::Ok ? tsig::verify(query, r, keys, now, &key) : -1;
   if (v < 0) {
     headerOnly(dns::kFormErr);

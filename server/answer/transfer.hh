@@ -43,7 +43,7 @@ bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& cli
 // fit `cap` with its TSIG becomes the question alone with TC (§5.3). Returns the reply's new
 // length; a query without TSIG keeps its reply as it is.
 size_t tsigReply(std::span<const uint8_t> query, std::span<uint8_t> reply, size_t len,
-                 const std::vector<tsig::Key>& keys);
+                 const std::vector<tsig::Key>& keys, uint64_t now);
 
 // NOTIFY (RFC 1996 §3): the message telling a secondary that zone changed (opcode NOTIFY, AA,
 // the zone's SOA as the question), and whether a reply answers it.

@@ -164,14 +164,8 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
           const std::span<const uint8_t> query(b.in.get() + i * UdpBatch::kIn, b.recv[i].msg_len);
           uint8_t* out = b.out.get() + i * b.outSize;
           const auto client = clientOf(b.from[i]);
-          size_t len = w.responder.answer(query, {out, b.outSize}, answer::Transport::Udp, &client);
-          if (len && !w.options.transfer.keys.empty()) {
-            // a signed query (a secondary's SOA check): signed reply, within the UDP size it
-            // allows (an OPT in our reply means EDNS)
-            const size_t cap =
-                len >= 12 && (out[10] | out[11]) ? w.options.answer.ednsUdpMax : size_t{512};
-            len = answer::tsigReply(query, {out, std::max(cap, len)}, len, w.options.transfer.keys);
-          }
+          const size_t len =
+              w.responder.answer(query, {out, b.outSize}, answer::Transport::Udp, &client);
           if (!len) continue;
           // Logged before the reply leaves, so that the log follows the order clients see.
           if (w.options.queryLog) logQuery(*w.options.queryLog, client, query, {out, len});
@@ -284,9 +278,7 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     try {
       rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
                                    answer::Transport::Tcp, std::time(nullptr), &s->client);
-      if (rlen && !w.options.transfer.keys.empty())
-        rlen = answer::tsigReply({in.data(), len}, {out.data() + 2, out.size() - 2}, rlen,
-                                 w.options.transfer.keys);
+
     } catch (const std::exception& e) {
       w.responder.end();
       reportStoreError(e);
