@@ -3,6 +3,8 @@
 // untrusted input; a parse returns a status (RFC 1035 §4.1, RFC 6891 §6, RFC 9619).
 #pragma once
 
+#include "dns/byte_order.hh"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -79,12 +81,13 @@ public:
 
   bool u8(uint8_t v) { return bytes(&v, 1); }
   bool u16(uint16_t v) {
-    const uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    uint8_t b[2];
+    dnsxl::bytes::set16(b, v);
     return bytes(b, 2);
   }
   bool u32(uint32_t v) {
-    const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-                          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    uint8_t b[4];
+    dnsxl::bytes::set32(b, v);
     return bytes(b, 4);
   }
   // Inline: the u8/u16/u32 above become a bounds check and a store (the hot path writes every
@@ -95,10 +98,7 @@ public:
     d_len += n;
     return true;
   }
-  void put16At(size_t offset, uint16_t v) {
-    d_buf[offset] = static_cast<uint8_t>(v >> 8);
-    d_buf[offset + 1] = static_cast<uint8_t>(v);
-  }
+  void put16At(size_t offset, uint16_t v) { dnsxl::bytes::set16(d_buf + offset, v); }
   // A compression pointer to an earlier name at offset (RFC 1035 §4.1.4).
   bool pointer(size_t offset) { return u16(static_cast<uint16_t>(0xc000 | offset)); }
 

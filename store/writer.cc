@@ -160,8 +160,8 @@ std::string Writer::valueSet(uint32_t id) {
 }
 
 std::string_view Writer::valueSetView(uint32_t id) {
-  uint8_t key[4] = {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
-                    static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
+  uint8_t key[4];
+  bytes::set32(key, id);
   MDB_val k = val(key, 4), v;
   int rc = mdb_get(d_txn, d_env.dbi(kValues), &k, &v);
   if (rc == MDB_NOTFOUND) return {};
