@@ -98,4 +98,12 @@ inline std::vector<std::string> sorted(std::vector<std::string> v) {
   return v;
 }
 
+// rbldnsd drops its privileges to nobody (as root): the directory and its files readable by all.
+inline void readableByRbldnsd(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  fs::permissions(dir, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
+  for (const auto& e : fs::directory_iterator(dir))
+    fs::permissions(e.path(), fs::perms::others_read, fs::perm_options::add);
+}
+
 } // namespace dnsxl::test::compare

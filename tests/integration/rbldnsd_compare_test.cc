@@ -527,12 +527,7 @@ TEST_CASE("acl: the same actions per client as rbldnsd (rbldnsd §5.9)", "[rbldn
   for (auto name : {"ip4set.txt", "ip4set2.txt", "generic.txt", "acl.txt", "dnset.txt"})
     std::filesystem::copy_file(probe / name, dir / name);
   dir.write("global.txt", "127.0.0.6 :refuse\n127.0.0.7\n");
-  std::filesystem::permissions(
-      dir.path(), std::filesystem::perms::others_read | std::filesystem::perms::others_exec,
-      std::filesystem::perm_options::add);
-  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
-    std::filesystem::permissions(e.path(), std::filesystem::perms::others_read,
-                                 std::filesystem::perm_options::add);
+  readableByRbldnsd(dir.path());
   const std::vector<std::string> zones = {"bl.test:ip4set:ip4set.txt,ip4set2.txt",
                                           "bl.test:generic:generic.txt", "bl.test:acl:acl.txt",
                                           "dbl.test:dnset:dnset.txt", ":acl:global.txt"};
@@ -643,12 +638,7 @@ TEST_CASE("acl: random client prefixes and actions decide as in rbldnsd", "[rbld
   dir.write("dom.txt", ":127.0.0.3:Domain $\nexample.com\n*.evil.net\n");
   dir.write("acl.txt", acl);
   dir.write("global.txt", global);
-  std::filesystem::permissions(
-      dir.path(), std::filesystem::perms::others_read | std::filesystem::perms::others_exec,
-      std::filesystem::perm_options::add);
-  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
-    std::filesystem::permissions(e.path(), std::filesystem::perms::others_read,
-                                 std::filesystem::perm_options::add);
+  readableByRbldnsd(dir.path());
   const std::vector<std::string> zones = {"acl.test:ip4set:data.txt", "acl.test:dnset:dom.txt",
                                           "acl.test:acl:acl.txt", "open.test:ip4set:data.txt",
                                           ":acl:global.txt"};

@@ -205,12 +205,7 @@ TEST_CASE("malformed and unusual packets: the same outcome as rbldnsd, or the do
   test::TempDir dir;
   for (auto name : {"ip4set.txt", "ip4set2.txt", "generic.txt", "dnset.txt"})
     std::filesystem::copy_file(probe / name, dir / name);
-  std::filesystem::permissions(
-      dir.path(), std::filesystem::perms::others_read | std::filesystem::perms::others_exec,
-      std::filesystem::perm_options::add);
-  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
-    std::filesystem::permissions(e.path(), std::filesystem::perms::others_read,
-                                 std::filesystem::perm_options::add);
+  readableByRbldnsd(dir.path());
   const std::vector<std::string> zones = {"bl.test:ip4set:ip4set.txt,ip4set2.txt",
                                           "bl.test:generic:generic.txt",
                                           "dbl.test:dnset:dnset.txt"};

@@ -227,27 +227,9 @@ TEST_CASE("NSD and Knot serving the exported zone answer as dnsxld does", "[inte
 
   test::Daemon d(f.configPath);
   const uint16_t nsdPort = test::freePort();
-  f.dir.write("nsd.conf", fmt::format(R"(server:
-  ip-address: 127.0.0.1@{0}
-  port: {0}
-  username: ""
-  chroot: ""
-  database: ""
-  zonelistfile: "{1}/zone.list"
-  pidfile: "{1}/nsd.pid"
-  xfrdfile: "{1}/xfrd.state"
-  xfrdir: "{1}"
-  zonesdir: "{1}"
-  server-count: 1
-  verbosity: 1
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: bl.test
-  zonefile: "{2}"
-)",
-                                      nsdPort, f.dir.path().string(), zoneFile.string()));
+  f.dir.write("nsd.conf",
+              nsdServer(nsdPort, f.dir.path().string()) +
+                  fmt::format("zone:\n  name: bl.test\n  zonefile: \"{}\"\n", zoneFile.string()));
   test::Process nsd({"/usr/sbin/nsd", "-d", "-c", (f.dir / "nsd.conf").string()});
   const uint16_t knotPort = test::freePort();
   f.dir.write("knot.conf", fmt::format(R"(server:
