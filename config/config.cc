@@ -328,7 +328,11 @@ void parseServer(const Reader& r, const toml::table& server, Config& cfg) {
               "notify_delay_ms",
               "tsig_keys",
               "transfer_key",
-              "journal_max_records"});
+              "journal_max_records",
+              "identity",
+              "nsid",
+              "drain_timeout_ms",
+              "log_level"});
   if (auto n = server["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -372,6 +376,61 @@ void parseServer(const Reader& r, const toml::table& server, Config& cfg) {
     cfg.server.auditDays = r.u32(*n.node(), "audit_days", 100 * 366);
   if (auto n = server["map_size_mb"]; n)
     cfg.server.mapSize = uint64_t{r.u32(*n.node(), "map_size_mb", 1 << 24)} << 20;
+  if (auto n = server["identity"]; n) {
+    cfg.server.identity = r.string(*n.node(), "identity");
+    if (cfg.server.identity.size() > 255) r.fail(*n.node(), "'identity' is longer than 255 bytes");
+  }
+  if (auto n = server["nsid"]; n) {
+    cfg.server.nsid = r.string(*n.node(), "nsid");
+    if (cfg.server.nsid.size() > 255) r.fail(*n.node(), "'nsid' is longer than 255 bytes");
+  }
+  if (auto n = server["drain_timeout_ms"]; n)
+    cfg.server.drainTimeoutMs = r.u32(*n.node(), "drain_timeout_ms", 3600000);
+  if (auto n = server["log_level"]; n) {
+    cfg.server.logLevel = r.string(*n.node(), "log_level");
+    static constexpr std::string_view kLevels[] = {"error", "warning", "notice", "info", "debug"};
+    if (std::find(std::begin(kLevels), std::end(kLevels), cfg.server.logLevel) == std::end(kLevels))
+      r.fail(*n.node(), "'log_level' must be one of error, warning, notice, info, debug");
+  }
+}
+
+// [http]: the metrics and health listener.
+void parseHttp(const Reader& r, const toml::table& t, Http& http) {
+  r.onlyKeys(t, "[http]", {"listen", "max_data_age_s"});
+  http.enabled = true;
+  if (auto n = t["listen"]; n) {
+    for (const auto& s : r.strings(*n.node(), "listen")) {
+      auto l = parseListen(s);
+      const bool portGiven =
+          s.size() > 1 && s.find(':', s[0] == '[' ? s.find(']') : 0) != std::string::npos;
+      if (!l || !portGiven)
+        r.fail(*n.node(), fmt::format("[http] listen '{}' is not ADDRESS:PORT or [IPv6]:PORT", s));
+      http.listen.push_back(*l);
+    }
+  }
+  if (http.listen.empty()) http.listen.push_back({"127.0.0.1", 9480});
+  if (auto n = t["max_data_age_s"]; n) http.maxDataAgeS = r.u32(*n.node(), "max_data_age_s");
+}
+
+// [query_log]
+void parseQueryLog(const Reader& r, const toml::table& t, QueryLog& log) {
+  r.onlyKeys(t, "[query_log]", {"path", "format", "buffer"});
+  if (auto n = t["path"]; n) {
+    const auto p = r.string(*n.node(), "path");
+    if (p.empty()) r.fail(*n.node(), "[query_log] 'path' is empty");
+    log.path = p == "-" ? std::filesystem::path("-") : r.path(p);
+  } else {
+    r.fail(t, "[query_log] needs 'path' (a file, or \"-\" for standard output)");
+  }
+  if (auto n = t["format"]; n) {
+    log.format = r.string(*n.node(), "format");
+    if (log.format != "rbldnsd" && log.format != "json")
+      r.fail(*n.node(), "[query_log] 'format' must be \"rbldnsd\" or \"json\"");
+  }
+  if (auto n = t["buffer"]; n) {
+    log.buffer = r.u32(*n.node(), "buffer", 1 << 24);
+    if (log.buffer < 16) r.fail(*n.node(), "[query_log] 'buffer' must be at least 16 lines");
+  }
 }
 
 // A zone's soa = { ... }.
@@ -508,10 +567,18 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   Reader r(file);
   Config cfg;
   cfg.file = file;
-  r.onlyKeys(root, "the config", {"server", "zone"});
+  r.onlyKeys(root, "the config", {"server", "zone", "http", "query_log"});
   const auto* server = root["server"].as_table();
   if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
   parseServer(r, *server, cfg);
+  if (auto n = root["http"]; n) {
+    if (!n.is_table()) r.fail(*n.node(), "'http' must be a table ([http])");
+    parseHttp(r, *n.as_table(), cfg.http);
+  }
+  if (auto n = root["query_log"]; n) {
+    if (!n.is_table()) r.fail(*n.node(), "'query_log' must be a table ([query_log])");
+    parseQueryLog(r, *n.as_table(), cfg.queryLog);
+  }
   std::set<std::string> zoneNames;
   if (auto zn = root["zone"]; zn) {
     const auto* zones = zn.as_array();

@@ -66,6 +66,26 @@ struct Server {
   // rbldnsd's global acl (`:acl:file`): client addresses and actions for every zone
   std::vector<std::filesystem::path> acl;
   bool aclSkipBadLines = false;
+  // Who we are to a client that asks (RFC 4892 §2: CH TXT id.server / hostname.bind; RFC 5001:
+  // the EDNS NSID option); "" = refused / not sent.
+  std::string identity;
+  std::string nsid;
+  uint32_t drainTimeoutMs = 20000; // SIGTERM: how long TCP sessions and transfers may finish
+  std::string logLevel = "info";   // error, warning, notice, info, debug
+};
+
+// [http]: /metrics (Prometheus), /healthz, /readyz. Off unless the section is there.
+struct Http {
+  bool enabled = false;
+  std::vector<Listen> listen; // loopback by default
+  uint32_t maxDataAgeS = 0;   // /readyz fails when the store's last change is older; 0 = no limit
+};
+
+// [query_log]: one line per answered query, written by a thread of its own. Off unless there.
+struct QueryLog {
+  std::filesystem::path path;     // "-" = standard output
+  std::string format = "rbldnsd"; // rbldnsd's -l lines, or "json" (JSON Lines)
+  uint32_t buffer = 65536;        // lines waiting for the writer; past it lines are dropped
 };
 
 struct Soa {
@@ -113,6 +133,8 @@ struct Zone {
 struct Config {
   std::filesystem::path file;
   Server server;
+  Http http;
+  QueryLog queryLog;
   std::vector<Zone> zones;
 };
 

@@ -93,6 +93,7 @@ ParseStatus parseQuery(std::span<const uint8_t> pkt, Query& q) {
           badOpt = true;
           break;
         }
+        if (get16(pkt.data() + o) == kOptionNsid) q.nsid = true;
         o += 4U + get16(pkt.data() + o + 2);
         if (o > rdata + rdlen) badOpt = true;
       }
@@ -105,84 +106,133 @@ ParseStatus parseQuery(std::span<const uint8_t> pkt, Query& q) {
   return ParseStatus::Ok;
 }
 
-size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
-                          std::span<const uint8_t> query, std::span<const uint8_t> reply) {
-  Query q;
-  if (parseQuery(query, q) == ParseStatus::Drop || q.questionEnd == 0 || reply.size() < kHeaderSize)
-    return 0;
+namespace {
+
+// The fields of a query log line, as text.
+struct LogFields {
   char name[4 * kMaxName + 1];
+  char typeBuf[16], classBuf[16], rcodeBuf[16];
+  const char *type = nullptr, *cls = nullptr, *rcode = nullptr;
+  unsigned ancount = 0;
+};
+
+bool logFields(std::span<const uint8_t> query, std::span<const uint8_t> replyHeader, LogFields& f,
+               bool json) {
+  Query q;
+  if (parseQuery(query, q) == ParseStatus::Drop || q.questionEnd == 0 ||
+      replyHeader.size() < kHeaderSize)
+    return false;
   size_t n = 0;
   for (size_t pos = 0; pos < q.qnameLen && q.qname[pos] != 0; pos += q.qname[pos] + 1U) {
-    if (n) name[n++] = '.';
+    if (n) f.name[n++] = '.';
     for (size_t i = 1; i <= q.qname[pos]; ++i) {
       uint8_t c = q.qname[pos + i];
-      if (c > 0x20 && c < 0x7f && c != '.' && c != '\\') {
-        name[n++] = static_cast<char>(c);
+      if (c > 0x20 && c < 0x7f && c != '.' && c != '\\' && !(json && c == '"')) {
+        f.name[n++] = static_cast<char>(c);
+      } else if (json) { // \u00XX: JSON has no \DDD escape
+        n += static_cast<size_t>(std::snprintf(f.name + n, 7, "\\u%04x", c));
       } else {
-        n += static_cast<size_t>(std::snprintf(name + n, 5, "\\%03u", c));
+        n += static_cast<size_t>(std::snprintf(f.name + n, 5, "\\%03u", c));
       }
     }
   }
-  if (n == 0) name[n++] = '.';
-  name[n] = '\0';
-  const char* type = nullptr;
+  if (n == 0) f.name[n++] = '.';
+  f.name[n] = '\0';
   switch (q.qtype) {
   case kTypeA:
-    type = "A";
+    f.type = "A";
     break;
   case kTypeNS:
-    type = "NS";
+    f.type = "NS";
     break;
   case 5:
-    type = "CNAME";
+    f.type = "CNAME";
     break;
   case kTypeSOA:
-    type = "SOA";
+    f.type = "SOA";
     break;
   case 12:
-    type = "PTR";
+    f.type = "PTR";
     break;
   case 15:
-    type = "MX";
+    f.type = "MX";
     break;
   case kTypeTXT:
-    type = "TXT";
+    f.type = "TXT";
     break;
   case kTypeAAAA:
-    type = "AAAA";
+    f.type = "AAAA";
     break;
   case 33:
-    type = "SRV";
+    f.type = "SRV";
     break;
   case kTypeIXFR:
-    type = "IXFR";
+    f.type = "IXFR";
     break;
   case kTypeAXFR:
-    type = "AXFR";
+    f.type = "AXFR";
     break;
   case kTypeANY:
-    type = "ANY";
+    f.type = "ANY";
     break;
   default:
-    break;
+    std::snprintf(f.typeBuf, sizeof f.typeBuf, "type%u", q.qtype);
+    f.type = f.typeBuf;
   }
-  const char* cls = q.qclass == kClassIN    ? "IN"
-                    : q.qclass == kClassCH  ? "CH"
-                    : q.qclass == 4         ? "HS"
-                    : q.qclass == kClassANY ? "ANY"
-                                            : nullptr;
+  f.cls = q.qclass == kClassIN    ? "IN"
+          : q.qclass == kClassCH  ? "CH"
+          : q.qclass == 4         ? "HS"
+          : q.qclass == kClassANY ? "ANY"
+                                  : nullptr;
+  if (!f.cls) {
+    std::snprintf(f.classBuf, sizeof f.classBuf, "class%u", q.qclass);
+    f.cls = f.classBuf;
+  }
   static constexpr const char* kRcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
                                             "NXDOMAIN", "NOTIMPL", "REFUSED"};
-  unsigned rcode = reply[3] & 0xfU;
-  unsigned ancount = unsigned{reply[6]} << 8 | reply[7];
-  char typeBuf[16], classBuf[16], rcodeBuf[16];
-  if (!type) std::snprintf(typeBuf, sizeof typeBuf, "type%u", q.qtype);
-  if (!cls) std::snprintf(classBuf, sizeof classBuf, "class%u", q.qclass);
-  if (rcode >= 6) std::snprintf(rcodeBuf, sizeof rcodeBuf, "rcode%u", rcode);
+  const unsigned rcode = replyHeader[3] & 0xfU;
+  if (rcode < 6) {
+    f.rcode = kRcodes[rcode];
+  } else {
+    std::snprintf(f.rcodeBuf, sizeof f.rcodeBuf, "rcode%u", rcode);
+    f.rcode = f.rcodeBuf;
+  }
+  f.ancount = unsigned{replyHeader[6]} << 8 | replyHeader[7];
+  return true;
+}
+
+} // namespace
+
+size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
+                          std::span<const uint8_t> query, std::span<const uint8_t> replyHeader,
+                          size_t replySize) {
+  LogFields f;
+  if (!logFields(query, replyHeader, f, false)) return 0;
   int len = std::snprintf(out, cap, "%lld %.*s %s %s %s: %s/%u/%zu\n", static_cast<long long>(now),
-                          static_cast<int>(client.size()), client.data(), name,
-                          type ? type : typeBuf, cls ? cls : classBuf,
-                          rcode < 6 ? kRcodes[rcode] : rcodeBuf, ancount, reply.size());
+                          static_cast<int>(client.size()), client.data(), f.name, f.type, f.cls,
+                          f.rcode, f.ancount, replySize);
+  return len < 0 ? 0 : std::min(static_cast<size_t>(len), cap - 1);
+}
+
+size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
+                          std::span<const uint8_t> query, std::span<const uint8_t> reply) {
+  return formatQueryLogLine(out, cap, now, client, query, reply, reply.size());
+}
+
+size_t formatQueryLogJson(char* out, size_t cap, int64_t now, std::string_view client,
+                          std::string_view transport, std::span<const uint8_t> query,
+                          std::span<const uint8_t> replyHeader, size_t replySize) {
+  LogFields f;
+  if (!logFields(query, replyHeader, f, true)) return 0;
+  const bool tc = (replyHeader[2] & 0x02) != 0;
+  int len =
+      std::snprintf(out, cap,
+                    "{\"time\":%lld,\"client\":\"%.*s\",\"transport\":\"%.*s\",\"qname\":\"%s\","
+                    "\"qtype\":\"%s\",\"qclass\":\"%s\",\"rcode\":\"%s\",\"answers\":%u,"
+                    "\"size\":%zu,\"tc\":%s}\n",
+                    static_cast<long long>(now), static_cast<int>(client.size()), client.data(),
+                    static_cast<int>(transport.size()), transport.data(), f.name, f.type, f.cls,
+                    f.rcode, f.ancount, replySize, tc ? "true" : "false");
   return len < 0 ? 0 : std::min(static_cast<size_t>(len), cap - 1);
 }
 

@@ -28,6 +28,7 @@ enum Rcode : uint8_t {
 };
 inline constexpr uint16_t kBadVers = 16; // extended RCODE, RFC 6891 §6.1.3
 
+inline constexpr uint16_t kOptionNsid = 3; // EDNS option code (RFC 5001 §2.3)
 inline constexpr uint16_t kFlagQR = 0x8000, kFlagAA = 0x0400, kFlagTC = 0x0200, kFlagRD = 0x0100;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kMaxName = 255;
@@ -44,6 +45,7 @@ struct Query {
   bool edns = false;
   uint16_t ednsUdpSize = 0;
   uint8_t ednsVersion = 0;
+  bool nsid = false; // the OPT carries an NSID option (RFC 5001 §2.1)
 };
 
 enum class ParseStatus {
@@ -60,6 +62,16 @@ ParseStatus parseQuery(std::span<const uint8_t> packet, Query& q);
 // Returns the length written to out (0 if the query has no readable question).
 size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
                           std::span<const uint8_t> query, std::span<const uint8_t> reply);
+// The same from the reply's header and its size (the query log keeps no more of the reply).
+size_t formatQueryLogLine(char* out, size_t cap, int64_t now, std::string_view client,
+                          std::span<const uint8_t> query, std::span<const uint8_t> replyHeader,
+                          size_t replySize);
+// The same fields as one JSON object per line (JSON Lines), with the transport and TC:
+// {"time":1765000000,"client":"192.0.2.1","transport":"udp","qname":"2.0.0.127.bl.example",
+//  "qtype":"A","qclass":"IN","rcode":"NOERROR","answers":1,"size":73,"tc":false}
+size_t formatQueryLogJson(char* out, size_t cap, int64_t now, std::string_view client,
+                          std::string_view transport, std::span<const uint8_t> query,
+                          std::span<const uint8_t> replyHeader, size_t replySize);
 
 // Moves pos past a (possibly compressed) name in a message; false if it runs past the end or
 // has a bad label type.

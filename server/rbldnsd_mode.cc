@@ -265,7 +265,7 @@ public:
       line += fmt::format(" {}:{}:{}:{}:{}:{}", name, s.tot, s.ok, s.nxd, s.in, s.out);
     };
     for (const auto& [name, s] : now)
-      if (name != "*") field(name, s);
+      if (name != "*" && !name.empty()) field(name, s); // "": queries of no zone
     field("*", now["*"]);
     d_last = now;
     append(line + "\n");
@@ -295,7 +295,10 @@ public:
 
 private:
   static answer::ZoneStats minus(const answer::ZoneStats& a, const answer::ZoneStats& b) {
-    return {a.tot - b.tot, a.ok - b.ok, a.nxd - b.nxd, a.err - b.err, a.in - b.in, a.out - b.out};
+    answer::ZoneStats d;
+    d.tot = a.tot - b.tot, d.ok = a.ok - b.ok, d.nxd = a.nxd - b.nxd, d.err = a.err - b.err;
+    d.in = a.in - b.in, d.out = a.out - b.out;
+    return d;
   }
   std::map<std::string, answer::ZoneStats> current() {
     auto now = d_server->stats();

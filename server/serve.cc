@@ -40,7 +40,7 @@ int serve(store::Env& env, const net::Options& options,
         continue;
       }
       fmt::print(stderr, "dnsxld: signal {}, stopping\n", sig);
-      server.stop();
+      server.drain(std::chrono::milliseconds(options.drainTimeoutMs));
       return;
     }
   });

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 namespace dnsxl::store {
 
@@ -164,6 +165,19 @@ Env::TableStats Env::tableStats(std::string_view table) {
   }
   mdb_txn_abort(txn);
   return out;
+}
+
+Env::Size Env::size() const {
+  Size s;
+  MDB_envinfo info{};
+  MDB_stat st{};
+  if (mdb_env_info(d_env, &info) == 0 && mdb_env_stat(d_env, &st) == 0) {
+    s.usedBytes = (uint64_t{info.me_last_pgno} + 1) * st.ms_psize;
+    s.mapBytes = info.me_mapsize;
+  }
+  struct stat fs {};
+  if (::stat(d_file.c_str(), &fs) == 0) s.fileBytes = static_cast<uint64_t>(fs.st_blocks) * 512;
+  return s;
 }
 
 } // namespace dnsxl::store

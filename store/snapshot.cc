@@ -102,6 +102,14 @@ uint64_t Snapshot::generation() {
   return readGeneration(d_txn, d_env.dbi(kMeta));
 }
 
+int64_t Snapshot::lastCommit() {
+  MDB_val k = val("committed", 9), v;
+  const int rc = mdb_get(d_txn, d_env.dbi(kMeta), &k, &v);
+  if (rc == MDB_NOTFOUND) return 0;
+  check("mdb_get committed", rc);
+  return v.mv_size == 8 ? static_cast<int64_t>(bytes::get64(v.mv_data)) : 0;
+}
+
 namespace {
 
 template <typename Addr>

@@ -210,6 +210,14 @@ public:
   // come back on the next touch). Otherwise the pages of every older generation it read stay
   // counted in its RSS, which grows with each import. Once per generation; any thread.
   void releaseResidentPages(uint64_t generation);
+  // The store's data file (data.mdb) and what of it LMDB uses: pages up to the last one written.
+  struct Size {
+    uint64_t fileBytes = 0; // allocated on disk
+    uint64_t usedBytes = 0;
+    uint64_t mapBytes = 0; // the map size: the most the store can grow to
+  };
+  Size size() const;
+  const std::filesystem::path& dataFile() const { return d_file; }
 
 private:
   friend class Writer;
@@ -356,6 +364,8 @@ public:
 
   // Changes with every commit; lets readers cache decoded zone records.
   uint64_t generation();
+  // When the last commit was made (Unix time); 0 for a store written before it was recorded.
+  int64_t lastCommit();
   std::vector<ZoneRecord> zones();
 
   // The interval containing addr, if any.

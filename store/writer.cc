@@ -3,6 +3,7 @@
 #include "store/name_filter.hh"
 
 #include <cstring>
+#include <ctime>
 #include <tuple>
 
 namespace dnsxl::store {
@@ -449,6 +450,12 @@ void Writer::commit() {
   bytes::put64(g, readGeneration(d_txn, d_env.dbi(kMeta)) + 1);
   MDB_val nv = val(g.data(), g.size());
   check("mdb_put meta", mdb_put(d_txn, d_env.dbi(kMeta), &k, &nv, 0));
+  // the commit's time, for the data's age (dnsxld's /metrics and /readyz)
+  MDB_val ck = val("committed", 9);
+  std::string when;
+  bytes::put64(when, static_cast<uint64_t>(std::time(nullptr)));
+  MDB_val cv = val(when.data(), when.size());
+  check("mdb_put meta", mdb_put(d_txn, d_env.dbi(kMeta), &ck, &cv, 0));
   int rc = mdb_txn_commit(d_txn);
   d_txn = nullptr;
   check("mdb_txn_commit", rc);

@@ -53,6 +53,9 @@ struct Found {
   std::array<Generic, kMaxRecords> gen;
   size_t nGen = 0;
   bool nameExists = false; // a generic record of any type exists at the name
+  // the datasets that listed the name, in the order they did (counted per dataset)
+  std::array<const Responder::Dataset*, 8> hits;
+  size_t nHits = 0;
 
   void addGeneric(std::string_view records) {
     const auto* p = reinterpret_cast<const uint8_t*>(records.data());
@@ -83,6 +86,7 @@ struct Found {
       if (v.hasTxt && nTxt < kMaxRecords) txt[nTxt++] = {v.txt, subject, &ds};
     }
     if (any) {
+      if (nHits < hits.size()) hits[nHits++] = &ds;
       listed = true;
       ttl = std::min(ttl, ds.ttl);
     }

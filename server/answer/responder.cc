@@ -133,9 +133,12 @@ void Responder::refreshZones() {
   for (const auto& z : d_snap.zones()) {
     if (z.name.empty()) { // the global acl's pseudo zone
       for (const auto& d : z.datasets)
-        if (d.kinds & store::kAcl) d_globalAcl = Dataset{d.id, d.kinds, d.ttl, d.vars, {}};
+        if (d.kinds & store::kAcl) d_globalAcl = Dataset{d.id, d.kinds, d.ttl, d.vars, {}, 0};
       continue;
     }
+    if (d_opt.zones &&
+        std::find(d_opt.zones->begin(), d_opt.zones->end(), z.name) == d_opt.zones->end())
+      continue; // in the store, not in the config: not served
     Zone c;
     if (!dns::encodeName(z.name, c.wire)) continue;
     dns::lowerName(reinterpret_cast<const uint8_t*>(c.wire.data()), c.wire.size(),
@@ -160,10 +163,13 @@ void Responder::refreshZones() {
       if (dns::encodeName(ns, n)) c.nsRdata.push_back(n);
     }
     c.nsTtl = z.nsTtl;
-    for (const auto& d : z.datasets)
-      c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars, subzonesOf(d.subzones)});
     {
       std::lock_guard lock(d_countersMutex);
+      for (const auto& d : z.datasets) {
+        auto [ds, dsAdded] = d_datasetIndex.try_emplace({z.name, d.name}, d_datasetCounters.size());
+        if (dsAdded) d_datasetCounters.emplace_back(0);
+        c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars, subzonesOf(d.subzones), ds->second});
+      }
       auto [slot, added] = d_counterIndex.try_emplace(z.name, d_counters.size());
       if (added) d_counters.emplace_back();
       c.counters = slot->second;
@@ -195,28 +201,64 @@ uint32_t Responder::aclAction(uint32_t dataset, const Client& client, std::strin
   return kAclAlways;
 }
 
-void Responder::Counters::count(size_t query, size_t reply, uint8_t rcode) {
-  // One writer (the worker owning this responder), readers elsewhere (stats): a plain load and
-  // store, not a locked read-modify-write — eight of those per answer showed in perf.
-  auto add = [](std::atomic<uint64_t>& c, uint64_t n) {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  };
-  add(tot, 1);
-  add(in, query);
-  add(out, reply);
-  add(reply == 0 ? err : rcode == dns::kNoError ? ok : rcode == dns::kNxDomain ? nxd : err, 1);
+void Responder::setOptions(Options options) {
+  d_opt = std::move(options);
+  d_generation = kNoGeneration; // the zones again at the next begin (the zone list may differ)
+}
+
+ZoneStats& ZoneStats::operator+=(const ZoneStats& o) {
+  tot += o.tot, ok += o.ok, nxd += o.nxd, err += o.err, in += o.in, out += o.out;
+  udp += o.udp, tcp += o.tcp, dropped += o.dropped, truncated += o.truncated;
+  listed += o.listed, unlisted += o.unlisted;
+  for (size_t i = 0; i < rcode.size(); ++i)
+    rcode[i] += o.rcode[i];
+  for (size_t i = 0; i < qtype.size(); ++i)
+    qtype[i] += o.qtype[i];
+  for (const auto& [name, n] : o.datasetHits)
+    datasetHits[name] += n;
+  return *this;
+}
+
+namespace {
+// One writer (the worker owning the responder), readers elsewhere (stats): a plain load and
+// store, not a locked read-modify-write — eight of those per answer showed in perf.
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline uint64_t read(const std::atomic<uint64_t>& c) {
+  return c.load(std::memory_order_relaxed);
+}
+} // namespace
+
+void Responder::Counters::addTo(ZoneStats& s) const {
+  ZoneStats z;
+  z.tot = read(tot), z.ok = read(ok), z.nxd = read(nxd), z.err = read(err);
+  z.in = read(in), z.out = read(out), z.udp = read(udp), z.tcp = read(tcp);
+  z.dropped = read(dropped), z.truncated = read(truncated);
+  z.listed = read(listed), z.unlisted = read(unlisted);
+  for (size_t i = 0; i < rcode.size(); ++i)
+    z.rcode[i] = read(rcode[i]);
+  for (size_t i = 0; i < qtype.size(); ++i)
+    z.qtype[i] = read(qtype[i]);
+  s += z;
 }
 
 void Responder::addStats(std::map<std::string, ZoneStats>& into) const {
-  auto add = [](ZoneStats& s, const Counters& c) {
-    s += ZoneStats{c.tot.load(std::memory_order_relaxed), c.ok.load(std::memory_order_relaxed),
-                   c.nxd.load(std::memory_order_relaxed), c.err.load(std::memory_order_relaxed),
-                   c.in.load(std::memory_order_relaxed),  c.out.load(std::memory_order_relaxed)};
-  };
   std::lock_guard lock(d_countersMutex);
-  for (const auto& [name, index] : d_counterIndex)
-    add(into[name], d_counters[index]);
-  add(into["*"], d_all);
+  ZoneStats all;
+  for (const auto& [name, index] : d_counterIndex) {
+    ZoneStats z;
+    d_counters[index].addTo(z);
+    for (const auto& [key, ds] : d_datasetIndex)
+      if (key.first == name) z.datasetHits[key.second] = read(d_datasetCounters[ds]);
+    all += z;
+    into[name] += z;
+  }
+  ZoneStats none;
+  d_none.addTo(none);
+  all += none;
+  into[""] += none;
+  into["*"] += all;
 }
 
 // One query on its way to a reply: what each stage of answerQuery learnt, and the reply being
@@ -259,6 +301,8 @@ struct Responder::Ctx {
   char subject4[INET_ADDRSTRLEN], subject6[INET6_ADDRSTRLEN], who[INET6_ADDRSTRLEN];
   std::string_view ip4Subject, ip6Subject;
   bool listsHidden = false, inLoopback = false, testName = false;
+  uint8_t result = 0;    // a name looked up in the lists: 1 listed, 2 not
+  std::string_view nsid; // sent in the OPT when the client asked (RFC 5001)
   std::bitset<kMaxDatasets> belowKnown, belowFound; // per dataset: names below this one
 
   size_t index(const Dataset& ds) const { return static_cast<size_t>(&ds - zone->datasets.data()); }
@@ -274,7 +318,14 @@ struct Responder::Ctx {
       w.u16(dns::kTypeOPT);
       w.u16(ednsUdpMax);
       w.u32(uint32_t{static_cast<uint8_t>(extRcode >> 4)} << 24);
-      w.u16(0);
+      if (q.nsid && !nsid.empty()) { // RFC 5001 §2.3: option code 3, our identifier
+        w.u16(static_cast<uint16_t>(4 + nsid.size()));
+        w.u16(dns::kOptionNsid);
+        w.u16(static_cast<uint16_t>(nsid.size()));
+        w.bytes(nsid.data(), nsid.size());
+      } else {
+        w.u16(0);
+      }
       ++counts[3];
     }
     w.put16At(2, static_cast<uint16_t>(flags | rcode));
@@ -328,6 +379,7 @@ struct Responder::Ctx {
 size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out,
                          Transport transport, const Client* client) {
   Ctx c(packet, out, client, d_opt.ednsUdpMax);
+  c.nsid = d_opt.nsid;
   size_t n = answerQuery(c, transport);
   if (n && !d_opt.tsigKeys.empty()) {
     // a signed query: the reply signed, within the size the client takes (RFC 8945 §5.3)
@@ -335,10 +387,29 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
     n = tsigReply(packet, out.first(std::min(cap, out.size())), n, d_opt.tsigKeys,
                   static_cast<uint64_t>(d_now));
   }
-  const uint8_t rcode = n >= dns::kHeaderSize ? static_cast<uint8_t>(out[3] & 0xf) : 0;
-  if (c.zone) d_counters[c.zone->counters].count(packet.size(), n, rcode);
-  d_all.count(packet.size(), n, rcode);
+  (c.zone ? d_counters[c.zone->counters] : d_none).count(c, n, transport);
   return n;
+}
+
+void Responder::Counters::count(const Ctx& c, size_t reply, Transport transport) {
+  bump(tot);
+  bump(in, c.packet.size());
+  bump(transport == Transport::Udp ? udp : tcp);
+  if (reply < dns::kHeaderSize) {
+    bump(err);
+    bump(dropped);
+    return;
+  }
+  bump(out, reply);
+  const auto rc = static_cast<uint8_t>(c.out[3] & 0xf);
+  bump(rc == dns::kNoError ? ok : rc == dns::kNxDomain ? nxd : err);
+  bump(rcode[rc]);
+  if (c.out[2] & (dns::kFlagTC >> 8)) bump(truncated);
+  size_t t = 0;
+  while (t < kCountedTypes.size() && kCountedTypes[t] != c.q.qtype)
+    ++t;
+  bump(qtype[t]);
+  if (c.result) bump(c.result == 1 ? listed : unlisted);
 }
 
 // The stages: the header and what needs no zone; the zone; its acls; the datasets that answer;
@@ -371,6 +442,10 @@ size_t Responder::answerQuery(Ctx& c, Transport transport) {
   classify(c);
   Found found;
   lookUp(c, found);
+  c.result = found.listed ? 1 : 2;
+  for (size_t i = 0; i < found.nHits; ++i)
+    if (i == 0 || found.hits[i] != found.hits[i - 1])
+      bump(d_datasetCounters[found.hits[i]->counter]);
   if (found.listed || found.nameExists) return c.positive(found);
   if (c.listsHidden) return c.negative(dns::kNxDomain); // nothing exists for this client
   return c.negative(nameExists(c) ? dns::kNoError : dns::kNxDomain);
@@ -385,7 +460,7 @@ size_t Responder::header(Ctx& c, Transport transport) {
   c.limit = transport == Transport::Tcp ? 65535 : 512;
   if (transport == Transport::Udp && q.edns)
     c.limit = std::clamp<size_t>(q.ednsUdpSize, 512, std::max<size_t>(512, d_opt.ednsUdpMax));
-  c.w.setLimit(c.limit - (q.edns ? kOptSize : 0));
+  c.w.setLimit(c.limit - (q.edns ? kOptSize + (q.nsid ? 4 + c.nsid.size() : 0) : 0));
   c.flags = static_cast<uint16_t>(dns::kFlagQR | (q.flags & dns::kFlagRD));
   c.w.u16(q.id);
   for (int i = 0; i < 5; ++i) // flags and counts: written by finish
@@ -420,20 +495,24 @@ size_t Responder::header(Ctx& c, Transport transport) {
 }
 
 size_t Responder::chaos(Ctx& c) {
-  // CH TXT version.bind / version.server (RFC 4892 §2 practice): the configured version string.
+  // CH TXT version.bind / version.server: the configured version string; id.server /
+  // hostname.bind: the configured identity (RFC 4892 §2 and its common practice).
   static constexpr uint8_t kBind[] = "\7version\4bind";
   static constexpr uint8_t kServer[] = "\7version\6server";
+  static constexpr uint8_t kId[] = "\2id\6server";
+  static constexpr uint8_t kHostname[] = "\10hostname\4bind";
   const auto& q = c.q;
   uint8_t lname[dns::kMaxName];
   dns::lowerName(q.qname, q.qnameLen, lname);
   auto is = [&](const uint8_t* name, size_t len) {
     return q.qnameLen == len && std::memcmp(lname, name, len) == 0;
   };
-  const bool versionName = is(kBind, sizeof kBind) || is(kServer, sizeof kServer);
-  if (!versionName || d_opt.version.empty() ||
-      (q.qtype != dns::kTypeTXT && q.qtype != dns::kTypeANY))
+  const std::string* text = nullptr;
+  if (is(kBind, sizeof kBind) || is(kServer, sizeof kServer)) text = &d_opt.version;
+  if (is(kId, sizeof kId) || is(kHostname, sizeof kHostname)) text = &d_opt.identity;
+  if (!text || text->empty() || (q.qtype != dns::kTypeTXT && q.qtype != dns::kTypeANY))
     return c.finish(dns::kRefused, true);
-  const auto& v = d_opt.version;
+  const auto& v = *text;
   const size_t len = std::min<size_t>(v.size(), 255);
   auto& w = c.w;
   const bool ok = w.pointer(dns::kHeaderSize) && w.u16(dns::kTypeTXT) && w.u16(dns::kClassCH) &&

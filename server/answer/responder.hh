@@ -30,6 +30,13 @@ struct Options {
   // The TSIG keys we know: a query signed with one (a secondary's SOA check) gets a signed reply,
   // or the TSIG error (RFC 8945 §5.2, §5.3). Empty: TSIG records are not looked at.
   std::vector<tsig::Key> tsigKeys;
+  // CH TXT id.server / hostname.bind (RFC 4892 §2); empty = REFUSED.
+  std::string identity;
+  // The EDNS NSID option's payload (RFC 5001), sent to a client that asks; empty = not sent.
+  std::string nsid;
+  // The store's zones served: when set, only those named (the config's [[zone]] list); others
+  // are REFUSED as not ours. Unset: every zone of the store.
+  std::optional<std::vector<std::string>> zones;
 };
 
 enum class Transport { Udp, Tcp };
@@ -41,14 +48,25 @@ struct Client {
   store::Ip6 addr6{};
 };
 
-// rbldnsd's statistics per zone (its -s file): answered NOERROR (incl. NODATA), NXDOMAIN, other
-// replies and dropped queries, bytes in and out.
+// The query types counted one by one; the rest are "other".
+inline constexpr std::array<uint16_t, 7> kCountedTypes = {1, 16, 28, 255, 6, 2, 15};
+inline constexpr std::array<const char*, 8> kCountedTypeNames = {"A",   "TXT", "AAAA", "ANY",
+                                                                 "SOA", "NS",  "MX",   "other"};
+
+// Query counters of a zone. tot..out are rbldnsd's statistics (its -s file): answered NOERROR
+// (incl. NODATA), NXDOMAIN, other replies and dropped queries, bytes in and out.
 struct ZoneStats {
   uint64_t tot = 0, ok = 0, nxd = 0, err = 0, in = 0, out = 0;
-  ZoneStats& operator+=(const ZoneStats& o) {
-    tot += o.tot, ok += o.ok, nxd += o.nxd, err += o.err, in += o.in, out += o.out;
-    return *this;
-  }
+  uint64_t udp = 0, tcp = 0;
+  uint64_t dropped = 0;   // no reply sent (not a query, acl ignore)
+  uint64_t truncated = 0; // TC set (the client retries over TCP)
+  // A name below the zone's apex looked up in the lists: listed (an answer from data) or not
+  // (NXDOMAIN / NODATA)
+  uint64_t listed = 0, unlisted = 0;
+  std::array<uint64_t, 16> rcode{};                       // replies by RCODE (header bits)
+  std::array<uint64_t, kCountedTypeNames.size()> qtype{}; // queries by type
+  std::map<std::string, uint64_t> datasetHits;            // dataset name → answers it listed in
+  ZoneStats& operator+=(const ZoneStats& o);
 };
 
 class Responder {
@@ -60,14 +78,16 @@ public:
   void begin(int64_t now);
   // Releases the snapshot (so LMDB can reuse pages); call after the batch.
   void end();
+  // New options (a config reload), between batches; the zones are read again at the next begin.
+  void setOptions(Options options);
 
   // Writes the reply to query into out and returns its length; 0 means "send nothing".
   // Without a client, acl datasets are not consulted.
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
                 const Client* client = nullptr);
 
-  // Adds this responder's counters to into (zone name → stats; "*" = every query). Safe to call
-  // from another thread.
+  // Adds this responder's counters to into (zone name → stats; "" = queries of no zone we serve,
+  // "*" = every query). Safe to call from another thread.
   void addStats(std::map<std::string, ZoneStats>& into) const;
 
   // Convenience for tests and tools: begin, answer, end.
@@ -89,6 +109,7 @@ public:
     uint32_t ttl;
     std::array<std::string, 10> vars;
     std::vector<Subzone> subzones;
+    size_t counter = 0; // index into d_datasetCounters
   };
   struct Zone {
     std::string wire; // lower-case wire name
@@ -104,12 +125,16 @@ public:
   };
 
 private:
+  struct Ctx;
   struct Counters { // written only by the worker owning the responder, read by stats()
     std::atomic<uint64_t> tot{0}, ok{0}, nxd{0}, err{0}, in{0}, out{0};
-    void count(size_t query, size_t reply, uint8_t rcode);
+    std::atomic<uint64_t> udp{0}, tcp{0}, dropped{0}, truncated{0}, listed{0}, unlisted{0};
+    std::array<std::atomic<uint64_t>, 16> rcode{};
+    std::array<std::atomic<uint64_t>, kCountedTypeNames.size()> qtype{};
+    void count(const Ctx& c, size_t reply, Transport transport);
+    void addTo(ZoneStats& s) const;
   };
   // answerQuery's stages (responder.cc); a stage that returns size_t has written the reply.
-  struct Ctx;
   size_t answerQuery(Ctx& c, Transport transport);
   size_t header(Ctx& c, Transport transport);
   size_t chaos(Ctx& c);
@@ -139,8 +164,11 @@ private:
   std::optional<Dataset> d_globalAcl; // rbldnsd's `:acl:file`, checked for every query
   std::deque<Counters> d_counters;    // per zone name, stable addresses
   std::map<std::string, size_t> d_counterIndex;
-  mutable std::mutex d_countersMutex; // guards d_counterIndex and the deque's growth
-  Counters d_all;                     // every query, also those for no zone
+  // per dataset ("zone/dataset"): answers it listed in
+  std::deque<std::atomic<uint64_t>> d_datasetCounters;
+  std::map<std::pair<std::string, std::string>, size_t> d_datasetIndex;
+  mutable std::mutex d_countersMutex; // guards the indexes and the deques' growth
+  Counters d_none;                    // queries of no zone of ours
   int64_t d_now = 0;                  // Unix time, read once per batch
   std::vector<Zone> d_zones;
 

@@ -3,6 +3,7 @@
 #include "dns/byte_order.hh"
 #include "render/zone.hh"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <ctime>
@@ -360,6 +361,9 @@ bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& cli
     store::Snapshot snap(env); // one consistent view for the whole transfer (RFC 5936 §6)
     for (const auto& z : snap.zones()) {
       if (z.name != name || z.name.empty()) continue;
+      if (options.zones &&
+          std::find(options.zones->begin(), options.zones->end(), z.name) == options.zones->end())
+        break; // in the store, not served
       uint32_t theirs = 0;
       const bool ixfr = q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs);
       const bool current = ixfr && serialNotOlder(theirs, z.soa.serial);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,8 @@ struct TransferOptions {
   std::string requireKey;            // transfers must be signed with this key; empty: not
   uint64_t maxRecords = 100'000'000;
   size_t messageSize = 16384; // per message (RFC 5936 §2.2 allows up to 65535)
+  // The zones served (Options::zones): others get NOTAUTH. Unset: every zone of the store.
+  std::optional<std::vector<std::string>> zones;
 };
 
 // Whether a query asks for a zone transfer (QTYPE AXFR or IXFR). Cheap; no allocation.

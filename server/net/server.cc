@@ -1,5 +1,8 @@
 #include "server/net/server.hh"
 
+#include "server/log.hh"
+
+#include <algorithm>
 #include <arpa/inet.h>
 #include <array>
 #include <atomic>
@@ -11,23 +14,29 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 #include <map>
+#include <mutex>
 #include <netinet/in.h>
 #include <optional>
 #include <poll.h>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
+#include <unistd.h>
 
 namespace dnsxl::net {
 
@@ -46,7 +55,7 @@ constexpr size_t kUdpBatch = 64; // queries answered under one read transaction
 // failures are logged; serving goes on with the next query.
 void reportStoreError(const std::exception& e) {
   static std::atomic<unsigned> reported{0};
-  if (reported.fetch_add(1) < 10) fmt::print(stderr, "dnsxld: store error: {}\n", e.what());
+  if (reported.fetch_add(1) < 10) log::error("store error: {}", e.what());
 }
 
 // A UDP socket's receive buffer holds the queries that arrive while its worker is busy (or
@@ -90,31 +99,36 @@ answer::Client clientOf(const asio::ip::address& a) {
   return c;
 }
 
-void logQuery(QueryLog& log, const answer::Client& client, std::span<const uint8_t> query,
-              std::span<const uint8_t> reply) {
-  char ip[INET6_ADDRSTRLEN];
-  if (client.v6) {
-    inet_ntop(AF_INET6, client.addr6.data(), ip, sizeof ip);
-  } else {
-    const uint32_t n = htonl(client.v4);
-    inet_ntop(AF_INET, &n, ip, sizeof ip);
-  }
-  char line[1400];
-  size_t n = dns::formatQueryLogLine(line, sizeof line, static_cast<int64_t>(std::time(nullptr)),
-                                     ip, query, reply);
-  if (n) log.write(line, n);
-}
+// What the workers share: the transfer thread, the server's own counters, the draining flag.
+struct Shared {
+  asio::thread_pool transfers{1}; // renders zone transfers off the query path
+  std::mutex mutex;               // guards transfers' map
+  std::map<std::pair<std::string, std::string>, uint64_t> transferCounts;
+  std::atomic<uint64_t> notifySent{0}, notifyAcked{0}, notifyFailed{0}, tcpRefused{0};
+  std::atomic<bool> draining{false};
+};
+
+struct TcpSession;
+
+// One listen address on one worker. Closed listeners stay allocated until the server goes: a
+// coroutine may still hold them when they close.
+struct Listener {
+  std::string key; // the configured address and port ("127.0.0.1:0" stays port 0)
+  std::unique_ptr<udp::socket> dgram;
+  std::unique_ptr<tcp::acceptor> stream;
+};
 
 struct Worker {
-  Worker(store::Env& e, const Options& opt) : env(e), responder(e, opt.answer), options(opt) {}
+  Worker(store::Env& e, Shared& s, std::shared_ptr<const Options> o)
+      : env(e), shared(s), responder(e, o->answer), options(std::move(o)) {}
   store::Env& env;
-  asio::thread_pool* transfers = nullptr; // renders zone transfers off the query path
+  Shared& shared;
   asio::io_context io{1};
   answer::Responder responder;
-  const Options& options;
-  std::vector<std::unique_ptr<udp::socket>> udpSockets;
-  std::vector<std::unique_ptr<tcp::acceptor>> tcpAcceptors;
-  unsigned tcpConnections = 0;
+  std::shared_ptr<const Options> options; // swapped by a reload, on this worker's thread
+  std::vector<Listener> listeners, closed;
+  std::set<TcpSession*> sessions;
+  std::atomic<unsigned> tcpConnections{0};
   unsigned tcpLimit = 1;
 };
 
@@ -136,7 +150,7 @@ struct UdpBatch {
 awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
   sock.non_blocking(true);
   const int fd = sock.native_handle();
-  UdpBatch b(std::max<size_t>(512, w.options.answer.ednsUdpMax));
+  UdpBatch b(std::max<size_t>(512, w.options->answer.ednsUdpMax));
   for (;;) {
     auto [ec] = co_await sock.async_wait(udp::socket::wait_read, kTuple);
     if (ec) {
@@ -158,7 +172,8 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
       const int got = ::recvmmsg(fd, b.recv.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
       if (got <= 0) break; // EAGAIN: wait for more
       unsigned replies = 0;
-      w.responder.begin(std::time(nullptr)); // the batch's wall-clock time, read once
+      const int64_t now = std::time(nullptr); // the batch's wall-clock time, read once
+      w.responder.begin(now);
       try {
         for (size_t i = 0; i < static_cast<size_t>(got); ++i) {
           const std::span<const uint8_t> query(b.in.get() + i * UdpBatch::kIn, b.recv[i].msg_len);
@@ -168,7 +183,8 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
               w.responder.answer(query, {out, b.outSize}, answer::Transport::Udp, &client);
           if (!len) continue;
           // Logged before the reply leaves, so that the log follows the order clients see.
-          if (w.options.queryLog) logQuery(*w.options.queryLog, client, query, {out, len});
+          if (w.options->queryLog)
+            w.options->queryLog->record(now, client, answer::Transport::Udp, query, {out, len});
           b.outIov[replies] = {out, len};
           auto& h = b.send[replies].msg_hdr;
           h = {};
@@ -222,7 +238,35 @@ struct TcpSession {
   answer::Client client;
   asio::steady_timer timer;
   std::chrono::steady_clock::time_point deadline;
+  bool busy = false; // a query or transfer in hand (a drain lets it finish)
 };
+
+// A drain closes a session that waits for its next query with nothing of it received yet.
+void closeIfIdle(TcpSession& s) {
+  boost::system::error_code ec;
+  if (!s.busy && s.sock.is_open() && s.sock.available(ec) == 0) s.sock.close(ec);
+}
+
+// The transfer's type and result for the counters: from the query, and the first message's RCODE.
+std::pair<std::string, std::string> transferKind(std::span<const uint8_t> query,
+                                                 std::span<const uint8_t> first, bool sent) {
+  dns::Query q;
+  dns::parseQuery(query, q);
+  std::string type = q.qtype == dns::kTypeIXFR ? "ixfr" : "axfr";
+  if (!sent || first.size() < dns::kHeaderSize) return {type, "aborted"};
+  switch (first[3] & 0xf) {
+  case dns::kNoError:
+    return {type, "ok"};
+  case dns::kRefused:
+    return {type, "refused"};
+  case 9: // NOTAUTH (RFC 2136 §2.2)
+    return {type, "notauth"};
+  case dns::kServFail:
+    return {type, "servfail"};
+  default:
+    return {type, "error"};
+  }
+}
 
 // Closes the connection once it has been idle (no complete query) for the timeout (RFC 7766
 // §6.2.3).
@@ -237,15 +281,41 @@ awaitable<void> idleWatch(std::shared_ptr<TcpSession> s) {
   }
 }
 
+// A zone transfer on the transfer thread. (A coroutine function, not a lambda: a coroutine's
+// parameters live in its frame, a lambda's captures do not outlive the lambda.)
+awaitable<bool> runTransfer(Worker& w, std::vector<uint8_t> query, int fd, answer::Client client,
+                            std::shared_ptr<const Options> opt) {
+  std::vector<uint8_t> first;
+  bool ok = false;
+  try {
+    ok = answer::transfer(w.env, query, client, opt->transfer,
+                          [fd, &first](std::span<const uint8_t> m) {
+                            if (first.empty()) first.assign(m.begin(), m.end());
+                            return writeFramed(fd, m);
+                          });
+  } catch (const std::exception& e) {
+    reportStoreError(e);
+  }
+  std::lock_guard lock(w.shared.mutex);
+  ++w.shared.transferCounts[transferKind(query, first, ok)];
+  co_return ok;
+}
+
 awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
-  auto idle = std::chrono::milliseconds(w.options.tcpIdleTimeoutMs);
+  w.sessions.insert(s.get());
+  auto idle = std::chrono::milliseconds(w.options->tcpIdleTimeoutMs);
   s->deadline = std::chrono::steady_clock::now() + idle;
   asio::co_spawn(w.io, idleWatch(s), asio::detached);
   std::vector<uint8_t> in(65535), out(65537);
   for (;;) {
+    if (w.shared.draining.load(std::memory_order_relaxed)) {
+      closeIfIdle(*s);
+      if (!s->sock.is_open()) break;
+    }
     std::array<uint8_t, 2> lenBuf{};
     auto [ec1, n1] = co_await asio::async_read(s->sock, asio::buffer(lenBuf), kTuple);
     if (ec1) break;
+    s->busy = true;
     size_t len = size_t{lenBuf[0]} << 8 | lenBuf[1];
     auto [ec2, n2] = co_await asio::async_read(s->sock, asio::buffer(in.data(), len), kTuple);
     if (ec2) break;
@@ -258,44 +328,40 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
       s->deadline = std::chrono::steady_clock::now() + std::chrono::hours(24);
       const int fd = s->sock.native_handle();
       auto [tex, sent] = co_await asio::co_spawn(
-          w.transfers->get_executor(),
-          [&w, &query, fd, client = s->client]() -> awaitable<bool> {
-            try {
-              co_return answer::transfer(
-                  w.env, query, client, w.options.transfer,
-                  [fd](std::span<const uint8_t> m) { return writeFramed(fd, m); });
-            } catch (const std::exception& e) {
-              reportStoreError(e);
-            }
-            co_return false;
-          },
-          kTuple);
+          w.shared.transfers.get_executor(),
+          runTransfer(w, std::move(query), fd, s->client, w.options), kTuple);
       s->deadline = std::chrono::steady_clock::now() + idle;
+      s->busy = false;
       if (tex || !sent) break;
       continue;
     }
     size_t rlen = 0;
+    const int64_t now = std::time(nullptr);
     try {
       rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
-                                   answer::Transport::Tcp, std::time(nullptr), &s->client);
+                                   answer::Transport::Tcp, now, &s->client);
 
     } catch (const std::exception& e) {
       w.responder.end();
       reportStoreError(e);
     }
-    if (rlen == 0) continue;
-    if (w.options.queryLog)
-      logQuery(*w.options.queryLog, s->client, {in.data(), len}, {out.data() + 2, rlen});
-    out[0] = static_cast<uint8_t>(rlen >> 8);
-    out[1] = static_cast<uint8_t>(rlen);
-    auto [ec3, n3] =
-        co_await asio::async_write(s->sock, asio::buffer(out.data(), rlen + 2), kTuple);
-    if (ec3) break;
+    if (rlen != 0) {
+      if (w.options->queryLog)
+        w.options->queryLog->record(now, s->client, answer::Transport::Tcp, {in.data(), len},
+                                    {out.data() + 2, rlen});
+      out[0] = static_cast<uint8_t>(rlen >> 8);
+      out[1] = static_cast<uint8_t>(rlen);
+      auto [ec3, n3] =
+          co_await asio::async_write(s->sock, asio::buffer(out.data(), rlen + 2), kTuple);
+      if (ec3) break;
+    }
+    s->busy = false;
   }
   boost::system::error_code ignored;
   s->sock.close(ignored);
   s->timer.cancel();
-  --w.tcpConnections;
+  w.sessions.erase(s.get());
+  w.tcpConnections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // NOTIFY one secondary of one serial (RFC 1996 §3.6, §4): resend until a matching reply comes,
@@ -307,7 +373,7 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
-awaitable<void> notifyOne(asio::io_context& io, std::string zone, uint32_t serial,
+awaitable<void> notifyOne(asio::io_context& io, Shared& shared, std::string zone, uint32_t serial,
                           udp::endpoint target, uint32_t retryMs, unsigned retries,
                           std::optional<answer::tsig::Key> key) {
   auto sock = std::make_shared<udp::socket>(io);
@@ -318,6 +384,7 @@ awaitable<void> notifyOne(asio::io_context& io, std::string zone, uint32_t seria
   const auto msg = answer::notifyMessage(zone, id, key ? &*key : nullptr);
   std::array<uint8_t, 4096> buf{};
   auto wait = std::chrono::milliseconds(retryMs);
+  shared.notifySent.fetch_add(1, std::memory_order_relaxed);
   for (unsigned attempt = 0; attempt <= retries; ++attempt) {
     co_await sock->async_send_to(asio::buffer(msg), target, kTuple);
     auto timer = std::make_shared<asio::steady_timer>(io, wait);
@@ -330,30 +397,41 @@ awaitable<void> notifyOne(asio::io_context& io, std::string zone, uint32_t seria
       if (rec) break;
       if (from == target && answer::isNotifyReply({buf.data(), n}, id)) {
         timer->cancel();
+        shared.notifyAcked.fetch_add(1, std::memory_order_relaxed);
         co_return;
       }
     }
     wait *= 2;
   }
-  fmt::print(stderr, "dnsxld: NOTIFY {} serial {} to {}:{}: no answer after {} tries\n", zone,
-             serial, target.address().to_string(), target.port(), retries + 1);
+  shared.notifyFailed.fetch_add(1, std::memory_order_relaxed);
+  log::warning("NOTIFY {} serial {} to {}:{}: no answer after {} tries", zone, serial,
+               target.address().to_string(), target.port(), retries + 1);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
-// Watches the store: when a zone's serial changes (or at start), NOTIFY every secondary.
-awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options& o) {
+// Watches the store: when a zone's serial changes (or at start, or after a reload), NOTIFY every
+// secondary.
+awaitable<void> notifyLoop(Worker& w) {
+  auto& io = w.io;
+  std::shared_ptr<const Options> opt;
   std::vector<udp::endpoint> targets;
-  for (const auto& t : o.notify) {
-    boost::system::error_code ec;
-    auto a = asio::ip::make_address(t.address, ec);
-    if (!ec) targets.emplace_back(a, t.port);
-  }
   std::optional<answer::tsig::Key> key; // NOTIFY is signed with the transfer key
-  for (const auto& k : o.transfer.keys)
-    if (k.name == o.transfer.requireKey) key = k;
-  store::Snapshot snap(env);
+  auto configure = [&] {
+    opt = w.options;
+    targets.clear();
+    for (const auto& t : opt->notify) {
+      boost::system::error_code ec;
+      auto a = asio::ip::make_address(t.address, ec);
+      if (!ec) targets.emplace_back(a, t.port);
+    }
+    key.reset();
+    for (const auto& k : opt->transfer.keys)
+      if (k.name == opt->transfer.requireKey) key = k;
+  };
+  configure();
+  store::Snapshot snap(w.env);
   snap.reset();
   using Clock = std::chrono::steady_clock;
   // A burst of changes (an add and a delist a moment apart) makes one NOTIFY: it goes out once
@@ -366,17 +444,27 @@ awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options&
   };
   std::map<std::string, uint32_t> serials;
   std::map<std::string, Pending> pending;
-  const auto delay = std::chrono::milliseconds(o.notifyDelayMs);
   uint64_t generation = UINT64_MAX;
   bool started = false;
   asio::steady_timer tick(io);
   for (;;) {
+    if (opt != w.options) { // a reload: other secondaries, keys or zones
+      configure();
+      generation = UINT64_MAX;
+      serials.clear();
+      started = false;
+    }
+    const Options& o = *opt;
+    const auto delay = std::chrono::milliseconds(o.notifyDelayMs);
     try {
       snap.renew();
       if (snap.generation() != generation) {
         generation = snap.generation();
         for (const auto& z : snap.zones()) {
           if (z.name.empty()) continue;
+          if (o.answer.zones && std::find(o.answer.zones->begin(), o.answer.zones->end(), z.name) ==
+                                    o.answer.zones->end())
+            continue;
           auto [it, fresh] = serials.try_emplace(z.name, z.soa.serial);
           if (!fresh && it->second == z.soa.serial) continue;
           it->second = z.soa.serial;
@@ -395,10 +483,10 @@ awaitable<void> notifyLoop(asio::io_context& io, store::Env& env, const Options&
         continue;
       }
       for (const auto& t : targets)
-        asio::co_spawn(
-            io,
-            notifyOne(io, it->first, it->second.serial, t, o.notifyRetryMs, o.notifyRetries, key),
-            asio::detached);
+        asio::co_spawn(io,
+                       notifyOne(io, w.shared, it->first, it->second.serial, t, o.notifyRetryMs,
+                                 o.notifyRetries, key),
+                       asio::detached);
       if (it->second.reminder) {
         it = pending.erase(it);
       } else {
@@ -420,129 +508,149 @@ awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acc) {
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
       continue;
     }
-    if (w.tcpConnections >= w.tcpLimit) {
+    if (w.tcpConnections.load(std::memory_order_relaxed) >= w.tcpLimit) {
       boost::system::error_code ignored;
       sock.close(ignored); // at the limit (RFC 9210 §4.2)
+      w.shared.tcpRefused.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    ++w.tcpConnections;
+    w.tcpConnections.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(w.io, tcpSession(w, std::make_shared<TcpSession>(std::move(sock))),
                    asio::detached);
   }
 }
 
+// One dnsxld per address and port: an abstract Unix socket named after them, which the kernel
+// releases when the process goes (unix(7)). -1 when another process holds the name.
+int listenLock(const asio::ip::address& addr, uint16_t port) {
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const std::string name = fmt::format("dnsxld {} {}", addr.to_string(), port);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  const size_t len = std::min(name.size(), sizeof a.sun_path - 1);
+  std::memcpy(a.sun_path + 1, name.data(), len); // sun_path[0] = 0: the abstract namespace
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a),
+             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + len)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string keyOf(const ListenAddress& l) {
+  return fmt::format("{} {}", l.address, l.port);
+}
+
 } // namespace
 
-QueryLog::QueryLog(std::string path, bool unbuffered)
-    : d_path(std::move(path)), d_unbuffered(unbuffered) {}
-
-QueryLog::~QueryLog() {
-  if (d_file && d_file != stdout) std::fclose(d_file);
-}
-
-bool QueryLog::open() {
-  std::lock_guard lock(d_mutex);
-  if (d_path == "-") {
-    d_file = stdout;
-    return true;
-  }
-  std::FILE* f = std::fopen(d_path.c_str(), "a");
-  if (!f) return false;
-  if (d_file && d_file != stdout) std::fclose(d_file);
-  d_file = f;
-  return true;
-}
-
-void QueryLog::write(const char* line, size_t len) {
-  std::lock_guard lock(d_mutex);
-  if (!d_file) return;
-  std::fwrite(line, 1, len, d_file);
-  if (d_unbuffered) std::fflush(d_file);
-}
-
 struct Server::Impl {
-  Impl(store::Env& e, Options o) : env(e), options(std::move(o)) {}
+  Impl(store::Env& e, Options o) : env(e), options(std::make_shared<const Options>(std::move(o))) {}
+  ~Impl() {
+    for (const auto& [key, b] : bound)
+      ::close(b.lock);
+  }
   store::Env& env;
-  Options options;
-  asio::thread_pool transfers{1};
+  std::shared_ptr<const Options> options;
+  Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::atomic<bool> stopped{false};
+  struct Bound {
+    std::string text; // "ADDRESS:PORT" as bound
+    int lock = -1;
+  };
+  std::map<std::string, Bound> bound; // by listen key
+  std::atomic<bool> stopped{false}, running{false};
+  std::mutex reloadMutex;
+
+  // Binds one address on every worker: the sockets (not yet served) per worker, and the lock.
+  std::vector<Listener> bindOne(const ListenAddress& l, Bound& b);
 };
+
+std::vector<Listener> Server::Impl::bindOne(const ListenAddress& l, Bound& b) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(l.address, ec);
+  if (ec) throw std::runtime_error("not an IP address: " + l.address);
+  for (int attempt = 0;; ++attempt) {
+    uint16_t p = l.port;
+    int lock = -1;
+    if (p != 0 && (lock = listenLock(addr, p)) < 0)
+      throw std::runtime_error(fmt::format("cannot listen on {} port {}: another dnsxld listens "
+                                           "there (one per address and port)",
+                                           l.address, l.port));
+    try {
+      std::vector<Listener> out;
+      for (auto& w : workers) {
+        Listener li{keyOf(l), std::make_unique<udp::socket>(w->io),
+                    std::make_unique<tcp::acceptor>(w->io)};
+        auto& u = *li.dgram;
+        u.open(addr.is_v6() ? udp::v6() : udp::v4());
+        reusePort(u.native_handle());
+        udpBuffers(u.native_handle());
+        if (addr.is_v6()) u.set_option(asio::ip::v6_only(true));
+        u.bind({addr, p});
+        p = u.local_endpoint().port();
+        if (lock < 0 && (lock = listenLock(addr, p)) < 0) // port 0: a port another dnsxld has
+          throw boost::system::system_error(asio::error::address_in_use);
+        auto& t = *li.stream;
+        t.open(addr.is_v6() ? tcp::v6() : tcp::v4());
+        t.set_option(tcp::acceptor::reuse_address(true));
+        reusePort(t.native_handle());
+        if (addr.is_v6()) t.set_option(asio::ip::v6_only(true));
+        t.bind({addr, p});
+        t.listen(asio::socket_base::max_listen_connections);
+        out.push_back(std::move(li));
+      }
+      b.lock = lock;
+      b.text =
+          addr.is_v6() ? fmt::format("[{}]:{}", l.address, p) : fmt::format("{}:{}", l.address, p);
+      return out;
+    } catch (const boost::system::system_error& e) {
+      if (lock >= 0) ::close(lock);
+      // With port 0 the UDP port may be taken for TCP: try another free port.
+      if (l.port != 0 || attempt >= 20)
+        throw std::runtime_error(
+            fmt::format("cannot listen on {} port {}: {}", l.address, l.port, e.code().message()));
+    }
+  }
+}
 
 Server::Server(store::Env& env, Options options)
     : d_impl(std::make_unique<Impl>(env, std::move(options))) {
-  auto& o = d_impl->options;
-  if (o.workers == 0) o.workers = std::max(1U, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < o.workers; ++i) {
-    d_impl->workers.push_back(std::make_unique<Worker>(env, o));
-    d_impl->workers.back()->transfers = &d_impl->transfers;
+  auto o = std::make_shared<Options>(*d_impl->options);
+  if (o->workers == 0) o->workers = std::max(1U, std::thread::hardware_concurrency());
+  d_impl->options = o;
+  for (unsigned i = 0; i < o->workers; ++i) {
+    d_impl->workers.push_back(std::make_unique<Worker>(env, d_impl->shared, d_impl->options));
     d_impl->workers.back()->tcpLimit =
-        std::max(1U, (o.tcpMaxConnections + o.workers - 1 - i) / o.workers);
+        std::max(1U, (o->tcpMaxConnections + o->workers - 1 - i) / o->workers);
   }
 }
 
 Server::~Server() = default;
 
 std::vector<std::string> Server::bind() {
-  std::vector<std::string> bound;
-  for (const auto& l : d_impl->options.listen) {
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(l.address, ec);
-    if (ec) throw std::runtime_error("not an IP address: " + l.address);
-    uint16_t port = l.port;
-    for (int attempt = 0;; ++attempt) {
-      try {
-        uint16_t p = port;
-        std::vector<std::unique_ptr<udp::socket>> us;
-        std::vector<std::unique_ptr<tcp::acceptor>> ts;
-        for (auto& w : d_impl->workers) {
-          auto u = std::make_unique<udp::socket>(w->io);
-          u->open(addr.is_v6() ? udp::v6() : udp::v4());
-          reusePort(u->native_handle());
-          udpBuffers(u->native_handle());
-          if (addr.is_v6()) u->set_option(asio::ip::v6_only(true));
-          u->bind({addr, p});
-          p = u->local_endpoint().port();
-          auto t = std::make_unique<tcp::acceptor>(w->io);
-          t->open(addr.is_v6() ? tcp::v6() : tcp::v4());
-          t->set_option(tcp::acceptor::reuse_address(true));
-          reusePort(t->native_handle());
-          if (addr.is_v6()) t->set_option(asio::ip::v6_only(true));
-          t->bind({addr, p});
-          t->listen(asio::socket_base::max_listen_connections);
-          us.push_back(std::move(u));
-          ts.push_back(std::move(t));
-        }
-        for (size_t i = 0; i < d_impl->workers.size(); ++i) {
-          d_impl->workers[i]->udpSockets.push_back(std::move(us[i]));
-          d_impl->workers[i]->tcpAcceptors.push_back(std::move(ts[i]));
-        }
-        bound.push_back(addr.is_v6() ? fmt::format("[{}]:{}", l.address, p)
-                                     : fmt::format("{}:{}", l.address, p));
-        break;
-      } catch (const boost::system::system_error& e) {
-        // With port 0 the UDP port may be taken for TCP: try another free port.
-        if (port != 0 || attempt >= 20)
-          throw std::runtime_error(fmt::format("cannot listen on {} port {}: {}", l.address, l.port,
-                                               e.code().message()));
-      }
-    }
+  std::vector<std::string> out;
+  for (const auto& l : d_impl->options->listen) {
+    if (d_impl->bound.count(keyOf(l))) continue; // listed twice
+    Impl::Bound b;
+    auto listeners = d_impl->bindOne(l, b);
+    for (size_t i = 0; i < d_impl->workers.size(); ++i)
+      d_impl->workers[i]->listeners.push_back(std::move(listeners[i]));
+    out.push_back(b.text);
+    d_impl->bound.emplace(keyOf(l), b);
   }
-  return bound;
+  return out;
 }
 
 void Server::run() {
   std::vector<std::thread> threads;
-  for (auto& w : d_impl->workers) {
-    for (auto& u : w->udpSockets)
-      asio::co_spawn(w->io, udpLoop(*w, *u), asio::detached);
-    for (auto& t : w->tcpAcceptors)
-      asio::co_spawn(w->io, acceptLoop(*w, *t), asio::detached);
-  }
-  if (!d_impl->options.notify.empty())
-    asio::co_spawn(d_impl->workers[0]->io,
-                   notifyLoop(d_impl->workers[0]->io, d_impl->env, d_impl->options),
-                   asio::detached);
+  for (auto& w : d_impl->workers)
+    for (auto& l : w->listeners) {
+      asio::co_spawn(w->io, udpLoop(*w, *l.dgram), asio::detached);
+      asio::co_spawn(w->io, acceptLoop(*w, *l.stream), asio::detached);
+    }
+  asio::co_spawn(d_impl->workers[0]->io, notifyLoop(*d_impl->workers[0]), asio::detached);
+  d_impl->running = true;
   for (size_t i = 1; i < d_impl->workers.size(); ++i)
     threads.emplace_back([w = d_impl->workers[i].get()] { w->io.run(); });
   d_impl->workers[0]->io.run();
@@ -550,11 +658,133 @@ void Server::run() {
     t.join();
 }
 
+std::vector<std::string> Server::reload(Options options) {
+  std::lock_guard lock(d_impl->reloadMutex);
+  auto& impl = *d_impl;
+  options.workers = impl.options->workers;
+  auto next = std::make_shared<const Options>(std::move(options));
+  // Bind what is new first: a failure leaves everything as it was.
+  std::set<std::string> wanted;
+  std::map<std::string, std::pair<Impl::Bound, std::vector<Listener>>> added;
+  try {
+    for (const auto& l : next->listen) {
+      const auto key = keyOf(l);
+      wanted.insert(key);
+      if (impl.bound.count(key) || added.count(key)) continue;
+      Impl::Bound b;
+      auto listeners = impl.bindOne(l, b);
+      added.emplace(key, std::make_pair(b, std::move(listeners)));
+    }
+  } catch (...) {
+    for (auto& [key, a] : added)
+      ::close(a.first.lock);
+    throw;
+  }
+  std::set<std::string> removed;
+  for (auto it = impl.bound.begin(); it != impl.bound.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    removed.insert(it->first);
+    ::close(it->second.lock);
+    it = impl.bound.erase(it);
+  }
+  const unsigned n = static_cast<unsigned>(impl.workers.size());
+  for (unsigned i = 0; i < n; ++i) {
+    auto& w = *impl.workers[i];
+    std::vector<std::shared_ptr<Listener>> mine; // (a posted handler must be copyable)
+    for (auto& [key, a] : added)
+      mine.push_back(std::make_shared<Listener>(std::move(a.second[i])));
+    const unsigned limit = std::max(1U, (next->tcpMaxConnections + n - 1 - i) / n);
+    asio::post(w.io, [&w, next, mine, removed, limit] {
+      w.options = next;
+      w.responder.setOptions(next->answer);
+      w.tcpLimit = limit;
+      for (auto it = w.listeners.begin(); it != w.listeners.end();) {
+        if (!removed.count(it->key)) {
+          ++it;
+          continue;
+        }
+        boost::system::error_code ignored;
+        it->dgram->close(ignored);
+        it->stream->close(ignored);
+        w.closed.push_back(std::move(*it));
+        it = w.listeners.erase(it);
+      }
+      for (const auto& l : mine) {
+        w.listeners.push_back(std::move(*l));
+        asio::co_spawn(w.io, udpLoop(w, *w.listeners.back().dgram), asio::detached);
+        asio::co_spawn(w.io, acceptLoop(w, *w.listeners.back().stream), asio::detached);
+      }
+    });
+  }
+  for (auto& [key, a] : added)
+    impl.bound.emplace(key, a.first);
+  impl.options = next;
+  std::vector<std::string> out;
+  for (const auto& [key, b] : impl.bound)
+    out.push_back(b.text);
+  return out;
+}
+
+bool Server::drain(std::chrono::milliseconds timeout) {
+  auto& impl = *d_impl;
+  impl.shared.draining = true;
+  for (auto& wp : impl.workers) {
+    Worker* w = wp.get();
+    asio::post(w->io, [w] {
+      boost::system::error_code ignored;
+      for (auto& l : w->listeners) {
+        l.dgram->close(ignored);
+        l.stream->close(ignored);
+      }
+      for (TcpSession* s : w->sessions)
+        closeIfIdle(*s);
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool drained = false;
+  while (!(drained = std::all_of(impl.workers.begin(), impl.workers.end(),
+                                 [](const auto& w) { return w->tcpConnections.load() == 0; })) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!drained) {
+    // What is left is cut: a transfer's next write fails at once.
+    for (auto& wp : impl.workers) {
+      Worker* w = wp.get();
+      asio::post(w->io, [w] {
+        for (TcpSession* s : w->sessions)
+          ::shutdown(s->sock.native_handle(), SHUT_RDWR);
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  stop();
+  return drained;
+}
+
 std::map<std::string, answer::ZoneStats> Server::stats() const {
   std::map<std::string, answer::ZoneStats> out;
   for (const auto& w : d_impl->workers)
     w->responder.addStats(out);
   return out;
+}
+
+ServerStats Server::serverStats() const {
+  ServerStats s;
+  auto& sh = d_impl->shared;
+  {
+    std::lock_guard lock(sh.mutex);
+    s.transfers = sh.transferCounts;
+  }
+  s.notifySent = sh.notifySent.load();
+  s.notifyAcked = sh.notifyAcked.load();
+  s.notifyFailed = sh.notifyFailed.load();
+  s.tcpRefused = sh.tcpRefused.load();
+  for (const auto& w : d_impl->workers)
+    s.tcpConnections += w->tcpConnections.load();
+  return s;
 }
 
 void Server::stop() {

@@ -1,16 +1,18 @@
 // The network side of dnsxld: the only code that includes Asio. Each worker thread owns an
 // io_context, a Responder (its own LMDB read transaction) and SO_REUSEPORT UDP sockets and TCP
-// acceptors on every listen address, so workers share no mutable state.
+// acceptors on every listen address, so workers share no mutable state. One dnsxld per listen
+// address: a second one on the same address and port is refused (SO_REUSEPORT would otherwise
+// split the traffic between them).
 // TCP follows RFC 7766: 2-byte framing, pipelined queries, idle timeout, connection limit.
 #pragma once
 
 #include "server/answer/responder.hh"
 #include "server/answer/transfer.hh"
+#include "server/net/query_log.hh"
 
-#include <cstdio>
+#include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,24 +21,6 @@ namespace dnsxl::net {
 struct ListenAddress {
   std::string address; // numeric
   uint16_t port = 53;  // 0 = any free port (the same one for UDP and TCP)
-};
-
-// rbldnsd's query log (-l): one line per answered query, shared by the workers. Logging is off
-// the hot path unless asked for; reopen() follows log rotation (SIGHUP).
-class QueryLog {
-public:
-  QueryLog(std::string path, bool unbuffered);
-  ~QueryLog();
-  bool open(); // false (and errno) when the file cannot be opened for appending
-  bool reopen() { return open(); }
-  void write(const char* line, size_t len);
-  const std::string& path() const { return d_path; }
-
-private:
-  std::mutex d_mutex;
-  std::FILE* d_file = nullptr;
-  std::string d_path;
-  bool d_unbuffered;
 };
 
 struct Options {
@@ -53,6 +37,17 @@ struct Options {
   unsigned notifyRetries = 5;
   uint32_t notifyDelayMs = 1000;      // quiet time after a change before NOTIFY goes out
   std::shared_ptr<QueryLog> queryLog; // optional
+  uint32_t drainTimeoutMs = 20000;    // SIGTERM: TCP sessions and transfers may finish this long
+};
+
+// What the server did besides answering queries (counted off the query path).
+struct ServerStats {
+  // zone transfers by type ("axfr", "ixfr") and result ("ok", "refused", "notauth", "servfail",
+  // "aborted": the client went away or was too slow)
+  std::map<std::pair<std::string, std::string>, uint64_t> transfers;
+  uint64_t notifySent = 0, notifyAcked = 0, notifyFailed = 0;
+  unsigned tcpConnections = 0; // open now
+  uint64_t tcpRefused = 0;     // connections closed at once: at the limit
 };
 
 class Server {
@@ -69,8 +64,18 @@ public:
   void run();
   // Safe to call from any thread or a signal handler's io_context.
   void stop();
+  // A config reload, from another thread while run() serves: new listen addresses are bound
+  // first (an error throws and changes nothing), then each worker takes the new options between
+  // two batches (no query is dropped); addresses no longer listed are closed. The number of
+  // workers stays. Returns the addresses now listened on.
+  std::vector<std::string> reload(Options options);
+  // Graceful stop, from another thread: stops listening (UDP sockets and TCP acceptors closed),
+  // lets each TCP session finish the query or zone transfer in hand, up to timeout; what is
+  // left then is cut. Then stop(). True when everything finished in time.
+  bool drain(std::chrono::milliseconds timeout);
   // Query counters of all workers, per zone ("*" = all queries). Safe from any thread.
   std::map<std::string, answer::ZoneStats> stats() const;
+  ServerStats serverStats() const;
 
 private:
   struct Impl;

@@ -67,7 +67,7 @@ TEST_CASE("config errors name the file and line", "[config]") {
         "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
         "acl_on_bad_line, audit_days, transfer_allow, transfer_max_records, notify, "
         "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
-        "journal_max_records)");
+        "journal_max_records, identity, nsid, drain_timeout_ms, log_level)");
   fails("[server]\n", "/etc/dnsxl/dnsxl.toml: [server] needs 'store' (the store directory)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"a..b\"\n",
         "/etc/dnsxl/dnsxl.toml:4: 'name': empty label in 'a..b'");
@@ -134,4 +134,56 @@ TEST_CASE("the shipped configs parse", "[config]") {
     CHECK(c.zones.size() >= 2);
     CHECK(c.server.listen.size() == 2);
   }
+}
+
+TEST_CASE("[http] and [query_log]: defaults, values, and errors naming the line", "[config]") {
+  auto c = parseText("[server]\nstore = \"s\"\n");
+  CHECK_FALSE(c.http.enabled);
+  CHECK(c.queryLog.path.empty());
+  CHECK(c.server.drainTimeoutMs == 20000);
+  CHECK(c.server.identity.empty());
+  CHECK(c.server.nsid.empty());
+
+  c = parseText("[server]\nstore = \"s\"\nidentity = \"ns1.example\"\nnsid = \"fra-1\"\n"
+                "drain_timeout_ms = 5000\nlog_level = \"debug\"\n[http]\n"
+                "[query_log]\npath = \"log/q.log\"\nformat = \"json\"\nbuffer = 1024\n");
+  CHECK(c.server.identity == "ns1.example");
+  CHECK(c.server.nsid == "fra-1");
+  CHECK(c.server.drainTimeoutMs == 5000);
+  CHECK(c.server.logLevel == "debug");
+  REQUIRE(c.http.enabled);
+  REQUIRE(c.http.listen.size() == 1); // loopback when on, unless told otherwise
+  CHECK(c.http.listen[0].address == "127.0.0.1");
+  CHECK(c.http.listen[0].port == 9480);
+  CHECK(c.queryLog.path == "/etc/dnsxl/log/q.log");
+  CHECK(c.queryLog.format == "json");
+  CHECK(c.queryLog.buffer == 1024);
+
+  c = parseText("[server]\nstore = \"s\"\n[http]\nlisten = [\"[::1]:9100\", \"0.0.0.0:9101\"]\n"
+                "max_data_age_s = 7200\n");
+  REQUIRE(c.http.listen.size() == 2);
+  CHECK(c.http.listen[0].address == "::1");
+  CHECK(c.http.listen[1].port == 9101);
+  CHECK(c.http.maxDataAgeS == 7200);
+
+  auto fails = [](const std::string& text, const std::string& message) {
+    INFO(text);
+    CHECK_THROWS_WITH(parseText(text), message);
+  };
+  fails("[server]\nstore = \"s\"\n[http]\nlisten = [\"127.0.0.1\"]\n",
+        "/etc/dnsxl/dnsxl.toml:4: [http] listen '127.0.0.1' is not ADDRESS:PORT or [IPv6]:PORT");
+  fails("[server]\nstore = \"s\"\n[http]\nport = 1\n",
+        "/etc/dnsxl/dnsxl.toml:4: unknown key 'port' in [http] (known: listen, max_data_age_s)");
+  fails("[server]\nstore = \"s\"\n[query_log]\nformat = \"json\"\n",
+        "/etc/dnsxl/dnsxl.toml:3: [query_log] needs 'path' (a file, or \"-\" for standard output)");
+  fails("[server]\nstore = \"s\"\n[query_log]\npath = \"q\"\nformat = \"csv\"\n",
+        "/etc/dnsxl/dnsxl.toml:5: [query_log] 'format' must be \"rbldnsd\" or \"json\"");
+  fails("[server]\nstore = \"s\"\nlog_level = \"loud\"\n",
+        "/etc/dnsxl/dnsxl.toml:3: 'log_level' must be one of error, warning, notice, info, debug");
+  fails("[server]\nstore = \"s\"\nhttp = 1\n",
+        "/etc/dnsxl/dnsxl.toml:3: unknown key 'http' in [server] (known: listen, store, workers, "
+        "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
+        "acl_on_bad_line, audit_days, transfer_allow, transfer_max_records, notify, "
+        "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
+        "journal_max_records, identity, nsid, drain_timeout_ms, log_level)");
 }

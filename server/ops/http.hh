@@ -1,0 +1,44 @@
+// A small HTTP/1.1 server (Boost.Beast) for dnsxld's operator endpoints: /metrics, /healthz,
+// /readyz. Its own thread and io_context, never a DNS worker's. GET and HEAD only; requests are
+// size- and time-limited; a handler returns the whole response body.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dnsxl::ops {
+
+struct HttpRequest {
+  std::string method; // "GET", "HEAD"
+  std::string target; // "/metrics?x=1"
+  std::string client; // the peer's address
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string contentType = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+class HttpServer {
+public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  explicit HttpServer(Handler handler);
+  ~HttpServer(); // stops and joins the thread
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds ADDRESS:PORT (port 0: a free one); throws std::runtime_error naming it. Returns the
+  // bound "ADDRESS:PORT".
+  std::string listen(const std::string& address, uint16_t port);
+  // Serves on a thread of its own until destroyed.
+  void start();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> d_impl;
+};
+
+} // namespace dnsxl::ops
