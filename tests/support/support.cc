@@ -49,9 +49,14 @@ bool readExact(int fd, uint8_t* buf, size_t n, Clock::time_point deadline) {
 }
 
 // Starts argv[0] with stdout/stderr on the write ends of the given pipes (if any).
-pid_t spawn(const std::vector<std::string>& argv, const int* outPipe, const int* errPipe) {
+pid_t spawn(const std::vector<std::string>& argv, const int* outPipe, const int* errPipe,
+            const std::vector<std::string>& env = {}) {
   pid_t pid = ::fork();
   if (pid != 0) return pid;
+  for (const auto& e : env) {
+    const auto eq = e.find('=');
+    ::setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+  }
   for (auto [p, fd] : {std::pair{outPipe, 1}, std::pair{errPipe, 2}}) {
     if (!p) continue;
     ::dup2(p[1], fd);
@@ -85,10 +90,10 @@ std::filesystem::path TempDir::write(const std::string& name, const std::string&
   return p;
 }
 
-RunResult run(const std::vector<std::string>& argv) {
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   int outPipe[2], errPipe[2];
   if (::pipe(outPipe) != 0 || ::pipe(errPipe) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = spawn(argv, outPipe, errPipe);
+  pid_t pid = spawn(argv, outPipe, errPipe, env);
   ::close(outPipe[1]);
   ::close(errPipe[1]);
   RunResult r;
@@ -123,7 +128,7 @@ std::string dnsxldBinary() {
 }
 
 Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> extraArgs,
-               std::vector<std::string> listen) {
+               std::vector<std::string> listen, std::vector<std::string> env) {
   std::vector<std::string> argv = {dnsxldBinary(), "--config", config.string()};
   for (const auto& l : listen) {
     argv.push_back("--listen");
@@ -134,7 +139,7 @@ Daemon::Daemon(const std::filesystem::path& config, std::vector<std::string> ext
     hasWorkers = hasWorkers || a == "--workers";
   if (!hasWorkers) argv.insert(argv.end(), {"--workers", "1"});
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
-  start(argv, listen.size());
+  start(argv, listen.size(), env);
 }
 
 Daemon::Daemon(const std::vector<std::string>& rbldnsdArgs, size_t addresses) {
@@ -143,10 +148,11 @@ Daemon::Daemon(const std::vector<std::string>& rbldnsdArgs, size_t addresses) {
   start(argv, addresses);
 }
 
-void Daemon::start(const std::vector<std::string>& argv, size_t addresses) {
+void Daemon::start(const std::vector<std::string>& argv, size_t addresses,
+                   const std::vector<std::string>& env) {
   int errPipe[2];
   if (::pipe(errPipe) != 0) throw std::runtime_error("pipe failed");
-  d_pid = spawn(argv, nullptr, errPipe);
+  d_pid = spawn(argv, nullptr, errPipe, env);
   ::close(errPipe[1]);
   d_errFd = errPipe[0];
   auto deadline = Clock::now() + std::chrono::seconds(10);
@@ -199,6 +205,63 @@ int Daemon::stop() {
   return stopChild(d_pid, d_errFd, d_err);
 }
 
+uint16_t Daemon::httpPort() {
+  static const std::regex kHttp(R"(http on (\[[^\]]+\]|[0-9.]+):([0-9]+))");
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    std::smatch m;
+    if (std::regex_search(d_err, m, kHttp)) return static_cast<uint16_t>(std::stoi(m[2].str()));
+    if (Clock::now() > deadline) throw std::runtime_error("dnsxld said no 'http on': " + d_err);
+    readStderr(std::chrono::milliseconds(100));
+  }
+}
+
+std::optional<int> Daemon::waitExit(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  int status = 0;
+  while (d_pid > 0) {
+    if (::waitpid(d_pid, &status, WNOHANG) == d_pid) {
+      d_pid = -1;
+      readStderr(std::chrono::milliseconds(0));
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    }
+    if (Clock::now() > deadline) return std::nullopt;
+    readStderr(std::chrono::milliseconds(10));
+  }
+  return std::nullopt;
+}
+
+HttpResult httpGet(uint16_t port, const std::string& target, const std::string& method) {
+  HttpResult r;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return r;
+  }
+  const std::string req =
+      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return r;
+  }
+  std::string all;
+  char buf[8192];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    all.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  const auto end = all.find("\r\n\r\n");
+  if (all.compare(0, 9, "HTTP/1.1 ") != 0 || end == std::string::npos) return r;
+  r.status = std::stoi(all.substr(9, 3));
+  r.headers = all.substr(0, end);
+  r.body = all.substr(end + 4);
+  return r;
+}
 Daemon::~Daemon() {
   stop();
 }
@@ -353,9 +416,13 @@ std::vector<uint8_t> makeQuery(const std::string& name, uint16_t type, const Que
   ldns_pkt* pkt = ldns_pkt_query_new(owner, static_cast<ldns_rr_type>(type),
                                      static_cast<ldns_rr_class>(o.qclass), o.rd ? LDNS_RD : 0);
   ldns_pkt_set_id(pkt, o.id);
-  if (o.edns) {
+  if (o.edns || o.nsid) {
     ldns_pkt_set_edns_udp_size(pkt, o.udpSize);
     ldns_pkt_set_edns_version(pkt, o.ednsVersion);
+  }
+  if (o.nsid) { // an empty NSID option (RFC 5001 §2.1)
+    static const uint8_t kNsid[] = {0, 3, 0, 0};
+    ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 4, kNsid));
   }
   uint8_t* wire = nullptr;
   size_t size = 0;
@@ -386,6 +453,20 @@ Reply parseReply(const std::vector<uint8_t>& wire) {
   if (r.opt) {
     r.optUdpSize = ldns_pkt_edns_udp_size(pkt);
     r.ednsVersion = ldns_pkt_edns_version(pkt);
+    if (const ldns_rdf* data = ldns_pkt_edns_data(pkt)) { // the options, as received
+      const uint8_t* p = ldns_rdf_data(data);
+      const size_t size = ldns_rdf_size(data);
+      for (size_t pos = 0; pos + 4 <= size;) {
+        const unsigned code = unsigned{p[pos]} << 8 | p[pos + 1];
+        const size_t len = size_t{p[pos + 2]} << 8 | p[pos + 3];
+        if (pos + 4 + len > size) break;
+        if (code == 3) {
+          r.hasNsid = true;
+          r.nsid.assign(reinterpret_cast<const char*>(p + pos + 4), len);
+        }
+        pos += 4 + len;
+      }
+    }
   }
   auto text = [](ldns_rdf* rdf) {
     char* s = ldns_rdf2str(rdf);
@@ -472,8 +553,10 @@ std::optional<std::vector<uint8_t>> udpExchange(uint16_t port, const std::vector
   return out;
 }
 
-TcpClient::TcpClient(uint16_t port) {
+TcpClient::TcpClient(uint16_t port, int receiveBuffer) {
   d_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receiveBuffer > 0)
+    ::setsockopt(d_fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
   auto sa = loopback(port);
   if (::connect(d_fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     ::close(d_fd);

@@ -30,8 +30,15 @@ struct RunResult {
   int status = -1; // exit status, or -signal
   std::string out, err;
 };
-// Runs a program to completion (no shell).
-RunResult run(const std::vector<std::string>& argv);
+// Runs a program to completion (no shell); env: NAME=VALUE added to its environment.
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+
+// One HTTP/1.1 GET (or HEAD) on 127.0.0.1:port with a new connection.
+struct HttpResult {
+  int status = 0; // 0: no response
+  std::string headers, body;
+};
+HttpResult httpGet(uint16_t port, const std::string& target, const std::string& method = "GET");
 
 std::string dnsxlBinary();
 std::string dnsxldBinary();
@@ -39,8 +46,10 @@ std::string dnsxldBinary();
 // A running dnsxld on 127.0.0.1 (port 0 → a free port); stopped with SIGTERM on destruction.
 class Daemon {
 public:
+  // env: NAME=VALUE set for dnsxld (besides ours)
   explicit Daemon(const std::filesystem::path& config, std::vector<std::string> extraArgs = {},
-                  std::vector<std::string> listen = {"127.0.0.1:0"});
+                  std::vector<std::string> listen = {"127.0.0.1:0"},
+                  std::vector<std::string> env = {});
   // dnsxld with rbldnsd's command line; waits for `addresses` listening lines.
   Daemon(const std::vector<std::string>& rbldnsdArgs, size_t addresses);
   ~Daemon();
@@ -54,9 +63,14 @@ public:
   // Reads what dnsxld wrote to stderr so far (waits up to timeout for more).
   std::string readStderr(std::chrono::milliseconds timeout);
   int pid() const { return d_pid; }
+  // The port of its [http] listener (from its "http on" line; waits up to 5 s for it).
+  uint16_t httpPort();
+  // Waits up to timeout for dnsxld to exit by itself; its exit status (or -signal), or nullopt.
+  std::optional<int> waitExit(std::chrono::milliseconds timeout);
 
 private:
-  void start(const std::vector<std::string>& argv, size_t addresses);
+  void start(const std::vector<std::string>& argv, size_t addresses,
+             const std::vector<std::string>& env = {});
   int d_pid = -1;
   int d_errFd = -1;
   std::vector<uint16_t> d_ports;
@@ -65,6 +79,7 @@ private:
 
 struct QueryOptions {
   bool edns = false;
+  bool nsid = false; // ask for the server's NSID (RFC 5001; implies edns)
   uint16_t udpSize = 1232;
   uint8_t ednsVersion = 0;
   bool rd = false;
@@ -96,6 +111,8 @@ struct Reply {
   int optCount = 0;
   uint16_t optUdpSize = 0;
   int ednsVersion = -1;
+  bool hasNsid = false; // the OPT carried an NSID option
+  std::string nsid;
 };
 Reply parseReply(const std::vector<uint8_t>& wire);
 
@@ -156,7 +173,8 @@ bool waitForAnswer(uint16_t port, const std::string& name, std::chrono::millisec
 // A connected TCP client for pipelining and timeout tests.
 class TcpClient {
 public:
-  explicit TcpClient(uint16_t port);
+  // receiveBuffer: SO_RCVBUF before connecting (a slow reader's small window); 0 = default
+  explicit TcpClient(uint16_t port, int receiveBuffer = 0);
   ~TcpClient();
   bool send(const std::vector<uint8_t>& bytes); // raw bytes, caller frames
   bool sendFramed(const std::vector<uint8_t>& message);
