@@ -332,7 +332,8 @@ void parseServer(const Reader& r, const toml::table& server, Config& cfg) {
               "identity",
               "nsid",
               "drain_timeout_ms",
-              "log_level"});
+              "log_level",
+              "mirror"});
   if (auto n = server["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
       auto l = parseListen(s);
@@ -384,6 +385,7 @@ void parseServer(const Reader& r, const toml::table& server, Config& cfg) {
     cfg.server.nsid = r.string(*n.node(), "nsid");
     if (cfg.server.nsid.size() > 255) r.fail(*n.node(), "'nsid' is longer than 255 bytes");
   }
+  if (auto n = server["mirror"]; n) cfg.server.mirror = r.boolean(*n.node(), "mirror");
   if (auto n = server["drain_timeout_ms"]; n)
     cfg.server.drainTimeoutMs = r.u32(*n.node(), "drain_timeout_ms", 3600000);
   if (auto n = server["log_level"]; n) {

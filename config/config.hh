@@ -72,6 +72,9 @@ struct Server {
   std::string nsid;
   uint32_t drainTimeoutMs = 20000; // SIGTERM: how long TCP sessions and transfers may finish
   std::string logLevel = "info";   // error, warning, notice, info, debug
+  // An rsync mirror's store: no LMDB writer touches it, rsync replaces data.mdb whole; dnsxld
+  // opens it without LMDB's lock file and serves each new file within a second.
+  bool mirror = false;
 };
 
 // [http]: /metrics (Prometheus), /healthz, /readyz. Off unless the section is there.

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <thread>
 #include <unistd.h>
@@ -83,10 +84,11 @@ uint64_t monotonicUsec() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
 }
 
-// One dnsxld per store: an exclusive flock on its data file (LMDB itself locks with fcntl on
-// lock.mdb, which this does not touch). -1 and errno when another process holds it.
-int lockStore(const std::filesystem::path& dataFile) {
-  const int fd = ::open(dataFile.c_str(), O_RDONLY | O_CLOEXEC);
+// One dnsxld per store: an exclusive flock on its directory (which stays when rsync replaces
+// data.mdb; LMDB itself locks with fcntl on lock.mdb, which this does not touch). -1 and errno
+// when another process holds it.
+int lockStore(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -1;
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
@@ -107,23 +109,37 @@ std::optional<config::Config> loadConfig(const std::filesystem::path& file) {
 }
 
 // What a running dnsxld keeps between signals: the config in force, the HTTP endpoints.
+// The identity of a store's data file: rsync --delay-updates renames a new one into place.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+std::optional<FileId> fileId(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
 class Service {
 public:
-  Service(const Args& args, config::Config cfg, store::Env& env)
-      : d_args(args), d_cfg(std::move(cfg)), d_env(env), d_start(std::time(nullptr)),
+  Service(const Args& args, config::Config cfg, std::shared_ptr<store::Env> env)
+      : d_args(args), d_cfg(std::move(cfg)), d_env(std::move(env)), d_start(std::time(nullptr)),
         d_lastReload(d_start) {}
 
   int run(net::Options opt);
 
 private:
   void reload(net::Server& server);
+  void followStore(net::Server& server);
   ops::HttpResponse http(const ops::HttpRequest& req);
   ops::HttpResponse metrics();
   ops::HttpResponse ready();
 
   const Args& d_args;
   config::Config d_cfg;
-  store::Env& d_env;
+  std::shared_ptr<store::Env> d_env; // the store at start (a mirror's changes: the server's)
+  std::optional<FileId> d_storeFile;
   std::mutex d_mutex; // guards d_cfg, d_opt and the counters below against the HTTP thread
   net::Options d_opt;
   net::Server* d_server = nullptr;
@@ -138,6 +154,7 @@ int Service::run(net::Options opt) {
     log::error("query log {}: {}", opt.queryLog->path(), std::strerror(errno));
     return 1;
   }
+  d_storeFile = fileId(d_cfg.server.store / "data.mdb");
   net::Server server(d_env, opt);
   try {
     for (const auto& b : server.bind())
@@ -165,8 +182,12 @@ int Service::run(net::Options opt) {
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2})
       sigaddset(&s, sig);
     for (;;) {
-      int sig = 0;
-      sigwait(&s, &sig);
+      const timespec second{1, 0};
+      const int sig = sigtimedwait(&s, nullptr, &second);
+      if (sig < 0) { // a second without a signal
+        followStore(server);
+        continue;
+      }
       if (sig == SIGHUP) {
         reload(server);
         continue;
@@ -261,6 +282,37 @@ void Service::reload(net::Server& server) {
   notifySystemd("READY=1\nSTATUS=serving; config reloaded");
 }
 
+// A mirror serves each data file rsync puts in place; elsewhere a replaced file is reported (a
+// store with an LMDB writer is changed in place, never replaced).
+void Service::followStore(net::Server& server) {
+  const auto path = d_cfg.server.store / "data.mdb";
+  const auto now = fileId(path);
+  if (!now || now == d_storeFile) return;
+  if (!d_cfg.server.mirror) {
+    log::warning("{} was replaced: restart dnsxld to serve it (or set mirror = true for a "
+                 "store that rsync replaces)",
+                 path.string());
+    d_storeFile = now;
+    return;
+  }
+  try {
+    auto env = std::make_shared<store::Env>(
+        d_cfg.server.store,
+        store::Env::Options{.readOnly = true, .mapSize = d_cfg.server.mapSize, .noLock = true});
+    store::Snapshot snap(*env);
+    snap.renew();
+    std::string serials;
+    for (const auto& z : snap.zones())
+      if (!z.name.empty()) serials += fmt::format(" {} {}", z.name, z.soa.serial);
+    snap.reset();
+    server.replaceStore(env);
+    d_storeFile = now;
+    log::notice("mirror: new store file served:{}", serials);
+  } catch (const std::exception& e) {
+    log::warning("mirror: the new store file cannot be read yet: {}", e.what());
+  }
+}
+
 ops::HttpResponse Service::http(const ops::HttpRequest& req) {
   const auto path = req.target.substr(0, req.target.find('?'));
   if (path == "/metrics") return metrics();
@@ -291,7 +343,8 @@ ops::HttpResponse Service::metrics() {
       in.queryLogDropped = d_opt.queryLog->dropped();
     }
   }
-  store::Snapshot snap(d_env);
+  const auto env = d_server ? d_server->store() : d_env;
+  store::Snapshot snap(*env);
   snap.renew();
   in.lastCommit = snap.lastCommit();
   for (const auto& z : snap.zones())
@@ -299,7 +352,7 @@ ops::HttpResponse Service::metrics() {
         (!zones || std::find(zones->begin(), zones->end(), z.name) != zones->end()))
       in.served.push_back({z.name, z.soa.serial});
   snap.reset();
-  const auto size = d_env.size();
+  const auto size = env->size();
   in.storeFileBytes = size.fileBytes;
   in.storeUsedBytes = size.usedBytes;
   in.storeMapBytes = size.mapBytes;
@@ -315,7 +368,8 @@ ops::HttpResponse Service::ready() {
     maxAge = d_cfg.http.maxDataAgeS;
     zones = d_opt.answer.zones;
   }
-  store::Snapshot snap(d_env);
+  const auto env = d_server ? d_server->store() : d_env;
+  store::Snapshot snap(*env);
   snap.renew();
   size_t served = 0;
   for (const auto& z : snap.zones())
@@ -372,8 +426,11 @@ int run(const Args& args) {
                                                         : net::QueryLog::Format::Rbldnsd,
                                                     cfg->queryLog.buffer);
   try {
-    store::Env env(cfg->server.store, {.readOnly = true, .mapSize = cfg->server.mapSize});
-    const int lock = lockStore(env.dataFile());
+    auto env = std::make_shared<store::Env>(cfg->server.store,
+                                            store::Env::Options{.readOnly = true,
+                                                                .mapSize = cfg->server.mapSize,
+                                                                .noLock = cfg->server.mirror});
+    const int lock = lockStore(cfg->server.store);
     if (lock < 0) {
       log::error("{}: {}", cfg->server.store.string(),
                  errno == EWOULDBLOCK ? "another dnsxld serves this store (one per store)"

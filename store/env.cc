@@ -63,7 +63,8 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
       throw;
     }
   };
-  open(MDB_NOTLS | (options.readOnly ? MDB_RDONLY : 0U));
+  open(MDB_NOTLS | (options.readOnly ? MDB_RDONLY : 0U) |
+       (options.readOnly && options.noLock ? MDB_NOLOCK : 0U));
   std::error_code canon;
   d_file = std::filesystem::canonical(dir / "data.mdb", canon);
   if (options.writeMapIfAlone && activeReaders(d_env) == 0) {

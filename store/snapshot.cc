@@ -52,7 +52,7 @@ struct Snapshot::Index {
   }
 };
 
-Snapshot::Snapshot(Env& env) : d_env(env) {
+Snapshot::Snapshot(Env& env) : d_env(&env) {
   check("mdb_txn_begin", mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &d_txn));
   const int tables[4] = {kIp4Table, kIp6Table, kDom, kGen};
   for (size_t i = 0; i < 4; ++i)
@@ -62,7 +62,7 @@ Snapshot::Snapshot(Env& env) : d_env(env) {
   d_indexTxn = mdb_txn_id(d_txn);
 }
 
-Snapshot::Snapshot(Env& env, Writer& writer) : d_env(env) {
+Snapshot::Snapshot(Env& env, Writer& writer) : d_env(&env) {
   writer.flushIntervals();
   writer.flushNames();
   d_txn = writer.rawTxn();
@@ -92,6 +92,26 @@ void Snapshot::renew() {
   }
 }
 
+void Snapshot::rebind(Env& env) {
+  if (d_borrowed) throw StoreError("a writer's snapshot cannot move to another store");
+  for (auto*& c : d_cursors) {
+    mdb_cursor_close(c);
+    c = nullptr;
+  }
+  mdb_txn_abort(d_txn);
+  d_txn = nullptr;
+  d_live = false;
+  d_env = &env;
+  check("mdb_txn_begin", mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &d_txn));
+  const int tables[4] = {kIp4Table, kIp6Table, kDom, kGen};
+  for (size_t i = 0; i < 4; ++i)
+    check("mdb_cursor_open", mdb_cursor_open(d_txn, env.dbi(tables[i]), &d_cursors[i]));
+  d_live = true;
+  d_index->clear(); // its blocks lie in the other store's map
+  d_indexTxn = mdb_txn_id(d_txn);
+  reset();
+}
+
 void Snapshot::reset() {
   if (d_borrowed) return;
   if (d_live) mdb_txn_reset(d_txn);
@@ -99,12 +119,12 @@ void Snapshot::reset() {
 }
 
 uint64_t Snapshot::generation() {
-  return readGeneration(d_txn, d_env.dbi(kMeta));
+  return readGeneration(d_txn, d_env->dbi(kMeta));
 }
 
 int64_t Snapshot::lastCommit() {
   MDB_val k = val("committed", 9), v;
-  const int rc = mdb_get(d_txn, d_env.dbi(kMeta), &k, &v);
+  const int rc = mdb_get(d_txn, d_env->dbi(kMeta), &k, &v);
   if (rc == MDB_NOTFOUND) return 0;
   check("mdb_get committed", rc);
   return v.mv_size == 8 ? static_cast<int64_t>(bytes::get64(v.mv_data)) : 0;
@@ -127,30 +147,30 @@ void forEachInterval(MDB_txn* txn, MDB_dbi dbi, uint32_t dataset,
 } // namespace
 
 void Snapshot::forEachIp4(uint32_t dataset, const std::function<void(const IpInterval4&)>& f) {
-  forEachInterval<uint32_t>(d_txn, d_env.dbi(kIp4Table), dataset, f);
+  forEachInterval<uint32_t>(d_txn, d_env->dbi(kIp4Table), dataset, f);
 }
 
 void Snapshot::forEachIp6(uint32_t dataset, const std::function<void(const IpInterval6&)>& f) {
-  forEachInterval<Ip6>(d_txn, d_env.dbi(kIp6Table), dataset, f);
+  forEachInterval<Ip6>(d_txn, d_env->dbi(kIp6Table), dataset, f);
 }
 
 void Snapshot::forEachDomain(uint32_t dataset,
                              const std::function<void(std::string_view, DomainEntry)>& f) {
-  forEachOfDataset(d_txn, d_env.dbi(kDom), dataset, [&](std::string_view, std::string_view v) {
+  forEachOfDataset(d_txn, d_env->dbi(kDom), dataset, [&](std::string_view, std::string_view v) {
     forEachNameIn(val(v.data(), v.size()), f);
   });
 }
 
 void Snapshot::forEachGeneric(uint32_t dataset,
                               const std::function<void(std::string_view, std::string_view)>& f) {
-  forEachOfDataset(d_txn, d_env.dbi(kGen), dataset, f);
+  forEachOfDataset(d_txn, d_env->dbi(kGen), dataset, f);
 }
 
 std::vector<Snapshot::JournalEntry> Snapshot::journal(std::string_view zone) {
   std::vector<JournalEntry> out;
-  if (!d_env.has(kJournal)) return out;
+  if (!d_env->has(kJournal)) return out;
   forEachWithPrefix(
-      d_txn, d_env.dbi(kJournal), journalPrefix(zone), [&](std::string_view, std::string_view v) {
+      d_txn, d_env->dbi(kJournal), journalPrefix(zone), [&](std::string_view, std::string_view v) {
         if (v.size() < 16) return;
         out.push_back({bytes::get32(v.data()), bytes::get32(v.data() + 4),
                        static_cast<int64_t>(bytes::get64(v.data() + 8)), v.substr(16)});
@@ -159,23 +179,23 @@ std::vector<Snapshot::JournalEntry> Snapshot::journal(std::string_view zone) {
 }
 
 void Snapshot::forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f) {
-  if (d_env.has(kMan)) forEachChange(d_txn, d_env.dbi(kMan), f);
+  if (d_env->has(kMan)) forEachChange(d_txn, d_env->dbi(kMan), f);
 }
 
 void Snapshot::forEachAudit(const std::function<void(uint64_t, const ChangeRecord&)>& f) {
-  if (d_env.has(kLog)) forEachChange(d_txn, d_env.dbi(kLog), f);
+  if (d_env->has(kLog)) forEachChange(d_txn, d_env->dbi(kLog), f);
 }
 
 void Snapshot::forEachEntry(uint32_t dataset,
                             const std::function<void(std::string_view, std::string_view)>& f) {
-  if (!d_env.hasEntries()) return;
+  if (!d_env->hasEntries()) return;
   std::string prefix;
   bytes::put32(prefix, dataset);
-  forEachWithPrefix(d_txn, d_env.dbi(kEnt), prefix, f);
+  forEachWithPrefix(d_txn, d_env->dbi(kEnt), prefix, f);
 }
 
 std::vector<ZoneRecord> Snapshot::zones() {
-  return readZones(d_txn, d_env.dbi(kZones));
+  return readZones(d_txn, d_env->dbi(kZones));
 }
 
 namespace {
@@ -224,7 +244,7 @@ bool findInterval(BlockIndex<Addr>* ix, MDB_cursor* c, uint32_t dataset, const A
 std::optional<IpInterval4> Snapshot::ip4(uint32_t dataset, uint32_t addr) {
   Block<uint32_t> b;
   size_t i = 0;
-  if (!findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env.dbi(kIp4Table), dataset),
+  if (!findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env->dbi(kIp4Table), dataset),
                     d_cursors[0], dataset, addr, b, i) ||
       bytes::get32(b.endAt(i)) < addr)
     return std::nullopt;
@@ -234,7 +254,7 @@ std::optional<IpInterval4> Snapshot::ip4(uint32_t dataset, uint32_t addr) {
 bool Snapshot::ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi) {
   Block<uint32_t> b;
   size_t i = 0;
-  return findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env.dbi(kIp4Table), dataset),
+  return findInterval(Index::of<uint32_t>(d_index.get(), d_txn, d_env->dbi(kIp4Table), dataset),
                       d_cursors[0], dataset, hi, b, i) &&
          bytes::get32(b.endAt(i)) >= lo;
 }
@@ -242,7 +262,7 @@ bool Snapshot::ip4Any(uint32_t dataset, uint32_t lo, uint32_t hi) {
 std::optional<IpInterval6> Snapshot::ip6(uint32_t dataset, const Ip6& addr) {
   Block<Ip6> b;
   size_t i = 0;
-  if (!findInterval(Index::of<Ip6>(d_index.get(), d_txn, d_env.dbi(kIp6Table), dataset),
+  if (!findInterval(Index::of<Ip6>(d_index.get(), d_txn, d_env->dbi(kIp6Table), dataset),
                     d_cursors[1], dataset, addr, b, i) ||
       std::memcmp(b.endAt(i), addr.data(), 16) < 0)
     return std::nullopt;
@@ -252,13 +272,14 @@ std::optional<IpInterval6> Snapshot::ip6(uint32_t dataset, const Ip6& addr) {
 bool Snapshot::ip6Any(uint32_t dataset, const Ip6& lo, const Ip6& hi) {
   Block<Ip6> b;
   size_t i = 0;
-  return findInterval(Index::of<Ip6>(d_index.get(), d_txn, d_env.dbi(kIp6Table), dataset),
+  return findInterval(Index::of<Ip6>(d_index.get(), d_txn, d_env->dbi(kIp6Table), dataset),
                       d_cursors[1], dataset, hi, b, i) &&
          std::memcmp(b.endAt(i), lo.data(), 16) >= 0;
 }
 
 std::optional<DomainEntry> Snapshot::domain(uint32_t dataset, std::string_view dkey) {
-  return findName(Index::ofNames(d_index.get(), d_txn, d_env, dataset), d_cursors[2], dataset, dkey)
+  return findName(Index::ofNames(d_index.get(), d_txn, *d_env, dataset), d_cursors[2], dataset,
+                  dkey)
       .exact;
 }
 
@@ -280,7 +301,7 @@ bool Snapshot::below(size_t cursor, uint32_t dataset, std::string_view dkey) {
 std::optional<DomainEntry> Snapshot::domainAndBelow(uint32_t dataset, std::string_view dkey,
                                                     bool& below) {
   const auto spot =
-      findName(Index::ofNames(d_index.get(), d_txn, d_env, dataset), d_cursors[2], dataset, dkey);
+      findName(Index::ofNames(d_index.get(), d_txn, *d_env, dataset), d_cursors[2], dataset, dkey);
   below = spot.next && spot.next->size() > dkey.size() && spot.next->starts_with(dkey);
   return spot.exact;
 }
@@ -292,7 +313,7 @@ bool Snapshot::domainBelow(uint32_t dataset, std::string_view dkey) {
 }
 
 bool Snapshot::nameFilterPasses(uint32_t dataset, std::string_view dkey) {
-  const NameIndex* ix = Index::ofNames(d_index.get(), d_txn, d_env, dataset);
+  const NameIndex* ix = Index::ofNames(d_index.get(), d_txn, *d_env, dataset);
   return !ix || ix->mayHold(dkey);
 }
 
@@ -306,7 +327,7 @@ std::string_view Snapshot::generic(uint32_t dataset, std::string_view dkey) {
   bytes::set32(key, dataset);
   if (!dkey.empty()) std::memcpy(key + 4, dkey.data(), dkey.size());
   MDB_val k = val(key, dkey.size() + 4), v;
-  int rc = mdb_get(d_txn, d_env.dbi(kGen), &k, &v);
+  int rc = mdb_get(d_txn, d_env->dbi(kGen), &k, &v);
   if (rc == MDB_NOTFOUND) return {};
   check("mdb_get gen", rc);
   return view(v);
@@ -318,7 +339,7 @@ std::string_view Snapshot::valueSet(uint32_t id) {
   uint8_t key[4];
   bytes::set32(key, id);
   MDB_val k = val(key, 4), v;
-  int rc = mdb_get(d_txn, d_env.dbi(kValues), &k, &v);
+  int rc = mdb_get(d_txn, d_env->dbi(kValues), &k, &v);
   if (rc == MDB_NOTFOUND) return {};
   check("mdb_get", rc);
   if (cached) *cached = v;

@@ -187,6 +187,10 @@ public:
     // Write through a writable map (MDB_WRITEMAP) when no other process reads the store: faster
     // big writes (an import), not imposed on a running server (see env.cc).
     bool writeMapIfAlone = false;
+    // Read-only without LMDB's lock file (MDB_NOLOCK): for a mirror's store, which no LMDB
+    // writer touches and rsync replaces whole; a replaced file can then be opened beside the
+    // old one in the same process. Never with a writer on the store.
+    bool noLock = false;
   };
   Env(const std::filesystem::path& dir, Options options);
   ~Env();
@@ -361,6 +365,9 @@ public:
 
   void renew();
   void reset();
+  // Moves to another store (a mirror's data file replaced by rsync): reads go there from the
+  // next renew(); the index is dropped. Released (as after reset()).
+  void rebind(Env& env);
 
   // Changes with every commit; lets readers cache decoded zone records.
   uint64_t generation();
@@ -419,7 +426,7 @@ public:
   struct Index;
 
 private:
-  Env& d_env;
+  Env* d_env;
   MDB_txn* d_txn = nullptr;
   bool below(size_t cursor, uint32_t dataset, std::string_view key);
   std::unique_ptr<Index> d_index; // none for a writer's transaction

@@ -89,7 +89,7 @@ bool nibbleLabel(const uint8_t* name, uint8_t off, uint8_t& v) {
 
 } // namespace
 
-Responder::Responder(store::Env& env, Options options) : d_env(env), d_snap(env), d_opt(options) {
+Responder::Responder(store::Env& env, Options options) : d_env(&env), d_snap(env), d_opt(options) {
   d_snap.reset();
 }
 
@@ -125,8 +125,8 @@ std::optional<store::DomainEntry> Responder::ancestor(uint32_t dataset, std::str
 void Responder::refreshZones() {
   // A new generation (an import, a live change): the pages of the old ones leave this
   // process's RSS (store::Env::releaseResidentPages); the first load has nothing to release.
-  if (d_generation != kNoGeneration && d_env.readOnly())
-    d_env.releaseResidentPages(d_snap.generation());
+  if (d_generation != kNoGeneration && d_env->readOnly())
+    d_env->releaseResidentPages(d_snap.generation());
   d_generation = d_snap.generation();
   d_zones.clear();
   d_globalAcl.reset();
@@ -199,6 +199,14 @@ uint32_t Responder::aclAction(uint32_t dataset, const Client& client, std::strin
   if (v.a >= store::kAclIgnore) return v.a;
   valueSet = d_snap.valueSet(set);
   return kAclAlways;
+}
+
+void Responder::rebind(store::Env& env) {
+  d_env = &env;
+  d_snap.rebind(env);
+  d_generation = kNoGeneration; // generations of two stores say nothing about each other
+  for (auto& slot : d_ancestors)
+    slot.generation = kNoGeneration;
 }
 
 void Responder::setOptions(Options options) {

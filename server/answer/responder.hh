@@ -80,6 +80,8 @@ public:
   void end();
   // New options (a config reload), between batches; the zones are read again at the next begin.
   void setOptions(Options options);
+  // Another store (a mirror's replaced data file), between batches; counters stay.
+  void rebind(store::Env& env);
 
   // Writes the reply to query into out and returns its length; 0 means "send nothing".
   // Without a client, acl datasets are not consulted.
@@ -152,7 +154,7 @@ private:
   bool nameExists(Ctx& c);
   void refreshZones();
 
-  store::Env& d_env;
+  store::Env* d_env;
   store::Snapshot d_snap;
   Options d_opt;
   // The acl action for client in an acl dataset (0 when no entry matches); for an always-listed

@@ -119,9 +119,9 @@ struct Listener {
 };
 
 struct Worker {
-  Worker(store::Env& e, Shared& s, std::shared_ptr<const Options> o)
-      : env(e), shared(s), responder(e, o->answer), options(std::move(o)) {}
-  store::Env& env;
+  Worker(std::shared_ptr<store::Env> e, Shared& s, std::shared_ptr<const Options> o)
+      : env(std::move(e)), shared(s), responder(*env, o->answer), options(std::move(o)) {}
+  std::shared_ptr<store::Env> env; // swapped by replaceStore, on this worker's thread
   Shared& shared;
   asio::io_context io{1};
   answer::Responder responder;
@@ -283,12 +283,12 @@ awaitable<void> idleWatch(std::shared_ptr<TcpSession> s) {
 
 // A zone transfer on the transfer thread. (A coroutine function, not a lambda: a coroutine's
 // parameters live in its frame, a lambda's captures do not outlive the lambda.)
-awaitable<bool> runTransfer(Worker& w, std::vector<uint8_t> query, int fd, answer::Client client,
-                            std::shared_ptr<const Options> opt) {
+awaitable<bool> runTransfer(Worker& w, std::shared_ptr<store::Env> env, std::vector<uint8_t> query,
+                            int fd, answer::Client client, std::shared_ptr<const Options> opt) {
   std::vector<uint8_t> first;
   bool ok = false;
   try {
-    ok = answer::transfer(w.env, query, client, opt->transfer,
+    ok = answer::transfer(*env, query, client, opt->transfer,
                           [fd, &first](std::span<const uint8_t> m) {
                             if (first.empty()) first.assign(m.begin(), m.end());
                             return writeFramed(fd, m);
@@ -329,7 +329,7 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
       const int fd = s->sock.native_handle();
       auto [tex, sent] = co_await asio::co_spawn(
           w.shared.transfers.get_executor(),
-          runTransfer(w, std::move(query), fd, s->client, w.options), kTuple);
+          runTransfer(w, w.env, std::move(query), fd, s->client, w.options), kTuple);
       s->deadline = std::chrono::steady_clock::now() + idle;
       s->busy = false;
       if (tex || !sent) break;
@@ -431,7 +431,8 @@ awaitable<void> notifyLoop(Worker& w) {
       if (k.name == opt->transfer.requireKey) key = k;
   };
   configure();
-  store::Snapshot snap(w.env);
+  store::Env* snapEnv = w.env.get();
+  store::Snapshot snap(*snapEnv);
   snap.reset();
   using Clock = std::chrono::steady_clock;
   // A burst of changes (an add and a delist a moment apart) makes one NOTIFY: it goes out once
@@ -457,6 +458,10 @@ awaitable<void> notifyLoop(Worker& w) {
     const Options& o = *opt;
     const auto delay = std::chrono::milliseconds(o.notifyDelayMs);
     try {
+      if (snapEnv != w.env.get()) { // a mirror's store was replaced
+        snapEnv = w.env.get();
+        snap.rebind(*snapEnv);
+      }
       snap.renew();
       if (snap.generation() != generation) {
         generation = snap.generation();
@@ -545,12 +550,13 @@ std::string keyOf(const ListenAddress& l) {
 } // namespace
 
 struct Server::Impl {
-  Impl(store::Env& e, Options o) : env(e), options(std::make_shared<const Options>(std::move(o))) {}
+  Impl(std::shared_ptr<store::Env> e, Options o)
+      : env(std::move(e)), options(std::make_shared<const Options>(std::move(o))) {}
   ~Impl() {
     for (const auto& [key, b] : bound)
       ::close(b.lock);
   }
-  store::Env& env;
+  std::shared_ptr<store::Env> env; // guarded by reloadMutex
   std::shared_ptr<const Options> options;
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -615,6 +621,9 @@ std::vector<Listener> Server::Impl::bindOne(const ListenAddress& l, Bound& b) {
 }
 
 Server::Server(store::Env& env, Options options)
+    : Server(std::shared_ptr<store::Env>(&env, [](store::Env*) {}), std::move(options)) {}
+
+Server::Server(std::shared_ptr<store::Env> env, Options options)
     : d_impl(std::make_unique<Impl>(env, std::move(options))) {
   auto o = std::make_shared<Options>(*d_impl->options);
   if (o->workers == 0) o->workers = std::max(1U, std::thread::hardware_concurrency());
@@ -726,6 +735,23 @@ std::vector<std::string> Server::reload(Options options) {
   for (const auto& [key, b] : impl.bound)
     out.push_back(b.text);
   return out;
+}
+
+void Server::replaceStore(std::shared_ptr<store::Env> env) {
+  std::lock_guard lock(d_impl->reloadMutex);
+  d_impl->env = env;
+  for (auto& wp : d_impl->workers) {
+    Worker* w = wp.get();
+    asio::post(w->io, [w, env] {
+      w->env = env;
+      w->responder.rebind(*env);
+    });
+  }
+}
+
+std::shared_ptr<store::Env> Server::store() const {
+  std::lock_guard lock(d_impl->reloadMutex);
+  return d_impl->env;
 }
 
 bool Server::drain(std::chrono::milliseconds timeout) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ struct ServerStats {
 class Server {
 public:
   Server(store::Env& env, Options options);
+  Server(std::shared_ptr<store::Env> env, Options options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -73,6 +75,10 @@ public:
   // lets each TCP session finish the query or zone transfer in hand, up to timeout; what is
   // left then is cut. Then stop(). True when everything finished in time.
   bool drain(std::chrono::milliseconds timeout);
+  // Serves another store from now on (a mirror's data file replaced whole): each worker moves
+  // between two batches; transfers in progress finish on the old one, which closes after them.
+  void replaceStore(std::shared_ptr<store::Env> env);
+  std::shared_ptr<store::Env> store() const;
   // Query counters of all workers, per zone ("*" = all queries). Safe from any thread.
   std::map<std::string, answer::ZoneStats> stats() const;
   ServerStats serverStats() const;

@@ -4,10 +4,12 @@
 #include "dns/wire.hh"
 #include "tests/support/fixture.hh"
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <fmt/format.h>
+#include <functional>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
@@ -220,4 +222,65 @@ TEST_CASE("sd_notify: READY=1 once listening, RELOADING=1 then READY=1 on SIGHUP
   REQUIRE(status);
   CHECK(*status == 0);
   ::close(fd);
+}
+
+TEST_CASE("an rsync mirror (mirror = true): each store file renamed into place is served within "
+          "a second, without a restart and without a lost query",
+          "[lifecycle][mirror]") {
+  test::Fixture primary(zone("a.test", "a.txt"), {{"a.txt", "192.0.2.0/24\n"}});
+  primary.importOk();
+  test::TempDir mirror;
+  std::filesystem::create_directories(mirror / "store");
+  // `dnsxl snapshot` on the primary, the file renamed into the mirror's store (what
+  // rsync --delay-updates does)
+  int round = 0;
+  auto ship = [&] {
+    const auto dir = primary.dir / fmt::format("snap{}", round++);
+    const auto r = test::run(
+        {test::dnsxlBinary(), "snapshot", "-c", primary.configPath.string(), dir.string()});
+    REQUIRE(r.status == 0);
+    std::filesystem::copy_file(dir / "data.mdb", mirror / "store" / ".data.mdb.tmp");
+    std::filesystem::rename(mirror / "store" / ".data.mdb.tmp", mirror / "store" / "data.mdb");
+  };
+  ship();
+  const auto config = mirror.write("dnsxl.toml", "[server]\nstore = \"store\"\nmirror = true\n");
+  test::Daemon d(config, {"--workers", "2"});
+  CHECK(test::udpQuery(d.port(), "1.2.0.192.a.test", A).rcode == 0);
+  CHECK(test::udpQuery(d.port(), "1.100.51.198.a.test", A).rcode == 3);
+
+  Load load(d.port(), "1.2.0.192.a.test");
+  for (const char* added : {"198.51.100.1", "203.0.113.1"}) {
+    REQUIRE(test::run({test::dnsxlBinary(), "add", "-c", primary.configPath.string(), added,
+                       "--reason", "test"})
+                .status == 0);
+    ship();
+    const auto octets = [&] {
+      std::vector<std::string> o;
+      std::string cur;
+      for (char ch : std::string(added) + ".") {
+        if (ch == '.') {
+          o.insert(o.begin(), cur);
+          cur.clear();
+        } else {
+          cur += ch;
+        }
+      }
+      std::string out;
+      for (const auto& x : o)
+        out += x + ".";
+      return out + "a.test";
+    }();
+    CHECK(waitFor([&] { return test::udpQuery(d.port(), octets, A).rcode == 0; }, 5s));
+  }
+  load.stop();
+  INFO("sent " << load.sent() << ", lost " << load.lost());
+  CHECK(load.sent() > 50);
+  CHECK(load.lost() == 0);
+  const auto primarySoa = [&] {
+    test::Daemon p(primary.configPath);
+    return test::udpQuery(p.port(), "a.test", 6).answer;
+  }();
+  CHECK(test::udpQuery(d.port(), "a.test", 6).answer == primarySoa);
+  CHECK(d.readStderr(100ms).find("mirror: new store file served: a.test") != std::string::npos);
+  CHECK(d.stop() == 0);
 }

@@ -67,7 +67,7 @@ TEST_CASE("config errors name the file and line", "[config]") {
         "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
         "acl_on_bad_line, audit_days, transfer_allow, transfer_max_records, notify, "
         "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
-        "journal_max_records, identity, nsid, drain_timeout_ms, log_level)");
+        "journal_max_records, identity, nsid, drain_timeout_ms, log_level, mirror)");
   fails("[server]\n", "/etc/dnsxl/dnsxl.toml: [server] needs 'store' (the store directory)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"a..b\"\n",
         "/etc/dnsxl/dnsxl.toml:4: 'name': empty label in 'a..b'");
@@ -185,5 +185,5 @@ TEST_CASE("[http] and [query_log]: defaults, values, and errors naming the line"
         "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
         "acl_on_bad_line, audit_days, transfer_allow, transfer_max_records, notify, "
         "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
-        "journal_max_records, identity, nsid, drain_timeout_ms, log_level)");
+        "journal_max_records, identity, nsid, drain_timeout_ms, log_level, mirror)");
 }
