@@ -214,60 +214,13 @@ void Responder::setOptions(Options options) {
   d_generation = kNoGeneration; // the zones again at the next begin (the zone list may differ)
 }
 
-ZoneStats& ZoneStats::operator+=(const ZoneStats& o) {
-  tot += o.tot, ok += o.ok, nxd += o.nxd, err += o.err, in += o.in, out += o.out;
-  udp += o.udp, tcp += o.tcp, dropped += o.dropped, truncated += o.truncated;
-  listed += o.listed, unlisted += o.unlisted;
-  for (size_t i = 0; i < rcode.size(); ++i)
-    rcode[i] += o.rcode[i];
-  for (size_t i = 0; i < qtype.size(); ++i)
-    qtype[i] += o.qtype[i];
-  for (const auto& [name, n] : o.datasetHits)
-    datasetHits[name] += n;
-  return *this;
-}
-
 namespace {
 // One writer (the worker owning the responder), readers elsewhere (stats): a plain load and
 // store, not a locked read-modify-write — eight of those per answer showed in perf.
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
-inline uint64_t read(const std::atomic<uint64_t>& c) {
-  return c.load(std::memory_order_relaxed);
-}
 } // namespace
-
-void Responder::Counters::addTo(ZoneStats& s) const {
-  ZoneStats z;
-  z.tot = read(tot), z.ok = read(ok), z.nxd = read(nxd), z.err = read(err);
-  z.in = read(in), z.out = read(out), z.udp = read(udp), z.tcp = read(tcp);
-  z.dropped = read(dropped), z.truncated = read(truncated);
-  z.listed = read(listed), z.unlisted = read(unlisted);
-  for (size_t i = 0; i < rcode.size(); ++i)
-    z.rcode[i] = read(rcode[i]);
-  for (size_t i = 0; i < qtype.size(); ++i)
-    z.qtype[i] = read(qtype[i]);
-  s += z;
-}
-
-void Responder::addStats(std::map<std::string, ZoneStats>& into) const {
-  std::lock_guard lock(d_countersMutex);
-  ZoneStats all;
-  for (const auto& [name, index] : d_counterIndex) {
-    ZoneStats z;
-    d_counters[index].addTo(z);
-    for (const auto& [key, ds] : d_datasetIndex)
-      if (key.first == name) z.datasetHits[key.second] = read(d_datasetCounters[ds]);
-    all += z;
-    into[name] += z;
-  }
-  ZoneStats none;
-  d_none.addTo(none);
-  all += none;
-  into[""] += none;
-  into["*"] += all;
-}
 
 // One query on its way to a reply: what each stage of answerQuery learnt, and the reply being
 // written. Its arrays stay uninitialised (as Found's): each stage fills what the next reads.

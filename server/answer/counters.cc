@@ -1,0 +1,56 @@
+// The responder's counters as the scrape sees them: summed per zone and in all (responder.hh).
+#include "server/answer/responder.hh"
+
+namespace dnsxl::answer {
+
+namespace {
+uint64_t read(const std::atomic<uint64_t>& c) {
+  return c.load(std::memory_order_relaxed);
+}
+} // namespace
+
+ZoneStats& ZoneStats::operator+=(const ZoneStats& o) {
+  tot += o.tot, ok += o.ok, nxd += o.nxd, err += o.err, in += o.in, out += o.out;
+  udp += o.udp, tcp += o.tcp, dropped += o.dropped, truncated += o.truncated;
+  listed += o.listed, unlisted += o.unlisted;
+  for (size_t i = 0; i < rcode.size(); ++i)
+    rcode[i] += o.rcode[i];
+  for (size_t i = 0; i < qtype.size(); ++i)
+    qtype[i] += o.qtype[i];
+  for (const auto& [name, n] : o.datasetHits)
+    datasetHits[name] += n;
+  return *this;
+}
+
+void Responder::Counters::addTo(ZoneStats& s) const {
+  ZoneStats z;
+  z.tot = read(tot), z.ok = read(ok), z.nxd = read(nxd), z.err = read(err);
+  z.in = read(in), z.out = read(out), z.udp = read(udp), z.tcp = read(tcp);
+  z.dropped = read(dropped), z.truncated = read(truncated);
+  z.listed = read(listed), z.unlisted = read(unlisted);
+  for (size_t i = 0; i < rcode.size(); ++i)
+    z.rcode[i] = read(rcode[i]);
+  for (size_t i = 0; i < qtype.size(); ++i)
+    z.qtype[i] = read(qtype[i]);
+  s += z;
+}
+
+void Responder::addStats(std::map<std::string, ZoneStats>& into) const {
+  std::lock_guard lock(d_countersMutex);
+  ZoneStats all;
+  for (const auto& [name, index] : d_counterIndex) {
+    ZoneStats z;
+    d_counters[index].addTo(z);
+    for (const auto& [key, ds] : d_datasetIndex)
+      if (key.first == name) z.datasetHits[key.second] = read(d_datasetCounters[ds]);
+    all += z;
+    into[name] += z;
+  }
+  ZoneStats none;
+  d_none.addTo(none);
+  all += none;
+  into[""] += none;
+  into["*"] += all;
+}
+
+} // namespace dnsxl::answer
