@@ -10,6 +10,7 @@
 #include <csignal>
 #include <fmt/format.h>
 #include <functional>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
@@ -283,4 +284,45 @@ TEST_CASE("an rsync mirror (mirror = true): each store file renamed into place i
   CHECK(test::udpQuery(d.port(), "a.test", 6).answer == primarySoa);
   CHECK(d.readStderr(100ms).find("mirror: new store file served: a.test") != std::string::npos);
   CHECK(d.stop() == 0);
+}
+
+TEST_CASE("SIGHUP applies TSIG keys, transfer access and NOTIFY targets", "[lifecycle][reload]") {
+  const char* secret = "zW8o5QGsGR2QBNjJ0F0T1QXzC9cFSyUMH5mJgS2B0Wo=";
+  test::Fixture f(zone("a.test", "a.txt"), {{"a.txt", "192.0.2.0/24\n"}});
+  f.importOk();
+  // a secondary's NOTIFY socket
+  const int sec = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(sec, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  socklen_t len = sizeof sa;
+  ::getsockname(sec, reinterpret_cast<sockaddr*>(&sa), &len);
+  timeval tv{5, 0};
+  ::setsockopt(sec, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  f.dir.write("serve.toml", "[server]\nstore = \"store\"\n" + zone("a.test", "a.txt"));
+  test::Daemon d(f.dir / "serve.toml");
+  auto axfr = [&](const std::vector<uint8_t>& q) {
+    auto r = test::tcpExchange(d.port(), q);
+    return r ? test::parseReply(*r).rcode : -1;
+  };
+  CHECK(axfr(test::makeQuery("a.test", dns::kTypeAXFR)) == 0); // loopback may transfer
+
+  f.dir.write("serve.toml",
+              fmt::format("[server]\nstore = \"store\"\ntsig_keys = [{{ name = \"xfr.key\", "
+                          "secret = \"{}\" }}]\ntransfer_key = \"xfr.key\"\nnotify = "
+                          "[\"127.0.0.1:{}\"]\nnotify_delay_ms = 0\n{}",
+                          secret, ntohs(sa.sin_port), zone("a.test", "a.txt")));
+  ::kill(d.pid(), SIGHUP);
+  REQUIRE(waitFor([&] { return axfr(test::makeQuery("a.test", dns::kTypeAXFR)) == 5; }, 5s));
+  std::vector<uint8_t> mac;
+  CHECK(axfr(test::ldnsSignedQuery("a.test", dns::kTypeAXFR, "xfr.key.", secret, mac)) == 0);
+  // the new secondary is told about the zone: a NOTIFY (opcode 4) for a.test
+  uint8_t buf[1024];
+  const ssize_t n = ::recv(sec, buf, sizeof buf, 0);
+  REQUIRE(n > 12);
+  CHECK(((buf[2] >> 3) & 0xf) == 4);
+  CHECK(test::parseReply(std::vector<uint8_t>(buf, buf + n)).question == "a.test.");
+  ::close(sec);
 }
