@@ -30,11 +30,12 @@ enum Table : int {
   kLog,     // the audit trail
   kJournal, // the IXFR journal
   kFilter,  // the name filters (schema 3)
+  kSrc,     // the entries' index: which entries cover an address or name (entry_index.cc)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "meta", "zones", "ip4",    "ip6",   "dom",     "values",
-    "gen",  "ent",   "manual", "audit", "journal", "filter"};
+    "meta", "zones",  "ip4",   "ip6",     "dom",    "values", "gen",
+    "ent",  "manual", "audit", "journal", "filter", "src"};
 static_assert(kTableCount <= 13, "Env::d_dbi holds 13 tables");
 
 [[noreturn]] inline void fail(const char* call, int rc) {

@@ -135,6 +135,12 @@ struct EntryRecord {
 };
 // Keys: dataset then a sequence number, so a dataset's entries are one range in import order.
 std::string entryKey(uint32_t dataset, uint32_t seq);
+// The keys of the entries' index (table `src`) for one entry: an address range as the CIDR
+// blocks that make it up (dataset, family, prefix length, network, seq), a name as (dataset,
+// 'n', key length, domain key, seq) with its scope as the value. A lookup is then one seek per
+// prefix length, or per label of a name, instead of a scan of the dataset's entries.
+std::vector<std::pair<std::string, uint8_t>> entryIndexKeys(uint32_t dataset, uint32_t seq,
+                                                            const EntryRecord& e);
 std::string encodeEntry(const EntryRecord& e);
 // The same into out (cleared first); packedFields, when not empty, replaces e.fields: 8 times
 // (u16 big-endian length, bytes).
@@ -291,6 +297,7 @@ public:
   // rbldnsd generic records of one name: (u16 type, u32 ttl, u16 rdlength, rdata)...
   void putGeneric(uint32_t dataset, std::string_view key, std::string_view records);
   // One imported entry with its provenance (see entryKey/encodeEntry); keys in increasing order.
+  // Each entry's index keys (table `src`) are written with it: by the import sorted, at commit.
   void putEntry(std::string_view key, std::string_view record);
   void deleteEntry(std::string_view key);
   void forEachEntry(uint32_t dataset,
@@ -350,6 +357,9 @@ private:
     std::vector<std::pair<std::string, DomainEntry>> run;
   } d_pendingNames;
   std::set<uint32_t> d_staleFilters; // datasets whose names changed: filters to write at commit
+  std::vector<std::pair<std::string, uint8_t>> d_pendingSrc; // index keys to write, unsorted
+  bool d_srcEmpty = false; // the table was emptied in this transaction and not written since
+  void flushSrc();
 };
 
 // A consistent read-only view. renew() moves it to the newest committed state; reset() releases
@@ -400,6 +410,18 @@ public:
   // Every imported entry of a dataset (key, record), in key order.
   void forEachEntry(uint32_t dataset,
                     const std::function<void(std::string_view, std::string_view)>& f);
+  // Whether the entries' index is complete (written by an import of this dnsxl; a store
+  // imported by an older one has none until its next import).
+  bool hasEntryIndex();
+  // The entries (key, record) that cover an address, or a name (the name's own entries, and
+  // the `*.name` / `.name` entries of the names above it), through the index: in no particular
+  // order, each once.
+  void entriesCovering4(uint32_t dataset, uint32_t addr,
+                        const std::function<void(std::string_view, std::string_view)>& f);
+  void entriesCovering6(uint32_t dataset, const Ip6& addr,
+                        const std::function<void(std::string_view, std::string_view)>& f);
+  void entriesCoveringName(uint32_t dataset, std::string_view name,
+                           const std::function<void(std::string_view, std::string_view)>& f);
   // Every interval, name or generic record set of a dataset, in key order (zone rendering).
   void forEachIp4(uint32_t dataset, const std::function<void(const IpInterval4&)>& f);
   void forEachIp6(uint32_t dataset, const std::function<void(const IpInterval6&)>& f);

@@ -2,6 +2,7 @@
 // changes, the audit trail and the IXFR journal — committed with the name filters it made stale.
 #include "store/name_filter.hh"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <tuple>
@@ -32,8 +33,13 @@ std::vector<ZoneRecord> Writer::zones() {
 }
 
 void Writer::clearData() {
-  for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues, kGen, kEnt, kFilter})
+  for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues, kGen, kEnt, kFilter, kSrc})
     check("mdb_drop", mdb_drop(d_txn, d_env.dbi(t), 0));
+  d_pendingSrc.clear();
+  d_srcEmpty = true;
+  // every entry is written again with its index keys: from this commit on the index is whole
+  MDB_val ik = val("entry_index", 11), iv = val("1", 1);
+  check("mdb_put meta", mdb_put(d_txn, d_env.dbi(kMeta), &ik, &iv, 0));
   d_nextValueId = 1;
   d_valueIds.clear();
   d_pending4 = {};
@@ -44,6 +50,10 @@ void Writer::clearData() {
 void Writer::putEntry(std::string_view key, std::string_view record) {
   MDB_val k = val(key.data(), key.size()), v = val(record.data(), record.size());
   check("mdb_put ent", mdb_put(d_txn, d_env.dbi(kEnt), &k, &v, MDB_APPEND));
+  if (key.size() != 8) return;
+  for (auto& ik :
+       entryIndexKeys(bytes::get32(key.data()), bytes::get32(key.data() + 4), decodeEntry(record)))
+    d_pendingSrc.push_back(std::move(ik));
 }
 
 void Writer::putZone(const ZoneRecord& zone) {
@@ -144,8 +154,21 @@ void Writer::putGeneric(uint32_t dataset, std::string_view dkey, std::string_vie
 }
 
 void Writer::deleteEntry(std::string_view key) {
-  MDB_val k = val(key.data(), key.size());
-  int rc = mdb_del(d_txn, d_env.dbi(kEnt), &k, nullptr);
+  flushSrc();
+  MDB_val k = val(key.data(), key.size()), v;
+  int rc = mdb_get(d_txn, d_env.dbi(kEnt), &k, &v);
+  if (rc == MDB_NOTFOUND) return;
+  check("mdb_get ent", rc);
+  if (key.size() == 8) {
+    const auto e = decodeEntry({static_cast<const char*>(v.mv_data), v.mv_size});
+    for (const auto& [ik, scope] :
+         entryIndexKeys(bytes::get32(key.data()), bytes::get32(key.data() + 4), e)) {
+      MDB_val sk = val(ik.data(), ik.size());
+      rc = mdb_del(d_txn, d_env.dbi(kSrc), &sk, nullptr);
+      if (rc != MDB_NOTFOUND) check("mdb_del src", rc);
+    }
+  }
+  rc = mdb_del(d_txn, d_env.dbi(kEnt), &k, nullptr);
   if (rc != MDB_NOTFOUND) check("mdb_del ent", rc);
 }
 
@@ -440,6 +463,7 @@ size_t Writer::pruneAudit(int64_t before) {
 void Writer::commit() {
   flushIntervals();
   flushNames();
+  flushSrc();
   // the filters of the datasets whose names changed, from all their names: right-sized, and
   // without the bits of names deleted
   for (uint32_t ds : d_staleFilters)

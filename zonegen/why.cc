@@ -5,6 +5,7 @@
 #include "zonegen/apply.hh"
 #include "zonegen/live.hh"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <ctime>
 #include <fmt/format.h>
@@ -139,6 +140,30 @@ void answersOf(store::Snapshot& snap, const store::DatasetRecord& ds, const Subj
   }
 }
 
+// The imported entries of a dataset that cover the subject, in import order.
+std::vector<store::EntryRecord> entriesOf(store::Snapshot& snap, const store::DatasetRecord& ds,
+                                          const Subject& subject, bool indexed) {
+  std::vector<std::pair<std::string, store::EntryRecord>> found;
+  auto take = [&](std::string_view key, std::string_view bytes) {
+    auto e = store::decodeEntry(bytes);
+    if (matches(e, subject)) found.emplace_back(std::string(key), std::move(e));
+  };
+  if (!indexed)
+    snap.forEachEntry(ds.id, take);
+  else if (subject.kind == Subject::V4)
+    snap.entriesCovering4(ds.id, subject.v4, take);
+  else if (subject.kind == Subject::V6)
+    snap.entriesCovering6(ds.id, subject.v6, take);
+  else
+    snap.entriesCoveringName(ds.id, subject.name, take);
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<store::EntryRecord> out;
+  for (size_t i = 0; i < found.size(); ++i)
+    if (i == 0 || found[i].first != found[i - 1].first) out.push_back(std::move(found[i].second));
+  return out;
+}
+
 // The imported entries behind a dataset's answer, as text and into dj["entries"].
 void describeEntries(store::Snapshot& snap, const store::DatasetRecord& ds,
                      const std::vector<store::EntryRecord>& entries, std::string& text,
@@ -191,6 +216,7 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
   }
   store::Env env(cfg.server.store, {.readOnly = true, .mapSize = cfg.server.mapSize});
   store::Snapshot snap(env);
+  const bool indexed = snap.hasEntryIndex();
   nlohmann::json out = {
       {"subject", subjectText_}, {"listed", false}, {"datasets", nlohmann::json::array()}};
   bool listed = false, anyZone = false;
@@ -202,12 +228,9 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
       if (ds.kinds & store::kAcl) continue;
       std::vector<std::string> as, txts;
       answersOf(snap, ds, &*subject, subjectText_, as, txts);
-      // Where it comes from.
-      std::vector<store::EntryRecord> entries;
-      snap.forEachEntry(ds.id, [&](std::string_view, std::string_view bytes) {
-        auto e = store::decodeEntry(bytes);
-        if (matches(e, *subject)) entries.push_back(std::move(e));
-      });
+      // Where it comes from: through the entries' index (a store imported by an older dnsxl:
+      // every entry of the dataset looked at).
+      std::vector<store::EntryRecord> entries = entriesOf(snap, ds, *subject, indexed);
       std::vector<store::ChangeRecord> manual; // the operator's changes in force
       snap.forEachManual([&](uint64_t, const store::ChangeRecord& c) {
         if (c.zone == z.name && c.dataset == ds.name && matches(c.entry, *subject))
