@@ -414,6 +414,35 @@ void parseHttp(const Reader& r, const toml::table& t, Http& http) {
   if (auto n = t["max_data_age_s"]; n) http.maxDataAgeS = r.u32(*n.node(), "max_data_age_s");
 }
 
+// [web]
+void parseWeb(const Reader& r, const toml::table& t, Web& web) {
+  r.onlyKeys(t, "[web]", {"listen", "title", "contact", "fields", "rate_per_minute"});
+  web.enabled = true;
+  if (auto n = t["listen"]; n) {
+    for (const auto& s : r.strings(*n.node(), "listen")) {
+      auto l = parseListen(s);
+      if (!l || s.find(':', s[0] == '[' ? s.find(']') : 0) == std::string::npos)
+        r.fail(*n.node(), fmt::format("[web] listen '{}' is not ADDRESS:PORT or [IPv6]:PORT", s));
+      web.listen.push_back(*l);
+    }
+  } else {
+    r.fail(t, "[web] needs 'listen' (e.g. [\"0.0.0.0:8080\"])");
+  }
+  if (auto n = t["title"]; n) web.title = r.string(*n.node(), "title");
+  if (auto n = t["contact"]; n) web.contact = r.string(*n.node(), "contact");
+  if (auto n = t["fields"]; n) {
+    web.fields = r.strings(*n.node(), "fields");
+    for (const auto& f : web.fields)
+      if (f != "code" && f != "reason" && f != "ref" && f != "listed" && f != "expires" &&
+          f != "evidence" && f != "delist" && f != "type")
+        r.fail(*n.node(), fmt::format("[web] fields: unknown field '{}' (code, reason, ref, "
+                                      "listed, expires, evidence, delist, type)",
+                                      f));
+  }
+  if (auto n = t["rate_per_minute"]; n)
+    web.ratePerMinute = r.u32(*n.node(), "rate_per_minute", 100000);
+}
+
 // [query_log]
 void parseQueryLog(const Reader& r, const toml::table& t, QueryLog& log) {
   r.onlyKeys(t, "[query_log]", {"path", "format", "buffer"});
@@ -569,13 +598,17 @@ Config parse(std::string_view text, const std::filesystem::path& file) {
   Reader r(file);
   Config cfg;
   cfg.file = file;
-  r.onlyKeys(root, "the config", {"server", "zone", "http", "query_log"});
+  r.onlyKeys(root, "the config", {"server", "zone", "http", "query_log", "web"});
   const auto* server = root["server"].as_table();
   if (!server) throw ConfigError(fmt::format("{}: missing [server] section", file.string()));
   parseServer(r, *server, cfg);
   if (auto n = root["http"]; n) {
     if (!n.is_table()) r.fail(*n.node(), "'http' must be a table ([http])");
     parseHttp(r, *n.as_table(), cfg.http);
+  }
+  if (auto n = root["web"]; n) {
+    if (!n.is_table()) r.fail(*n.node(), "'web' must be a table ([web])");
+    parseWeb(r, *n.as_table(), cfg.web);
   }
   if (auto n = root["query_log"]; n) {
     if (!n.is_table()) r.fail(*n.node(), "'query_log' must be a table ([query_log])");

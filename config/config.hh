@@ -84,6 +84,18 @@ struct Http {
   uint32_t maxDataAgeS = 0;   // /readyz fails when the store's last change is older; 0 = no limit
 };
 
+// [web]: the listed party's door (`dnsxl web`): a lookup page and API on a public listener.
+// Off unless the section is there.
+struct Web {
+  bool enabled = false;
+  std::vector<Listen> listen; // required
+  std::string title = "DNSBL lookup";
+  std::string contact; // how to reach the operator (shown on every page)
+  // the entry fields shown to the public (never file paths or lines)
+  std::vector<std::string> fields = {"reason", "ref", "listed", "expires", "delist"};
+  uint32_t ratePerMinute = 30; // lookups per client (/32, IPv6 /64) per minute
+};
+
 // [query_log]: one line per answered query, written by a thread of its own. Off unless there.
 struct QueryLog {
   std::filesystem::path path;     // "-" = standard output
@@ -138,6 +150,7 @@ struct Config {
   Server server;
   Http http;
   QueryLog queryLog;
+  Web web;
   std::vector<Zone> zones;
 };
 

@@ -10,6 +10,7 @@
 #include "zonegen/import.hh"
 #include "zonegen/live.hh"
 #include "zonegen/snapshot.hh"
+#include "zonegen/web.hh"
 #include "zonegen/why.hh"
 
 #include <CLI/CLI.hpp>
@@ -204,7 +205,7 @@ struct Cli {
   LiveArgs live;
   dnsxl::zonegen::ExportOptions exportOptions;
   CLI::App *imp = nullptr, *chk = nullptr, *why = nullptr, *add = nullptr, *del = nullptr,
-           *exp = nullptr, *hist = nullptr, *expo = nullptr, *snap = nullptr;
+           *exp = nullptr, *hist = nullptr, *expo = nullptr, *snap = nullptr, *web = nullptr;
 };
 
 void liveOptions(CLI::App* c, Cli& cli, bool delist) {
@@ -249,6 +250,9 @@ void readCommands(CLI::App& app, Cli& cli) {
       "why", "what each zone answers for an address or domain, and the feed lines behind it");
   cli.hist = app.add_subcommand(
       "history", "every change of the listings that touched an address or domain, oldest first");
+  cli.web = app.add_subcommand(
+      "web", "serve the public lookup page and API ([web]: the listed party's door)");
+  cli.web->add_option("-c,--config", cli.configPath, "TOML config file")->required();
   for (auto* c : {cli.why, cli.hist}) {
     c->add_option("subject", cli.subject, "an IPv4 or IPv6 address, or a domain name")->required();
     c->add_option("-c,--config", cli.configPath, "TOML config file")->required();
@@ -324,6 +328,8 @@ int run(const Cli& cli) {
     return withConfig(cli.configPath, 2, [&](const Config& c) {
       return zg::historyCommand(c, cli.subject, cli.zone, cli.json);
     });
+  if (*cli.web)
+    return withConfig(cli.configPath, 1, [&](const Config& c) { return zg::webCommand(c); });
   if (*cli.why)
     return withConfig(cli.configPath, 2, [&](const Config& c) {
       return zg::whyCommand(c, cli.subject, cli.zone, cli.json);

@@ -274,6 +274,57 @@ int whyCommand(const config::Config& cfg, const std::string& subjectText_,
   return listed ? 0 : 1;
 }
 
+std::optional<PublicLookup> publicLookup(store::Snapshot& snap, const std::string& text,
+                                         const std::vector<std::string>& fields,
+                                         std::string& error) {
+  // digits and dots that are not an address: a typo, not a domain name
+  if (!text.empty() && text.find_first_not_of("0123456789.") == std::string::npos &&
+      !feeds::parseIp4(text)) {
+    error = fmt::format("'{}' is not an IPv4 address", text);
+    return std::nullopt;
+  }
+  auto subject = parse(text, error);
+  if (!subject) return std::nullopt;
+  const bool indexed = snap.hasEntryIndex();
+  PublicLookup out;
+  out.subject = text;
+  for (const auto& z : snap.zones()) {
+    if (z.name.empty()) continue;
+    PublicZone pz;
+    pz.zone = z.name;
+    for (const auto& ds : z.datasets) {
+      if (ds.kinds & (store::kAcl | store::kTestPoints)) continue;
+      std::vector<std::string> as, txts;
+      answersOf(snap, ds, &*subject, text, as, txts);
+      if (as.empty()) continue; // not listed by this dataset (or excluded)
+      pz.listed = true;
+      for (auto& a : as)
+        if (std::find(pz.a.begin(), pz.a.end(), a) == pz.a.end()) pz.a.push_back(std::move(a));
+      for (auto& t : txts)
+        pz.txt.push_back(std::move(t));
+      auto addEntry = [&](const store::EntryRecord& e) {
+        if (e.excluded) return;
+        PublicEntry pe{ds.name, subjectText(e), {}};
+        for (size_t i = 0; i < e.fields.size(); ++i)
+          if (!e.fields[i].empty() &&
+              std::find(fields.begin(), fields.end(), kFieldNames[i]) != fields.end())
+            pe.fields.emplace_back(kFieldNames[i], e.fields[i]);
+        pz.entries.push_back(std::move(pe));
+      };
+      for (const auto& e : entriesOf(snap, ds, *subject, indexed))
+        addEntry(e);
+      snap.forEachManual([&](uint64_t, const store::ChangeRecord& c) {
+        if (c.zone == z.name && c.dataset == ds.name && c.action == store::ChangeRecord::Added &&
+            matches(c.entry, *subject))
+          addEntry(c.entry);
+      });
+    }
+    out.listed = out.listed || pz.listed;
+    out.zones.push_back(std::move(pz));
+  }
+  return out;
+}
+
 int historyCommand(const config::Config& cfg, const std::string& subjectText_,
                    const std::string& zoneFilter, bool json) {
   std::string error;

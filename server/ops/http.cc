@@ -60,7 +60,7 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
     const auto& req = parser.get();
     http::response<http::string_body> res;
     res.version(req.version());
-    res.set(http::field::server, "dnsxld");
+    res.set(http::field::server, "dnsxl");
     res.set(http::field::cache_control, "no-store");
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res.result(http::status::method_not_allowed);
@@ -76,6 +76,8 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
       }
       res.result(r.status);
       res.set(http::field::content_type, r.contentType);
+      for (const auto& [name, value] : r.headers)
+        res.set(name, value);
       res.body() = std::move(r.body);
     }
     res.keep_alive(req.keep_alive());

@@ -17,9 +17,13 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(unsigned s, std::string type, std::string b)
+      : status(s), contentType(std::move(type)), body(std::move(b)) {}
   unsigned status = 200;
   std::string contentType = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; // more header fields
 };
 
 class HttpServer {

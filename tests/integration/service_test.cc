@@ -354,3 +354,35 @@ TEST_CASE("one dnsxld per store and per listen address: a second one is refused,
   test::Daemon second(f.configPath);
   CHECK(test::udpQuery(second.port(), "1.2.0.192.bl.test", A).rcode == 0);
 }
+
+TEST_CASE("dnsxl web over HTTP: the lookup API and page from the store dnsxld serves; a live "
+          "delisting shows at once",
+          "[service][web]") {
+  test::Fixture f(
+      "[web]\nlisten = [\"127.0.0.1:0\"]\nrate_per_minute = 1000\n" + std::string(kZone),
+      {{"a.txt", "192.0.2.0/24 :2:Listed for spam, see https://example.org/\n"}, {"b.txt", ""}});
+  f.importOk();
+  test::Daemon dns(f.configPath);
+  auto web =
+      test::Daemon::program({test::dnsxlBinary(), "web", "--config", f.configPath.string()}, 1);
+  const uint16_t port = web->port();
+  auto r = test::httpGet(port, "/v1/lookup?q=192.0.2.9");
+  REQUIRE(r.status == 200);
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["listed"] == true);
+  CHECK(j["zones"][0]["txt"] ==
+        nlohmann::json::array({"Listed for spam, see https://example.org/"}));
+  CHECK(r.body.find("a.txt") == std::string::npos);
+  auto page = test::httpGet(port, "/?q=192.0.2.9");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("Listed for spam") != std::string::npos);
+  CHECK(test::httpGet(port, "/v1/lookup?q=999.0.0.1").status == 400);
+  // the operator delists it: DNS and the page agree at the next request
+  REQUIRE(test::run({test::dnsxlBinary(), "delist", "-c", f.configPath.string(), "-d", "main",
+                     "192.0.2.9", "--reason", "request 1"})
+              .status == 0);
+  CHECK(test::udpQuery(dns.port(), "9.2.0.192.bl.test", A).rcode == 3);
+  j = nlohmann::json::parse(test::httpGet(port, "/v1/lookup?q=192.0.2.9").body);
+  CHECK(j["listed"] == false);
+  CHECK(web->stop() == 0);
+}

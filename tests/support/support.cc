@@ -148,6 +148,12 @@ Daemon::Daemon(const std::vector<std::string>& rbldnsdArgs, size_t addresses) {
   start(argv, addresses);
 }
 
+std::unique_ptr<Daemon> Daemon::program(const std::vector<std::string>& argv, size_t addresses) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->start(argv, addresses);
+  return d;
+}
+
 void Daemon::start(const std::vector<std::string>& argv, size_t addresses,
                    const std::vector<std::string>& env) {
   int errPipe[2];

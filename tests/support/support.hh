@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,8 @@ public:
                   std::vector<std::string> env = {});
   // dnsxld with rbldnsd's command line; waits for `addresses` listening lines.
   Daemon(const std::vector<std::string>& rbldnsdArgs, size_t addresses);
+  // Another program that says "listening on ADDRESS:PORT" (dnsxl web).
+  static std::unique_ptr<Daemon> program(const std::vector<std::string>& argv, size_t addresses);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -69,6 +72,7 @@ public:
   std::optional<int> waitExit(std::chrono::milliseconds timeout);
 
 private:
+  Daemon() = default;
   void start(const std::vector<std::string>& argv, size_t addresses,
              const std::vector<std::string>& env = {});
   int d_pid = -1;

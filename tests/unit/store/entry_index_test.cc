@@ -28,34 +28,29 @@ bool covers(const EntryRecord& e, int kind, uint32_t v4, const store::Ip6& v6,
   return false;
 }
 
-} // namespace
+const std::vector<std::string> kNames = {"example.com", "a.example.com", "b.a.example.com",
+                                         "com",         "example.net",   "x.example.net"};
 
-TEST_CASE("entries' index: the entries covering an address or name, as a scan finds them",
-          "[store][index]") {
-  const uint32_t seed = test::seed();
-  INFO("seed " << seed);
-  std::mt19937 rng(seed);
-  test::TempDir dir;
-  store::Env env(dir.path(), {});
+// An address at an edge of the space or in a small area (where the ranges overlap).
+uint32_t randomAddress(std::mt19937& rng) {
+  switch (rng() % 4) {
+  case 0:
+    return 0;
+  case 1:
+    return ~uint32_t{0};
+  default:
+    return static_cast<uint32_t>(0xC0000000U + rng() % 0x20000);
+  }
+}
+
+std::vector<EntryRecord> randomEntries(std::mt19937& rng) {
   std::vector<EntryRecord> entries;
-  const std::vector<std::string> names = {"example.com", "a.example.com", "b.a.example.com",
-                                          "com",         "example.net",   "x.example.net"};
-  auto rand32 = [&] {
-    switch (rng() % 4) {
-    case 0:
-      return uint32_t{0};
-    case 1:
-      return ~uint32_t{0};
-    default:
-      return static_cast<uint32_t>(0xC0000000U + rng() % 0x20000); // a small area: overlaps
-    }
-  };
   for (int i = 0; i < 400; ++i) {
     EntryRecord e;
     switch (rng() % 3) {
     case 0: {
       e.kind = EntryRecord::V4;
-      uint32_t a = rand32(), b = rand32();
+      uint32_t a = randomAddress(rng), b = randomAddress(rng);
       if (rng() % 2) b = a + static_cast<uint32_t>(rng() % 300); // small ranges, unaligned
       e.lo4 = std::min(a, b), e.hi4 = std::max(a, b);
       break;
@@ -71,12 +66,27 @@ TEST_CASE("entries' index: the entries covering an address or name, as a scan fi
     }
     default:
       e.kind = EntryRecord::Name;
-      e.name = names[rng() % names.size()];
+      e.name = kNames[rng() % kNames.size()];
       e.scope = static_cast<uint8_t>(rng() % 3);
     }
     e.line = static_cast<uint32_t>(i + 1);
     entries.push_back(e);
   }
+  return entries;
+}
+
+} // namespace
+
+TEST_CASE("entries' index: the entries covering an address or name, as a scan finds them",
+          "[store][index]") {
+  const uint32_t seed = test::seed();
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  test::TempDir dir;
+  store::Env env(dir.path(), {});
+  const auto& names = kNames;
+  auto rand32 = [&] { return randomAddress(rng); };
+  const std::vector<EntryRecord> entries = randomEntries(rng);
   {
     store::Writer w(env);
     w.clearData();
