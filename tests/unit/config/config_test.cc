@@ -187,3 +187,21 @@ TEST_CASE("[http] and [query_log]: defaults, values, and errors naming the line"
         "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
         "journal_max_records, identity, nsid, drain_timeout_ms, log_level, mirror)");
 }
+
+TEST_CASE("[web]: the public lookup's listener, fields and rate; errors with the line",
+          "[config]") {
+  auto c = parseText("[server]\nstore = \"s\"\n[web]\nlisten = [\"0.0.0.0:8080\"]\n"
+                     "title = \"T\"\nfields = [\"reason\", \"code\"]\nrate_per_minute = 10\n");
+  REQUIRE(c.web.enabled);
+  CHECK(c.web.listen[0].port == 8080);
+  CHECK(c.web.title == "T");
+  CHECK(c.web.fields == std::vector<std::string>{"reason", "code"});
+  CHECK(c.web.ratePerMinute == 10);
+  CHECK_FALSE(parseText("[server]\nstore = \"s\"\n").web.enabled);
+  CHECK_THROWS_WITH(parseText("[server]\nstore = \"s\"\n[web]\ntitle = \"T\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:3: [web] needs 'listen' (e.g. [\"0.0.0.0:8080\"])");
+  CHECK_THROWS_WITH(parseText("[server]\nstore = \"s\"\n[web]\nlisten = [\"127.0.0.1:1\"]\n"
+                              "fields = [\"source\"]\n"),
+                    "/etc/dnsxl/dnsxl.toml:5: [web] fields: unknown field 'source' (code, "
+                    "reason, ref, listed, expires, evidence, delist, type)");
+}
