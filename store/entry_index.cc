@@ -7,6 +7,7 @@
 #include "store/store.hh"
 
 #include <algorithm>
+#include <cstring>
 
 namespace dnsxl::store {
 
@@ -81,12 +82,12 @@ std::string nameKey(uint32_t dataset, std::string_view dkey) {
 
 } // namespace
 
-std::vector<std::pair<std::string, uint8_t>> entryIndexKeys(uint32_t dataset, uint32_t seq,
-                                                            const EntryRecord& e) {
-  std::vector<std::pair<std::string, uint8_t>> out;
-  auto add = [&](std::string k, uint8_t v) {
-    bytes::put32(k, seq);
-    out.emplace_back(std::move(k), v);
+void forEachIndexKey(uint32_t dataset, uint32_t seq, const EntryRecord& e,
+                     const std::function<void(std::string_view, uint8_t)>& f) {
+  std::string k;
+  auto add = [&](std::string key, uint8_t v) {
+    bytes::put32(key, seq);
+    f(key, v);
   };
   switch (e.kind) {
   case EntryRecord::V4:
@@ -99,12 +100,17 @@ std::vector<std::pair<std::string, uint8_t>> entryIndexKeys(uint32_t dataset, ui
     for (const auto& [net, len] : blocks(toU128(e.lo6), toU128(e.hi6), 128))
       add(prefixKey(dataset, kV6, len, net), 0);
     break;
-  case EntryRecord::Name: {
-    std::string dkey;
-    if (domainKey(e.name, dkey)) add(nameKey(dataset, dkey), e.scope);
+  case EntryRecord::Name:
+    if (domainKey(e.name, k)) add(nameKey(dataset, k), e.scope);
     break;
   }
-  }
+}
+
+std::vector<std::pair<std::string, uint8_t>> entryIndexKeys(uint32_t dataset, uint32_t seq,
+                                                            const EntryRecord& e) {
+  std::vector<std::pair<std::string, uint8_t>> out;
+  forEachIndexKey(dataset, seq, e,
+                  [&](std::string_view k, uint8_t v) { out.emplace_back(std::string(k), v); });
   return out;
 }
 
@@ -180,18 +186,49 @@ void Snapshot::entriesCoveringName(
 
 // ---- Writer ----
 
+void Writer::queueIndexKeys(std::string_view entryKey, const EntryRecord& e) {
+  if (entryKey.size() != 8) return;
+  forEachIndexKey(bytes::get32(entryKey.data()), bytes::get32(entryKey.data() + 4), e,
+                  [&](std::string_view k, uint8_t v) {
+                    if (k.size() <= SrcKey::kSize) {
+                      SrcKey s;
+                      std::memcpy(s.key.data(), k.data(), k.size());
+                      s.len = static_cast<uint8_t>(k.size());
+                      s.value = v;
+                      d_pendingSrc.push_back(s);
+                    } else {
+                      d_pendingSrcLong.emplace_back(std::string(k), v);
+                    }
+                  });
+}
+
 void Writer::flushSrc() {
-  if (d_pendingSrc.empty()) return;
-  std::sort(d_pendingSrc.begin(), d_pendingSrc.end());
-  // Into the table an import has just emptied: appended in order (LMDB fills each page once).
+  if (d_pendingSrc.empty() && d_pendingSrcLong.empty()) return;
+  // Short keys sorted in place (no allocation per key), long ones apart; written merged, in
+  // order: into the table an import has just emptied, appended (LMDB fills each page once).
+  auto view = [](const SrcKey& s) { return std::string_view(s.key.data(), s.len); };
+  std::sort(d_pendingSrc.begin(), d_pendingSrc.end(),
+            [&](const SrcKey& a, const SrcKey& b) { return view(a) < view(b); });
+  std::sort(d_pendingSrcLong.begin(), d_pendingSrcLong.end());
   const unsigned flags = d_srcEmpty ? MDB_APPEND : 0;
-  for (const auto& [key, scope] : d_pendingSrc) {
-    MDB_val k = val(key.data(), key.size()), v = val(&scope, 1);
+  auto put = [&](std::string_view key, uint8_t value) {
+    MDB_val k = val(key.data(), key.size()), v = val(&value, 1);
     check("mdb_put src", mdb_put(d_txn, d_env.dbi(kSrc), &k, &v, flags));
+  };
+  size_t i = 0, j = 0;
+  while (i < d_pendingSrc.size() || j < d_pendingSrcLong.size()) {
+    if (j == d_pendingSrcLong.size() ||
+        (i < d_pendingSrc.size() && view(d_pendingSrc[i]) < d_pendingSrcLong[j].first)) {
+      put(view(d_pendingSrc[i]), d_pendingSrc[i].value);
+      ++i;
+    } else {
+      put(d_pendingSrcLong[j].first, d_pendingSrcLong[j].second);
+      ++j;
+    }
   }
   d_srcEmpty = false;
-  d_pendingSrc.clear();
-  d_pendingSrc.shrink_to_fit();
+  d_pendingSrc = {};
+  d_pendingSrcLong = {};
 }
 
 } // namespace dnsxl::store

@@ -141,6 +141,8 @@ std::string entryKey(uint32_t dataset, uint32_t seq);
 // prefix length, or per label of a name, instead of a scan of the dataset's entries.
 std::vector<std::pair<std::string, uint8_t>> entryIndexKeys(uint32_t dataset, uint32_t seq,
                                                             const EntryRecord& e);
+void forEachIndexKey(uint32_t dataset, uint32_t seq, const EntryRecord& e,
+                     const std::function<void(std::string_view key, uint8_t value)>& f);
 std::string encodeEntry(const EntryRecord& e);
 // The same into out (cleared first); packedFields, when not empty, replaces e.fields: 8 times
 // (u16 big-endian length, bytes).
@@ -299,6 +301,8 @@ public:
   // One imported entry with its provenance (see entryKey/encodeEntry); keys in increasing order.
   // Each entry's index keys (table `src`) are written with it: by the import sorted, at commit.
   void putEntry(std::string_view key, std::string_view record);
+  // The same when the caller has the entry decoded (an import): its subject is indexed.
+  void putEntry(std::string_view key, std::string_view record, const EntryRecord& entry);
   void deleteEntry(std::string_view key);
   void forEachEntry(uint32_t dataset,
                     const std::function<void(std::string_view, std::string_view)>& f);
@@ -357,7 +361,15 @@ private:
     std::vector<std::pair<std::string, DomainEntry>> run;
   } d_pendingNames;
   std::set<uint32_t> d_staleFilters; // datasets whose names changed: filters to write at commit
-  std::vector<std::pair<std::string, uint8_t>> d_pendingSrc; // index keys to write, unsorted
+  // index keys to write, unsorted: those of up to kSize bytes (addresses, short names) in place
+  struct SrcKey {
+    static constexpr size_t kSize = 30;
+    std::array<char, kSize> key;
+    uint8_t len, value;
+  };
+  std::vector<SrcKey> d_pendingSrc;
+  std::vector<std::pair<std::string, uint8_t>> d_pendingSrcLong;
+  void queueIndexKeys(std::string_view entryKey, const EntryRecord& e);
   bool d_srcEmpty = false; // the table was emptied in this transaction and not written since
   void flushSrc();
 };

@@ -36,6 +36,7 @@ void Writer::clearData() {
   for (int t : {kZones, kIp4Table, kIp6Table, kDom, kValues, kGen, kEnt, kFilter, kSrc})
     check("mdb_drop", mdb_drop(d_txn, d_env.dbi(t), 0));
   d_pendingSrc.clear();
+  d_pendingSrcLong.clear();
   d_srcEmpty = true;
   // every entry is written again with its index keys: from this commit on the index is whole
   MDB_val ik = val("entry_index", 11), iv = val("1", 1);
@@ -48,12 +49,13 @@ void Writer::clearData() {
 }
 
 void Writer::putEntry(std::string_view key, std::string_view record) {
+  putEntry(key, record, decodeEntry(record));
+}
+
+void Writer::putEntry(std::string_view key, std::string_view record, const EntryRecord& entry) {
   MDB_val k = val(key.data(), key.size()), v = val(record.data(), record.size());
   check("mdb_put ent", mdb_put(d_txn, d_env.dbi(kEnt), &k, &v, MDB_APPEND));
-  if (key.size() != 8) return;
-  for (auto& ik :
-       entryIndexKeys(bytes::get32(key.data()), bytes::get32(key.data() + 4), decodeEntry(record)))
-    d_pendingSrc.push_back(std::move(ik));
+  queueIndexKeys(key, entry);
 }
 
 void Writer::putZone(const ZoneRecord& zone) {

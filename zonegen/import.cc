@@ -171,7 +171,7 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f, cons
       e.value = lastId;
     }
     store::encodeEntry(bytes, e, packed);
-    w.putEntry(store::entryKey(dataset, seq++), bytes);
+    w.putEntry(store::entryKey(dataset, seq++), bytes, e);
     const uint64_t h = d.newHashes[index++];
     if (!d.hadLast || std::binary_search(d.added.begin(), d.added.end(), h)) {
       header.source = f.where(at);
