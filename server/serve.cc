@@ -7,7 +7,6 @@
 
 namespace dnsxl {
 
-namespace {
 sigset_t handledSignals() {
   sigset_t s;
   sigemptyset(&s);
@@ -15,7 +14,6 @@ sigset_t handledSignals() {
     sigaddset(&s, sig);
   return s;
 }
-} // namespace
 
 void blockSignals() {
   sigset_t s = handledSignals();

@@ -5,12 +5,15 @@
 
 #include "server/net/server.hh"
 
+#include <csignal>
 #include <functional>
 
 namespace dnsxl {
 
 // Call first in main(), before any thread starts.
 void blockSignals();
+// The signals blockSignals() blocks, for a thread that waits for them (sigwait).
+sigset_t handledSignals();
 
 // Binds, logs the addresses, calls ready(), serves; returns the exit status.
 // stopping is called after the server stopped, before it is destroyed.

@@ -108,7 +108,6 @@ std::optional<config::Config> loadConfig(const std::filesystem::path& file) {
   }
 }
 
-// What a running dnsxld keeps between signals: the config in force, the HTTP endpoints.
 // The identity of a store's data file: rsync --delay-updates renames a new one into place.
 struct FileId {
   dev_t dev = 0;
@@ -121,6 +120,30 @@ std::optional<FileId> fileId(const std::filesystem::path& p) {
   return FileId{st.st_dev, st.st_ino};
 }
 
+// The query log a config asks for (not opened yet); none without [query_log].
+std::shared_ptr<net::QueryLog> queryLogOf(const config::QueryLog& q) {
+  if (q.path.empty()) return nullptr;
+  return std::make_shared<net::QueryLog>(
+      q.path.string(), false,
+      q.format == "json" ? net::QueryLog::Format::Json : net::QueryLog::Format::Rbldnsd, q.buffer);
+}
+
+// The store's zones served under a zone list, with their serials, and its last change.
+struct Served {
+  std::vector<ops::MetricsInput::Zone> zones;
+  int64_t lastCommit = 0;
+};
+Served served(store::Env& env, const std::optional<std::vector<std::string>>& zones) {
+  Served out;
+  store::Snapshot snap(env);
+  out.lastCommit = snap.lastCommit();
+  for (const auto& z : snap.zones())
+    if (!z.name.empty() && answer::serves(zones, z.name))
+      out.zones.push_back({z.name, z.soa.serial});
+  return out;
+}
+
+// What a running dnsxld keeps between signals: the config in force, the HTTP endpoints.
 class Service {
 public:
   Service(const Args& args, config::Config cfg, std::shared_ptr<store::Env> env)
@@ -138,7 +161,7 @@ private:
 
   const Args& d_args;
   config::Config d_cfg;
-  std::shared_ptr<store::Env> d_env; // the store at start (a mirror's changes: the server's)
+  std::shared_ptr<store::Env> d_env; // the store at start (later: the server's store())
   std::optional<FileId> d_storeFile;
   std::mutex d_mutex; // guards d_cfg, d_opt and the counters below against the HTTP thread
   net::Options d_opt;
@@ -177,10 +200,7 @@ int Service::run(net::Options opt) {
     web->start();
   }
   std::thread signals([&] {
-    sigset_t s;
-    sigemptyset(&s);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2})
-      sigaddset(&s, sig);
+    const sigset_t s = handledSignals();
     for (;;) {
       const timespec second{1, 0};
       const int sig = sigtimedwait(&s, nullptr, &second);
@@ -241,16 +261,10 @@ void Service::reload(net::Server& server) {
   opt->workers = d_opt.workers;
   // The query log: the same object unless its file or format changed.
   const auto& ql = next->queryLog;
-  if (!ql.path.empty()) {
-    const auto format =
-        ql.format == "json" ? net::QueryLog::Format::Json : net::QueryLog::Format::Rbldnsd;
-    if (d_opt.queryLog && ql.path == d_cfg.queryLog.path && ql.format == d_cfg.queryLog.format) {
-      opt->queryLog = d_opt.queryLog;
-    } else {
-      opt->queryLog = std::make_shared<net::QueryLog>(ql.path.string(), false, format, ql.buffer);
-      if (!opt->queryLog->open())
-        return fail(fmt::format("query log {}: {}", ql.path.string(), std::strerror(errno)));
-    }
+  if (d_opt.queryLog && ql.path == d_cfg.queryLog.path && ql.format == d_cfg.queryLog.format) {
+    opt->queryLog = d_opt.queryLog;
+  } else if ((opt->queryLog = queryLogOf(ql)) && !opt->queryLog->open()) {
+    return fail(fmt::format("query log {}: {}", ql.path.string(), std::strerror(errno)));
   }
   std::vector<std::string> bound;
   try {
@@ -327,11 +341,13 @@ ops::HttpResponse Service::metrics() {
   in.version = d_args.version;
   in.now = std::time(nullptr);
   std::optional<std::vector<std::string>> zones;
+  std::shared_ptr<store::Env> env;
   {
     std::lock_guard lock(d_mutex);
     if (!d_server) return {503, "text/plain; charset=utf-8", "stopping\n"};
     in.zones = d_server->stats();
     in.server = d_server->serverStats();
+    env = d_server->store();
     in.startTime = d_start;
     in.reloadsOk = d_reloadsOk;
     in.reloadsFailed = d_reloadsFailed;
@@ -343,15 +359,9 @@ ops::HttpResponse Service::metrics() {
       in.queryLogDropped = d_opt.queryLog->dropped();
     }
   }
-  const auto env = d_server ? d_server->store() : d_env;
-  store::Snapshot snap(*env);
-  snap.renew();
-  in.lastCommit = snap.lastCommit();
-  for (const auto& z : snap.zones())
-    if (!z.name.empty() &&
-        (!zones || std::find(zones->begin(), zones->end(), z.name) != zones->end()))
-      in.served.push_back({z.name, z.soa.serial});
-  snap.reset();
+  auto s = served(*env, zones);
+  in.served = std::move(s.zones);
+  in.lastCommit = s.lastCommit;
   const auto size = env->size();
   in.storeFileBytes = size.fileBytes;
   in.storeUsedBytes = size.usedBytes;
@@ -362,23 +372,17 @@ ops::HttpResponse Service::metrics() {
 ops::HttpResponse Service::ready() {
   uint32_t maxAge = 0;
   std::optional<std::vector<std::string>> zones;
+  std::shared_ptr<store::Env> env;
   {
     std::lock_guard lock(d_mutex);
     if (!d_server) return {503, "text/plain; charset=utf-8", "not ready: stopping\n"};
     maxAge = d_cfg.http.maxDataAgeS;
     zones = d_opt.answer.zones;
+    env = d_server->store();
   }
-  const auto env = d_server ? d_server->store() : d_env;
-  store::Snapshot snap(*env);
-  snap.renew();
-  size_t served = 0;
-  for (const auto& z : snap.zones())
-    if (!z.name.empty() &&
-        (!zones || std::find(zones->begin(), zones->end(), z.name) != zones->end()))
-      ++served;
-  const int64_t last = snap.lastCommit();
-  snap.reset();
-  if (served == 0)
+  const auto s = served(*env, zones);
+  const int64_t last = s.lastCommit;
+  if (s.zones.empty())
     return {503, "text/plain; charset=utf-8", "not ready: no zone of the config in the store\n"};
   const int64_t age = std::time(nullptr) - last;
   if (maxAge != 0 && (last == 0 || age > static_cast<int64_t>(maxAge)))
@@ -386,7 +390,7 @@ ops::HttpResponse Service::ready() {
             fmt::format("not ready: the data is {} s old (max_data_age_s = {})\n",
                         last == 0 ? -1 : age, maxAge)};
   return {200, "text/plain; charset=utf-8",
-          fmt::format("ready: {} zones, data {} s old\n", served, last == 0 ? -1 : age)};
+          fmt::format("ready: {} zones, data {} s old\n", s.zones.size(), last == 0 ? -1 : age)};
 }
 
 } // namespace
@@ -419,12 +423,7 @@ int run(const Args& args) {
     log::error("{}", error);
     return 1;
   }
-  if (!cfg->queryLog.path.empty())
-    opt->queryLog = std::make_shared<net::QueryLog>(cfg->queryLog.path.string(), false,
-                                                    cfg->queryLog.format == "json"
-                                                        ? net::QueryLog::Format::Json
-                                                        : net::QueryLog::Format::Rbldnsd,
-                                                    cfg->queryLog.buffer);
+  opt->queryLog = queryLogOf(cfg->queryLog);
   try {
     auto env = std::make_shared<store::Env>(cfg->server.store,
                                             store::Env::Options{.readOnly = true,

@@ -67,7 +67,7 @@ std::optional<std::string> param(const std::string& target, std::string_view nam
     for (size_t i = 0; i < v.size() && out.size() <= kMaxQuery; ++i) {
       if (v[i] == '+') {
         out.push_back(' ');
-      } else if (v[i] == '%' && i + 2 < v.size() + 0 && hexValue(v[i + 1]) >= 0 &&
+      } else if (v[i] == '%' && i + 2 < v.size() && hexValue(v[i + 1]) >= 0 &&
                  hexValue(v[i + 2]) >= 0) {
         out.push_back(static_cast<char>(hexValue(v[i + 1]) * 16 + hexValue(v[i + 2])));
         i += 2;

@@ -24,7 +24,6 @@ ZoneStats& ZoneStats::operator+=(const ZoneStats& o) {
 
 void Responder::Counters::addTo(ZoneStats& s) const {
   ZoneStats z;
-  z.tot = read(tot), z.ok = read(ok), z.nxd = read(nxd), z.err = read(err);
   z.in = read(in), z.out = read(out), z.udp = read(udp), z.tcp = read(tcp);
   z.dropped = read(dropped), z.truncated = read(truncated);
   z.listed = read(listed), z.unlisted = read(unlisted);
@@ -32,6 +31,11 @@ void Responder::Counters::addTo(ZoneStats& s) const {
     z.rcode[i] = read(rcode[i]);
   for (size_t i = 0; i < qtype.size(); ++i)
     z.qtype[i] = read(qtype[i]);
+  // rbldnsd's statistics: every query; NOERROR; NXDOMAIN; the other replies and the dropped
+  z.tot = z.udp + z.tcp;
+  z.ok = z.rcode[0];
+  z.nxd = z.rcode[3];
+  z.err = z.tot - z.ok - z.nxd;
   s += z;
 }
 

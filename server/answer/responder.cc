@@ -136,9 +136,7 @@ void Responder::refreshZones() {
         if (d.kinds & store::kAcl) d_globalAcl = Dataset{d.id, d.kinds, d.ttl, d.vars, {}, 0};
       continue;
     }
-    if (d_opt.zones &&
-        std::find(d_opt.zones->begin(), d_opt.zones->end(), z.name) == d_opt.zones->end())
-      continue; // in the store, not in the config: not served
+    if (!serves(d_opt.zones, z.name)) continue; // in the store, not in the config
     Zone c;
     if (!dns::encodeName(z.name, c.wire)) continue;
     dns::lowerName(reinterpret_cast<const uint8_t*>(c.wire.data()), c.wire.size(),
@@ -353,18 +351,14 @@ size_t Responder::answer(std::span<const uint8_t> packet, std::span<uint8_t> out
 }
 
 void Responder::Counters::count(const Ctx& c, size_t reply, Transport transport) {
-  bump(tot);
   bump(in, c.packet.size());
   bump(transport == Transport::Udp ? udp : tcp);
   if (reply < dns::kHeaderSize) {
-    bump(err);
     bump(dropped);
     return;
   }
   bump(out, reply);
-  const auto rc = static_cast<uint8_t>(c.out[3] & 0xf);
-  bump(rc == dns::kNoError ? ok : rc == dns::kNxDomain ? nxd : err);
-  bump(rcode[rc]);
+  bump(rcode[c.out[3] & 0xf]);
   if (c.out[2] & (dns::kFlagTC >> 8)) bump(truncated);
   size_t t = 0;
   while (t < kCountedTypes.size() && kCountedTypes[t] != c.q.qtype)

@@ -7,6 +7,7 @@
 #include "server/answer/tsig.hh"
 #include "store/store.hh"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
@@ -38,6 +39,11 @@ struct Options {
   // are REFUSED as not ours. Unset: every zone of the store.
   std::optional<std::vector<std::string>> zones;
 };
+
+// Whether a zone of the store is served under a zone list (Options::zones): unset serves all.
+inline bool serves(const std::optional<std::vector<std::string>>& zones, std::string_view zone) {
+  return !zones || std::find(zones->begin(), zones->end(), zone) != zones->end();
+}
 
 enum class Transport { Udp, Tcp };
 
@@ -129,7 +135,8 @@ public:
 private:
   struct Ctx;
   struct Counters { // written only by the worker owning the responder, read by stats()
-    std::atomic<uint64_t> tot{0}, ok{0}, nxd{0}, err{0}, in{0}, out{0};
+    // (rbldnsd's tot, ok, nxd and err follow from these: addTo)
+    std::atomic<uint64_t> in{0}, out{0};
     std::atomic<uint64_t> udp{0}, tcp{0}, dropped{0}, truncated{0}, listed{0}, unlisted{0};
     std::array<std::atomic<uint64_t>, 16> rcode{};
     std::array<std::atomic<uint64_t>, kCountedTypeNames.size()> qtype{};

@@ -361,9 +361,7 @@ bool transfer(store::Env& env, std::span<const uint8_t> query, const Client& cli
     store::Snapshot snap(env); // one consistent view for the whole transfer (RFC 5936 §6)
     for (const auto& z : snap.zones()) {
       if (z.name != name || z.name.empty()) continue;
-      if (options.zones &&
-          std::find(options.zones->begin(), options.zones->end(), z.name) == options.zones->end())
-        break; // in the store, not served
+      if (!serves(options.zones, z.name)) break; // in the store, not served
       uint32_t theirs = 0;
       const bool ixfr = q.qtype == dns::kTypeIXFR && ixfrSerial(query, q.questionEnd, theirs);
       const bool current = ixfr && serialNotOlder(theirs, z.soa.serial);

@@ -115,9 +115,7 @@ awaitable<void> notifyLoop(Worker& w) {
         generation = snap.generation();
         for (const auto& z : snap.zones()) {
           if (z.name.empty()) continue;
-          if (o.answer.zones && std::find(o.answer.zones->begin(), o.answer.zones->end(), z.name) ==
-                                    o.answer.zones->end())
-            continue;
+          if (!answer::serves(o.answer.zones, z.name)) continue;
           auto [it, fresh] = serials.try_emplace(z.name, z.soa.serial);
           if (!fresh && it->second == z.soa.serial) continue;
           it->second = z.soa.serial;

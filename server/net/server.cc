@@ -206,13 +206,13 @@ void closeIfIdle(TcpSession& s) {
 }
 
 // The transfer's type and result for the counters: from the query, and the first message's RCODE.
-std::pair<std::string, std::string> transferKind(std::span<const uint8_t> query,
-                                                 std::span<const uint8_t> first, bool sent) {
+std::pair<std::string, std::string> transferKind(std::span<const uint8_t> query, int rcode,
+                                                 bool sent) {
   dns::Query q;
   dns::parseQuery(query, q);
   std::string type = q.qtype == dns::kTypeIXFR ? "ixfr" : "axfr";
-  if (!sent || first.size() < dns::kHeaderSize) return {type, "aborted"};
-  switch (first[3] & 0xf) {
+  if (!sent || rcode < 0) return {type, "aborted"};
+  switch (rcode) {
   case dns::kNoError:
     return {type, "ok"};
   case dns::kRefused:
@@ -243,19 +243,19 @@ awaitable<void> idleWatch(std::shared_ptr<TcpSession> s) {
 // parameters live in its frame, a lambda's captures do not outlive the lambda.)
 awaitable<bool> runTransfer(Worker& w, std::shared_ptr<store::Env> env, std::vector<uint8_t> query,
                             int fd, answer::Client client, std::shared_ptr<const Options> opt) {
-  std::vector<uint8_t> first;
+  int rcode = -1; // the first message's
   bool ok = false;
   try {
     ok = answer::transfer(*env, query, client, opt->transfer,
-                          [fd, &first](std::span<const uint8_t> m) {
-                            if (first.empty()) first.assign(m.begin(), m.end());
+                          [fd, &rcode](std::span<const uint8_t> m) {
+                            if (rcode < 0 && m.size() >= dns::kHeaderSize) rcode = m[3] & 0xf;
                             return writeFramed(fd, m);
                           });
   } catch (const std::exception& e) {
     reportStoreError(e);
   }
   std::lock_guard lock(w.shared.mutex);
-  ++w.shared.transferCounts[transferKind(query, first, ok)];
+  ++w.shared.transferCounts[transferKind(query, rcode, ok)];
   co_return ok;
 }
 
@@ -359,6 +359,11 @@ int listenLock(const asio::ip::address& addr, uint16_t port) {
   return fd;
 }
 
+// Worker i's share of the TCP connection limit (the remainder to the first ones).
+unsigned tcpLimitOf(const Options& o, unsigned i) {
+  return std::max(1U, (o.tcpMaxConnections + o.workers - 1 - i) / o.workers);
+}
+
 std::string keyOf(const ListenAddress& l) {
   return fmt::format("{} {}", l.address, l.port);
 }
@@ -381,7 +386,7 @@ struct Server::Impl {
     int lock = -1;
   };
   std::map<std::string, Bound> bound; // by listen key
-  std::atomic<bool> stopped{false}, running{false};
+  std::atomic<bool> stopped{false};
   std::mutex reloadMutex;
 
   // Binds one address on every worker: the sockets (not yet served) per worker, and the lock.
@@ -439,15 +444,13 @@ std::vector<Listener> Server::Impl::bindOne(const ListenAddress& l, Bound& b) {
 Server::Server(store::Env& env, Options options)
     : Server(std::shared_ptr<store::Env>(&env, [](store::Env*) {}), std::move(options)) {}
 
-Server::Server(std::shared_ptr<store::Env> env, Options options)
-    : d_impl(std::make_unique<Impl>(env, std::move(options))) {
-  auto o = std::make_shared<Options>(*d_impl->options);
-  if (o->workers == 0) o->workers = std::max(1U, std::thread::hardware_concurrency());
-  d_impl->options = o;
-  for (unsigned i = 0; i < o->workers; ++i) {
+Server::Server(std::shared_ptr<store::Env> env, Options options) {
+  if (options.workers == 0) options.workers = std::max(1U, std::thread::hardware_concurrency());
+  d_impl = std::make_unique<Impl>(env, std::move(options));
+  const auto& o = *d_impl->options;
+  for (unsigned i = 0; i < o.workers; ++i) {
     d_impl->workers.push_back(std::make_unique<Worker>(env, d_impl->shared, d_impl->options));
-    d_impl->workers.back()->tcpLimit =
-        std::max(1U, (o->tcpMaxConnections + o->workers - 1 - i) / o->workers);
+    d_impl->workers.back()->tcpLimit = tcpLimitOf(o, i);
   }
 }
 
@@ -475,7 +478,6 @@ void Server::run() {
       asio::co_spawn(w->io, acceptLoop(*w, *l.stream), asio::detached);
     }
   asio::co_spawn(d_impl->workers[0]->io, notifyLoop(*d_impl->workers[0]), asio::detached);
-  d_impl->running = true;
   for (size_t i = 1; i < d_impl->workers.size(); ++i)
     threads.emplace_back([w = d_impl->workers[i].get()] { w->io.run(); });
   d_impl->workers[0]->io.run();
@@ -521,7 +523,7 @@ std::vector<std::string> Server::reload(Options options) {
     std::vector<std::shared_ptr<Listener>> mine; // (a posted handler must be copyable)
     for (auto& [key, a] : added)
       mine.push_back(std::make_shared<Listener>(std::move(a.second[i])));
-    const unsigned limit = std::max(1U, (next->tcpMaxConnections + n - 1 - i) / n);
+    const unsigned limit = tcpLimitOf(*next, i);
     asio::post(w.io, [&w, next, mine, removed, limit] {
       w.options = next;
       w.responder.setOptions(next->answer);
