@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cctype>
 #include <fmt/format.h>
 #include <fstream>
 #include <initializer_list>
@@ -133,6 +134,23 @@ std::optional<Prefix> parsePrefix(std::string_view text) {
   }
   p.len = len;
   return p;
+}
+
+bool isMailAddress(std::string_view s) {
+  const auto at = s.find('@');
+  if (at == 0 || at == std::string_view::npos || at > 64 || s.size() > 254 ||
+      s.find('@', at + 1) != std::string_view::npos)
+    return false;
+  for (char c : s.substr(0, at))
+    if (c <= ' ' || c >= 127 || std::string_view("\"<>(),;:[]\\").find(c) != std::string_view::npos)
+      return false;
+  const auto domain = s.substr(at + 1);
+  if (domain.size() < 3 || domain.find('.') == std::string_view::npos || domain.front() == '.' ||
+      domain.back() == '.' || domain.find("..") != std::string_view::npos)
+    return false;
+  for (char c : domain)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+  return true;
 }
 
 bool Prefix::contains(bool isV6, const uint8_t* a) const {
@@ -414,9 +432,70 @@ void parseHttp(const Reader& r, const toml::table& t, Http& http) {
   if (auto n = t["max_data_age_s"]; n) http.maxDataAgeS = r.u32(*n.node(), "max_data_age_s");
 }
 
+// [web]'s removal requests
+void parseWebRequests(const Reader& r, const toml::table& t, Web& web) {
+  if (auto n = t["requests"]; n) {
+    if (!n.is_boolean()) r.fail(*n.node(), "[web] requests must be true or false");
+    web.requests = n.value_or(true);
+  }
+  if (auto n = t["requests_file"]; n)
+    web.requestsFile = r.path(r.string(*n.node(), "requests_file"));
+  if (auto n = t["requests_per_subject_per_day"]; n)
+    web.requestsPerSubjectPerDay = r.u32(*n.node(), "requests_per_subject_per_day", 1000);
+  if (auto n = t["requests_per_client_per_day"]; n)
+    web.requestsPerClientPerDay = r.u32(*n.node(), "requests_per_client_per_day", 100000);
+  if (auto n = t["mail_command"]; n) {
+    web.mailCommand = r.strings(*n.node(), "mail_command");
+    if (web.mailCommand.empty() || web.mailCommand.front().empty())
+      r.fail(*n.node(), "[web] mail_command needs a program (e.g. [\"/usr/sbin/sendmail\", "
+                        "\"-t\", \"-i\"])");
+  }
+  if (auto n = t["mail_from"]; n) {
+    web.mailFrom = r.string(*n.node(), "mail_from");
+    if (!isMailAddress(web.mailFrom))
+      r.fail(*n.node(), fmt::format("[web] mail_from '{}' is not a mail address", web.mailFrom));
+  }
+  if (auto n = t["public_url"]; n) {
+    web.publicUrl = r.string(*n.node(), "public_url");
+    if (!web.publicUrl.starts_with("https://") && !web.publicUrl.starts_with("http://"))
+      r.fail(*n.node(), "[web] public_url must start with https:// (or http://)");
+    while (web.publicUrl.ends_with("/"))
+      web.publicUrl.pop_back();
+  }
+  if (auto n = t["abuse_contacts"]; n) {
+    if (!n.is_table())
+      r.fail(*n.node(), "[web.abuse_contacts] must be a table: \"192.0.2.0/24\" = "
+                        "\"abuse@example.net\"");
+    for (const auto& [key, value] : *n.as_table()) {
+      const std::string subject(key.str());
+      if (!value.is_string())
+        r.fail(value, fmt::format("[web.abuse_contacts] \"{}\" must be a mail address", subject));
+      const std::string mail = *value.value<std::string>();
+      if (!isMailAddress(mail))
+        r.fail(value, fmt::format("[web.abuse_contacts] \"{}\": '{}' is not a mail address",
+                                  subject, mail));
+      if (auto p = parsePrefix(subject)) {
+        web.abuseNetworks.emplace_back(*p, mail);
+      } else if (subject.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") ==
+                     std::string::npos &&
+                 subject.find('.') != std::string::npos && subject.front() != '.' &&
+                 subject.back() != '.') {
+        web.abuseDomains.emplace_back(subject, mail);
+      } else {
+        r.fail(value, fmt::format("[web.abuse_contacts] \"{}\" is neither an address prefix nor "
+                                  "a domain name in lower case",
+                                  subject));
+      }
+    }
+  }
+}
+
 // [web]
 void parseWeb(const Reader& r, const toml::table& t, Web& web) {
-  r.onlyKeys(t, "[web]", {"listen", "title", "contact", "fields", "rate_per_minute"});
+  r.onlyKeys(t, "[web]",
+             {"listen", "title", "contact", "fields", "rate_per_minute", "requests",
+              "requests_file", "requests_per_subject_per_day", "requests_per_client_per_day",
+              "abuse_contacts", "mail_command", "mail_from", "public_url"});
   web.enabled = true;
   if (auto n = t["listen"]; n) {
     for (const auto& s : r.strings(*n.node(), "listen")) {
@@ -441,6 +520,7 @@ void parseWeb(const Reader& r, const toml::table& t, Web& web) {
   }
   if (auto n = t["rate_per_minute"]; n)
     web.ratePerMinute = r.u32(*n.node(), "rate_per_minute", 100000);
+  parseWebRequests(r, t, web);
 }
 
 // [query_log]

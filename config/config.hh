@@ -94,7 +94,24 @@ struct Web {
   // the entry fields shown to the public (never file paths or lines)
   std::vector<std::string> fields = {"reason", "ref", "listed", "expires", "delist"};
   uint32_t ratePerMinute = 30; // lookups per client (/32, IPv6 /64) per minute
+  // Removal requests (the form under a listed result; `dnsxl requests` decides them).
+  bool requests = true;
+  std::filesystem::path requestsFile; // default: requests.mdb in the store directory
+  uint32_t requestsPerSubjectPerDay = 3, requestsPerClientPerDay = 10;
+  // Proof for a requester outside the subject's /24 (IPv6 /64): a code mailed to the abuse
+  // contact the operator names for it (longest prefix, or the domain or a parent); a domain
+  // without one gets abuse@ its registrable domain (RFC 2142).
+  std::vector<std::pair<Prefix, std::string>> abuseNetworks;
+  std::vector<std::pair<std::string, std::string>> abuseDomains;
+  std::vector<std::string> mailCommand = {"/usr/sbin/sendmail", "-t", "-i"};
+  std::string mailFrom;  // From: of the code's mail (empty: what the mail command puts)
+  std::string publicUrl; // the page's public address, for the link in the mail
 };
+
+// "name@example.org": one @, a local part of printable ASCII without blanks, quotes, <>, commas
+// or semicolons (≤ 64), a domain name with a dot (≤ 253). What the request form and the
+// abuse contacts accept.
+bool isMailAddress(std::string_view s);
 
 // [query_log]: one line per answered query, written by a thread of its own. Off unless there.
 struct QueryLog {

@@ -21,12 +21,25 @@ std::optional<std::string> toALabels(const std::string& name, std::string& error
   return ascii;
 }
 
-std::string publicSuffixError(const std::string& name) {
-  // The list installed with the system (Debian `publicsuffix`), else the one built into libpsl.
+namespace {
+// The list installed with the system (Debian `publicsuffix`), else the one built into libpsl.
+const psl_ctx_t* suffixList() {
   static const psl_ctx_t* psl = [] {
     const psl_ctx_t* p = psl_latest(nullptr);
     return p ? p : psl_builtin();
   }();
+  return psl;
+}
+} // namespace
+
+std::string registrableDomain(const std::string& name) {
+  const auto* psl = suffixList();
+  const char* r = psl ? psl_registrable_domain(psl, name.c_str()) : nullptr;
+  return r ? std::string(r) : std::string();
+}
+
+std::string publicSuffixError(const std::string& name) {
+  const auto* psl = suffixList();
   if (!psl) return {};
   if (psl_is_public_suffix2(psl, name.c_str(), PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE))
     return fmt::format("'{}' is a public suffix (Public Suffix List): listing it would list every "

@@ -250,6 +250,9 @@ std::optional<int64_t> parseStamp(std::string_view text);
 std::string checkDomain(std::string& name);
 // Empty, or why name (normalised) is a public suffix that must not be listed.
 std::string publicSuffixError(const std::string& name);
+// The registrable domain of a name (example.co.uk for www.example.co.uk); empty when the name is
+// a public suffix or above one.
+std::string registrableDomain(const std::string& name);
 
 // The subject of a record: an IPv4 or IPv6 address, CIDR or `a-b` range of full addresses, or a
 // domain (`name`, `*.name` below it, `.name` both).

@@ -9,6 +9,7 @@
 #include "zonegen/export.hh"
 #include "zonegen/import.hh"
 #include "zonegen/live.hh"
+#include "zonegen/requests.hh"
 #include "zonegen/snapshot.hh"
 #include "zonegen/web.hh"
 #include "zonegen/why.hh"
@@ -204,9 +205,35 @@ struct Cli {
   bool dryRun = false, quiet = false, force = false, json = false;
   LiveArgs live;
   dnsxl::zonegen::ExportOptions exportOptions;
+  dnsxl::zonegen::RequestsArgs requests;
   CLI::App *imp = nullptr, *chk = nullptr, *why = nullptr, *add = nullptr, *del = nullptr,
-           *exp = nullptr, *hist = nullptr, *expo = nullptr, *snap = nullptr, *web = nullptr;
+           *exp = nullptr, *hist = nullptr, *expo = nullptr, *snap = nullptr, *web = nullptr,
+           *req = nullptr, *reqShow = nullptr, *reqApprove = nullptr, *reqDeny = nullptr;
 };
+
+// requests: the removal requests filed on `dnsxl web`, and the operator's decisions.
+void requestCommands(CLI::App& app, Cli& cli) {
+  auto& r = cli.requests;
+  cli.req = app.add_subcommand("requests", "list removal requests; show, approve or deny one");
+  cli.req->add_option("-c,--config", cli.configPath, "TOML config file");
+  cli.req->add_flag("--all", r.all, "every request, not only those waiting");
+  cli.req->add_flag("--json", r.json, "machine-readable output");
+  cli.reqShow = cli.req->add_subcommand("show", "one request, with its history");
+  cli.reqApprove = cli.req->add_subcommand(
+      "approve", "delist the subject wherever it is listed (the request as reason) and close it");
+  cli.reqDeny = cli.req->add_subcommand("deny", "close the request without delisting");
+  for (auto* c : {cli.reqShow, cli.reqApprove, cli.reqDeny}) {
+    c->add_option("id", r.id, "the request's number")->required();
+    c->add_option("-c,--config", cli.configPath, "TOML config file");
+  }
+  cli.reqShow->add_flag("--json", r.json, "machine-readable output");
+  cli.reqApprove->add_option("-r,--reason", r.reason, "a note for the audit trail and requester");
+  cli.reqDeny->add_option("-r,--reason", r.reason, "why (shown to the requester)")->required();
+  for (auto* c : {cli.reqApprove, cli.reqDeny}) {
+    c->add_option("--by", r.by, "who decides (default: $SUDO_USER or the user)");
+    c->add_flag("--force", r.force, "decide a request whose mailed code was not given");
+  }
+}
 
 void liveOptions(CLI::App* c, Cli& cli, bool delist) {
   auto& live = cli.live;
@@ -330,6 +357,16 @@ int run(const Cli& cli) {
     });
   if (*cli.web)
     return withConfig(cli.configPath, 1, [&](const Config& c) { return zg::webCommand(c); });
+  if (*cli.req) {
+    auto args = cli.requests;
+    args.action = *cli.reqShow ? "show" : *cli.reqApprove ? "approve" : *cli.reqDeny ? "deny" : "";
+    if (cli.configPath.empty()) {
+      fmt::print(stderr, "dnsxl: requests: give the config with -c\n");
+      return 2;
+    }
+    return withConfig(cli.configPath, 1,
+                      [&](const Config& c) { return zg::requestsCommand(c, args); });
+  }
   if (*cli.why)
     return withConfig(cli.configPath, 2, [&](const Config& c) {
       return zg::whyCommand(c, cli.subject, cli.zone, cli.json);
@@ -346,6 +383,7 @@ int main(int argc, char** argv) {
   readCommands(app, cli);
   changeCommands(app, cli);
   copyCommands(app, cli);
+  requestCommands(app, cli);
   app.add_flag_callback("-V,--version", [] {
     fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
     std::exit(0);

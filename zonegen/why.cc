@@ -298,6 +298,7 @@ std::optional<PublicLookup> publicLookup(store::Snapshot& snap, const std::strin
       answersOf(snap, ds, &*subject, text, as, txts);
       if (as.empty()) continue; // not listed by this dataset (or excluded)
       pz.listed = true;
+      pz.datasets.push_back(ds.name);
       for (auto& a : as)
         if (std::find(pz.a.begin(), pz.a.end(), a) == pz.a.end()) pz.a.push_back(std::move(a));
       for (auto& t : txts)

@@ -29,6 +29,7 @@ struct PublicZone {
   bool listed = false;
   std::vector<std::string> a, txt;
   std::vector<PublicEntry> entries;
+  std::vector<std::string> datasets; // the datasets listing it (not shown: for `requests approve`)
 };
 struct PublicLookup {
   std::string subject;

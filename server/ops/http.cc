@@ -27,8 +27,9 @@ constexpr unsigned kMaxSessions = 64;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
 struct HttpServer::Impl {
-  explicit Impl(Handler h) : handler(std::move(h)) {}
+  Impl(Handler h, bool post) : handler(std::move(h)), acceptPost(post) {}
   Handler handler;
+  bool acceptPost;
   asio::io_context io{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::thread thread;
@@ -56,21 +57,33 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket sock) {
     parser.body_limit(16 * 1024);
     stream.expires_after(kRequestTimeout);
     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
+    if (rec == http::error::body_limit) { // say so, then close: the rest is not read
+      http::response<http::string_body> res{http::status::payload_too_large, 11};
+      res.set(http::field::content_type, "text/plain; charset=utf-8");
+      res.body() = "the request body is larger than 16 KB\n";
+      res.keep_alive(false);
+      res.prepare_payload();
+      stream.expires_after(kRequestTimeout);
+      co_await http::async_write(stream, res, kTuple);
+      break;
+    }
     if (rec) break;
     const auto& req = parser.get();
     http::response<http::string_body> res;
     res.version(req.version());
     res.set(http::field::server, "dnsxl");
     res.set(http::field::cache_control, "no-store");
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    const bool post = acceptPost && req.method() == http::verb::post;
+    if (req.method() != http::verb::get && req.method() != http::verb::head && !post) {
       res.result(http::status::method_not_allowed);
-      res.set(http::field::allow, "GET, HEAD");
+      res.set(http::field::allow, acceptPost ? "GET, HEAD, POST" : "GET, HEAD");
       res.set(http::field::content_type, "text/plain; charset=utf-8");
-      res.body() = "GET or HEAD only\n";
+      res.body() = acceptPost ? "GET, HEAD or POST only\n" : "GET or HEAD only\n";
     } else {
       HttpResponse r;
       try {
-        r = handler({std::string(req.method_string()), std::string(req.target()), client});
+        r = handler({std::string(req.method_string()), std::string(req.target()), client,
+                     std::string(req[http::field::content_type]), post ? req.body() : ""});
       } catch (const std::exception& e) {
         r = {500, "text/plain; charset=utf-8", fmt::format("internal error: {}\n", e.what())};
       }
@@ -114,7 +127,8 @@ asio::awaitable<void> HttpServer::Impl::accept(tcp::acceptor& acc) {
 #pragma GCC diagnostic pop
 #endif
 
-HttpServer::HttpServer(Handler handler) : d_impl(std::make_unique<Impl>(std::move(handler))) {}
+HttpServer::HttpServer(Handler handler, bool acceptPost)
+    : d_impl(std::make_unique<Impl>(std::move(handler), acceptPost)) {}
 
 HttpServer::~HttpServer() {
   d_impl->io.stop();

@@ -1,6 +1,7 @@
 // A small HTTP/1.1 server (Boost.Beast) for dnsxld's operator endpoints: /metrics, /healthz,
-// /readyz. Its own thread and io_context, never a DNS worker's. GET and HEAD only; requests are
-// size- and time-limited; a handler returns the whole response body.
+// /readyz, and for `dnsxl web`. Its own thread and io_context, never a DNS worker's. GET and HEAD
+// (and POST when asked: the web's forms); requests are size- and time-limited (16 KB of body); a
+// handler returns the whole response body.
 #pragma once
 
 #include <functional>
@@ -11,9 +12,10 @@
 namespace dnsxl::ops {
 
 struct HttpRequest {
-  std::string method; // "GET", "HEAD"
-  std::string target; // "/metrics?x=1"
-  std::string client; // the peer's address
+  std::string method;            // "GET", "HEAD", "POST"
+  std::string target;            // "/metrics?x=1"
+  std::string client;            // the peer's address
+  std::string contentType, body; // POST
 };
 
 struct HttpResponse {
@@ -29,7 +31,7 @@ struct HttpResponse {
 class HttpServer {
 public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
-  explicit HttpServer(Handler handler);
+  explicit HttpServer(Handler handler, bool acceptPost = false);
   ~HttpServer(); // stops and joins the thread
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
