@@ -1,6 +1,7 @@
 #include "tests/support/support.hh"
 
 #include <arpa/inet.h>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -238,6 +239,11 @@ std::optional<int> Daemon::waitExit(std::chrono::milliseconds timeout) {
 }
 
 HttpResult httpGet(uint16_t port, const std::string& target, const std::string& method) {
+  return httpRequest(port, method, target, "", "");
+}
+
+HttpResult httpRequest(uint16_t port, const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& contentType) {
   HttpResult r;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -250,15 +256,29 @@ HttpResult httpGet(uint16_t port, const std::string& target, const std::string& 
     ::close(fd);
     return r;
   }
-  const std::string req =
-      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!contentType.empty()) req += "Content-Type: " + contentType + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     ::close(fd);
     return r;
   }
   std::string all;
   char buf[8192];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+  // to the end of the body its Content-Length gives (chromedriver keeps the connection open
+  // despite "Connection: close"), else to the end of the connection
+  auto complete = [&all]() -> bool {
+    const auto head = all.find("\r\n\r\n");
+    if (head == std::string::npos) return false;
+    std::string lower = all.substr(0, head);
+    for (auto& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto cl = lower.find("\r\ncontent-length:");
+    return cl != std::string::npos && all.size() - head - 4 >= std::stoul(lower.substr(cl + 17));
+  };
+  for (ssize_t n; !complete() && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
     all.append(buf, static_cast<size_t>(n));
   ::close(fd);
   const auto end = all.find("\r\n\r\n");
@@ -266,6 +286,21 @@ HttpResult httpGet(uint16_t port, const std::string& target, const std::string& 
   r.status = std::stoi(all.substr(9, 3));
   r.headers = all.substr(0, end);
   r.body = all.substr(end + 4);
+  std::string lower = r.headers;
+  for (auto& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.find("transfer-encoding: chunked") != std::string::npos) {
+    std::string joined;
+    for (size_t at = 0;;) {
+      const auto eol = r.body.find("\r\n", at);
+      if (eol == std::string::npos) break;
+      const size_t n = std::stoul(r.body.substr(at, eol - at), nullptr, 16);
+      if (n == 0) break;
+      joined += r.body.substr(eol + 2, n);
+      at = eol + 2 + n + 2;
+    }
+    r.body = std::move(joined);
+  }
   return r;
 }
 Daemon::~Daemon() {

@@ -40,6 +40,9 @@ struct HttpResult {
   std::string headers, body;
 };
 HttpResult httpGet(uint16_t port, const std::string& target, const std::string& method = "GET");
+// Any method, with a body (sent with contentType when not empty); a chunked reply is joined.
+HttpResult httpRequest(uint16_t port, const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& contentType);
 
 std::string dnsxlBinary();
 std::string dnsxldBinary();
