@@ -377,6 +377,17 @@ TEST_CASE("dnsxl web over HTTP: the lookup API and page from the store dnsxld se
   CHECK(page.status == 200);
   CHECK(page.body.find("Listed for spam") != std::string::npos);
   CHECK(test::httpGet(port, "/v1/lookup?q=999.0.0.1").status == 400);
+  // the request form's POST over the wire: a bad one is refused with a page; a body over 16 KB
+  // gets 413; other methods 405 naming the allowed ones
+  const auto form = "application/x-www-form-urlencoded";
+  auto bad =
+      test::httpRequest(port, "POST", "/request", "subject=192.0.2.9&contact=x&text=y", form);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("Give a mail address") != std::string::npos);
+  CHECK(test::httpRequest(port, "POST", "/request", std::string(20000, 'a'), form).status == 413);
+  auto put = test::httpRequest(port, "PUT", "/request", "x", form);
+  CHECK(put.status == 405);
+  CHECK(put.headers.find("Allow: GET, HEAD, POST") != std::string::npos);
   // the operator delists it: DNS and the page agree at the next request
   REQUIRE(test::run({test::dnsxlBinary(), "delist", "-c", f.configPath.string(), "-d", "main",
                      "192.0.2.9", "--reason", "request 1"})

@@ -205,3 +205,43 @@ TEST_CASE("[web]: the public lookup's listener, fields and rate; errors with the
                     "/etc/dnsxl/dnsxl.toml:5: [web] fields: unknown field 'source' (code, "
                     "reason, ref, listed, expires, evidence, delist, type)");
 }
+
+TEST_CASE("[web]: removal requests' limits, mail and abuse contacts; errors with the line",
+          "[config][web]") {
+  const std::string head = "[server]\nstore = \"s\"\n[web]\nlisten = [\"127.0.0.1:1\"]\n";
+  auto c =
+      parseText(head + "requests_per_subject_per_day = 1\nmail_from = \"bl@example.org\"\n"
+                       "mail_command = [\"msmtp\", \"-t\"]\npublic_url = \"https://x.example/\"\n"
+                       "[web.abuse_contacts]\n\"192.0.2.0/24\" = \"noc@example.net\"\n"
+                       "\"example.net\" = \"abuse@example.net\"\n");
+  CHECK(c.web.requests);
+  CHECK(c.web.requestsPerSubjectPerDay == 1);
+  CHECK(c.web.requestsPerClientPerDay == 10);
+  CHECK(c.web.mailCommand == std::vector<std::string>{"msmtp", "-t"});
+  CHECK(c.web.publicUrl == "https://x.example");
+  REQUIRE(c.web.abuseNetworks.size() == 1);
+  CHECK(c.web.abuseNetworks[0].first.len == 24);
+  CHECK(c.web.abuseNetworks[0].second == "noc@example.net");
+  REQUIRE(c.web.abuseDomains.size() == 1);
+  CHECK(c.web.abuseDomains[0].first == "example.net");
+  CHECK_FALSE(parseText(head + "requests = false\n").web.requests);
+  CHECK_THROWS_WITH(parseText(head + "mail_from = \"nobody\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:5: [web] mail_from 'nobody' is not a mail address");
+  CHECK_THROWS_WITH(parseText(head + "public_url = \"lookup.example\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:5: [web] public_url must start with https:// (or "
+                    "http://)");
+  CHECK_THROWS_WITH(parseText(head + "[web.abuse_contacts]\n\"192.0.2.0/24\" = \"x\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:6: [web.abuse_contacts] \"192.0.2.0/24\": 'x' is not a "
+                    "mail address");
+  CHECK_THROWS_WITH(parseText(head + "[web.abuse_contacts]\n\"Not A Net\" = \"a@b.example\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:6: [web.abuse_contacts] \"Not A Net\" is neither an "
+                    "address prefix nor a domain name in lower case");
+  CHECK_THROWS_WITH(parseText(head + "mail_command = []\n"),
+                    Catch::Contains("[web] mail_command needs a program"));
+  CHECK_THROWS_WITH(parseText(head + "requests = \"yes\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:5: [web] requests must be true or false");
+  CHECK(dnsxl::config::isMailAddress("a.b+c@example.org"));
+  for (const char* bad : {"a@b", "@example.org", "a b@example.org", "a@@example.org",
+                          "a@example..org", "a<b>@example.org", "a@example.org\r\nBcc: x@y.z"})
+    CHECK_FALSE(dnsxl::config::isMailAddress(bad));
+}
