@@ -499,7 +499,12 @@ int requestsCommand(const config::Config& cfg, const RequestsArgs& args) {
   if (a.by.empty()) a.by = currentUser();
   const auto now = static_cast<int64_t>(std::time(nullptr));
   const auto path = requestsPath(cfg);
-  if (a.action.empty() && !std::filesystem::exists(path)) {
+  if (!std::filesystem::exists(path)) { // not created here: dnsxl web creates it as its user
+    if (!a.action.empty()) {
+      fmt::print(stderr, "dnsxl: there is no removal request #{} ({} does not exist yet)\n", a.id,
+                 path.string());
+      return 1;
+    }
     if (a.json)
       fmt::print("[]\n");
     else

@@ -316,4 +316,10 @@ TEST_CASE("requests: approve delists wherever listed, with the request as reason
   CHECK(d.get(r2.location).body.find("not delisted: still sending spam") != std::string::npos);
   CHECK(d.listed("198.51.100.9"));
   CHECK(zonegen::requestsCommand(d.cfg, {"approve", 9, "", "x", false, false, false}) == 1);
+  // no requests file yet: nothing is created by the operator's command (the web's user owns it)
+  auto cfg = d.cfg;
+  cfg.web.requestsFile = d.mailDir.path() / "none.mdb";
+  CHECK(zonegen::requestsCommand(cfg, {"approve", 1, "", "x", false, false, false}) == 1);
+  CHECK(zonegen::requestsCommand(cfg, {"", 0, "", "x", false, false, false}) == 0);
+  CHECK_FALSE(std::filesystem::exists(cfg.web.requestsFile));
 }
