@@ -1,5 +1,7 @@
 #include "config/config.hh"
 
+#include "config/reader.hh"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cctype>
@@ -20,86 +22,9 @@ constexpr std::string_view kFormats[] = {
 constexpr std::string_view kFields[] = {"subject", "url",     "code",     "reason", "ref",
                                         "listed",  "expires", "evidence", "delist", "type"};
 
-class Reader {
-public:
-  explicit Reader(const std::filesystem::path& file) : d_file(file) {}
+} // namespace
 
-  [[noreturn]] void fail(const toml::node& node, const std::string& what) const {
-    throw ConfigError(fmt::format("{}:{}: {}", d_file.string(), node.source().begin.line, what));
-  }
-
-  void onlyKeys(const toml::table& t, std::string_view where,
-                std::initializer_list<std::string_view> allowed) const {
-    for (auto&& [k, v] : t) {
-      bool ok = false;
-      for (auto a : allowed)
-        ok = ok || k.str() == a;
-      if (!ok) {
-        std::string list;
-        for (auto a : allowed)
-          list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
-        fail(v, fmt::format("unknown key '{}' in {} (known: {})", k.str(), where, list));
-      }
-    }
-  }
-
-  std::string string(const toml::node& n, std::string_view key) const {
-    auto s = n.value<std::string>();
-    if (!s || !n.is_string()) fail(n, fmt::format("'{}' must be a string", key));
-    return *s;
-  }
-
-  uint32_t u32(const toml::node& n, std::string_view key, uint64_t max = 0x7fffffff) const {
-    auto v = n.value<int64_t>();
-    if (!v || !n.is_integer() || *v < 0 || static_cast<uint64_t>(*v) > max)
-      fail(n, fmt::format("'{}' must be an integer from 0 to {}", key, max));
-    return static_cast<uint32_t>(*v);
-  }
-
-  bool boolean(const toml::node& n, std::string_view key) const {
-    if (!n.is_boolean()) fail(n, fmt::format("'{}' must be true or false", key));
-    return *n.value<bool>();
-  }
-
-  std::vector<std::string> strings(const toml::node& n, std::string_view key) const {
-    const auto* arr = n.as_array();
-    if (!arr) fail(n, fmt::format("'{}' must be an array of strings", key));
-    std::vector<std::string> out;
-    for (const auto& e : *arr)
-      out.push_back(string(e, key));
-    return out;
-  }
-
-  std::filesystem::path path(const std::string& p) const {
-    std::filesystem::path fp(p);
-    if (fp.is_absolute()) return fp;
-    return (d_file.parent_path() / fp).lexically_normal();
-  }
-
-  std::string domain(const toml::node& n, std::string_view key) const {
-    auto s = string(n, key);
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    if (s.empty() || s.size() > 253) fail(n, fmt::format("'{}' is not a domain name", key));
-    size_t label = 0;
-    for (char& c : s) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c == '.') {
-        if (label == 0) fail(n, fmt::format("'{}': empty label in '{}'", key, s));
-        label = 0;
-      } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
-        fail(n, fmt::format("'{}': invalid character in '{}'", key, s));
-      } else if (++label > 63) {
-        fail(n, fmt::format("'{}': label longer than 63 bytes in '{}'", key, s));
-      }
-    }
-    if (label == 0) fail(n, fmt::format("'{}': empty label in '{}'", key, s));
-    return s;
-  }
-
-private:
-  std::filesystem::path d_file;
-};
-
+namespace detail {
 uint32_t parseA(const Reader& r, const toml::node& n) {
   auto s = r.string(n, "a");
   in_addr a{};
@@ -110,8 +35,10 @@ uint32_t parseA(const Reader& r, const toml::node& n) {
     r.fail(n, fmt::format("'a' = '{}' is outside 127.0.0.0/8 (RFC 5782 §2.3)", s));
   return v;
 }
+} // namespace detail
 
-} // namespace
+using detail::parseA;
+using detail::Reader;
 
 std::optional<Prefix> parsePrefix(std::string_view text) {
   Prefix p;
@@ -332,6 +259,9 @@ void parseServer(const Reader& r, const toml::table& server, Config& cfg) {
               "workers",
               "tcp_idle_timeout_ms",
               "tcp_max_connections",
+              "tcp_max_per_client",
+              "rrl_responses_per_second",
+              "rrl_slip",
               "edns_udp_max",
               "map_size_mb",
               "version",
@@ -371,6 +301,11 @@ void parseServer(const Reader& r, const toml::table& server, Config& cfg) {
     cfg.server.tcpIdleTimeoutMs = r.u32(*n.node(), "tcp_idle_timeout_ms", 3600000);
   if (auto n = server["tcp_max_connections"]; n)
     cfg.server.tcpMaxConnections = r.u32(*n.node(), "tcp_max_connections", 1000000);
+  if (auto n = server["tcp_max_per_client"]; n)
+    cfg.server.tcpMaxPerClient = r.u32(*n.node(), "tcp_max_per_client", 1000000);
+  if (auto n = server["rrl_responses_per_second"]; n)
+    cfg.server.rrlPerSecond = r.u32(*n.node(), "rrl_responses_per_second", 100000000);
+  if (auto n = server["rrl_slip"]; n) cfg.server.rrlSlip = r.u32(*n.node(), "rrl_slip", 100);
   if (auto n = server["edns_udp_max"]; n) {
     auto v = r.u32(*n.node(), "edns_udp_max", 65535);
     if (v < 512) r.fail(*n.node(), "'edns_udp_max' must be at least 512");
@@ -627,9 +562,9 @@ Dataset parseDataset(const Reader& r, const toml::node& dnode, const std::string
 Zone parseZone(const Reader& r, const toml::node& znode, std::set<std::string>& names) {
   const auto* zt = znode.as_table();
   if (!zt) r.fail(znode, "each [[zone]] must be a table");
-  r.onlyKeys(
-      *zt, "[[zone]]",
-      {"name", "ns", "soa", "ttl", "ttl_min", "ttl_max", "allow_no_ns", "serial", "dataset"});
+  r.onlyKeys(*zt, "[[zone]]",
+             {"name", "ns", "soa", "ttl", "ttl_min", "ttl_max", "allow_no_ns", "serial", "dataset",
+              "access"});
   Zone z;
   if (auto n = (*zt)["name"]; n)
     z.name = r.domain(*n.node(), "name");
@@ -655,6 +590,7 @@ Zone parseZone(const Reader& r, const toml::node& znode, std::set<std::string>& 
       r.fail(*n.node(), "'serial' must be \"import\" or \"data\"");
   }
   if (auto n = (*zt)["soa"]; n) z.soa = parseSoa(r, *n.node(), z);
+  if (auto n = (*zt)["access"]; n) z.access = detail::parseAccess(r, *n.node());
   std::set<std::string> datasetNames;
   if (auto dn = (*zt)["dataset"]; dn) {
     const auto* dss = dn.as_array();

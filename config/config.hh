@@ -41,6 +41,10 @@ struct Server {
   unsigned workers = 0; // 0 = one per core
   uint32_t tcpIdleTimeoutMs = 10000;
   unsigned tcpMaxConnections = 150;
+  unsigned tcpMaxPerClient = 16; // one address (IPv6: one /64); 0 = no cap
+  // UDP response rate limiting per client network (IPv4 /24, IPv6 /56); 0 = off
+  uint32_t rrlPerSecond = 0;
+  uint32_t rrlSlip = 2; // every slip-th limited response is sent truncated (TC); 0 = none
   uint16_t ednsUdpMax = 1232;
   uint64_t mapSize = uint64_t{16} << 30;
   uint32_t auditDays = 365; // the audit trail keeps this many days of changes; 0 = everything
@@ -149,6 +153,16 @@ struct Dataset {
   unsigned maxShrinkPercent = 50; // refuse an import that drops more entries than this; 100 = off
 };
 
+// [[zone.access]]: who may ask a zone, by the client's longest matching prefix (of equal ones,
+// the first rule's).
+struct Access {
+  std::vector<Prefix> clients; // from 'clients' and the 'clients_file' lists
+  std::string action;          // "allow", "deny" (no reply), "refuse", "empty", "answer"
+  uint32_t a = 0x7fffffffU;    // answer: the A code (127.255.255.255 unless given)
+  std::string txt;             // answer: the TXT
+  uint32_t ttl = 300;          // answer: the records' TTL
+};
+
 struct Zone {
   std::string name;
   std::vector<std::string> ns;
@@ -160,6 +174,7 @@ struct Zone {
   // or when it is 0 the newest data file's modification time (rbldnsd's way).
   std::string serial = "import";
   std::vector<Dataset> datasets;
+  std::vector<Access> access;
 };
 
 struct Config {

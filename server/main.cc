@@ -11,10 +11,22 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <sys/resource.h>
+
+// As many open files as the hard limit allows: each TCP connection is one (tcp_max_connections
+// of 150 by default, thousands when raised), and the soft limit is often 1024.
+void raiseFileLimit() {
+  rlimit l{};
+  if (::getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+    l.rlim_cur = l.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &l);
+  }
+}
 
 int main(int argc, char** argv) {
   using namespace dnsxl;
   blockSignals();
+  raiseFileLimit();
   log::detectJournal();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (rbldnsd::looksLikeRbldnsd(args)) return runRbldnsdMode(args, DNSXL_VERSION);

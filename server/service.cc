@@ -39,6 +39,9 @@ std::optional<net::Options> serverOptions(const config::Config& cfg, const Args&
   opt.workers = args.workers ? *args.workers : cfg.server.workers;
   opt.tcpIdleTimeoutMs = cfg.server.tcpIdleTimeoutMs;
   opt.tcpMaxConnections = cfg.server.tcpMaxConnections;
+  opt.tcpMaxPerClient = cfg.server.tcpMaxPerClient;
+  opt.rrlPerSecond = cfg.server.rrlPerSecond;
+  opt.rrlSlip = cfg.server.rrlSlip;
   opt.drainTimeoutMs = cfg.server.drainTimeoutMs;
   opt.answer.ednsUdpMax = cfg.server.ednsUdpMax;
   opt.answer.version = cfg.server.version;
@@ -49,6 +52,26 @@ std::optional<net::Options> serverOptions(const config::Config& cfg, const Args&
     opt.answer.zones.emplace();
     for (const auto& z : cfg.zones)
       opt.answer.zones->push_back(z.name);
+  }
+  for (const auto& z : cfg.zones) {
+    if (z.access.empty()) continue;
+    answer::ZoneAccess za;
+    za.zone = z.name;
+    for (const auto& rule : z.access) {
+      const auto index = static_cast<uint16_t>(za.table.rules.size());
+      answer::AccessRule ar;
+      for (size_t i = 0; i < answer::kAccessActionNames.size(); ++i)
+        if (rule.action == answer::kAccessActionNames[i])
+          ar.action = static_cast<answer::AccessAction>(i);
+      ar.a = rule.a;
+      ar.txt = rule.txt;
+      ar.ttl = rule.ttl;
+      za.table.rules.push_back(ar);
+      for (const auto& p : rule.clients)
+        za.table.add(p.v6, p.addr.data(), p.len, index);
+    }
+    za.table.build();
+    opt.answer.access.push_back(std::move(za));
   }
   opt.transfer.allow = cfg.server.transferAllow;
   opt.transfer.maxRecords = cfg.server.transferMaxRecords;

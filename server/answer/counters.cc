@@ -19,6 +19,8 @@ ZoneStats& ZoneStats::operator+=(const ZoneStats& o) {
     qtype[i] += o.qtype[i];
   for (const auto& [name, n] : o.datasetHits)
     datasetHits[name] += n;
+  for (size_t i = 0; i < access.size(); ++i)
+    access[i] += o.access[i];
   return *this;
 }
 
@@ -31,6 +33,8 @@ void Responder::Counters::addTo(ZoneStats& s) const {
     z.rcode[i] = read(rcode[i]);
   for (size_t i = 0; i < qtype.size(); ++i)
     z.qtype[i] = read(qtype[i]);
+  for (size_t i = 0; i < access.size(); ++i)
+    z.access[i] = read(access[i]);
   // rbldnsd's statistics: every query; NOERROR; NXDOMAIN; the other replies and the dropped
   z.tot = z.udp + z.tcp;
   z.ok = z.rcode[0];

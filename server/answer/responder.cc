@@ -39,25 +39,6 @@ size_t formatIp4(char* out, uint32_t a) {
   return static_cast<size_t>(p - out);
 }
 
-// A dataset's subzones in lower-case wire form (no root label); none = the zone itself.
-std::vector<Responder::Subzone> subzonesOf(const std::vector<std::string>& names) {
-  std::vector<Responder::Subzone> out;
-  for (const auto& n : names) {
-    Responder::Subzone s;
-    if (!n.empty()) {
-      if (!dns::encodeName(n, s.wire)) continue;
-      s.wire.pop_back(); // the root label
-      dns::lowerName(reinterpret_cast<const uint8_t*>(s.wire.data()), s.wire.size(),
-                     reinterpret_cast<uint8_t*>(s.wire.data()));
-      for (size_t pos = 0; pos < s.wire.size(); pos += static_cast<uint8_t>(s.wire[pos]) + 1U)
-        ++s.labels;
-    }
-    out.push_back(std::move(s));
-  }
-  if (out.empty()) out.push_back({});
-  return out;
-}
-
 struct Labels {
   std::array<uint8_t, kMaxLabels> off; // offsets of each label's length byte in the name
   size_t count = 0;
@@ -120,67 +101,6 @@ std::optional<store::DomainEntry> Responder::ancestor(uint32_t dataset, std::str
   s.found = e.has_value();
   if (e) s.entry = *e;
   return e;
-}
-
-void Responder::refreshZones() {
-  // A new generation (an import, a live change): the pages of the old ones leave this
-  // process's RSS (store::Env::releaseResidentPages); the first load has nothing to release.
-  if (d_generation != kNoGeneration && d_env->readOnly())
-    d_env->releaseResidentPages(d_snap.generation());
-  d_generation = d_snap.generation();
-  d_zones.clear();
-  d_globalAcl.reset();
-  for (const auto& z : d_snap.zones()) {
-    if (z.name.empty()) { // the global acl's pseudo zone
-      for (const auto& d : z.datasets)
-        if (d.kinds & store::kAcl) d_globalAcl = Dataset{d.id, d.kinds, d.ttl, d.vars, {}, 0};
-      continue;
-    }
-    if (!serves(d_opt.zones, z.name)) continue; // in the store, not in the config
-    Zone c;
-    if (!dns::encodeName(z.name, c.wire)) continue;
-    dns::lowerName(reinterpret_cast<const uint8_t*>(c.wire.data()), c.wire.size(),
-                   reinterpret_cast<uint8_t*>(c.wire.data()));
-    std::string rd;
-    dns::encodeName(z.soa.mname, rd);
-    dns::encodeName(z.soa.rname, rd);
-    for (uint32_t v : {z.soa.serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum})
-      for (int s = 24; s >= 0; s -= 8)
-        rd.push_back(static_cast<char>(v >> s));
-    c.soaRdata = rd;
-    c.soaTtl = z.soa.ttl;
-    c.negTtl = std::min(z.soa.ttl, z.soa.minimum); // RFC 2308 §3
-    for (uint32_t v : {uint32_t{dns::kTypeSOA} << 16 | dns::kClassIN, c.negTtl})
-      for (int s = 24; s >= 0; s -= 8)
-        c.negSoa.push_back(static_cast<char>(v >> s));
-    c.negSoa.push_back(static_cast<char>(rd.size() >> 8));
-    c.negSoa.push_back(static_cast<char>(rd.size()));
-    c.negSoa += rd;
-    for (const auto& ns : z.ns) {
-      std::string n;
-      if (dns::encodeName(ns, n)) c.nsRdata.push_back(n);
-    }
-    c.nsTtl = z.nsTtl;
-    {
-      std::lock_guard lock(d_countersMutex);
-      for (const auto& d : z.datasets) {
-        auto [ds, dsAdded] = d_datasetIndex.try_emplace({z.name, d.name}, d_datasetCounters.size());
-        if (dsAdded) d_datasetCounters.emplace_back(0);
-        c.datasets.push_back({d.id, d.kinds, d.ttl, d.vars, subzonesOf(d.subzones), ds->second});
-      }
-      auto [slot, added] = d_counterIndex.try_emplace(z.name, d_counters.size());
-      if (added) d_counters.emplace_back();
-      c.counters = slot->second;
-    }
-    c.expires = 0;
-    c.names = false;
-    for (const auto& d : z.datasets) {
-      if (d.expires != 0 && (c.expires == 0 || d.expires < c.expires)) c.expires = d.expires;
-      if (!(d.kinds & store::kTestPoints) && (d.kinds & (store::kDomain | store::kGeneric)))
-        c.names = true;
-    }
-    d_zones.push_back(std::move(c));
-  }
 }
 
 uint32_t Responder::aclAction(uint32_t dataset, const Client& client, std::string_view& valueSet) {
@@ -263,6 +183,9 @@ struct Responder::Ctx {
   uint8_t result = 0;    // a name looked up in the lists: 1 listed, 2 not
   std::string_view nsid; // sent in the OPT when the client asked (RFC 5001)
   std::bitset<kMaxDatasets> belowKnown, belowFound; // per dataset: names below this one
+  int access = -1;                   // the access rule's action that applied (counters)
+  const AccessRule* fixed = nullptr; // an access rule's fixed answer for the names below the apex
+  bool accessEmpty = false;          // an access rule makes the lists look empty
 
   size_t index(const Dataset& ds) const { return static_cast<size_t>(&ds - zone->datasets.data()); }
   bool isActive(const Dataset& ds) const { return active[index(ds)]; }
@@ -355,11 +278,13 @@ void Responder::Counters::count(const Ctx& c, size_t reply, Transport transport)
   bump(transport == Transport::Udp ? udp : tcp);
   if (reply < dns::kHeaderSize) {
     bump(dropped);
+    if (c.access >= 0) bump(access[static_cast<size_t>(c.access)]);
     return;
   }
   bump(out, reply);
   bump(rcode[c.out[3] & 0xf]);
   if (c.out[2] & (dns::kFlagTC >> 8)) bump(truncated);
+  if (c.access >= 0) bump(access[static_cast<size_t>(c.access)]);
   size_t t = 0;
   while (t < kCountedTypes.size() && kCountedTypes[t] != c.q.qtype)
     ++t;
@@ -379,6 +304,26 @@ size_t Responder::answerQuery(Ctx& c, Transport transport) {
   if (!findZone(c)) return c.finish(dns::kRefused, true);
   // Data past its $TIMESTAMP expiry is not served: SERVFAIL, as rbldnsd does, until new data.
   if (c.zone->expires != 0 && c.zone->expires <= d_now) return c.finish(dns::kServFail, true);
+  if (c.client && c.zone->access) {
+    if (const int r = c.zone->access->match(*c.client); r >= 0) {
+      const auto& rule = c.zone->access->rules[static_cast<size_t>(r)];
+      c.access = static_cast<int>(rule.action);
+      switch (rule.action) {
+      case AccessAction::Deny:
+        return 0;
+      case AccessAction::Refuse:
+        return c.finish(dns::kRefused, true);
+      case AccessAction::Empty:
+        c.accessEmpty = true;
+        break;
+      case AccessAction::Answer:
+        c.fixed = &rule;
+        break;
+      case AccessAction::Allow:
+        break;
+      }
+    }
+  }
   if (c.client)
     for (const auto& ds : c.zone->datasets)
       if (ds.kinds & store::kAcl) {
@@ -390,6 +335,7 @@ size_t Responder::answerQuery(Ctx& c, Transport transport) {
   c.flags |= dns::kFlagAA;
   selectDatasets(c);
   if (c.labels.count == 0) return apex(c);
+  if (c.fixed) return fixedAnswer(c, *c.fixed);
   c.n = c.labels.count - c.sub;
   // A subzone's apex exists (NODATA), with its generic `@` records if any; SOA and NS are the
   // zone's, not the subzone's.
@@ -404,6 +350,41 @@ size_t Responder::answerQuery(Ctx& c, Transport transport) {
   if (found.listed || found.nameExists) return c.positive(found);
   if (c.listsHidden) return c.negative(dns::kNxDomain); // nothing exists for this client
   return c.negative(nameExists(c) ? dns::kNoError : dns::kNxDomain);
+}
+
+// An access rule's answer for every name below the apex: its A and TXT, whatever is listed (a
+// query through a public resolver gets the code that says so, not data).
+size_t Responder::fixedAnswer(Ctx& c, const AccessRule& rule) {
+  auto& w = c.w;
+  const uint16_t qt = c.q.qtype;
+  const bool any = qt == dns::kTypeANY;
+  auto record = [&](uint16_t type, auto&& rdata) {
+    const size_t mark = w.size();
+    if (w.pointer(dns::kHeaderSize) && w.u16(type) && w.u16(dns::kClassIN) && w.u32(rule.ttl) &&
+        rdata()) {
+      ++c.counts[1];
+      return true;
+    }
+    w.truncate(mark);
+    return false;
+  };
+  if (qt == dns::kTypeA || any)
+    if (!record(dns::kTypeA, [&] { return w.u16(4) && w.u32(rule.a); })) return c.truncated();
+  if ((qt == dns::kTypeTXT || any) && !rule.txt.empty()) {
+    const auto& t = rule.txt;
+    const size_t strings = (t.size() + 254) / 255;
+    if (!record(dns::kTypeTXT, [&] {
+          bool ok = w.u16(static_cast<uint16_t>(t.size() + strings));
+          for (size_t at = 0; ok && at < t.size(); at += 255) {
+            const size_t n = std::min<size_t>(255, t.size() - at);
+            ok = w.u8(static_cast<uint8_t>(n)) && w.bytes(t.data() + at, n);
+          }
+          return ok;
+        }))
+      return c.truncated();
+  }
+  if (c.counts[1] == 0) return c.negative(dns::kNoError);
+  return c.finish(dns::kNoError, true);
 }
 
 // Parses the query and writes the header and question; answers what needs no zone (FORMERR,
@@ -633,7 +614,7 @@ void Responder::domainForm(Ctx& c) {
 // this client; always-listed — its value instead of the lists, for every name that is a key of
 // the zone's IP or domain lists (rbldnsd §5.9).
 void Responder::lookUp(Ctx& c, Found& found) {
-  c.listsHidden = c.acl == store::kAclEmpty || c.acl == kAclAlways;
+  c.listsHidden = c.acl == store::kAclEmpty || c.acl == kAclAlways || c.accessEmpty;
   if (c.acl == kAclAlways) alwaysListed(c, found);
   if (!c.listsHidden)
     for (const auto& ds : c.zone->datasets)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "dns/wire.hh"
+#include "server/answer/access.hh"
 #include "server/answer/tsig.hh"
 #include "store/store.hh"
 
@@ -38,6 +39,8 @@ struct Options {
   // The store's zones served: when set, only those named (the config's [[zone]] list); others
   // are REFUSED as not ours. Unset: every zone of the store.
   std::optional<std::vector<std::string>> zones;
+  // Per zone: who may ask ([[zone.access]]); a zone without a table answers everyone.
+  std::vector<ZoneAccess> access;
 };
 
 // Whether a zone of the store is served under a zone list (Options::zones): unset serves all.
@@ -69,9 +72,10 @@ struct ZoneStats {
   // A name below the zone's apex looked up in the lists: listed (an answer from data) or not
   // (NXDOMAIN / NODATA)
   uint64_t listed = 0, unlisted = 0;
-  std::array<uint64_t, 16> rcode{};                       // replies by RCODE (header bits)
-  std::array<uint64_t, kCountedTypeNames.size()> qtype{}; // queries by type
-  std::map<std::string, uint64_t> datasetHits;            // dataset name → answers it listed in
+  std::array<uint64_t, 16> rcode{};                         // replies by RCODE (header bits)
+  std::array<uint64_t, kCountedTypeNames.size()> qtype{};   // queries by type
+  std::map<std::string, uint64_t> datasetHits;              // dataset name → answers it listed in
+  std::array<uint64_t, kAccessActionNames.size()> access{}; // queries by access rule action
   ZoneStats& operator+=(const ZoneStats& o);
 };
 
@@ -130,6 +134,7 @@ public:
     int64_t expires; // the earliest dataset expiry ($TIMESTAMP), 0 = never
     size_t counters; // index into d_counters (kept across store generations)
     bool names;      // a dataset other than the test points holds names (dnset, generic)
+    const AccessTable* access = nullptr; // who may ask (in d_opt); null: everyone
   };
 
 private:
@@ -140,6 +145,7 @@ private:
     std::atomic<uint64_t> udp{0}, tcp{0}, dropped{0}, truncated{0}, listed{0}, unlisted{0};
     std::array<std::atomic<uint64_t>, 16> rcode{};
     std::array<std::atomic<uint64_t>, kCountedTypeNames.size()> qtype{};
+    std::array<std::atomic<uint64_t>, kAccessActionNames.size()> access{};
     void count(const Ctx& c, size_t reply, Transport transport);
     void addTo(ZoneStats& s) const;
   };
@@ -151,6 +157,7 @@ private:
   void selectDatasets(Ctx& c);
   detail::Found genericAt(const Ctx& c, std::string_view key);
   size_t apex(Ctx& c);
+  size_t fixedAnswer(Ctx& c, const AccessRule& rule);
   void classify(Ctx& c);
   void domainForm(Ctx& c);
   void lookUp(Ctx& c, detail::Found& found);

@@ -99,6 +99,26 @@ struct UdpBatch {
   std::array<sockaddr_storage, kUdpBatch> from{};
 };
 
+} // namespace
+
+size_t slipReply(std::span<uint8_t> r) {
+  if (r.size() < dns::kHeaderSize) return r.size();
+  size_t end = dns::kHeaderSize;
+  const bool question = r[4] != 0 || r[5] != 0;
+  if (question) { // the question's name (ours: uncompressed), type and class
+    while (end < r.size() && r[end] != 0 && (r[end] & 0xc0) == 0)
+      end += size_t{r[end]} + 1;
+    end += (end < r.size() && (r[end] & 0xc0) == 0xc0) ? size_t{2} : size_t{1};
+    end += 4;
+    if (end > r.size()) return r.size();
+  }
+  r[2] = static_cast<uint8_t>(r[2] | (dns::kFlagTC >> 8));
+  std::fill(r.begin() + 6, r.begin() + dns::kHeaderSize, uint8_t{0}); // no records
+  return end;
+}
+
+namespace {
+
 // Answers the datagrams waiting on the socket, kUdpBatch at a time under one read transaction:
 // one recvmmsg, the answers written in place, one sendmmsg (DESIGN.md: the hot path).
 awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
@@ -133,9 +153,14 @@ awaitable<void> udpLoop(Worker& w, udp::socket& sock) {
           const std::span<const uint8_t> query(b.in.get() + i * UdpBatch::kIn, b.recv[i].msg_len);
           uint8_t* out = b.out.get() + i * b.outSize;
           const auto client = clientOf(b.from[i]);
-          const size_t len =
-              w.responder.answer(query, {out, b.outSize}, answer::Transport::Udp, &client);
+          size_t len = w.responder.answer(query, {out, b.outSize}, answer::Transport::Udp, &client);
           if (!len) continue;
+          if (const auto rate = w.options->rrlPerSecond; rate != 0) {
+            const auto v =
+                w.shared.rrl.check(client, static_cast<uint32_t>(now), rate, w.options->rrlSlip);
+            if (v == RateLimiter::Drop) continue;
+            if (v == RateLimiter::Slip) len = slipReply({out, len});
+          }
           // Logged before the reply leaves, so that the log follows the order clients see.
           if (w.options->queryLog)
             w.options->queryLog->record(now, client, answer::Transport::Udp, query, {out, len});
@@ -185,14 +210,16 @@ bool writeFramed(int fd, std::span<const uint8_t> m) {
 } // namespace
 
 struct TcpSession {
-  explicit TcpSession(tcp::socket s) : sock(std::move(s)), timer(sock.get_executor()) {
+  TcpSession(tcp::socket s, std::string key)
+      : sock(std::move(s)), timer(sock.get_executor()), clientKey(std::move(key)) {
     boost::system::error_code ec;
     auto peer = sock.remote_endpoint(ec);
     if (!ec) client = clientOf(peer.address());
   }
   tcp::socket sock;
-  answer::Client client;
   asio::steady_timer timer;
+  std::string clientKey; // its entry in Shared::tcpClients
+  answer::Client client;
   std::chrono::steady_clock::time_point deadline;
   bool busy = false; // a query or transfer in hand (a drain lets it finish)
 };
@@ -264,7 +291,9 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
   auto idle = std::chrono::milliseconds(w.options->tcpIdleTimeoutMs);
   s->deadline = std::chrono::steady_clock::now() + idle;
   asio::co_spawn(w.io, idleWatch(s), asio::detached);
-  std::vector<uint8_t> in(65535), out(65537);
+  // grown when a query needs them: an idle connection holds no buffers (1,000 idle ones
+  // would otherwise hold 128 MB)
+  std::vector<uint8_t> in, out;
   for (;;) {
     if (w.shared.draining.load(std::memory_order_relaxed)) {
       closeIfIdle(*s);
@@ -275,6 +304,7 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
     if (ec1) break;
     s->busy = true;
     size_t len = size_t{lenBuf[0]} << 8 | lenBuf[1];
+    if (in.size() < len) in.resize(len);
     auto [ec2, n2] = co_await asio::async_read(s->sock, asio::buffer(in.data(), len), kTuple);
     if (ec2) break;
     s->deadline = std::chrono::steady_clock::now() + idle;
@@ -294,6 +324,7 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
       continue;
     }
     size_t rlen = 0;
+    if (out.empty()) out.resize(65537);
     const int64_t now = std::time(nullptr);
     try {
       rlen = w.responder.answerOne({in.data(), len}, {out.data() + 2, out.size() - 2},
@@ -320,6 +351,23 @@ awaitable<void> tcpSession(Worker& w, std::shared_ptr<TcpSession> s) {
   s->timer.cancel();
   w.sessions.erase(s.get());
   w.tcpConnections.fetch_sub(1, std::memory_order_relaxed);
+  w.shared.tcpOpen.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard lock(w.shared.tcpClientsMutex);
+  if (auto it = w.shared.tcpClients.find(s->clientKey);
+      it != w.shared.tcpClients.end() && --it->second == 0)
+    w.shared.tcpClients.erase(it);
+}
+
+// The per-client TCP cap's key: the address, an IPv6 address's /64.
+std::string tcpClientKey(const tcp::socket& sock) {
+  boost::system::error_code ec;
+  const auto peer = sock.remote_endpoint(ec);
+  if (ec) return {};
+  const auto a = peer.address();
+  if (a.is_v4() || (a.is_v6() && a.to_v6().is_v4_mapped())) return a.to_string();
+  auto b = a.to_v6().to_bytes();
+  std::fill(b.begin() + 8, b.end(), 0);
+  return asio::ip::address_v6(b).to_string() + "/64";
 }
 
 awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acc) {
@@ -329,14 +377,33 @@ awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acc) {
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
       continue;
     }
-    if (w.tcpConnections.load(std::memory_order_relaxed) >= w.tcpLimit) {
+    // the limit in all workers together (SO_REUSEPORT spreads connections unevenly)
+    if (w.shared.tcpOpen.load(std::memory_order_relaxed) >= w.options->tcpMaxConnections) {
       boost::system::error_code ignored;
       sock.close(ignored); // at the limit (RFC 9210 §4.2)
       w.shared.tcpRefused.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    auto key = tcpClientKey(sock);
+    if (const unsigned cap = w.options->tcpMaxPerClient; cap != 0) {
+      std::lock_guard lock(w.shared.tcpClientsMutex);
+      auto& open = w.shared.tcpClients[key];
+      if (open >= cap) {
+        boost::system::error_code ignored;
+        sock.close(ignored); // this client has enough open (RFC 7766 §6.2.2: one is enough)
+        w.shared.tcpRefused.fetch_add(1, std::memory_order_relaxed);
+        w.shared.tcpRefusedPerClient.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      ++open;
+    } else {
+      std::lock_guard lock(w.shared.tcpClientsMutex);
+      ++w.shared.tcpClients[key];
+    }
     w.tcpConnections.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(w.io, tcpSession(w, std::make_shared<TcpSession>(std::move(sock))),
+    w.shared.tcpOpen.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(w.io,
+                   tcpSession(w, std::make_shared<TcpSession>(std::move(sock), std::move(key))),
                    asio::detached);
   }
 }
@@ -357,11 +424,6 @@ int listenLock(const asio::ip::address& addr, uint16_t port) {
     return -1;
   }
   return fd;
-}
-
-// Worker i's share of the TCP connection limit (the remainder to the first ones).
-unsigned tcpLimitOf(const Options& o, unsigned i) {
-  return std::max(1U, (o.tcpMaxConnections + o.workers - 1 - i) / o.workers);
 }
 
 std::string keyOf(const ListenAddress& l) {
@@ -448,10 +510,8 @@ Server::Server(std::shared_ptr<store::Env> env, Options options) {
   if (options.workers == 0) options.workers = std::max(1U, std::thread::hardware_concurrency());
   d_impl = std::make_unique<Impl>(env, std::move(options));
   const auto& o = *d_impl->options;
-  for (unsigned i = 0; i < o.workers; ++i) {
+  for (unsigned i = 0; i < o.workers; ++i)
     d_impl->workers.push_back(std::make_unique<Worker>(env, d_impl->shared, d_impl->options));
-    d_impl->workers.back()->tcpLimit = tcpLimitOf(o, i);
-  }
 }
 
 Server::~Server() = default;
@@ -523,11 +583,9 @@ std::vector<std::string> Server::reload(Options options) {
     std::vector<std::shared_ptr<Listener>> mine; // (a posted handler must be copyable)
     for (auto& [key, a] : added)
       mine.push_back(std::make_shared<Listener>(std::move(a.second[i])));
-    const unsigned limit = tcpLimitOf(*next, i);
-    asio::post(w.io, [&w, next, mine, removed, limit] {
+    asio::post(w.io, [&w, next, mine, removed] {
       w.options = next;
       w.responder.setOptions(next->answer);
-      w.tcpLimit = limit;
       for (auto it = w.listeners.begin(); it != w.listeners.end();) {
         if (!removed.count(it->key)) {
           ++it;
@@ -626,6 +684,9 @@ ServerStats Server::serverStats() const {
   s.notifyAcked = sh.notifyAcked.load();
   s.notifyFailed = sh.notifyFailed.load();
   s.tcpRefused = sh.tcpRefused.load();
+  s.tcpRefusedPerClient = sh.tcpRefusedPerClient.load();
+  s.rrlDropped = sh.rrl.dropped.load();
+  s.rrlSlipped = sh.rrl.slipped.load();
   for (const auto& w : d_impl->workers)
     s.tcpConnections += w->tcpConnections.load();
   return s;

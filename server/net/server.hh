@@ -3,7 +3,8 @@
 // acceptors on every listen address, so workers share no mutable state. One dnsxld per listen
 // address: a second one on the same address and port is refused (SO_REUSEPORT would otherwise
 // split the traffic between them).
-// TCP follows RFC 7766: 2-byte framing, pipelined queries, idle timeout, connection limit.
+// TCP follows RFC 7766: 2-byte framing, pipelined queries, idle timeout (a query trickled in
+// byte by byte does not renew it: slowloris), connection limits in all and per client.
 #pragma once
 
 #include "server/answer/responder.hh"
@@ -28,7 +29,11 @@ struct Options {
   std::vector<ListenAddress> listen;
   unsigned workers = 1;
   uint32_t tcpIdleTimeoutMs = 10000;
-  unsigned tcpMaxConnections = 150; // in all; split evenly between workers
+  unsigned tcpMaxConnections = 150; // open at once, in all workers together
+  unsigned tcpMaxPerClient = 16;    // open at once from one address (IPv6: one /64); 0 = no cap
+  // UDP response rate limiting (rrl.hh): responses a second per client network; 0 = off
+  uint32_t rrlPerSecond = 0;
+  uint32_t rrlSlip = 2; // every slip-th limited response goes out truncated (TC); 0 = none
   answer::Options answer;
   answer::TransferOptions transfer; // AXFR/IXFR over TCP (RFC 5936)
   // NOTIFY (RFC 1996) to these secondaries whenever a zone's serial changes (and at start),
@@ -47,8 +52,10 @@ struct ServerStats {
   // "aborted": the client went away or was too slow)
   std::map<std::pair<std::string, std::string>, uint64_t> transfers;
   uint64_t notifySent = 0, notifyAcked = 0, notifyFailed = 0;
-  unsigned tcpConnections = 0; // open now
-  uint64_t tcpRefused = 0;     // connections closed at once: at the limit
+  unsigned tcpConnections = 0;             // open now
+  uint64_t tcpRefused = 0;                 // connections closed at once: at the limit
+  uint64_t tcpRefusedPerClient = 0;        // of those, at the per-client limit
+  uint64_t rrlDropped = 0, rrlSlipped = 0; // UDP responses over the rate limit
 };
 
 class Server {

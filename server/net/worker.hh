@@ -5,6 +5,7 @@
 #include "server/net/server.hh"
 
 #include "server/log.hh"
+#include "server/net/rrl.hh"
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace dnsxl::net {
@@ -42,7 +44,13 @@ struct Shared {
   std::mutex mutex;               // guards transfers' map
   std::map<std::pair<std::string, std::string>, uint64_t> transferCounts;
   std::atomic<uint64_t> notifySent{0}, notifyAcked{0}, notifyFailed{0}, tcpRefused{0};
+  std::atomic<uint64_t> tcpRefusedPerClient{0};
+  std::atomic<unsigned> tcpOpen{0}; // TCP connections open in all workers
   std::atomic<bool> draining{false};
+  RateLimiter rrl; // UDP response rate limiting, when Options::rrlPerSecond is set
+  // open TCP connections per client (an address; IPv6: its /64), for tcpMaxPerClient
+  std::mutex tcpClientsMutex;
+  std::unordered_map<std::string, unsigned> tcpClients;
 };
 
 struct TcpSession;
@@ -66,7 +74,6 @@ struct Worker {
   std::vector<Listener> listeners, closed;
   std::set<TcpSession*> sessions;
   std::atomic<unsigned> tcpConnections{0};
-  unsigned tcpLimit = 1;
 };
 
 // Watches the store: when a zone's serial changes (or at start, or after a reload), NOTIFY every

@@ -95,6 +95,14 @@ void queryFamilies(Out& o, const std::map<std::string, answer::ZoneStats>& zones
   each([&](const std::string& z, const answer::ZoneStats& s) {
     o.sample("dnsxl_dropped_total", z, s.dropped);
   });
+  o.family("dnsxl_access_total", "counter",
+           "Queries a [[zone.access]] rule applied to, by zone and the rule's action.");
+  each([&](const std::string& z, const answer::ZoneStats& s) {
+    for (size_t i = 0; i < s.access.size(); ++i)
+      if (s.access[i] != 0)
+        o.sample("dnsxl_access_total",
+                 fmt::format("{},action=\"{}\"", z, answer::kAccessActionNames[i]), s.access[i]);
+  });
   o.family("dnsxl_request_bytes_total", "counter", "Bytes of DNS queries received.");
   each([&](const std::string& z, const answer::ZoneStats& s) {
     o.sample("dnsxl_request_bytes_total", z, s.in);
@@ -129,8 +137,15 @@ std::string renderMetrics(const MetricsInput& in) {
   o.family("dnsxl_tcp_connections", "gauge", "TCP connections open now.");
   o.sample("dnsxl_tcp_connections", "", uint64_t{in.server.tcpConnections});
   o.family("dnsxl_tcp_refused_total", "counter",
-           "TCP connections closed at once: the connection limit was reached.");
-  o.sample("dnsxl_tcp_refused_total", "", in.server.tcpRefused);
+           "TCP connections closed at once: the connection limit in all, or the client's, was "
+           "reached.");
+  o.sample("dnsxl_tcp_refused_total", "limit=\"total\"",
+           in.server.tcpRefused - in.server.tcpRefusedPerClient);
+  o.sample("dnsxl_tcp_refused_total", "limit=\"client\"", in.server.tcpRefusedPerClient);
+  o.family("dnsxl_rrl_limited_total", "counter",
+           "UDP responses over the rate limit: dropped, or slipped (sent truncated).");
+  o.sample("dnsxl_rrl_limited_total", "action=\"dropped\"", in.server.rrlDropped);
+  o.sample("dnsxl_rrl_limited_total", "action=\"slipped\"", in.server.rrlSlipped);
 
   o.family("dnsxl_zone_serial", "gauge", "The SOA serial each zone is served with.");
   for (const auto& z : in.served)

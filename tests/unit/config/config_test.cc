@@ -1,4 +1,5 @@
 #include "config/config.hh"
+#include "tests/support/support.hh"
 
 #include <catch2/catch.hpp>
 
@@ -64,7 +65,8 @@ TEST_CASE("config errors name the file and line", "[config]") {
       "/etc/dnsxl/dnsxl.toml:3: listen address 'localhost:53' is not ADDRESS:PORT or [IPv6]:PORT");
   fails("[server]\nstore = \"s\"\nstroe = 1\n",
         "/etc/dnsxl/dnsxl.toml:3: unknown key 'stroe' in [server] (known: listen, store, workers, "
-        "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
+        "tcp_idle_timeout_ms, tcp_max_connections, tcp_max_per_client, rrl_responses_per_second, "
+        "rrl_slip, edns_udp_max, map_size_mb, version, acl, "
         "acl_on_bad_line, audit_days, transfer_allow, transfer_max_records, notify, "
         "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
         "journal_max_records, identity, nsid, drain_timeout_ms, log_level, mirror)");
@@ -182,7 +184,8 @@ TEST_CASE("[http] and [query_log]: defaults, values, and errors naming the line"
         "/etc/dnsxl/dnsxl.toml:3: 'log_level' must be one of error, warning, notice, info, debug");
   fails("[server]\nstore = \"s\"\nhttp = 1\n",
         "/etc/dnsxl/dnsxl.toml:3: unknown key 'http' in [server] (known: listen, store, workers, "
-        "tcp_idle_timeout_ms, tcp_max_connections, edns_udp_max, map_size_mb, version, acl, "
+        "tcp_idle_timeout_ms, tcp_max_connections, tcp_max_per_client, rrl_responses_per_second, "
+        "rrl_slip, edns_udp_max, map_size_mb, version, acl, "
         "acl_on_bad_line, audit_days, transfer_allow, transfer_max_records, notify, "
         "notify_retry_ms, notify_retries, notify_delay_ms, tsig_keys, transfer_key, "
         "journal_max_records, identity, nsid, drain_timeout_ms, log_level, mirror)");
@@ -244,4 +247,50 @@ TEST_CASE("[web]: removal requests' limits, mail and abuse contacts; errors with
   for (const char* bad : {"a@b", "@example.org", "a b@example.org", "a@@example.org",
                           "a@example..org", "a<b>@example.org", "a@example.org\r\nBcc: x@y.z"})
     CHECK_FALSE(dnsxl::config::isMailAddress(bad));
+}
+
+TEST_CASE("[[zone.access]]: rules, clients files, the shipped public resolvers; errors with the "
+          "line",
+          "[config][access]") {
+  const std::string head = "[server]\nstore = \"s\"\ntcp_max_per_client = 4\n"
+                           "rrl_responses_per_second = 200\nrrl_slip = 3\n"
+                           "[[zone]]\nname = \"bl.test\"\n";
+  auto c = parse(head +
+                     "  [[zone.access]]\n  clients = [\"0.0.0.0/0\", \"::/0\"]\n"
+                     "  action = \"refuse\"\n  [[zone.access]]\n  clients_file = \"" +
+                     std::string(DNSXL_SOURCE_DIR) +
+                     "/deploy/public-resolvers.txt\"\n  action = \"answer\"\n"
+                     "  a = \"127.255.255.254\"\n  txt = \"Use your own resolver\"\n",
+                 "/etc/dnsxl/dnsxl.toml");
+  CHECK(c.server.tcpMaxPerClient == 4);
+  CHECK(c.server.rrlPerSecond == 200);
+  CHECK(c.server.rrlSlip == 3);
+  REQUIRE(c.zones[0].access.size() == 2);
+  CHECK(c.zones[0].access[0].action == "refuse");
+  CHECK(c.zones[0].access[0].clients.size() == 2);
+  CHECK(c.zones[0].access[1].action == "answer");
+  CHECK(c.zones[0].access[1].a == 0x7ffffffeU);
+  CHECK(c.zones[0].access[1].clients.size() > 10); // the shipped list parses
+  CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  clients = [\"10.0.0.0/33\"]\n"
+                                     "  action = \"allow\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:9: [[zone.access]] clients: '10.0.0.0/33' is not an "
+                    "address prefix");
+  CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  clients = [\"10.0.0.0/8\"]\n"
+                                     "  action = \"block\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:10: [[zone.access]] action 'block' is not allow, deny, "
+                    "refuse, empty or answer");
+  CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  action = \"allow\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:8: [[zone.access]] needs 'clients' or 'clients_file'");
+  CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  clients = [\"10.0.0.0/8\"]\n"
+                                     "  action = \"refuse\"\n  a = \"127.0.0.2\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:8: [[zone.access]]: 'a', 'txt' and 'ttl' go with "
+                    "action = \"answer\"");
+  dnsxl::test::TempDir dir;
+  const auto bad = dir.write("r.txt", "# resolvers\n8.8.8.0/24\nnot-a-prefix\n");
+  CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  clients_file = \"" + bad.string() +
+                              "\"\n  action = \"deny\"\n"),
+                    bad.string() + ":3: 'not-a-prefix' is not an address prefix");
+  CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  clients_file = \"/nonexistent\"\n"
+                                     "  action = \"deny\"\n"),
+                    "/etc/dnsxl/dnsxl.toml:9: cannot read clients_file /nonexistent");
 }

@@ -1,0 +1,61 @@
+// Who may ask a zone: its access rules ([[zone.access]]), by the client's longest matching
+// prefix — allow (answer), deny (no reply, rbldnsd's acl :ignore), refuse (REFUSED), empty (the
+// lists look empty: rbldnsd's :empty), answer (a fixed A and TXT for every name below the apex:
+// "blocked via a public resolver", as large lists answer queries from public resolvers).
+// The prefixes are flattened into disjoint sorted ranges once, so a match is a binary search.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dnsxl::answer {
+
+struct Client;
+
+enum class AccessAction : uint8_t { Allow, Deny, Refuse, Empty, Answer };
+inline constexpr std::array<const char*, 5> kAccessActionNames = {"allow", "deny", "refuse",
+                                                                  "empty", "answer"};
+
+struct AccessRule {
+  AccessAction action = AccessAction::Allow;
+  uint32_t a = 0;     // Answer: the A record's address (host order)
+  std::string txt;    // Answer: the TXT (empty: none)
+  uint32_t ttl = 300; // Answer: the records' TTL
+};
+
+class AccessTable {
+public:
+  // A prefix of rule (an index into rules): 4 or 16 address bytes in network order.
+  void add(bool v6, const uint8_t* address, unsigned length, uint16_t rule);
+  // Flattens what was added (longest prefix wins; of equal ones, the first added).
+  void build();
+  // The rule of client's longest matching prefix, or -1.
+  int match(const Client& client) const;
+  bool empty() const { return d_prefixes.empty(); }
+
+  std::vector<AccessRule> rules;
+
+private:
+  __extension__ typedef unsigned __int128 U128;
+  struct Prefix {
+    bool v6;
+    U128 lo, hi;
+    unsigned length;
+    uint16_t rule;
+  };
+  struct Range {
+    U128 lo, hi;
+    uint16_t rule;
+  };
+  std::vector<Prefix> d_prefixes;
+  std::vector<Range> d_v4, d_v6;
+};
+
+struct ZoneAccess {
+  std::string zone;
+  AccessTable table;
+};
+
+} // namespace dnsxl::answer
