@@ -8,12 +8,14 @@
 // with the machine's load: compare builds side by side. An optional fourth argument sets the
 // queries per read transaction: a server at half load wakes up for a few queries at a time.
 #include "bench/queries.hh"
+#include "config/config.hh"
 #include "server/answer/responder.hh"
 #include "store/store.hh"
 
 #include <chrono>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <fstream>
 
 int main(int argc, char** argv) {
   using namespace dnsxl;
@@ -34,13 +36,41 @@ int main(int argc, char** argv) {
   }
   const size_t count = std::strtoul(argv[3], nullptr, 10);
   store::Env env(argv[1], {.readOnly = true});
-  answer::Responder responder(env, {});
+  // DNSXL_BENCH_CLIENT=1: every query from 127.0.0.1, as dnsxld gives one; DNSXL_BENCH_ACCESS=
+  // the zone: also [[zone.access]] rules for it (refuse 0/0, answer DNSXL_BENCH_RESOLVERS'
+  // prefixes, allow 127.0.0.0/8): what looking the client's rule up costs.
+  answer::Options options;
+  answer::Client local;
+  local.v4 = 0x7f000001;
+  const answer::Client* client = std::getenv("DNSXL_BENCH_CLIENT") ? &local : nullptr;
+  if (const char* zone = std::getenv("DNSXL_BENCH_ACCESS")) {
+    client = &local;
+    answer::ZoneAccess za;
+    za.zone = zone;
+    auto add = [&](const char* prefix, uint16_t rule) {
+      if (auto p = config::parsePrefix(prefix)) za.table.add(p->v6, p->addr.data(), p->len, rule);
+    };
+    za.table.rules = {{answer::AccessAction::Refuse, 0, {}, 300},
+                      {answer::AccessAction::Answer, 0x7ffffffe, {}, 300},
+                      {answer::AccessAction::Allow, 0, {}, 300}};
+    add("0.0.0.0/0", 0);
+    add("::/0", 0);
+    if (const char* file = std::getenv("DNSXL_BENCH_RESOLVERS")) {
+      std::ifstream in(file);
+      for (std::string line; std::getline(in, line);)
+        if (!line.empty() && line[0] != '#') add(line.c_str(), 1);
+    }
+    add("127.0.0.0/8", 2);
+    za.table.build();
+    options.access.push_back(std::move(za));
+  }
+  answer::Responder responder(env, options);
   std::vector<uint8_t> out(65536);
   size_t bytes = 0;
   const auto t0 = std::chrono::steady_clock::now();
   responder.begin(std::time(nullptr));
   for (size_t i = 0; i < count; ++i) {
-    bytes += responder.answer(qs[i % qs.size()], out, answer::Transport::Udp);
+    bytes += responder.answer(qs[i % qs.size()], out, answer::Transport::Udp, client);
     if (i % batch == batch - 1) {
       responder.end();
       responder.begin(std::time(nullptr));
