@@ -76,4 +76,24 @@ std::vector<Access> parseAccess(const Reader& r, const toml::node& n) {
   return out;
 }
 
+void parseKeyed(const Reader& r, const toml::table& zone, Keyed& keyed) {
+  if (auto n = zone["keyed"]; n) keyed.on = r.boolean(*n.node(), "keyed");
+  for (const auto& [name, answer] :
+       {std::pair<const char*, Access*>{"key_unknown", &keyed.unknown},
+        std::pair<const char*, Access*>{"key_over_quota", &keyed.overQuota}}) {
+    auto n = zone[name];
+    if (!n) continue;
+    const auto* t = n.as_table();
+    if (!t)
+      r.fail(*n.node(), fmt::format("'{}' must be a table: {{ a = \"127.255.255.252\", "
+                                    "txt = \"...\" }}",
+                                    name));
+    r.onlyKeys(*t, name, {"a", "txt", "ttl"});
+    if (auto c = (*t)["a"]; c) answer->a = parseA(r, *c.node());
+    if (auto c = (*t)["txt"]; c) answer->txt = r.string(*c.node(), "txt");
+    if (auto c = (*t)["ttl"]; c) answer->ttl = r.u32(*c.node(), "ttl");
+    if (!keyed.on) r.fail(*n.node(), fmt::format("'{}' goes with keyed = true", name));
+  }
+}
+
 } // namespace dnsxl::config::detail

@@ -564,7 +564,7 @@ Zone parseZone(const Reader& r, const toml::node& znode, std::set<std::string>& 
   if (!zt) r.fail(znode, "each [[zone]] must be a table");
   r.onlyKeys(*zt, "[[zone]]",
              {"name", "ns", "soa", "ttl", "ttl_min", "ttl_max", "allow_no_ns", "serial", "dataset",
-              "access"});
+              "access", "keyed", "key_unknown", "key_over_quota"});
   Zone z;
   if (auto n = (*zt)["name"]; n)
     z.name = r.domain(*n.node(), "name");
@@ -591,6 +591,7 @@ Zone parseZone(const Reader& r, const toml::node& znode, std::set<std::string>& 
   }
   if (auto n = (*zt)["soa"]; n) z.soa = parseSoa(r, *n.node(), z);
   if (auto n = (*zt)["access"]; n) z.access = detail::parseAccess(r, *n.node());
+  detail::parseKeyed(r, *zt, z.keyed);
   std::set<std::string> datasetNames;
   if (auto dn = (*zt)["dataset"]; dn) {
     const auto* dss = dn.as_array();

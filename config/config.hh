@@ -163,6 +163,14 @@ struct Access {
   uint32_t ttl = 300;          // answer: the records' TTL
 };
 
+// A keyed zone: queries ask `<query>.<key>.<zone>` with a key of the store (`dnsxl key add`); an
+// unknown or revoked key, and a key over its quota, get these answers for every name.
+struct Keyed {
+  bool on = false;
+  Access unknown{{}, "answer", 0x7ffffffcU, "Unknown or revoked access key", 60};     // .252
+  Access overQuota{{}, "answer", 0x7fffffffU, "Access key over its query quota", 60}; // .255
+};
+
 struct Zone {
   std::string name;
   std::vector<std::string> ns;
@@ -175,6 +183,7 @@ struct Zone {
   std::string serial = "import";
   std::vector<Dataset> datasets;
   std::vector<Access> access;
+  Keyed keyed;
 };
 
 struct Config {

@@ -96,5 +96,7 @@ uint32_t parseA(const Reader& r, const toml::node& n);
 
 // A zone's [[zone.access]] rules.
 std::vector<Access> parseAccess(const Reader& r, const toml::node& n);
+// A zone's keyed = true and the answers key_unknown and key_over_quota ({ a, txt, ttl }).
+void parseKeyed(const Reader& r, const toml::table& zone, Keyed& keyed);
 
 } // namespace dnsxl::config::detail

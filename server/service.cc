@@ -53,6 +53,12 @@ std::optional<net::Options> serverOptions(const config::Config& cfg, const Args&
     for (const auto& z : cfg.zones)
       opt.answer.zones->push_back(z.name);
   }
+  auto answerOf = [](const config::Access& a) {
+    return answer::AccessRule{answer::AccessAction::Answer, a.a, a.txt, a.ttl};
+  };
+  for (const auto& z : cfg.zones)
+    if (z.keyed.on)
+      opt.answer.keyed.push_back({z.name, answerOf(z.keyed.unknown), answerOf(z.keyed.overQuota)});
   for (const auto& z : cfg.zones) {
     if (z.access.empty()) continue;
     answer::ZoneAccess za;
@@ -76,6 +82,10 @@ std::optional<net::Options> serverOptions(const config::Config& cfg, const Args&
   opt.transfer.allow = cfg.server.transferAllow;
   opt.transfer.maxRecords = cfg.server.transferMaxRecords;
   opt.transfer.zones = opt.answer.zones;
+  // A keyed zone is not transferred: a secondary would answer it without asking for keys.
+  if (opt.transfer.zones)
+    for (const auto& z : cfg.zones)
+      if (z.keyed.on) std::erase(*opt.transfer.zones, z.name);
   for (const auto& n : cfg.server.notify)
     opt.notify.push_back({n.address, n.port});
   opt.notifyRetryMs = cfg.server.notifyRetryMs;

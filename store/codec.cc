@@ -327,4 +327,32 @@ bool domainKey(std::string_view name, std::string& out) {
   }
 }
 
+std::string encodeKey(const KeyRecord& k) {
+  std::string out;
+  out.push_back(1); // version
+  out.push_back(k.revoked ? 1 : 0);
+  bytes::put32(out, k.perSecond);
+  bytes::put64(out, k.perDay);
+  bytes::put64(out, static_cast<uint64_t>(k.created));
+  bytes::put64(out, static_cast<uint64_t>(k.revokedAt));
+  putStr(out, k.note);
+  putStr(out, k.by);
+  return out;
+}
+
+KeyRecord decodeKey(std::string_view name, std::string_view bytes) {
+  Decoder d(bytes);
+  if (d.u8() != 1) throw StoreError("an access key of an unknown version in the store");
+  KeyRecord k;
+  k.name = name;
+  k.revoked = d.u8() != 0;
+  k.perSecond = d.u32();
+  k.perDay = d.u64();
+  k.created = static_cast<int64_t>(d.u64());
+  k.revokedAt = static_cast<int64_t>(d.u64());
+  k.note = d.str();
+  k.by = d.str();
+  return k;
+}
+
 } // namespace dnsxl::store

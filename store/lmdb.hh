@@ -31,12 +31,13 @@ enum Table : int {
   kJournal, // the IXFR journal
   kFilter,  // the name filters (schema 3)
   kSrc,     // the entries' index: which entries cover an address or name (entry_index.cc)
+  kKeys,    // the access keys of keyed zones
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
     "meta", "zones",  "ip4",   "ip6",     "dom",    "values", "gen",
-    "ent",  "manual", "audit", "journal", "filter", "src"};
-static_assert(kTableCount <= 13, "Env::d_dbi holds 13 tables");
+    "ent",  "manual", "audit", "journal", "filter", "src",    "keys"};
+static_assert(kTableCount <= kMaxTables, "Env::d_dbi holds kMaxTables tables");
 
 [[noreturn]] inline void fail(const char* call, int rc) {
   throw StoreError(std::string("LMDB ") + call + ": " + mdb_strerror(rc));

@@ -18,7 +18,7 @@ void putVersion(MDB_txn* txn, MDB_dbi meta) {
   check("mdb_put", mdb_put(txn, meta, &k, &nv, 0));
 }
 
-void upgrade(MDB_txn* txn, const std::array<unsigned, 13>& dbi, uint32_t from) {
+void upgrade(MDB_txn* txn, const std::array<unsigned, kMaxTables>& dbi, uint32_t from) {
   if (from == 1) { // schema 2: intervals and names in blocks
     convertToBlocks<uint32_t>(txn, dbi[kIp4Table]);
     convertToBlocks<Ip6>(txn, dbi[kIp6Table]);
@@ -32,7 +32,7 @@ void upgrade(MDB_txn* txn, const std::array<unsigned, 13>& dbi, uint32_t from) {
 
 } // namespace
 
-void checkSchema(MDB_txn* txn, MDB_dbi meta, const std::array<unsigned, 13>& dbi,
+void checkSchema(MDB_txn* txn, MDB_dbi meta, const std::array<unsigned, kMaxTables>& dbi,
                  const std::filesystem::path& dir, bool readOnly) {
   MDB_val k = val("schema", 6), v;
   const int r = mdb_get(txn, meta, &k, &v);

@@ -26,6 +26,7 @@ struct MDB_cursor;
 namespace dnsxl::store {
 
 inline constexpr uint32_t kSchemaVersion = 3;
+inline constexpr size_t kMaxTables = 16; // LMDB named tables an Env opens (maxdbs)
 // Value-set id 0 means "nothing"; kExcluded marks a domain key that is excluded ("!name").
 inline constexpr uint32_t kNoValue = 0;
 inline constexpr uint32_t kExcluded = 0xffffffffU;
@@ -152,6 +153,20 @@ EntryRecord decodeEntry(std::string_view bytes);
 // A change to what a dataset lists (tables `manual` and `audit`): what, when, why, by whom.
 // `manual` keeps the operator's own changes (dnsxl add / delist) in order, so that every import
 // applies them again on top of the feeds; `audit` keeps every change, by whichever path.
+// An access key of a keyed zone (`dnsxl key add`): queries ask `<query>.<key>.<zone>`, each
+// key with its own quotas (per second, per UTC day; 0 = none). Kept in table `keys` by name, in
+// the store (so rsync mirrors have them too).
+struct KeyRecord {
+  std::string name; // 8 to 63 of a-z and 0-9: one DNS label
+  bool revoked = false;
+  uint32_t perSecond = 0;
+  uint64_t perDay = 0;
+  int64_t created = 0, revokedAt = 0;
+  std::string note, by; // whom it is for; who made it
+};
+std::string encodeKey(const KeyRecord& k);
+KeyRecord decodeKey(std::string_view name, std::string_view bytes);
+
 struct ChangeRecord {
   enum Action : uint8_t {
     Listed = 1,   // a feed import listed (or excluded) the entry
@@ -246,7 +261,7 @@ private:
   std::once_flag d_mapFound;
   void* d_mapBase = nullptr;
   size_t d_mapLength = 0;
-  std::array<unsigned, 13> d_dbi{};
+  std::array<unsigned, kMaxTables> d_dbi{};
   bool d_readOnly = false;
   bool d_writeMap = false;
   unsigned d_missing = 0; // bit per table
@@ -340,6 +355,9 @@ public:
   void pruneJournal(std::string_view zone, size_t maxBytes, int64_t before);
   void putAudit(const ChangeRecord& c);
   void putAuditEncoded(std::string_view bytes); // encodeChange's bytes
+  // Access keys: written whole; read by name.
+  void putKey(const KeyRecord& k);
+  std::optional<KeyRecord> key(std::string_view name);
   size_t pruneAudit(int64_t before);
   void commit();
 
@@ -451,6 +469,8 @@ public:
   // The manual changes in force, and the audit trail, oldest first.
   void forEachManual(const std::function<void(uint64_t, const ChangeRecord&)>& f);
   void forEachAudit(const std::function<void(uint64_t, const ChangeRecord&)>& f);
+  // The access keys, in name order (none in a store written before keys existed).
+  void forEachKey(const std::function<void(const KeyRecord&)>& f);
 
   // Where each interval block of a dataset lies in the map, for the committed state this
   // snapshot reads (LMDB's transaction id): built at a dataset's first lookup, dropped when

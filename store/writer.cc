@@ -439,6 +439,20 @@ void Writer::putAuditEncoded(std::string_view bytes) {
   putChange(d_txn, d_env.dbi(kLog), d_nextAudit++, bytes);
 }
 
+void Writer::putKey(const KeyRecord& k) {
+  const auto v = encodeKey(k);
+  MDB_val kv = val(k.name.data(), k.name.size()), vv = val(v.data(), v.size());
+  check("mdb_put key", mdb_put(d_txn, d_env.dbi(kKeys), &kv, &vv, 0));
+}
+
+std::optional<KeyRecord> Writer::key(std::string_view name) {
+  MDB_val kv = val(name.data(), name.size()), v;
+  const int rc = mdb_get(d_txn, d_env.dbi(kKeys), &kv, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check("mdb_get key", rc);
+  return decodeKey(name, view(v));
+}
+
 size_t Writer::pruneAudit(int64_t before) {
   MDB_cursor* c = nullptr;
   check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env.dbi(kLog), &c));

@@ -8,6 +8,7 @@
 #include "zonegen/apply.hh"
 #include "zonegen/export.hh"
 #include "zonegen/import.hh"
+#include "zonegen/keys.hh"
 #include "zonegen/live.hh"
 #include "zonegen/requests.hh"
 #include "zonegen/snapshot.hh"
@@ -206,10 +207,31 @@ struct Cli {
   LiveArgs live;
   dnsxl::zonegen::ExportOptions exportOptions;
   dnsxl::zonegen::RequestsArgs requests;
+  dnsxl::zonegen::KeyArgs key;
   CLI::App *imp = nullptr, *chk = nullptr, *why = nullptr, *add = nullptr, *del = nullptr,
            *exp = nullptr, *hist = nullptr, *expo = nullptr, *snap = nullptr, *web = nullptr,
-           *req = nullptr, *reqShow = nullptr, *reqApprove = nullptr, *reqDeny = nullptr;
+           *req = nullptr, *reqShow = nullptr, *reqApprove = nullptr, *reqDeny = nullptr,
+           *keyAdd = nullptr, *keyRevoke = nullptr, *keyList = nullptr;
 };
+
+// key: the access keys of keyed zones.
+void keyCommands(CLI::App& app, Cli& cli) {
+  auto& k = cli.key;
+  auto* key = app.add_subcommand("key", "access keys of keyed zones: add, revoke, list");
+  key->require_subcommand(1);
+  cli.keyAdd = key->add_subcommand("add", "add a key (without NAME: a random one, printed)");
+  cli.keyAdd->add_option("name", k.name, "the key: 8 to 63 of a-z and 0-9");
+  cli.keyAdd->add_option("--per-second", k.perSecond, "queries a second (0: no limit)");
+  cli.keyAdd->add_option("--per-day", k.perDay, "queries a UTC day (0: no limit)");
+  cli.keyAdd->add_option("--note", k.note, "whom the key is for");
+  cli.keyAdd->add_option("--by", k.by, "who adds it (default: $SUDO_USER or the user)");
+  cli.keyRevoke = key->add_subcommand("revoke", "revoke a key: its queries get the unknown code");
+  cli.keyRevoke->add_option("name", k.name, "the key")->required();
+  cli.keyList = key->add_subcommand("list", "every key, with its quotas");
+  cli.keyList->add_flag("--json", k.json, "machine-readable output");
+  for (auto* c : {cli.keyAdd, cli.keyRevoke, cli.keyList})
+    c->add_option("-c,--config", cli.configPath, "TOML config file")->required();
+}
 
 // requests: the removal requests filed on `dnsxl web`, and the operator's decisions.
 void requestCommands(CLI::App& app, Cli& cli) {
@@ -357,6 +379,11 @@ int run(const Cli& cli) {
     });
   if (*cli.web)
     return withConfig(cli.configPath, 1, [&](const Config& c) { return zg::webCommand(c); });
+  if (cli.keyAdd && (*cli.keyAdd || *cli.keyRevoke || *cli.keyList)) {
+    auto args = cli.key;
+    args.action = *cli.keyAdd ? "add" : *cli.keyRevoke ? "revoke" : "list";
+    return withConfig(cli.configPath, 1, [&](const Config& c) { return zg::keyCommand(c, args); });
+  }
   if (*cli.req) {
     auto args = cli.requests;
     args.action = *cli.reqShow ? "show" : *cli.reqApprove ? "approve" : *cli.reqDeny ? "deny" : "";
@@ -384,6 +411,7 @@ int main(int argc, char** argv) {
   changeCommands(app, cli);
   copyCommands(app, cli);
   requestCommands(app, cli);
+  keyCommands(app, cli);
   app.add_flag_callback("-V,--version", [] {
     fmt::print("dnsxl {} (store schema {})\n", DNSXL_VERSION, dnsxl::store::kSchemaVersion);
     std::exit(0);

@@ -6,8 +6,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace dnsxl::answer {
@@ -56,6 +60,31 @@ private:
 struct ZoneAccess {
   std::string zone;
   AccessTable table;
+};
+
+// A keyed zone (responder: `<query>.<key>.<zone>`, the keys in the store): the answers for a key
+// that is unknown or revoked, and for one over its quota.
+struct KeyedZone {
+  std::string zone;
+  AccessRule unknown, overQuota;
+};
+inline constexpr std::array<const char*, 3> kKeyResultNames = {"ok", "unknown", "over_quota"};
+
+// Per-key query counters, shared by every worker and kept across reloads (not across restarts):
+// the current second's and UTC day's.
+class KeyQuotas {
+public:
+  struct Counter {
+    std::atomic<uint64_t> second{0}, day{0}; // (second << 32 | n), (day << 40 | n)
+  };
+  static KeyQuotas& global();
+  Counter* counter(const std::string& key); // a stable address, made at the first use
+  // Counts one more query at now; false when it is past perSecond or perDay (0: no limit).
+  static bool take(Counter& c, int64_t now, uint32_t perSecond, uint64_t perDay);
+
+private:
+  std::mutex d_mutex;
+  std::unordered_map<std::string, std::unique_ptr<Counter>> d_counters;
 };
 
 } // namespace dnsxl::answer

@@ -21,6 +21,8 @@ ZoneStats& ZoneStats::operator+=(const ZoneStats& o) {
     datasetHits[name] += n;
   for (size_t i = 0; i < access.size(); ++i)
     access[i] += o.access[i];
+  for (size_t i = 0; i < keys.size(); ++i)
+    keys[i] += o.keys[i];
   return *this;
 }
 
@@ -35,6 +37,8 @@ void Responder::Counters::addTo(ZoneStats& s) const {
     z.qtype[i] = read(qtype[i]);
   for (size_t i = 0; i < access.size(); ++i)
     z.access[i] = read(access[i]);
+  for (size_t i = 0; i < keys.size(); ++i)
+    z.keys[i] = read(keys[i]);
   // rbldnsd's statistics: every query; NOERROR; NXDOMAIN; the other replies and the dropped
   z.tot = z.udp + z.tcp;
   z.ok = z.rcode[0];

@@ -161,6 +161,7 @@ struct Responder::Ctx {
   // the zone: the longest zone name that ends the query name, and the labels in front of it
   const Zone* zone = nullptr;
   size_t zoneOff = 0;
+  size_t subEnd = 0; // where the subzones end: the zone, or a keyed zone's key label
   uint8_t lname[dns::kMaxName];
   Labels labels;
   std::array<bool, kMaxDatasets> active; // the datasets that answer at the deciding subzone
@@ -184,6 +185,7 @@ struct Responder::Ctx {
   std::string_view nsid; // sent in the OPT when the client asked (RFC 5001)
   std::bitset<kMaxDatasets> belowKnown, belowFound; // per dataset: names below this one
   int access = -1;                   // the access rule's action that applied (counters)
+  int keyResult = -1;                // a keyed zone's key result (counters)
   const AccessRule* fixed = nullptr; // an access rule's fixed answer for the names below the apex
   bool accessEmpty = false;          // an access rule makes the lists look empty
 
@@ -285,6 +287,7 @@ void Responder::Counters::count(const Ctx& c, size_t reply, Transport transport)
   bump(rcode[c.out[3] & 0xf]);
   if (c.out[2] & (dns::kFlagTC >> 8)) bump(truncated);
   if (c.access >= 0) bump(access[static_cast<size_t>(c.access)]);
+  if (c.keyResult >= 0) bump(keys[static_cast<size_t>(c.keyResult)]);
   size_t t = 0;
   while (t < kCountedTypes.size() && kCountedTypes[t] != c.q.qtype)
     ++t;
@@ -333,6 +336,9 @@ size_t Responder::answerQuery(Ctx& c, Transport transport) {
   if (c.acl == store::kAclIgnore) return 0;
   if (c.acl == store::kAclRefuse) return c.finish(dns::kRefused, true);
   c.flags |= dns::kFlagAA;
+  c.subEnd = c.zoneOff;
+  if (c.zone->keyed && c.labels.count > 0)
+    if (const size_t done = keyCheck(c); done != kGoOn) return done;
   selectDatasets(c);
   if (c.labels.count == 0) return apex(c);
   if (c.fixed) return fixedAnswer(c, *c.fixed);
@@ -385,6 +391,28 @@ size_t Responder::fixedAnswer(Ctx& c, const AccessRule& rule) {
   }
   if (c.counts[1] == 0) return c.negative(dns::kNoError);
   return c.finish(dns::kNoError, true);
+}
+
+// A keyed zone's `<query>.<key>.<zone>`: the key (the label next to the zone) must be one of the
+// store's, not revoked and within its quotas; the query then goes on without it. `<key>.<zone>`
+// itself exists (NODATA), for resolvers that minimise the names they ask (RFC 9156).
+size_t Responder::keyCheck(Ctx& c) {
+  const uint8_t off = c.labels.off[c.labels.count - 1];
+  const std::string_view label(reinterpret_cast<const char*>(c.lname) + off + 1, c.lname[off]);
+  const auto it = d_keys.find(label);
+  if (it == d_keys.end() || it->second.revoked) {
+    c.keyResult = 1;
+    return fixedAnswer(c, c.zone->keyed->unknown);
+  }
+  const auto& k = it->second;
+  if (!KeyQuotas::take(*k.counter, d_now, k.perSecond, k.perDay)) {
+    c.keyResult = 2;
+    return fixedAnswer(c, c.zone->keyed->overQuota);
+  }
+  c.keyResult = 0;
+  c.subEnd = off;
+  if (--c.labels.count == 0) return c.negative(dns::kNoError);
+  return kGoOn;
 }
 
 // Parses the query and writes the header and question; answers what needs no zone (FORMERR,
@@ -485,8 +513,8 @@ void Responder::selectDatasets(Ctx& c) {
   std::fill_n(c.active.begin(), std::min(datasets.size(), kMaxDatasets), false);
   auto subMatches = [&](const Subzone& s) {
     if (s.labels > c.labels.count) return false;
-    const size_t start = s.labels == 0 ? c.zoneOff : c.labels.off[c.labels.count - s.labels];
-    return c.zoneOff - start == s.wire.size() &&
+    const size_t start = s.labels == 0 ? c.subEnd : c.labels.off[c.labels.count - s.labels];
+    return c.subEnd - start == s.wire.size() &&
            std::memcmp(c.lname + start, s.wire.data(), s.wire.size()) == 0;
   };
   for (const auto& ds : datasets)

@@ -41,6 +41,9 @@ struct Options {
   std::optional<std::vector<std::string>> zones;
   // Per zone: who may ask ([[zone.access]]); a zone without a table answers everyone.
   std::vector<ZoneAccess> access;
+  // The keyed zones: queries ask `<query>.<key>.<zone>` with a key of the store's.
+  std::vector<KeyedZone> keyed;
+  KeyQuotas* quotas = &KeyQuotas::global(); // the keys' counters (shared by the workers)
 };
 
 // Whether a zone of the store is served under a zone list (Options::zones): unset serves all.
@@ -76,6 +79,7 @@ struct ZoneStats {
   std::array<uint64_t, kCountedTypeNames.size()> qtype{};   // queries by type
   std::map<std::string, uint64_t> datasetHits;              // dataset name → answers it listed in
   std::array<uint64_t, kAccessActionNames.size()> access{}; // queries by access rule action
+  std::array<uint64_t, kKeyResultNames.size()> keys{};      // a keyed zone's queries by key result
   ZoneStats& operator+=(const ZoneStats& o);
 };
 
@@ -135,6 +139,7 @@ public:
     size_t counters; // index into d_counters (kept across store generations)
     bool names;      // a dataset other than the test points holds names (dnset, generic)
     const AccessTable* access = nullptr; // who may ask (in d_opt); null: everyone
+    const KeyedZone* keyed = nullptr;    // a keyed zone's answers (in d_opt)
   };
 
 private:
@@ -146,6 +151,7 @@ private:
     std::array<std::atomic<uint64_t>, 16> rcode{};
     std::array<std::atomic<uint64_t>, kCountedTypeNames.size()> qtype{};
     std::array<std::atomic<uint64_t>, kAccessActionNames.size()> access{};
+    std::array<std::atomic<uint64_t>, kKeyResultNames.size()> keys{};
     void count(const Ctx& c, size_t reply, Transport transport);
     void addTo(ZoneStats& s) const;
   };
@@ -158,6 +164,7 @@ private:
   detail::Found genericAt(const Ctx& c, std::string_view key);
   size_t apex(Ctx& c);
   size_t fixedAnswer(Ctx& c, const AccessRule& rule);
+  size_t keyCheck(Ctx& c);
   void classify(Ctx& c);
   void domainForm(Ctx& c);
   void lookUp(Ctx& c, detail::Found& found);
@@ -187,6 +194,14 @@ private:
   Counters d_none;                    // queries of no zone of ours
   int64_t d_now = 0;                  // Unix time, read once per batch
   std::vector<Zone> d_zones;
+  // The access keys of the store (when a zone is keyed), per store generation.
+  struct Key {
+    bool revoked = false;
+    uint32_t perSecond = 0;
+    uint64_t perDay = 0;
+    KeyQuotas::Counter* counter = nullptr;
+  };
+  std::map<std::string, Key, std::less<>> d_keys;
 
   // The ancestors a dnset lookup asks about (is there a `*.name` entry?) are mostly the same
   // few: `com`, `net`, a popular parent. Their entries are kept per store generation (every

@@ -51,6 +51,8 @@ void Responder::refreshZones() {
     if (!dns::encodeName(z.name, c.wire)) continue;
     for (const auto& a : d_opt.access)
       if (a.zone == z.name && !a.table.empty()) c.access = &a.table;
+    for (const auto& k : d_opt.keyed)
+      if (k.zone == z.name) c.keyed = &k;
     dns::lowerName(reinterpret_cast<const uint8_t*>(c.wire.data()), c.wire.size(),
                    reinterpret_cast<uint8_t*>(c.wire.data()));
     std::string rd;
@@ -93,6 +95,11 @@ void Responder::refreshZones() {
     }
     d_zones.push_back(std::move(c));
   }
+  d_keys.clear();
+  if (!d_opt.keyed.empty())
+    d_snap.forEachKey([&](const store::KeyRecord& k) {
+      d_keys[k.name] = {k.revoked, k.perSecond, k.perDay, d_opt.quotas->counter(k.name)};
+    });
 }
 
 } // namespace dnsxl::answer

@@ -103,6 +103,14 @@ void queryFamilies(Out& o, const std::map<std::string, answer::ZoneStats>& zones
         o.sample("dnsxl_access_total",
                  fmt::format("{},action=\"{}\"", z, answer::kAccessActionNames[i]), s.access[i]);
   });
+  o.family("dnsxl_key_queries_total", "counter",
+           "Queries of a keyed zone by their key: ok, unknown (or revoked), over_quota.");
+  each([&](const std::string& z, const answer::ZoneStats& s) {
+    for (size_t i = 0; i < s.keys.size(); ++i)
+      if (s.keys[i] != 0)
+        o.sample("dnsxl_key_queries_total",
+                 fmt::format("{},result=\"{}\"", z, answer::kKeyResultNames[i]), s.keys[i]);
+  });
   o.family("dnsxl_request_bytes_total", "counter", "Bytes of DNS queries received.");
   each([&](const std::string& z, const answer::ZoneStats& s) {
     o.sample("dnsxl_request_bytes_total", z, s.in);

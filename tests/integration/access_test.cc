@@ -191,3 +191,46 @@ TEST_CASE("1,000 idle TCP connections: all taken, and UDP is answered beside the
   REQUIRE(idle[500]->sendFramed(test::makeQuery("5.2.0.192.bl.test", A)));
   CHECK(idle[500]->receive());
 }
+
+TEST_CASE("keys from the command line: add (named, random), list, revoke; dnsxld answers them at "
+          "once; counted",
+          "[keys]") {
+  test::Fixture f(zone(), {{"set.txt", "192.0.2.0/24\n"}});
+  f.dir.write("dnsxl.toml",
+              "[server]\nstore = \"store\"\n[http]\nlisten = [\"127.0.0.1:0\"]\n"
+              "[[zone]]\nname = \"bl.test\"\nns = [\"ns1.bl.test\"]\nkeyed = true\n"
+              "key_unknown = { a = \"127.255.255.250\" }\n  [[zone.dataset]]\n  name = \"set\"\n"
+              "  format = \"ip4set\"\n  files = [\"set.txt\"]\n");
+  f.importOk();
+  const auto cfg = f.configPath.string();
+  auto made = test::run(
+      {test::dnsxlBinary(), "key", "add", "-c", cfg, "--per-day", "100", "--note", "customer 7"});
+  REQUIRE(made.status == 0);
+  const auto key = made.out.substr(0, made.out.find('\n'));
+  CHECK(key.size() == 24);
+  CHECK(test::run({test::dnsxlBinary(), "key", "add", "mailhost01", "-c", cfg}).status == 0);
+  CHECK(test::run({test::dnsxlBinary(), "key", "add", "mailhost01", "-c", cfg}).status == 1);
+  auto bad = test::run({test::dnsxlBinary(), "key", "add", "Bad_Key", "-c", cfg});
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("a key is 8 to 63 of a-z and 0-9") != std::string::npos);
+  test::Daemon d(f.configPath);
+  auto q = [&](const std::string& k) {
+    return test::udpQuery(d.port(), "5.2.0.192." + k + ".bl.test", A);
+  };
+  CHECK(q(key).a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(q("mailhost01").a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(q("guessed1").a == std::vector<std::string>{"127.255.255.250"});
+  REQUIRE(test::run({test::dnsxlBinary(), "key", "revoke", "mailhost01", "-c", cfg}).status == 0);
+  CHECK(q("mailhost01").a == std::vector<std::string>{"127.255.255.250"}); // at once
+  auto list = test::run({test::dnsxlBinary(), "key", "list", "-c", cfg, "--json"});
+  REQUIRE(list.status == 0);
+  CHECK(list.out.find("\"note\": \"customer 7\"") != std::string::npos);
+  CHECK(list.out.find("\"per_day\": 100") != std::string::npos);
+  CHECK(list.out.find("\"revoked\": true") != std::string::npos);
+  // not given away by zone transfer: a secondary would answer without keys
+  auto axfr = test::tcpExchange(d.port(), test::makeQuery("bl.test", dns::kTypeAXFR));
+  REQUIRE(axfr);
+  CHECK(test::parseReply(*axfr).rcode == 9); // NOTAUTH (RFC 5936 §2.2.1)
+  CHECK(metric(d.httpPort(), "dnsxl_key_queries_total{zone=\"bl.test\",result=\"ok\"}") == 2);
+  CHECK(metric(d.httpPort(), "dnsxl_key_queries_total{zone=\"bl.test\",result=\"unknown\"}") == 2);
+}

@@ -179,3 +179,63 @@ TEST_CASE("a slipped reply: header and question, TC set, no records; ldns reads 
   CHECK(s.authority.empty());
   CHECK(out.size() == 12 + 19 + 4);
 }
+
+TEST_CASE("keyed zone: <query>.<key>.<zone> with a store key; unknown, revoked, over quota",
+          "[keys]") {
+  test::Fixture f("[[zone]]\nname = \"dq.test\"\nns = [\"ns1.dq.test\"]\nkeyed = true\n"
+                  "  [[zone.dataset]]\n  name = \"set\"\n  format = \"ip4set\"\n"
+                  "  files = [\"set.txt\"]\n",
+                  {{"set.txt", "192.0.2.0/24\n"}});
+  f.importOk();
+  {
+    store::Env w(f.store(), {});
+    store::Writer wr(w);
+    wr.putKey({"goodkey1", false, 0, 2, 1, 0, "customer 1", "test"}); // 2 a day
+    wr.putKey({"revoked1", true, 0, 0, 1, 2, "gone", "test"});
+    wr.putKey({"fastkey1", false, 2, 0, 1, 0, "two a second", "test"}); // 2 a second
+    wr.commit();
+  }
+  store::Env env(f.store(), {.readOnly = true});
+  answer::Options o;
+  answer::KeyQuotas quotas;
+  o.quotas = &quotas;
+  o.keyed.push_back({"dq.test",
+                     {answer::AccessAction::Answer, 0x7ffffffc, "Unknown or revoked key", 60},
+                     {answer::AccessAction::Answer, 0x7fffffff, "Over quota", 60}});
+  answer::Responder r(env, o);
+  int64_t now = 1796500000;
+  auto ask = [&](const std::string& name, uint16_t type = 1) {
+    const auto q = test::makeQuery(name, type);
+    std::vector<uint8_t> out(4096);
+    out.resize(r.answerOne(q, out, answer::Transport::Udp, now));
+    return test::parseReply(out);
+  };
+  auto listed = ask("5.2.0.192.goodkey1.dq.test");
+  CHECK(listed.a == std::vector<std::string>{"127.0.0.2"});
+  auto unlisted = ask("9.9.9.9.GoodKey1.dq.test"); // keys are case-insensitive, as DNS names
+  CHECK(unlisted.rcode == 3);
+  CHECK(unlisted.authoritySoa == 1);
+  auto over = ask("5.2.0.192.goodkey1.dq.test", 255); // the third today
+  CHECK(over.a == std::vector<std::string>{"127.255.255.255"});
+  CHECK(over.txt == std::vector<std::string>{"Over quota"});
+  now += 86400; // a new day
+  CHECK(ask("5.2.0.192.goodkey1.dq.test").a == std::vector<std::string>{"127.0.0.2"});
+  auto keyApex = ask("goodkey1.dq.test"); // the key's own name exists: NODATA
+  CHECK(keyApex.rcode == 0);
+  CHECK(keyApex.answer.empty());
+  CHECK(ask("5.2.0.192.revoked1.dq.test").a == std::vector<std::string>{"127.255.255.252"});
+  CHECK(ask("5.2.0.192.nosuchkey.dq.test").a == std::vector<std::string>{"127.255.255.252"});
+  CHECK(ask("5.2.0.192.dq.test").a == std::vector<std::string>{"127.255.255.252"}); // no key
+  CHECK(ask("dq.test", 6).answer.size() == 1); // the apex as usual
+  for (int i = 0; i < 2; ++i)
+    CHECK(ask("5.2.0.192.fastkey1.dq.test").a == std::vector<std::string>{"127.0.0.2"});
+  CHECK(ask("5.2.0.192.fastkey1.dq.test").a == std::vector<std::string>{"127.255.255.255"});
+  ++now; // the next second
+  CHECK(ask("5.2.0.192.fastkey1.dq.test").a == std::vector<std::string>{"127.0.0.2"});
+  std::map<std::string, answer::ZoneStats> stats;
+  r.addStats(stats);
+  const auto& k = stats["dq.test"].keys;
+  CHECK(k[0] == 7); // the queries that passed: 2, a day later 1, the key's name, 2, then 1
+  CHECK(k[1] == 3);
+  CHECK(k[2] == 2);
+}

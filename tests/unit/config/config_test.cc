@@ -290,6 +290,18 @@ TEST_CASE("[[zone.access]]: rules, clients files, the shipped public resolvers; 
   CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  clients_file = \"" + bad.string() +
                               "\"\n  action = \"deny\"\n"),
                     bad.string() + ":3: 'not-a-prefix' is not an address prefix");
+  auto keyed = parseText(head + "keyed = true\nkey_over_quota = { a = \"127.255.255.251\", "
+                                "txt = \"slow down\" }\n");
+  CHECK(keyed.zones[0].keyed.on);
+  CHECK(keyed.zones[0].keyed.unknown.a == 0x7ffffffcU); // 127.255.255.252 unless given
+  CHECK(keyed.zones[0].keyed.overQuota.a == 0x7ffffffbU);
+  CHECK(keyed.zones[0].keyed.overQuota.txt == "slow down");
+  CHECK_FALSE(parseText(head).zones[0].keyed.on);
+  CHECK_THROWS_WITH(parseText(head + "key_unknown = { a = \"127.255.255.250\" }\n"),
+                    "/etc/dnsxl/dnsxl.toml:8: 'key_unknown' goes with keyed = true");
+  CHECK_THROWS_WITH(parseText(head + "keyed = true\nkey_unknown = { a = \"10.0.0.1\" }\n"),
+                    "/etc/dnsxl/dnsxl.toml:9: 'a' = '10.0.0.1' is outside 127.0.0.0/8 (RFC 5782 "
+                    "§2.3)");
   CHECK_THROWS_WITH(parseText(head + "  [[zone.access]]\n  clients_file = \"/nonexistent\"\n"
                                      "  action = \"deny\"\n"),
                     "/etc/dnsxl/dnsxl.toml:9: cannot read clients_file /nonexistent");
