@@ -114,8 +114,10 @@ TEST_CASE("rate limiting: a burst past the budget is dropped, every second one s
   CHECK(full + tc < 400); // the rest dropped
   const auto port = d.httpPort();
   CHECK(metric(port, "dnsxl_rrl_limited_total{action=\"slipped\"}") == static_cast<uint64_t>(tc));
-  CHECK(metric(port, "dnsxl_rrl_limited_total{action=\"dropped\"}") ==
-        static_cast<uint64_t>(400 - full - tc));
+  // (a query the kernel dropped before dnsxld read it is in neither count)
+  const auto dropped = metric(port, "dnsxl_rrl_limited_total{action=\"dropped\"}");
+  CHECK(dropped > 0);
+  CHECK(static_cast<uint64_t>(full + tc) + dropped <= 400);
   // TCP is not limited: the client a TC sends there is answered
   CHECK(test::tcpQuery(d.port(), "5.2.0.192.bl.test", A).a ==
         std::vector<std::string>{"127.0.0.2"});
