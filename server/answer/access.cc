@@ -12,7 +12,10 @@ void AccessTable::add(bool v6, const uint8_t* address, unsigned length, uint16_t
   for (unsigned i = 0; i < bits / 8; ++i)
     v = v << 8 | address[i];
   length = std::min(length, bits);
-  const U128 host = length == bits ? 0 : ((U128{1} << (bits - length)) - 1);
+  // the host bits (a shift by 128 would be undefined: ::/0 is all host bits)
+  const U128 host = length == bits         ? 0
+                    : bits - length == 128 ? ~U128{0}
+                                           : ((U128{1} << (bits - length)) - 1);
   d_prefixes.push_back({v6, v & ~host, v | host, length, rule});
 }
 
