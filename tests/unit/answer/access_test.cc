@@ -56,7 +56,7 @@ TEST_CASE("access table: the longest prefix wins; of equal ones the first; v4 an
   CHECK(t.match(v4("255.255.255.255")) == 0);
   CHECK(t.match(v6("2001:db8::1")) == 1);
   CHECK(t.match(v6("2001:db9::1")) == -1); // no IPv6 default
-  answer::AccessTable all; // the whole of both families
+  answer::AccessTable all;                 // the whole of both families
   all.rules.resize(1);
   add(all, "0.0.0.0/0", 0);
   add(all, "::/0", 0);
