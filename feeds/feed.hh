@@ -69,7 +69,9 @@ enum Field : size_t {
 std::optional<size_t> fieldIndex(std::string_view name);
 // Replaces {field} by the field's text (its `$` made literal); other braces stay.
 std::string fillTemplate(std::string_view tmpl, const std::array<std::string, kFieldCount>& fields);
-// 2026-12-01, 2026-12-01T10:00:00Z, 2026-12-01 10:00:00, or Unix seconds; UTC.
+// 2026-12-01, 2026-12-01T10:00:00Z, 2026-12-01T12:00:00.5+02:00, 2026-12-01 10:00 (RFC 3339;
+// no offset: UTC), or Unix seconds. Strict: dates that do not exist (2030-02-31), fields of
+// another width and anything after the offset are refused.
 std::optional<int64_t> parseDate(std::string_view text);
 // The fields as kFieldCount times (u16 big-endian length, bytes): compact, and the layout the
 // store keeps them in.

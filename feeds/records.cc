@@ -69,20 +69,61 @@ std::optional<int64_t> parseDate(std::string_view s) {
       v = v * 10 + (c - '0');
     return v;
   }
-  std::tm tm{};
+  // RFC 3339 (and ISO 8601's common forms): every field of fixed width, validated; an offset
+  // applied; nothing after it.
+  size_t at = 0;
+  auto digits = [&](size_t n, int& out) {
+    if (at + n > s.size()) return false;
+    out = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const char c = s[at + i];
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    at += n;
+    return true;
+  };
+  auto expect = [&](char c) { return at < s.size() && s[at] == c ? (++at, true) : false; };
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  std::string text(s);
-  int n = std::sscanf(text.c_str(), "%4d-%2d-%2d%*[T ]%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec);
-  if (n != 3 && n < 5) return std::nullopt;
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+  if (!digits(4, y) || !expect('-') || !digits(2, mo) || !expect('-') || !digits(2, d))
     return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0))
+    return std::nullopt;
+  int64_t offset = 0; // seconds east of UTC
+  if (at < s.size()) {
+    if (s[at] != 'T' && s[at] != 't' && s[at] != ' ') return std::nullopt;
+    ++at;
+    if (!digits(2, h) || !expect(':') || !digits(2, mi)) return std::nullopt;
+    if (expect(':')) {
+      if (!digits(2, sec)) return std::nullopt;
+      if (expect('.')) { // a fraction: read, not kept
+        const size_t start = at;
+        while (at < s.size() && s[at] >= '0' && s[at] <= '9')
+          ++at;
+        if (at == start) return std::nullopt;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    if (expect('Z') || expect('z')) {
+    } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+      const int sign = s[at++] == '-' ? -1 : 1;
+      int oh = 0, om = 0;
+      if (!digits(2, oh) || !expect(':') || !digits(2, om) || oh > 23 || om > 59)
+        return std::nullopt;
+      offset = sign * (oh * 3600 + om * 60);
+    }
+    if (at != s.size()) return std::nullopt;
+  }
+  std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
   tm.tm_hour = h;
   tm.tm_min = mi;
   tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm));
+  return static_cast<int64_t>(timegm(&tm)) - offset;
 }
 
 namespace {

@@ -736,3 +736,64 @@ TEST_CASE("csv: another delimiter, quoted delimiters kept", "[feeds][records]") 
   CHECK(txtOf(f, f.ip4[0].value) == "spam; phishing");
   CHECK(txtOf(f, f.ip4[1].value) == "open relay");
 }
+
+TEST_CASE("dates: RFC 3339 strictly — real days only, offsets applied, nothing after", "[feeds]") {
+  CHECK(parseDate("2026-12-01") == 1796083200);
+  CHECK(parseDate("2026-12-01T10:00:00Z") == 1796083200 + 36000);
+  CHECK(parseDate("2026-12-01 10:00:00") == 1796083200 + 36000);
+  CHECK(parseDate("2026-12-01T10:00Z") == 1796083200 + 36000);
+  CHECK(parseDate("2026-12-01t10:00:00z") == 1796083200 + 36000);
+  CHECK(parseDate("2026-12-01T12:00:00+02:00") == 1796083200 + 36000); // the offset applied
+  CHECK(parseDate("2026-12-01T05:30:00-04:30") == 1796083200 + 36000);
+  CHECK(parseDate("2026-12-01T10:00:00.250Z") == 1796083200 + 36000);
+  CHECK(parseDate("2028-02-29") == 1835395200); // a leap year
+  CHECK(parseDate("1796083200") == 1796083200); // Unix seconds
+  CHECK(parseDate(" 2026-12-01 ") == 1796083200);
+  for (const char* bad : {"2030-02-31",
+                          "2030-02-29",
+                          "2100-02-29",
+                          "2026-04-31",
+                          "2026-13-01",
+                          "2026-00-10",
+                          "2026-12-00",
+                          "2026-12-1",
+                          "26-12-01",
+                          "2026/12/01",
+                          "2026-12-01T24:00:00Z",
+                          "2026-12-01T10:60Z",
+                          "2026-12-01T10:00:61Z",
+                          "2026-12-01T10:00:00+05",
+                          "2026-12-01T10:00:00+24:00",
+                          "2026-12-01T10:00:00Z trailing",
+                          "2026-12-01garbage",
+                          "2026-12-01T",
+                          "2026-12-01T10",
+                          "2026-12-01T10:00:00.Z",
+                          "1969-12-31",
+                          "tomorrow"}) {
+    INFO(bad);
+    CHECK_FALSE(parseDate(bad));
+  }
+}
+
+TEST_CASE("csv: a date that does not exist, or with trailing text, is an error with file:line",
+          "[feeds][records]") {
+  ParseOptions o;
+  o.format = Format::Csv;
+  o.header = true;
+  o.columns = {{"subject", "ip"}, {"listed", "listed"}, {"expires", "expires"}};
+  o.initialDefault = {0x7f000002, ""};
+  o.now = 1796083200;
+  Feed f;
+  parseRecords("ip,listed,expires\n192.0.2.1,2026-11-20,2030-02-31\n"
+               "192.0.2.2,2026-11-20,2030-01-01T00:00:00Z junk\n192.0.2.3,2026-02-30,\n"
+               "192.0.2.4,2026-11-20,2030-01-01T02:00:00+02:00\n",
+               "r.csv", o, f);
+  REQUIRE(f.diagnostics.size() == 3);
+  CHECK(f.diagnostics[0] ==
+        "r.csv:2: invalid expiry '2030-02-31' (e.g. 2026-12-31 or 2026-12-31T12:00:00Z)");
+  CHECK(f.diagnostics[1].starts_with("r.csv:3: invalid expiry '2030-01-01T00:00:00Z junk'"));
+  CHECK(f.diagnostics[2] == "r.csv:4: invalid listing date '2026-02-30'");
+  REQUIRE(f.ip4.size() == 1);
+  CHECK(f.values.at(f.ip4[0].value).expires == 1893456000); // 2030-01-01T00:00:00Z
+}
