@@ -102,22 +102,6 @@ inline void putStr(std::string& out, std::string_view s) {
   out.append(s);
 }
 
-inline std::vector<ZoneRecord> readZones(MDB_txn* txn, MDB_dbi dbi) {
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
-  struct Close {
-    MDB_cursor* c;
-    ~Close() { mdb_cursor_close(c); }
-  } closer{c};
-  std::vector<ZoneRecord> out;
-  MDB_val k, v;
-  int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-    out.push_back(decodeZone(view(v)));
-  if (rc != MDB_NOTFOUND) fail("mdb_cursor_get zones", rc);
-  return out;
-}
-
 inline uint64_t readGeneration(MDB_txn* txn, MDB_dbi dbi) {
   MDB_val k = val("generation", 10), v;
   int rc = mdb_get(txn, dbi, &k, &v);
@@ -126,23 +110,32 @@ inline uint64_t readGeneration(MDB_txn* txn, MDB_dbi dbi) {
   return v.mv_size == 8 ? bytes::get64(v.mv_data) : 0;
 }
 
-// Calls f(whole key, value) for every key of a table that starts with prefix, in key order.
+// Calls f(whole key, value) for every key of a table that starts with prefix (empty: every
+// key), in key order.
 inline void forEachWithPrefix(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
                               const std::function<void(std::string_view, std::string_view)>& f) {
   MDB_cursor* c = nullptr;
   check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
   MDB_val k = val(prefix.data(), prefix.size()), v;
   try {
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-      if (!view(k).starts_with(prefix)) break;
+    // (LMDB refuses a zero-length key to MDB_SET_RANGE: the whole table starts at MDB_FIRST)
+    int rc = mdb_cursor_get(c, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+    for (; rc == MDB_SUCCESS && view(k).starts_with(prefix);
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
       f(view(k), view(v));
-    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) fail("mdb_cursor_get", rc);
   } catch (...) {
     mdb_cursor_close(c);
     throw;
   }
   mdb_cursor_close(c);
+}
+
+inline std::vector<ZoneRecord> readZones(MDB_txn* txn, MDB_dbi dbi) {
+  std::vector<ZoneRecord> out;
+  forEachWithPrefix(txn, dbi, {},
+                    [&](std::string_view, std::string_view v) { out.push_back(decodeZone(v)); });
+  return out;
 }
 
 // Calls f(key without the dataset prefix, value) for every key of one dataset in a table.

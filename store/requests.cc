@@ -33,18 +33,9 @@ struct Txn {
 };
 
 std::vector<RequestRecord> readAll(MDB_txn* txn, MDB_dbi dbi) {
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(txn, dbi, &c));
-  struct Close {
-    MDB_cursor* c;
-    ~Close() { mdb_cursor_close(c); }
-  } closer{c};
   std::vector<RequestRecord> out;
-  MDB_val k, v;
-  int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-    out.push_back(decodeRequest(view(v)));
-  if (rc != MDB_NOTFOUND) fail("mdb_cursor_get requests", rc);
+  forEachWithPrefix(txn, dbi, {},
+                    [&](std::string_view, std::string_view v) { out.push_back(decodeRequest(v)); });
   return out;
 }
 

@@ -187,19 +187,9 @@ void Snapshot::forEachAudit(const std::function<void(uint64_t, const ChangeRecor
 }
 
 void Snapshot::forEachKey(const std::function<void(const KeyRecord&)>& f) {
-  if (!d_env->has(kKeys)) return;
-  MDB_cursor* c = nullptr;
-  check("mdb_cursor_open", mdb_cursor_open(d_txn, d_env->dbi(kKeys), &c));
-  MDB_val k, v;
-  try {
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-      f(decodeKey(view(k), view(v)));
-  } catch (...) {
-    mdb_cursor_close(c);
-    throw;
-  }
-  mdb_cursor_close(c);
+  if (d_env->has(kKeys))
+    forEachWithPrefix(d_txn, d_env->dbi(kKeys), {},
+                      [&](std::string_view k, std::string_view v) { f(decodeKey(k, v)); });
 }
 
 void Snapshot::forEachEntry(uint32_t dataset,
