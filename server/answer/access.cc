@@ -75,19 +75,9 @@ KeyQuotas::Counter* KeyQuotas::counter(const std::string& key) {
 }
 
 bool KeyQuotas::take(Counter& c, int64_t now, uint32_t perSecond, uint64_t perDay) {
-  // like the rate limiter: a relaxed reset when the window moves on (two workers may both reset
-  // it at a boundary: a few more go through)
-  auto count = [](std::atomic<uint64_t>& a, uint64_t window, unsigned bits) {
-    const uint64_t v = a.load(std::memory_order_relaxed);
-    if (v >> bits != window) {
-      a.store(window << bits | 1, std::memory_order_relaxed);
-      return uint64_t{1};
-    }
-    return (a.fetch_add(1, std::memory_order_relaxed) & ((uint64_t{1} << bits) - 1)) + 1;
-  };
   const auto t = static_cast<uint64_t>(now);
-  const uint64_t inSecond = count(c.second, t & 0xffffffffU, 32);
-  const uint64_t inDay = count(c.day, t / 86400, 40);
+  const uint64_t inSecond = countInWindow(c.second, t & 0xffffffffU, 32);
+  const uint64_t inDay = countInWindow(c.day, t / 86400, 40);
   return (perSecond == 0 || inSecond <= perSecond) && (perDay == 0 || inDay <= perDay);
 }
 

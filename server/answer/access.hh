@@ -70,6 +70,19 @@ struct KeyedZone {
 };
 inline constexpr std::array<const char*, 3> kKeyResultNames = {"ok", "unknown", "over_quota"};
 
+// One more event in the current window (a second, a day) of a counter packed as
+// window << bits | count; returns the count with it. When the window has moved on the counter
+// is reset with a relaxed store (two threads may both reset it at a boundary: a few more go
+// through). The key quotas' and the rate limiter's counters.
+inline uint64_t countInWindow(std::atomic<uint64_t>& a, uint64_t window, unsigned bits) {
+  const uint64_t v = a.load(std::memory_order_relaxed);
+  if (v >> bits != window) {
+    a.store(window << bits | 1, std::memory_order_relaxed);
+    return 1;
+  }
+  return (a.fetch_add(1, std::memory_order_relaxed) & ((uint64_t{1} << bits) - 1)) + 1;
+}
+
 // Per-key query counters, shared by every worker and kept across reloads (not across restarts):
 // the current second's and UTC day's.
 class KeyQuotas {

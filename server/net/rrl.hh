@@ -24,13 +24,7 @@ public:
   // The verdict for one more response to client in second now, with perSecond responses a
   // second per network and every slip-th limited one slipped (0: none).
   Verdict check(const answer::Client& client, uint32_t now, uint32_t perSecond, uint32_t slip) {
-    auto& s = d_slots[slot(client)];
-    const uint64_t v = s.load(std::memory_order_relaxed);
-    if (v >> 32 != now) { // a new second (two workers may both reset it: a few more go out)
-      s.store(uint64_t{now} << 32 | 1, std::memory_order_relaxed);
-      return Send;
-    }
-    const uint64_t n = (s.fetch_add(1, std::memory_order_relaxed) & 0xffffffffU) + 1;
+    const uint64_t n = answer::countInWindow(d_slots[slot(client)], now, 32);
     if (n <= perSecond) return Send;
     if (slip != 0 && (n - perSecond) % slip == 0) {
       slipped.fetch_add(1, std::memory_order_relaxed);
