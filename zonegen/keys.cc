@@ -7,7 +7,6 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <openssl/rand.h>
 
 namespace dnsxl::zonegen {
 
@@ -16,16 +15,6 @@ namespace {
 bool validKey(const std::string& k) {
   return k.size() >= 8 && k.size() <= 63 &&
          k.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") == std::string::npos;
-}
-
-std::string randomKey() {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567"; // base32: 5 bits each
-  unsigned char bytes[24];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes");
-  std::string out;
-  for (auto b : bytes)
-    out.push_back(kAlphabet[b % 32]);
-  return out;
 }
 
 std::string quotaText(const store::KeyRecord& k) {
@@ -70,7 +59,7 @@ int keyCommand(const config::Config& cfg, const KeyArgs& a) {
     return 0;
   }
   std::string name = a.name;
-  if (a.action == "add" && name.empty()) name = randomKey();
+  if (a.action == "add" && name.empty()) name = randomText(24, "abcdefghijklmnopqrstuvwxyz234567");
   if (!validKey(name)) {
     fmt::print(stderr, "dnsxl: key '{}': a key is 8 to 63 of a-z and 0-9 (one DNS label)\n", name);
     return 2;

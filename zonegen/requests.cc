@@ -46,16 +46,6 @@ bool sameDigest(const std::string& a, const std::string& b) {
   return d == 0;
 }
 
-// n characters from an alphabet of 32.
-std::string randomText(size_t n, std::string_view alphabet) {
-  std::vector<unsigned char> bytes(n);
-  if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1)
-    throw std::runtime_error("no random bytes (OpenSSL RAND_bytes)");
-  std::string out;
-  for (auto b : bytes)
-    out.push_back(alphabet[b % alphabet.size()]); // 256 % 32 == 0: no bias with 32 letters
-  return out;
-}
 constexpr std::string_view kCodeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; // Crockford's 32
 constexpr std::string_view kKeyAlphabet = "abcdefghijkmnpqrstuvwxyz23456789";  // 32
 
@@ -232,6 +222,16 @@ std::string clientNetworkKey(const std::string& client) {
   uint8_t net[16]{};
   std::memcpy(net, a->b, 8);
   return std::string(inet_ntop(AF_INET6, net, buf, sizeof buf)) + "/64";
+}
+
+std::string randomText(size_t n, std::string_view alphabet) {
+  std::vector<unsigned char> bytes(n);
+  if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1)
+    throw std::runtime_error("no random bytes (OpenSSL RAND_bytes)");
+  std::string out;
+  for (auto b : bytes)
+    out.push_back(alphabet[b % alphabet.size()]); // 256 % 32 == 0: no bias with 32 letters
+  return out;
 }
 
 std::string stateText(const RequestRecord& r, int64_t now) {

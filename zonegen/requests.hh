@@ -29,6 +29,8 @@ std::filesystem::path requestsPath(const config::Config& cfg);
 std::string utcText(int64_t t); // "2026-12-05 19:00 UTC"
 // A client as the rate limits count it: the address, an IPv6 address's /64.
 std::string clientNetworkKey(const std::string& client);
+// n random characters (OpenSSL RAND_bytes) from an alphabet of exactly 32: 5 bits each.
+std::string randomText(size_t n, std::string_view alphabet);
 
 // Whether an unconfirmed request has lapsed at now.
 inline bool lapsed(const store::RequestRecord& r, int64_t now) {
