@@ -11,26 +11,10 @@
 # Prints medians of qps and the ratios to plain.   bench/access.sh [--runs N] [--seconds S]
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=3
-SECS=5
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) RUNS=$2; shift 2 ;;
-    --seconds) SECS=$2; shift 2 ;;
-    *) echo "usage: bench/access.sh [--runs N] [--seconds S]" >&2; exit 2 ;;
-  esac
-done
-if [ "${DNSXL_SKIP_DEPS:-}" != 1 ]; then
-  "$SRC/scripts/deps" >/dev/null
-  "$SRC/scripts/build" >/dev/null
-fi
-B=$SRC/build/bin
-WORK=$(mktemp -d /tmp/dnsxl-access-XXXXXX)
-SPID=
+. "$SRC/bench/lib.sh"
+bench_options access.sh "$@"
+bench_setup
 HOLD=
-trap '[ -n "$SPID" ] && kill $SPID 2>/dev/null; [ -n "$HOLD" ] && kill $HOLD 2>/dev/null; rm -rf "$WORK"' EXIT
-cd "$WORK"
-"$B/dnsxl_benchgen" . xbl >/dev/null
 base() { # $1: extra [server] lines; $2: extra zone lines
   cat <<CONF
 [server]
@@ -71,30 +55,24 @@ base "$rrl" "$rules" >all.toml
 : >results.txt
 for round in $(seq "$RUNS"); do
   for kind in plain access rrl idle all; do
-    rm -f srv.out
-    taskset -c 0 "$B/dnsxld" -c "$kind.toml" >srv.out 2>&1 &
-    SPID=$!
-    while ! grep -q listening srv.out 2>/dev/null; do sleep 0.01; done
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' srv.out | head -1 | cut -d: -f2)
+    start_dnsxld "$kind.toml"
     if [ "$kind" = idle ] || [ "$kind" = all ]; then
       taskset -c 1 python3 -c '
 import socket, sys, time
 s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(1000)]
 print("open", flush=True)
-time.sleep(3600)' "$port" >hold.out &
+time.sleep(3600)' "$PORT" >hold.out &
       HOLD=$!
+      CLEANUP=$HOLD
       while ! grep -q open hold.out 2>/dev/null; do sleep 0.05; done
     fi
-    r=$(taskset -c 1 "$B/dnsxl_loadgen" -s 127.0.0.1 -p "$port" -d xbl.queries --pid "$SPID" \
+    r=$(taskset -c 1 "$B/dnsxl_loadgen" -s 127.0.0.1 -p "$PORT" -d xbl.queries --pid "$SPID" \
       -l "$SECS" -w 1)
-    if [ -n "$HOLD" ]; then kill "$HOLD"; wait "$HOLD" 2>/dev/null || true; HOLD=; fi
-    kill "$SPID"; wait "$SPID" 2>/dev/null || true
-    SPID=
+    if [ -n "$HOLD" ]; then kill "$HOLD"; wait "$HOLD" 2>/dev/null || true; HOLD= CLEANUP=; fi
+    stop_dnsxld
     echo "$kind round=$round $r" | tee -a results.txt
   done
 done
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-field() { awk -v k="$1" -v f="$2" '$1 == k {for (i = 2; i <= NF; i++) {split($i, p, "="); if (p[1] == f) print p[2]}}' results.txt; }
 plain=$(field plain qps | median)
 echo
 echo "| dnsxld, one worker, xbl | qps (median of $RUNS) | / plain | rounds |"

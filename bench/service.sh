@@ -10,26 +10,10 @@
 #   bench/service.sh [--runs N] [--seconds S]
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=3
-SECS=5
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) RUNS=$2; shift 2 ;;
-    --seconds) SECS=$2; shift 2 ;;
-    *) echo "usage: bench/service.sh [--runs N] [--seconds S]" >&2; exit 2 ;;
-  esac
-done
-if [ "${DNSXL_SKIP_DEPS:-}" != 1 ]; then
-  "$SRC/scripts/deps" >/dev/null
-  command -v curl >/dev/null || apt-get install -y -q curl >/dev/null
-  "$SRC/scripts/build" >/dev/null
-fi
-B=$SRC/build/bin
-WORK=$(mktemp -d /tmp/dnsxl-service-XXXXXX)
-SPID=
-trap '[ -n "$SPID" ] && kill $SPID 2>/dev/null; rm -rf "$WORK"' EXIT
-cd "$WORK"
-"$B/dnsxl_benchgen" . xbl >/dev/null
+. "$SRC/bench/lib.sh"
+bench_options service.sh "$@"
+bench_setup
+command -v curl >/dev/null || apt-get install -y -q curl >/dev/null
 base() {
   cat <<CONF
 [server]
@@ -53,11 +37,8 @@ base >plain.toml
 : >results.txt
 for round in $(seq "$RUNS"); do
   for kind in plain metrics log json; do
-    rm -f q.log q.jsonl srv.out
-    taskset -c 0 "$B/dnsxld" -c "$kind.toml" >srv.out 2>&1 &
-    SPID=$!
-    while ! grep -q listening srv.out 2>/dev/null; do sleep 0.01; done
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' srv.out | head -1 | cut -d: -f2)
+    rm -f q.log q.jsonl
+    start_dnsxld "$kind.toml"
     scraper=
     if [ "$kind" = metrics ]; then
       while ! grep -q 'http on' srv.out; do sleep 0.01; done
@@ -65,18 +46,15 @@ for round in $(seq "$RUNS"); do
       (while true; do taskset -c 1 curl -s "127.0.0.1:$http/metrics" >/dev/null; sleep 1; done) &
       scraper=$!
     fi
-    r=$(taskset -c 1 "$B/dnsxl_loadgen" -s 127.0.0.1 -p "$port" -d xbl.queries --pid "$SPID" \
+    r=$(taskset -c 1 "$B/dnsxl_loadgen" -s 127.0.0.1 -p "$PORT" -d xbl.queries --pid "$SPID" \
       -l "$SECS" -w 1)
     [ -n "$scraper" ] && kill "$scraper" && wait "$scraper" 2>/dev/null || true
-    kill "$SPID"; wait "$SPID" 2>/dev/null || true
-    SPID=
+    stop_dnsxld
     lines=0
     for f in q.log q.jsonl; do [ -f $f ] && lines=$(wc -l <$f); done
     echo "$kind round=$round $r lines=$lines" | tee -a results.txt
   done
 done
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-field() { awk -v k="$1" -v f="$2" '$1 == k {for (i = 2; i <= NF; i++) {split($i, p, "="); if (p[1] == f) print p[2]}}' results.txt; }
 plain=$(field plain qps | median)
 echo
 echo "| dnsxld, one worker, xbl | qps (median of $RUNS) | / plain | rounds | query log lines written (median) |"
