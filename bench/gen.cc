@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -195,9 +196,11 @@ void v6(const std::filesystem::path& dir) {
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DIR [pbl|xbl|dbl|v6 ...]\n", argv[0]);
-    return 2;
+  if (argc < 2 || argv[1][0] == '-') { // -h, --help: not a directory to fill
+    std::fprintf(stderr, "usage: %s DIR [pbl|xbl|xbl2|dbl|v6 ...]\n", argv[0]);
+    return argc == 2 && (std::string_view(argv[1]) == "-h" || std::string_view(argv[1]) == "--help")
+               ? 0
+               : 2;
   }
   const std::filesystem::path dir = argv[1];
   std::filesystem::create_directories(dir);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 namespace dnsxl::store {
 
@@ -38,7 +39,33 @@ size_t activeReaders(MDB_env* env) {
   return none || lines == 0 ? 0 : lines - 1;
 }
 
+// Whether the store's file system has room for the whole map. With MDB_WRITEMAP LMDB makes
+// data.mdb a sparse file of the map's size and writes pages through the map: a page the disk
+// has no block for faults (SIGBUS) instead of failing a write(2) with ENOSPC. Only when the
+// map cannot outgrow the free space is that way of writing safe.
+bool roomForMap(const std::filesystem::path& file, size_t mapSize) {
+  struct statvfs vfs {};
+  struct stat st {};
+  if (::statvfs(file.parent_path().c_str(), &vfs) != 0 || ::stat(file.c_str(), &st) != 0)
+    return false;
+  const uint64_t allocated = static_cast<uint64_t>(st.st_blocks) * 512;
+  const uint64_t free = uint64_t{vfs.f_bavail} * vfs.f_frsize;
+  return allocated + free >= mapSize;
+}
+
 } // namespace
+
+void detail::failWrite(const char* call, int rc, const std::filesystem::path& file) {
+  struct statvfs vfs {};
+  const bool full = rc == ENOSPC || rc == EDQUOT ||
+                    (rc == EIO && ::statvfs(file.parent_path().c_str(), &vfs) == 0 &&
+                     uint64_t{vfs.f_bavail} * vfs.f_frsize < (uint64_t{1} << 20));
+  if (!full) fail(call, rc);
+  const bool commit = std::string_view(call).starts_with("mdb_txn_commit");
+  throw StoreError("the disk holding " + file.parent_path().string() + " is full (LMDB " + call +
+                   ": " + mdb_strerror(rc == EIO ? ENOSPC : rc) + ")" +
+                   (commit ? "; nothing was committed" : ""));
+}
 
 Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options.readOnly) {
   if (!options.readOnly) {
@@ -55,6 +82,8 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
       check("mdb_env_set_mapsize", mdb_env_set_mapsize(d_env, options.mapSize));
       check("mdb_env_set_maxreaders", mdb_env_set_maxreaders(d_env, 512));
       int rc = mdb_env_open(d_env, dir.c_str(), flags, 0644);
+      if (rc == ENOSPC || rc == EDQUOT || rc == EIO)
+        failWrite("mdb_env_open", rc, dir / "data.mdb");
       if (rc != MDB_SUCCESS)
         throw StoreError("LMDB mdb_env_open " + dir.string() + ": " + mdb_strerror(rc));
     } catch (...) {
@@ -67,10 +96,11 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
        (options.readOnly && options.noLock ? MDB_NOLOCK : 0U));
   std::error_code canon;
   d_file = std::filesystem::canonical(dir / "data.mdb", canon);
-  if (options.writeMapIfAlone && activeReaders(d_env) == 0) {
+  if (options.writeMapIfAlone && activeReaders(d_env) == 0 && roomForMap(d_file, options.mapSize)) {
     // Nobody reads the store: write through a writable map (no copy of each page through
     // write(2)). With readers (a running dnsxld) it is not used: the writeback of pages that
-    // are mapped in the reader too stalls its queries (p99 ×4 during a 1M-entry import).
+    // are mapped in the reader too stalls its queries (p99 ×4 during a 1M-entry import). Nor
+    // when the disk could fill before the map does (roomForMap).
     mdb_env_close(d_env);
     d_env = nullptr;
     open(MDB_NOTLS | MDB_WRITEMAP);
@@ -82,7 +112,7 @@ Env::Env(const std::filesystem::path& dir, Options options) : d_readOnly(options
     try {
       openTables(txn, dir);
       checkSchema(txn, d_dbi[kMeta], d_dbi, dir, options.readOnly);
-      check("mdb_txn_commit", mdb_txn_commit(txn));
+      checkWrite("mdb_txn_commit", mdb_txn_commit(txn), dir / "data.mdb");
     } catch (...) {
       mdb_txn_abort(txn);
       throw;
@@ -135,7 +165,7 @@ void Env::releaseResidentPages(uint64_t generation) {
 }
 
 void Env::copyCompact(const std::filesystem::path& dir) {
-  check("mdb_env_copy2", mdb_env_copy2(d_env, dir.c_str(), MDB_CP_COMPACT));
+  checkWrite("mdb_env_copy2", mdb_env_copy2(d_env, dir.c_str(), MDB_CP_COMPACT), dir / "data.mdb");
 }
 
 bool Env::hasEntries() const {

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,12 @@ static_assert(kTableCount <= kMaxTables, "Env::d_dbi holds kMaxTables tables");
 }
 inline void check(const char* call, int rc) {
   if (rc != MDB_SUCCESS) fail(call, rc);
+}
+// For the calls that write a file: LMDB reports a write cut short by a full disk as EIO ("short
+// write"), so on EIO the file system holding `file` is asked whether it is full (env.cc).
+[[noreturn]] void failWrite(const char* call, int rc, const std::filesystem::path& file);
+inline void checkWrite(const char* call, int rc, const std::filesystem::path& file) {
+  if (rc != MDB_SUCCESS) failWrite(call, rc, file);
 }
 
 inline MDB_val val(const void* data, size_t size) {

@@ -26,8 +26,12 @@ struct Txn {
     if (t) mdb_txn_abort(t);
   }
   void commit() {
+    MDB_env* env = mdb_txn_env(t);
     const int rc = mdb_txn_commit(t);
     t = nullptr;
+    const char* file = nullptr;
+    if (rc != MDB_SUCCESS && mdb_env_get_path(env, &file) == MDB_SUCCESS && file)
+      failWrite("mdb_txn_commit requests", rc, file);
     check("mdb_txn_commit requests", rc);
   }
 };
@@ -124,6 +128,7 @@ RequestStore::RequestStore(const std::filesystem::path& file, bool readOnly)
     check("mdb_env_set_mapsize", mdb_env_set_mapsize(d_env, size_t{256} << 20));
     const int rc = mdb_env_open(d_env, file.c_str(),
                                 MDB_NOSUBDIR | MDB_NOTLS | (readOnly ? MDB_RDONLY : 0U), 0640);
+    if (rc == ENOSPC || rc == EDQUOT || rc == EIO) failWrite("mdb_env_open", rc, file);
     if (rc != MDB_SUCCESS)
       throw StoreError("LMDB mdb_env_open " + file.string() + ": " + mdb_strerror(rc));
     Txn txn(d_env, readOnly);

@@ -498,7 +498,7 @@ void Writer::commit() {
   check("mdb_put meta", mdb_put(d_txn, d_env.dbi(kMeta), &ck, &cv, 0));
   int rc = mdb_txn_commit(d_txn);
   d_txn = nullptr;
-  check("mdb_txn_commit", rc);
+  checkWrite("mdb_txn_commit", rc, d_env.dataFile());
 }
 
 } // namespace dnsxl::store

@@ -16,11 +16,25 @@
 #include "zonegen/why.hh"
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <fmt/format.h>
 #include <iostream>
 #include <unistd.h>
 
 namespace {
+
+// The last resort on a disk that fills while an import writes through LMDB's memory map (the
+// store only does so when the free space covers the whole map, see store/env.cc, but another
+// process can take it meanwhile): a page that cannot be backed faults. LMDB writes its meta
+// page last, so the store still holds the last committed data; say so and exit 1 instead of
+// dying by the signal.
+void onBusError(int) {
+  static constexpr char kText[] =
+      "dnsxl: a write to the store's memory map failed (SIGBUS: the disk holding the store is "
+      "full or failing); nothing was committed, the store holds the data it had before\n";
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kText, sizeof kText - 1);
+  ::_exit(1);
+}
 
 int importCommand(const std::string& configPath, bool dryRun, bool quiet, bool force) {
   using namespace dnsxl;
@@ -404,6 +418,9 @@ int run(const Cli& cli) {
 } // namespace
 
 int main(int argc, char** argv) {
+  struct sigaction bus {};
+  bus.sa_handler = onBusError;
+  ::sigaction(SIGBUS, &bus, nullptr);
   CLI::App app{"dnsxl - import DNSBL/RHSBL feeds into the dnsxl store"};
   app.require_subcommand(1);
   Cli cli;

@@ -324,14 +324,40 @@ std::string Process::output() {
   return d_out;
 }
 
+int Process::status(int waitStatus) {
+  d_pid = -1;
+  d_status = WIFEXITED(waitStatus) ? WEXITSTATUS(waitStatus) : -WTERMSIG(waitStatus);
+  output();
+  if (d_fd >= 0) ::close(d_fd);
+  d_fd = -1;
+  return d_status;
+}
+
 bool Process::running() {
-  int status = 0;
-  return d_pid > 0 && ::waitpid(d_pid, &status, WNOHANG) == 0;
+  int st = 0;
+  if (d_pid > 0 && ::waitpid(d_pid, &st, WNOHANG) == d_pid) status(st);
+  return d_pid > 0;
+}
+
+int Process::kill(int sig) {
+  if (d_pid <= 0) return d_status;
+  ::kill(d_pid, sig);
+  int st = 0;
+  ::waitpid(d_pid, &st, 0);
+  return status(st);
+}
+
+int Process::wait() {
+  if (d_pid <= 0) return d_status;
+  int st = 0;
+  ::waitpid(d_pid, &st, 0);
+  return status(st);
 }
 
 int Process::stop() {
-  if (d_pid > 0) output();
-  return stopChild(d_pid, d_fd, d_out);
+  if (d_pid <= 0) return d_status;
+  output();
+  return d_status = stopChild(d_pid, d_fd, d_out);
 }
 
 Process::~Process() {

@@ -142,14 +142,21 @@ public:
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
+  // SIGTERM (SIGKILL after 10 s); its exit status (or -signal), also when it had ended before.
   int stop();
+  // Sends sig and waits for it to end: its exit status, or -signal.
+  int kill(int sig);
+  // Waits for it to end by itself: its exit status, or -signal.
+  int wait();
   // Whether it still runs; its output so far when it does not.
   bool running();
   std::string output();
 
 private:
+  int status(int waitStatus);
   int d_pid = -1;
   int d_fd = -1;
+  int d_status = -1;
   std::string d_out;
 };
 
