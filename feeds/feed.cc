@@ -203,8 +203,6 @@ void Feed::applyBaseTemplate() {
   }
 }
 
-std::optional<std::string> toALabels(const std::string& name, std::string& error); // domain.cc
-
 std::string checkDomain(std::string& name) {
   if (!name.empty() && name.back() == '.') name.pop_back();
   if (name.empty()) return "empty domain name";

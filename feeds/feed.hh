@@ -267,8 +267,12 @@ struct Subject {
 };
 std::optional<Subject> parseSubject(std::string_view text, const ParseOptions& options,
                                     std::string& error);
-// The host of a URL (scheme, user, port and path dropped), lower case; nullopt if none.
-std::optional<std::string> hostOfUrl(std::string_view url);
+// The host of a URL as a browser reaches it (WHATWG URL rules: `\` ends an http(s) authority,
+// the last `@` ends the userinfo; 0x7f.1 is 127.0.0.1), lower case, IDNs as A-labels, without
+// a trailing dot; nullopt with the reason in error if there is none (url.cc).
+std::optional<std::string> hostOfUrl(std::string_view url, std::string& error);
+// An internationalised domain name as A-labels (libidn2, UTS #46 non-transitional; domain.cc).
+std::optional<std::string> toALabels(const std::string& name, std::string& error);
 void parseRecords(std::string_view text, std::string_view displayName, const ParseOptions& options,
                   Feed& feed);
 std::string formatIp4(uint32_t addr);

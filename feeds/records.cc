@@ -406,8 +406,9 @@ private:
   void add(const Record& r) {
     std::string subject = r.subject;
     if (subject.empty() && !r.url.empty()) {
-      auto host = hostOfUrl(r.url);
-      if (!host) return error(fmt::format("no host in URL '{}'", r.url));
+      std::string why;
+      auto host = hostOfUrl(r.url, why);
+      if (!host) return error(why);
       subject = *host;
     }
     if (subject.empty()) return error("no subject (address, range or domain)");
@@ -515,22 +516,6 @@ std::string fillTemplate(std::string_view tmpl,
     out.push_back(tmpl[i]);
   }
   return out;
-}
-
-std::optional<std::string> hostOfUrl(std::string_view url) {
-  url = trim(url);
-  if (auto scheme = url.find("://"); scheme != std::string_view::npos)
-    url.remove_prefix(scheme + 3);
-  url = url.substr(0, url.find_first_of("/?#"));
-  if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
-  if (url.starts_with('[')) { // [IPv6]:port
-    auto close = url.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    return std::string(url.substr(1, close - 1));
-  }
-  url = url.substr(0, url.find(':'));
-  if (url.empty()) return std::nullopt;
-  return lower(url);
 }
 
 std::string packFields(const std::array<std::string, kFieldCount>& fields) {
