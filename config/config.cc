@@ -19,8 +19,8 @@ namespace {
 constexpr std::string_view kFormats[] = {
     "ip4set", "ip4tset", "ip4trie", "ip6trie", "ip6tset", "dnset", "generic", "combined", "acl",
     "list",   "drop",    "csv",     "jsonl",   "hosts",   "urls",  "dynamic", "rdns"};
-constexpr std::string_view kFields[] = {"subject", "url",     "code",     "reason", "ref",
-                                        "listed",  "expires", "evidence", "delist", "type"};
+constexpr std::string_view kFields[] = {"subject", "url",      "code",   "reason", "ref",  "listed",
+                                        "expires", "evidence", "delist", "type",   "force"};
 
 } // namespace
 
@@ -506,7 +506,7 @@ Dataset parseDataset(const Reader& r, const toml::node& dnode, const std::string
   r.onlyKeys(*dt, "[[zone.dataset]]",
              {"name", "format", "files", "a", "txt", "ttl", "on_bad_line", "allow_host_bits",
               "gzip", "allow_public_suffix", "fields", "delimiter", "header", "widest_ip4",
-              "widest_ip6", "guard_special", "max_shrink_percent", "tokens"});
+              "widest_ip6", "guard_special", "max_shrink_percent", "tokens", "shared_hosts"});
   Dataset d;
   if (auto n = (*dt)["name"]; n)
     d.name = r.string(*n.node(), "name");
@@ -549,6 +549,21 @@ Dataset parseDataset(const Reader& r, const toml::node& dnode, const std::string
   } else if (d.format == "rdns") {
     r.fail(dnode, "format 'rdns' needs 'tokens' (a file of dynamic: and static: name "
                   "tokens, e.g. feeds/rdns-tokens.txt)");
+  }
+  if (auto n = (*dt)["shared_hosts"]; n) {
+    const bool urls =
+        d.format == "urls" || std::any_of(d.fields.begin(), d.fields.end(),
+                                          [](const auto& f) { return f.first == "url"; });
+    if (!urls)
+      r.fail(*n.node(),
+             "'shared_hosts' applies to URL feeds only (format \"urls\" or a url field)");
+    d.sharedHostsBuiltin = false;
+    for (const auto& list : r.strings(*n.node(), "shared_hosts")) {
+      if (list == "builtin")
+        d.sharedHostsBuiltin = true;
+      else
+        d.sharedHostsFiles.push_back(r.path(list));
+    }
   }
   if (auto n = (*dt)["widest_ip4"]; n) d.widestIp4 = r.u32(*n.node(), "widest_ip4", 32);
   if (auto n = (*dt)["widest_ip6"]; n) d.widestIp6 = r.u32(*n.node(), "widest_ip6", 128);

@@ -146,6 +146,9 @@ struct Dataset {
   char delimiter = ',';
   bool header = false;
   std::filesystem::path tokens; // rdns: the tokens file (dynamic: ... / static: ...)
+  // URL feeds: the shared hosts not listed (shared_hosts = ["builtin", "file", ...]; [] none)
+  bool sharedHostsBuiltin = true;
+  std::vector<std::filesystem::path> sharedHostsFiles;
   // The import guard (RFC 6471 §3.4: never list the world); `dnsxl import --force` overrides it.
   unsigned widestIp4 = 8;         // refuse entries wider than this prefix length; 0 = no limit
   unsigned widestIp6 = 16;        // the same for IPv6

@@ -6,12 +6,14 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace dnsxl::feeds {
@@ -180,6 +182,8 @@ struct Feed {
   std::vector<std::string> fileErrors;  // "file: cannot open file" and the like: always fatal
   uint64_t linesRead = 0;
   uint64_t expired = 0; // records skipped because their expiry has passed
+  // URLs on shared hosts, not listed (SharedHosts), by host
+  std::map<std::string, uint64_t> sharedHostUrls;
   // The record formats' per-entry fields, by the line they came from, packed (packFields).
   std::vector<std::string> infos;
   std::unordered_map<uint64_t, uint32_t> infoAt; // (file << 32 | line) -> index into infos
@@ -203,6 +207,21 @@ private:
   std::unordered_map<std::string, uint32_t> d_valueIndex;
 };
 
+// Hosts where many unrelated users publish (forms, file sharing, URL shorteners): a URL there is
+// one user's, so URL feeds do not list the host (shared_hosts.cc; the list: shared-hosts.txt).
+class SharedHosts {
+public:
+  // Adds a list's lines (`host`, or `*.name` for every host below name; `#` comments). Returns
+  // "name:line: what is wrong", or empty.
+  std::string add(std::string_view text, std::string_view name);
+  std::string addBuiltin(); // the list shipped in feeds/shared-hosts.txt
+  bool matches(std::string_view host) const;
+  bool empty() const { return d_exact.empty() && d_below.empty(); }
+
+private:
+  std::unordered_set<std::string> d_exact, d_below;
+};
+
 struct ParseOptions {
   Format format = Format::Ip4set;
   Value initialDefault;       // the default value at the start of every file
@@ -218,6 +237,8 @@ struct ParseOptions {
   int64_t now = 0;        // records that expire at or before this Unix time are skipped
   // rdns: the name tokens of dynamic and of static hosts (a tokens file, see loadTokens)
   std::vector<std::string> dynamicTokens, staticTokens;
+  // URL hosts not to list unless the entry says `force` (nullptr: none)
+  std::shared_ptr<const SharedHosts> sharedHosts;
 };
 
 // Reads an rdns tokens file: `dynamic: dyn dhcp pool ...` and `static: static mail mx ...` lines,

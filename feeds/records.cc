@@ -148,7 +148,14 @@ struct Record {
   std::string subject, url;
   std::array<std::string, kFieldCount> fields;
   bool exclude = false;
+  bool force = false; // list a URL's host even if it is a shared host
 };
+
+// A `force` field's value: list it anyway.
+bool truthy(std::string_view v) {
+  const auto l = lower(trim(v));
+  return l == "1" || l == "true" || l == "yes" || l == "force";
+}
 
 class RecordParser {
 public:
@@ -321,8 +328,14 @@ private:
     }
   }
 
+  // One URL per line; a last word `force` lists its host even if it is a shared host.
   void url(std::string_view s) {
     Record r;
+    const auto space = s.find_last_of(" \t");
+    if (space != std::string_view::npos && lower(s.substr(space + 1)) == "force") {
+      r.force = true;
+      s = trim(s.substr(0, space));
+    }
     r.url = std::string(s);
     add(r);
   }
@@ -392,6 +405,8 @@ private:
       r.subject = std::move(value);
     else if (field == "url")
       r.url = std::move(value);
+    else if (field == "force")
+      r.force = truthy(value);
     else if (auto f = fieldIndex(field))
       r.fields[*f] = std::move(value);
   }
@@ -409,6 +424,10 @@ private:
       std::string why;
       auto host = hostOfUrl(r.url, why);
       if (!host) return error(why);
+      if (!r.force && d_opt.sharedHosts && d_opt.sharedHosts->matches(*host)) {
+        ++d_feed.sharedHostUrls[*host]; // one user's page on a shared host: not the host's
+        return;
+      }
       subject = *host;
     }
     if (subject.empty()) return error("no subject (address, range or domain)");

@@ -11,9 +11,11 @@
 #include <chrono>
 #include <ctime>
 #include <fmt/format.h>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <sys/stat.h>
 
 namespace dnsxl::zonegen {
@@ -337,6 +339,24 @@ private:
     }
   }
 
+  // The dataset's shared hosts (the built-in list and its files); errors go to d_res.errors.
+  std::shared_ptr<const feeds::SharedHosts> sharedHosts(const config::Dataset& d) {
+    auto hosts = std::make_shared<feeds::SharedHosts>();
+    if (d.sharedHostsBuiltin)
+      if (auto e = hosts->addBuiltin(); !e.empty()) d_res.errors.push_back(e);
+    for (const auto& file : d.sharedHostsFiles) {
+      std::ifstream in(file);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in) {
+        d_res.errors.push_back(fmt::format("{}: cannot read the shared-hosts list", file.string()));
+        continue;
+      }
+      if (auto e = hosts->add(text.str(), file.string()); !e.empty()) d_res.errors.push_back(e);
+    }
+    return hosts->empty() ? nullptr : hosts;
+  }
+
   // Reads a dataset's files: one unit, or one per $DATASET section of a combined dataset.
   std::vector<Loaded> load(const config::Dataset& d) {
     const auto format = *feeds::parseFormat(d.format);
@@ -354,6 +374,7 @@ private:
     po.now = d_now;
     if (format == feeds::Format::Rdns)
       if (auto e = feeds::loadTokens(d.tokens.string(), po); !e.empty()) d_res.errors.push_back(e);
+    po.sharedHosts = sharedHosts(d);
     for (const auto& file : d.files)
       feeds::parseFile(file.string(), po, *root);
     for (const auto& msg : root->diagnostics)
@@ -394,6 +415,7 @@ private:
     s.domains = l.compiled.domains.size();
     s.valueSets = l.compiled.sets.size() - 1;
     s.expired = l.feed->expired;
+    s.sharedHostUrls = l.feed->sharedHostUrls;
     s.skipped = l.feed == l.root && d.skipBadLines ? root.diagnostics.size() : 0;
     const auto prev = d_previous.find({z.name, l.name});
     if (prev == d_previous.end()) return s;

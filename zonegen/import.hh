@@ -8,6 +8,7 @@
 #include "store/store.hh"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,9 @@ struct ImportOptions {
 struct DatasetSummary {
   std::string zone, dataset, format;
   uint64_t lines = 0, entries = 0, ip4Intervals = 0, ip6Intervals = 0, domains = 0, valueSets = 0;
-  uint64_t expired = 0, skipped = 0; // records past their expiry; bad lines skipped
-  uint64_t previousEntries = 0;      // at the last import (0: none)
+  uint64_t expired = 0, skipped = 0;              // records past their expiry; bad lines skipped
+  uint64_t previousEntries = 0;                   // at the last import (0: none)
+  std::map<std::string, uint64_t> sharedHostUrls; // URLs not listed: on a shared host, by host
 };
 
 struct ImportResult {

@@ -36,6 +36,23 @@ void onBusError(int) {
   ::_exit(1);
 }
 
+// "5 URLs on shared hosts not listed (docs.google.com 3, bit.ly 2)": the most frequent first.
+std::string sharedHostsText(const std::map<std::string, uint64_t>& byHost) {
+  std::vector<std::pair<uint64_t, std::string>> hosts;
+  uint64_t total = 0;
+  for (const auto& [host, n] : byHost)
+    hosts.emplace_back(n, host), total += n;
+  std::stable_sort(hosts.begin(), hosts.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string shown;
+  constexpr size_t kShown = 5;
+  for (size_t i = 0; i < hosts.size() && i < kShown; ++i)
+    shown += fmt::format("{}{} {}", i ? ", " : "", hosts[i].second, hosts[i].first);
+  if (hosts.size() > kShown) shown += fmt::format(", {} more hosts", hosts.size() - kShown);
+  return fmt::format("{} URL{} on shared hosts not listed ({})", total, total == 1 ? "" : "s",
+                     shown);
+}
+
 int importCommand(const std::string& configPath, bool dryRun, bool quiet, bool force) {
   using namespace dnsxl;
   config::Config cfg;
@@ -95,6 +112,7 @@ int importCommand(const std::string& configPath, bool dryRun, bool quiet, bool f
                  d.domains, d.valueSets);
       if (d.expired) fmt::print(", {} expired", d.expired);
       if (d.skipped) fmt::print(", {} bad lines skipped", d.skipped);
+      if (!d.sharedHostUrls.empty()) fmt::print(", {}", sharedHostsText(d.sharedHostUrls));
       if (d.previousEntries) {
         auto delta = static_cast<int64_t>(d.entries) - static_cast<int64_t>(d.previousEntries);
         fmt::print(", {:+} since the last import", delta);

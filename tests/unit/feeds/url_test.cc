@@ -114,3 +114,56 @@ TEST_CASE("URL feeds list the reached host: urls and a csv url column", "[feeds]
   REQUIRE(c.domains.size() == 1);
   CHECK(c.domains[0].name == "evil.example");
 }
+
+TEST_CASE("shared hosts: the built-in list, *.name, and errors with their line", "[feeds][url]") {
+  SharedHosts h;
+  REQUIRE(h.addBuiltin().empty());
+  for (const char* shared : {"docs.google.com", "bit.ly", "drive.google.com", "forms.gle",
+                             "raw.githubusercontent.com", "doc-0s-1c-docs.googleusercontent.com"})
+    CHECK(h.matches(shared));
+  for (const char* own : {"google.com.evil.example", "evil-docs.google.com.example", "evil.example",
+                          "googleusercontent.com", "evil.wixsite.com"})
+    CHECK_FALSE(h.matches(own));
+
+  SharedHosts mine;
+  CHECK(mine.add("# ours\nfiles.example.net\n*.pages.example\n", "mine.txt").empty());
+  CHECK(mine.matches("files.example.net"));
+  CHECK(mine.matches("a.b.pages.example"));
+  CHECK_FALSE(mine.matches("pages.example"));
+  CHECK(mine.add("ok.example\nhttp://bad.example/\n", "bad.txt") ==
+        "bad.txt:2: 'http://bad.example/' is not a host name (one per line, or *.name for every "
+        "host below name)");
+}
+
+TEST_CASE("shared hosts: a URL there is counted, not listed, unless the entry says force",
+          "[feeds][url]") {
+  auto hosts = std::make_shared<SharedHosts>();
+  REQUIRE(hosts->addBuiltin().empty());
+  Feed f;
+  ParseOptions o;
+  o.format = Format::Urls;
+  o.sharedHosts = hosts;
+  parseText("https://docs.google.com/forms/d/e/1FAIpQL/viewform\n"
+            "https://bit.ly/3xYz\n"
+            "https://docs.google.com/forms/d/e/other/viewform\n"
+            "https://evil.example/login\n"
+            "https://drive.google.com/file/d/1/view force\n",
+            "urls.txt", o, f);
+  REQUIRE(f.diagnostics.empty());
+  REQUIRE(f.domains.size() == 2);
+  CHECK(f.domains[0].name == "evil.example");
+  CHECK(f.domains[1].name == "drive.google.com"); // forced
+  CHECK(f.sharedHostUrls == std::map<std::string, uint64_t>{{"bit.ly", 1}, {"docs.google.com", 2}});
+
+  Feed c;
+  ParseOptions co;
+  co.format = Format::Csv;
+  co.columns = {{"url", "1"}, {"force", "2"}};
+  co.sharedHosts = hosts;
+  parseText("https://docs.google.com/a,\nhttps://docs.google.com/b,yes\nhttps://bit.ly/c,0\n",
+            "u.csv", co, c);
+  REQUIRE(c.diagnostics.empty());
+  REQUIRE(c.domains.size() == 1);
+  CHECK(c.domains[0].name == "docs.google.com");
+  CHECK(c.sharedHostUrls.size() == 2);
+}

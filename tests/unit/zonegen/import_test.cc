@@ -297,3 +297,58 @@ ns = ["ns1.bl.test"]
   CHECK(r.errors[0].ends_with("a.txt:1: 192.0.2.0-192.0.3.255 covers 512 addresses, more than a "
                               "/24 (widest_ip4 = 24)"));
 }
+
+TEST_CASE("URL feeds: shared hosts are counted in the summary, not listed; shared_hosts "
+          "replaces or adds to the built-in list",
+          "[import][url]") {
+  const std::string zone = R"(
+[[zone]]
+name = "dbl.test"
+ns = ["ns1.dbl.test"]
+  [[zone.dataset]]
+  name = "phish"
+  format = "urls"
+  files = ["urls.txt"]
+)";
+  const std::string urls = "https://docs.google.com/forms/d/x/viewform\nhttps://bit.ly/y\n"
+                           "https://files.example.net/u/1\nhttps://evil.example/\n";
+  auto names = [](const Fixture& f) { // what `dnsxl why` finds listed
+    std::vector<std::string> out;
+    for (const char* n : {"docs.google.com", "bit.ly", "files.example.net", "evil.example"})
+      if (test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), n}).status == 0)
+        out.push_back(n);
+    return out;
+  };
+  {
+    Fixture f(zone, {{"urls.txt", urls}});
+    auto r = f.import();
+    REQUIRE(r.ok);
+    REQUIRE(r.datasets.size() == 1);
+    CHECK(r.datasets[0].sharedHostUrls ==
+          std::map<std::string, uint64_t>{{"bit.ly", 1}, {"docs.google.com", 1}});
+    CHECK(names(f) == std::vector<std::string>{"files.example.net", "evil.example"});
+  }
+  {
+    Fixture f(zone + "  shared_hosts = [\"builtin\", \"ours.txt\"]\n",
+              {{"urls.txt", urls}, {"ours.txt", "files.example.net\n"}});
+    auto r = f.import();
+    REQUIRE(r.ok);
+    CHECK(r.datasets[0].sharedHostUrls.size() == 3);
+    CHECK(names(f) == std::vector<std::string>{"evil.example"});
+  }
+  {
+    Fixture f(zone + "  shared_hosts = []\n", {{"urls.txt", urls}});
+    REQUIRE(f.import().ok);
+    CHECK(names(f).size() == 4);
+  }
+  {
+    Fixture f(zone + "  shared_hosts = [\"ours.txt\"]\n",
+              {{"urls.txt", urls}, {"ours.txt", "a b\n"}});
+    auto r = f.import();
+    CHECK_FALSE(r.ok);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].find("ours.txt:1: 'a b' is not a host name") != std::string::npos);
+  }
+  Fixture ip(kZone + std::string("  shared_hosts = []\n"), {{"a.txt", "10.0.0.1\n"}});
+  CHECK_THROWS_WITH(ip.config(), Catch::Contains("'shared_hosts' applies to URL feeds only"));
+}
