@@ -182,7 +182,7 @@ void recordOptions(const Reader& r, const toml::table& dt, const toml::node& whe
       auto close = d.txt->find('}', open);
       if (close == std::string::npos) break;
       auto name = std::string_view(*d.txt).substr(open + 1, close - open - 1);
-      if (name == "subject" || name == "url" ||
+      if (name == "subject" || name == "url" || name == "force" ||
           std::find(std::begin(kFields), std::end(kFields), name) == std::end(kFields))
         r.fail(*dt["txt"].node(),
                fmt::format("'txt': unknown field {{{}}} (code, reason, ref, listed, expires, "

@@ -75,6 +75,8 @@ std::string fillTemplate(std::string_view tmpl, const std::array<std::string, kF
 // no offset: UTC), or Unix seconds. Strict: dates that do not exist (2030-02-31), fields of
 // another width and anything after the offset are refused.
 std::optional<int64_t> parseDate(std::string_view text);
+// An HTTP date (IMF-fixdate, RFC 9110: "Thu, 26 Nov 2026 12:14:02 GMT"), weekday checked.
+std::optional<int64_t> parseHttpDate(std::string_view text);
 // The fields as kFieldCount times (u16 big-endian length, bytes): compact, and the layout the
 // store keeps them in.
 std::string packFields(const std::array<std::string, kFieldCount>& fields);
@@ -182,6 +184,8 @@ struct Feed {
   std::vector<std::string> fileErrors;  // "file: cannot open file" and the like: always fatal
   uint64_t linesRead = 0;
   uint64_t expired = 0; // records skipped because their expiry has passed
+  // DROP files' `; Expires:` headers: the time, and file:line
+  std::vector<std::pair<int64_t, std::string>> listExpires;
   // URLs on shared hosts, not listed (SharedHosts), by host
   std::map<std::string, uint64_t> sharedHostUrls;
   // The record formats' per-entry fields, by the line they came from, packed (packFields).

@@ -126,6 +126,29 @@ std::optional<int64_t> parseDate(std::string_view s) {
   return static_cast<int64_t>(timegm(&tm)) - offset;
 }
 
+std::optional<int64_t> parseHttpDate(std::string_view s) {
+  // IMF-fixdate (RFC 9110 §5.6.7): "Thu, 26 Nov 2026 12:14:02 GMT", the weekday checked too
+  static constexpr std::string_view kDays = "SunMonTueWedThuFriSat";
+  static constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  s = trim(s);
+  if (s.size() != 29 || s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+      s.substr(25) != " GMT")
+    return std::nullopt;
+  const auto day = kDays.find(s.substr(0, 3));
+  const auto month = kMonths.find(s.substr(8, 3));
+  if (day == std::string_view::npos || day % 3 || month == std::string_view::npos || month % 3)
+    return std::nullopt;
+  const auto iso = fmt::format("{}-{:02}-{}T{}Z", s.substr(12, 4), month / 3 + 1, s.substr(5, 2),
+                               s.substr(17, 8));
+  const auto t = parseDate(iso);
+  if (!t) return std::nullopt;
+  const auto tt = static_cast<std::time_t>(*t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  if (static_cast<size_t>(tm.tm_wday) != day / 3) return std::nullopt;
+  return t;
+}
+
 namespace {
 
 // {"type":"metadata",...}: the trailing line of Spamhaus' JSON files.
@@ -229,7 +252,7 @@ private:
 
   // `1.10.16.0/20 ; SBL256894`, or {"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"}
   void drop(std::string_view s) {
-    if (s[0] == ';' || s[0] == '#') return;
+    if (s[0] == ';' || s[0] == '#') return dropHeader(trim(s.substr(1)));
     if (s[0] == '{') {
       auto j = nlohmann::json::parse(s, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return error("invalid JSON object");
@@ -248,6 +271,20 @@ private:
     r.subject = std::string(trim(s.substr(0, semi)));
     if (semi != std::string_view::npos) r.fields[kRef] = std::string(trim(s.substr(semi + 1)));
     add(r);
+  }
+
+  // A DROP file's `; Expires: <HTTP date>` header: when to fetch a fresh copy (the import
+  // refuses the file after it).
+  void dropHeader(std::string_view s) {
+    constexpr std::string_view kExpires = "expires:";
+    if (s.size() < kExpires.size() || lower(s.substr(0, kExpires.size())) != kExpires) return;
+    const auto date = trim(s.substr(kExpires.size()));
+    const auto t = parseHttpDate(date);
+    if (!t)
+      return error(fmt::format("invalid Expires: date '{}' (an HTTP date, e.g. Thu, 26 Nov 2026 "
+                               "12:14:02 GMT)",
+                               date));
+    d_feed.listExpires.push_back({*t, fmt::format("{}:{}", d_feed.files[d_file], d_lineNo)});
   }
 
   // The column of each field: a 1-based number, or a name from the header line.

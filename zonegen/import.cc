@@ -186,14 +186,18 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f, cons
 
 // rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
 // is data already past its expiry: serving it would list or delist on stale information.
+std::string utcTime(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
 void checkTimestamp(const feeds::Feed& feed, const std::string& name, int64_t now,
                     std::vector<std::string>& errors) {
-  auto when = [](int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&tt));
-    return std::string(buf);
-  };
+  const auto when = utcTime;
   const auto& files = feed.files;
   std::string where = files.empty() ? name : files.front();
   if (feed.timestamp && *feed.timestamp > now)
@@ -383,6 +387,12 @@ private:
       d_res.errors.push_back(msg);
     root->finish(po.initialDefault);
     checkTimestamp(*root, d.name, d_now, d_res.errors);
+    for (const auto& [expires, where] : root->listExpires)
+      if (expires <= d_now) // a stale DROP file: its fetcher has stopped
+        d_guardErrors.push_back(fmt::format(
+            "{}: the list expired at {} (its Expires: header); fetch a fresh copy, or import it "
+            "with --force",
+            where, utcTime(expires)));
     std::vector<Loaded> units;
     if (format != feeds::Format::Combined) {
       units.push_back({&d, format, root, root, d.name, {}, {}});

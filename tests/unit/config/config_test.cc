@@ -85,7 +85,7 @@ TEST_CASE("config errors name the file and line", "[config]") {
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"csv\"\nfields = { subject = \"ip\", colour = 2 }\n",
         "/etc/dnsxl/dnsxl.toml:8: unknown field 'colour' (known: subject, url, code, reason, ref, "
-        "listed, expires, evidence, delist, type)");
+        "listed, expires, evidence, delist, type, force)");
   fails("[server]\nstore = \"s\"\n[[zone]]\nname = \"z\"\n[[zone.dataset]]\nname = \"d\"\n"
         "format = \"csv\"\nfields = { subject = \"ip\" }\n",
         "/etc/dnsxl/dnsxl.toml:5: fields.subject names the column 'ip': set header = true (or give "

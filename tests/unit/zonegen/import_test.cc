@@ -352,3 +352,55 @@ ns = ["ns1.dbl.test"]
   Fixture ip(kZone + std::string("  shared_hosts = []\n"), {{"a.txt", "10.0.0.1\n"}});
   CHECK_THROWS_WITH(ip.config(), Catch::Contains("'shared_hosts' applies to URL feeds only"));
 }
+
+TEST_CASE("DROP: a list past its Expires: header is refused (a guard refusal: --force imports "
+          "it, warning); a bad date is a file:line error",
+          "[import][drop]") {
+  const std::string zone = R"(
+[[zone]]
+name = "drop.test"
+ns = ["ns1.drop.test"]
+  [[zone.dataset]]
+  name = "drop"
+  format = "drop"
+  files = ["drop.txt"]
+)";
+  auto file = [](const std::string& expires) {
+    return "; Spamhaus DROP List 2026/11/25\n; Last-Modified: Wed, 25 Nov 2026 17:01:40 GMT\n"
+           "; Expires: " +
+           expires + "\n192.0.2.0/25 ; SBL256894\n";
+  };
+  {
+    Fixture f(zone, {{"drop.txt", file("Thu, 26 Nov 2026 12:14:02 GMT")}});
+    auto r = f.import();
+    CHECK_FALSE(r.ok);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0] == (f.dir / "drop.txt").string() +
+                             ":3: the list expired at 2026-11-26 12:14:02 UTC (its Expires: "
+                             "header); fetch a fresh copy, or import it with --force");
+    CHECK(r.guardRefusals == 1);
+    CHECK_FALSE(std::filesystem::exists(f.store() / "data.mdb"));
+    zonegen::ImportOptions force;
+    force.force = true;
+    auto forced = zonegen::runImport(f.config(), force);
+    CHECK(forced.ok);
+    REQUIRE(forced.warnings.size() == 1);
+    CHECK(forced.warnings[0].find("the list expired at") != std::string::npos);
+    CHECK(
+        test::run({test::dnsxlBinary(), "why", "-c", f.configPath.string(), "192.0.2.1"}).status ==
+        0);
+  }
+  {
+    Fixture f(zone, {{"drop.txt", file("Thu, 31 Dec 2099 23:59:59 GMT")}});
+    f.importOk();
+  }
+  for (const char* bad : {"Fri, 26 Nov 2026 12:14:02 GMT", "Thu, 31 Feb 2026 12:14:02 GMT",
+                          "2026-11-26T12:14:02Z", "Thu, 26 Nov 2026 12:14:02 CET"}) {
+    Fixture f(zone, {{"drop.txt", file(bad)}});
+    auto r = f.import();
+    INFO(bad);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0] == (f.dir / "drop.txt").string() + ":3: invalid Expires: date '" + bad +
+                             "' (an HTTP date, e.g. Thu, 26 Nov 2026 12:14:02 GMT)");
+  }
+}
