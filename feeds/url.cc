@@ -93,33 +93,28 @@ std::string encodeNonAscii(std::string_view s) {
   return out;
 }
 
-} // namespace
-
-std::optional<std::string> hostOfUrl(std::string_view url, std::string& error) {
-  auto fail = [&](std::string why) {
-    error = fmt::format("no host in URL '{}': {}", url, why);
-    return std::nullopt;
-  };
-  // leading and trailing C0 controls and spaces go; tabs and newlines anywhere; the defanged
-  // dot of threat reports ("[.]") is a dot
+// The URL as a browser takes it: leading and trailing C0 controls and spaces gone, tabs and
+// newlines dropped anywhere; the defanged dot of threat reports ("[.]") is a dot.
+std::string cleaned(std::string_view url) {
   std::string s;
-  {
-    auto t = url;
-    while (!t.empty() && static_cast<unsigned char>(t.front()) <= 0x20)
-      t.remove_prefix(1);
-    while (!t.empty() && static_cast<unsigned char>(t.back()) <= 0x20)
-      t.remove_suffix(1);
-    for (size_t i = 0; i < t.size(); ++i) {
-      if (t[i] == '\t' || t[i] == '\n' || t[i] == '\r') continue;
-      if (t.substr(i, 3) == "[.]") {
-        s.push_back('.');
-        i += 2;
-        continue;
-      }
-      s.push_back(t[i]);
+  while (!url.empty() && static_cast<unsigned char>(url.front()) <= 0x20)
+    url.remove_prefix(1);
+  while (!url.empty() && static_cast<unsigned char>(url.back()) <= 0x20)
+    url.remove_suffix(1);
+  for (size_t i = 0; i < url.size(); ++i) {
+    if (url[i] == '\t' || url[i] == '\n' || url[i] == '\r') continue;
+    if (url.substr(i, 3) == "[.]") {
+      s.push_back('.');
+      i += 2;
+      continue;
     }
+    s.push_back(url[i]);
   }
-  std::string_view rest = s;
+  return s;
+}
+
+// The authority's host[:port] (userinfo dropped), as WHATWG cuts it; nullopt + why if none.
+std::optional<std::string_view> hostAndPort(std::string_view rest, std::string& why) {
   std::string scheme;
   const auto colon = rest.find(':');
   const bool hasScheme = colon != std::string_view::npos && colon > 0 &&
@@ -141,7 +136,8 @@ std::optional<std::string> hostOfUrl(std::string_view url, std::string& error) {
   } else if (hasScheme && rest.substr(colon + 1).starts_with("//")) {
     rest.remove_prefix(colon + 3);
   } else if (hasScheme && scheme.find('.') == std::string::npos) {
-    return fail(fmt::format("a '{}:' URL names no host", scheme));
+    why = fmt::format("a '{}:' URL names no host", scheme);
+    return std::nullopt;
   } else {
     // no scheme: host/path (a host:port reads like a scheme with a dot in it)
     while (!rest.empty() && (rest.front() == '/' || rest.front() == '\\'))
@@ -151,7 +147,25 @@ std::optional<std::string> hostOfUrl(std::string_view url, std::string& error) {
   auto authority = rest.substr(0, rest.find_first_of(special ? "/?#\\" : "/?#"));
   if (const auto at = authority.rfind('@'); at != std::string_view::npos)
     authority.remove_prefix(at + 1);
-  if (authority.empty()) return fail("empty host");
+  if (authority.empty()) {
+    why = "empty host";
+    return std::nullopt;
+  }
+  return authority;
+}
+
+} // namespace
+
+std::optional<std::string> hostOfUrl(std::string_view url, std::string& error) {
+  auto fail = [&](std::string why) {
+    error = fmt::format("no host in URL '{}': {}", url, why);
+    return std::nullopt;
+  };
+  const std::string s = cleaned(url);
+  std::string why;
+  const auto found = hostAndPort(s, why);
+  if (!found) return fail(why);
+  const auto authority = *found;
   const std::string encoded = encodeNonAscii(authority); // the view below points into it
   const auto checked = boost::urls::parse_authority(encoded);
   if (!checked) {
