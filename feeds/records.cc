@@ -368,10 +368,10 @@ private:
   // One URL per line; a last word `force` lists its host even if it is a shared host.
   void url(std::string_view s) {
     Record r;
-    const auto space = s.find_last_of(" \t");
-    if (space != std::string_view::npos && lower(s.substr(space + 1)) == "force") {
+    if (s.size() > 6 && (s[s.size() - 6] == ' ' || s[s.size() - 6] == '\t') &&
+        lower(s.substr(s.size() - 5)) == "force") {
       r.force = true;
-      s = trim(s.substr(0, space));
+      s = trim(s.substr(0, s.size() - 6));
     }
     r.url = std::string(s);
     add(r);

@@ -96,32 +96,49 @@ std::string encodeNonAscii(std::string_view s) {
 // The URL as a browser takes it: leading and trailing C0 controls and spaces gone, tabs and
 // newlines dropped anywhere; the defanged dot of threat reports ("[.]") is a dot.
 std::string cleaned(std::string_view url) {
-  std::string s;
   while (!url.empty() && static_cast<unsigned char>(url.front()) <= 0x20)
     url.remove_prefix(1);
   while (!url.empty() && static_cast<unsigned char>(url.back()) <= 0x20)
     url.remove_suffix(1);
+  std::string s;
+  s.reserve(url.size());
   for (size_t i = 0; i < url.size(); ++i) {
-    if (url[i] == '\t' || url[i] == '\n' || url[i] == '\r') continue;
-    if (url.substr(i, 3) == "[.]") {
+    const char c = url[i];
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == '[' && i + 2 < url.size() && url[i + 1] == '.' && url[i + 2] == ']') {
       s.push_back('.');
       i += 2;
       continue;
     }
-    s.push_back(url[i]);
+    s.push_back(c);
   }
   return s;
 }
+
+bool schemeChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '-' || c == '.';
+}
+
+// WHATWG's forbidden domain code points (the C0 controls, space, DEL and # % / : < > ? @ [ \ ] ^ |)
+constexpr std::array<bool, 256> kForbidden = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c <= 0x20; ++c)
+    t[static_cast<size_t>(c)] = true;
+  t[0x7f] = true;
+  for (char c : std::string_view("#%/:<>?@[\\]^|"))
+    t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
 
 // The authority's host[:port] (userinfo dropped), as WHATWG cuts it; nullopt + why if none.
 std::optional<std::string_view> hostAndPort(std::string_view rest, std::string& why) {
   std::string scheme;
   const auto colon = rest.find(':');
-  const bool hasScheme = colon != std::string_view::npos && colon > 0 &&
-                         std::isalpha(static_cast<unsigned char>(rest[0])) &&
-                         rest.substr(0, colon).find_first_not_of(
-                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") ==
-                             std::string_view::npos;
+  const bool hasScheme =
+      colon != std::string_view::npos && colon > 0 &&
+      std::isalpha(static_cast<unsigned char>(rest[0])) &&
+      std::all_of(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(colon), schemeChar);
   if (hasScheme) {
     for (char c : rest.substr(0, colon))
       scheme.push_back(lowerAscii(c));
@@ -144,7 +161,11 @@ std::optional<std::string_view> hostAndPort(std::string_view rest, std::string& 
       rest.remove_prefix(1);
   }
   // the authority ends at / ? # (and \ for the special schemes); its last @ ends the userinfo
-  auto authority = rest.substr(0, rest.find_first_of(special ? "/?#\\" : "/?#"));
+  size_t end = 0;
+  while (end < rest.size() && rest[end] != '/' && rest[end] != '?' && rest[end] != '#' &&
+         !(special && rest[end] == '\\'))
+    ++end;
+  auto authority = rest.substr(0, end);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos)
     authority.remove_prefix(at + 1);
   if (authority.empty()) {
@@ -161,7 +182,15 @@ std::optional<std::string> hostOfUrl(std::string_view url, std::string& error) {
     error = fmt::format("no host in URL '{}': {}", url, why);
     return std::nullopt;
   };
-  const std::string s = cleaned(url);
+  // most URLs need no cleaning: then no copy
+  std::string storage;
+  std::string_view s = url;
+  const bool dirty =
+      s.empty() || static_cast<unsigned char>(s.front()) <= 0x20 ||
+      static_cast<unsigned char>(s.back()) <= 0x20 || s.find('\t') != std::string_view::npos ||
+      s.find('\n') != std::string_view::npos || s.find('\r') != std::string_view::npos ||
+      s.find("[.]") != std::string_view::npos;
+  if (dirty) s = storage = cleaned(url);
   std::string why;
   const auto found = hostAndPort(s, why);
   if (!found) return fail(why);
@@ -201,8 +230,7 @@ std::optional<std::string> hostOfUrl(std::string_view url, std::string& error) {
   bool ascii = true;
   for (char c : host) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f || std::string_view("#%/:<>?@[\\]^|").find(c) != std::string::npos)
-      return fail(fmt::format("forbidden character 0x{:02x} in the host", u));
+    if (kForbidden[u]) return fail(fmt::format("forbidden character 0x{:02x} in the host", u));
     ascii = ascii && u < 0x80;
   }
   if (!ascii) { // an internationalised name: its A-labels, as a resolver is asked
