@@ -148,12 +148,12 @@ TEST_CASE("full disk: an import that outgrows the disk fails with a message and 
           "store keeps the last import",
           "[faults][disk]") {
   test::Fixture f(kZone, {{"feed.txt", "192.0.2.1\n"}});
-  SmallDisk disk(f.store(), 16);
+  SmallDisk disk(f.store(), 8);
   REQUIRE(cli(f, {"import", "-q"}).status == 0);
 
   // Nobody reads the store: before, the import wrote through a sparse memory map and died by
   // SIGBUS (exit 135) once the disk was full.
-  f.dir.write("feed.txt", feedLines(1, 200000));
+  f.dir.write("feed.txt", feedLines(1, 100000));
   const auto r = cli(f, {"import", "-q", "--force"});
   INFO(r.err);
   CHECK(r.status == 1);
@@ -224,7 +224,7 @@ TEST_CASE("full disk: add, delist, expire, snapshot and import each fail with a 
 TEST_CASE("kill -9: an import killed at random points leaves the last committed import served, "
           "and the next import succeeds",
           "[faults][kill]") {
-  constexpr int kLines = 60000;
+  constexpr int kLines = 20000;
   test::Fixture f(kZone, {{"feed.txt", feedLines(1, kLines)}});
   const auto start = std::chrono::steady_clock::now();
   REQUIRE(cli(f, {"import", "-q"}).status == 0);
@@ -246,17 +246,16 @@ TEST_CASE("kill -9: an import killed at random points leaves the last committed 
     INFO("feed " << b << ", import status " << status << ": " << import.output());
     REQUIRE((status == 0 || status == -SIGKILL));
     (status == 0 ? completed : killed) += 1;
-    // the store holds one whole import: this one or the one before, never a mix
+    // the store holds one whole import, this one or the one before (dnsxl why reads the store),
+    // and dnsxld serves all of it and nothing of the other: never a mix
     const bool now = stored(f, fmt::format("10.{}.0.0", b));
-    CHECK(stored(f, lastOf(b, kLines)) == now);
-    CHECK(stored(f, fmt::format("10.{}.0.0", committed)) == !now);
-    CHECK(stored(f, lastOf(committed, kLines)) == !now);
     if (status == 0) CHECK(now);
+    const int other = now ? committed : b;
     if (now) committed = b;
-    // and dnsxld serves it
     CHECK(servedWithin(d.port(), fmt::format("10.{}.0.0", committed), true));
     CHECK(servedWithin(d.port(), lastOf(committed, kLines), true));
-    if (committed != b) CHECK(servedWithin(d.port(), fmt::format("10.{}.0.0", b), false));
+    CHECK(servedWithin(d.port(), fmt::format("10.{}.0.0", other), false));
+    CHECK(servedWithin(d.port(), lastOf(other, kLines), false));
   }
   INFO(killed << " killed, " << completed << " completed");
   CHECK(killed >= 20);
@@ -271,7 +270,7 @@ TEST_CASE("kill -9: an import killed at random points leaves the last committed 
 
 TEST_CASE("two imports and an add at the same time end as one of their serial orders",
           "[faults][concurrency]") {
-  constexpr int kLines = 30000;
+  constexpr int kLines = 10000;
   test::Fixture f(kZone, {{"x.txt", feedLines(1, 1)}, {"y.txt", feedLines(2, 1)}});
   const auto other = [&](const std::string& feed) {
     std::string text = "[server]\nstore = \"store\"\n" + kZone;
@@ -280,7 +279,7 @@ TEST_CASE("two imports and an add at the same time end as one of their serial or
   };
   const auto x = other("x.txt"), y = other("y.txt");
   REQUIRE(test::run({test::dnsxlBinary(), "import", "-q", "-c", x}).status == 0);
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; round < 3; ++round) {
     const int bx = 10 + 2 * round, by = 11 + 2 * round;
     f.dir.write("x.txt", feedLines(bx, kLines));
     f.dir.write("y.txt", feedLines(by, kLines));
