@@ -1,18 +1,39 @@
 // The standalone driver that replays a fuzz target's corpus without libFuzzer, so that every
 // build (gcc included, the ASan build too) runs each target on tests/fuzz/corpus/<target>:
-// every input found once stays a regression test. Usage: <target>_replay DIR|FILE...
+// every input found once stays a regression test. Usage: fuzz_replay TARGET DIR|FILE...
+// (each target's LLVMFuzzerTestOneInput is compiled as dnsxl_fuzz_<target>: tests/CMakeLists.txt)
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <utility>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+#include <cstring>
+
+extern "C" int dnsxl_fuzz_responder(const uint8_t* data, size_t size);
+extern "C" int dnsxl_fuzz_feeds(const uint8_t* data, size_t size);
+extern "C" int dnsxl_fuzz_tsig(const uint8_t* data, size_t size);
+extern "C" int dnsxl_fuzz_transfer(const uint8_t* data, size_t size);
+extern "C" int dnsxl_fuzz_config(const uint8_t* data, size_t size);
 
 int main(int argc, char** argv) {
+  using Target = int (*)(const uint8_t*, size_t);
+  const std::pair<const char*, Target> targets[] = {{"responder", dnsxl_fuzz_responder},
+                                                    {"feeds", dnsxl_fuzz_feeds},
+                                                    {"tsig", dnsxl_fuzz_tsig},
+                                                    {"transfer", dnsxl_fuzz_transfer},
+                                                    {"config", dnsxl_fuzz_config}};
+  Target run = nullptr;
+  for (const auto& [name, f] : targets)
+    if (argc > 1 && std::strcmp(argv[1], name) == 0) run = f;
+  if (!run) {
+    std::fprintf(stderr, "usage: %s responder|feeds|tsig|transfer|config DIR|FILE...\n", argv[0]);
+    return 2;
+  }
   std::vector<std::filesystem::path> inputs;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 2; i < argc; ++i) {
     const std::filesystem::path p = argv[i];
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::recursive_directory_iterator(p))
@@ -32,7 +53,7 @@ int main(int argc, char** argv) {
     std::ifstream in(p, std::ios::binary);
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
     std::fprintf(stderr, "%s\n", p.c_str()); // the last one named is the one that crashed
-    LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+    run(bytes.data(), bytes.size());
   }
   std::printf("replayed %zu inputs without a crash\n", inputs.size());
   return 0;
