@@ -184,8 +184,7 @@ void writeEntries(store::Writer& w, uint32_t dataset, const feeds::Feed& f, cons
   });
 }
 
-// rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
-// is data already past its expiry: serving it would list or delist on stale information.
+// "2026-11-26 12:14:02 UTC" (requests.cc's utcText leaves out the seconds)
 std::string utcTime(int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
@@ -195,6 +194,8 @@ std::string utcTime(int64_t t) {
   return buf;
 }
 
+// rbldnsd `$TIMESTAMP`: data stamped in the future is refused (a clock or feed problem), and so
+// is data already past its expiry: serving it would list or delist on stale information.
 void checkTimestamp(const feeds::Feed& feed, const std::string& name, int64_t now,
                     std::vector<std::string>& errors) {
   const auto when = utcTime;
